@@ -1,0 +1,67 @@
+import { IncomingMessage, type RespondOptions, type Response } from "../../messages/messages.ts";
+import type { Router } from "../../router/router.ts";
+
+/** Thrown by a handler when what the message names does not exist; answered as an error reply. */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+/** Thrown by `parseNumber` for text that is not a whole number; answered as "Not a valid number: X". */
+export class InvalidNumberError extends Error {
+  override name = "InvalidNumberError";
+  readonly input: string;
+
+  constructor(input: string) {
+    super(`Not a valid number: ${input}`);
+    this.input = input;
+  }
+}
+
+/** A whole number in base 10, surrounding whitespace allowed; throws InvalidNumberError otherwise. */
+export function parseNumber(text: string): number {
+  const trimmed = text.trim();
+  if (!/^[+-]?\d+$/.test(trimmed)) throw new InvalidNumberError(trimmed);
+  return Number(trimmed);
+}
+
+export type HandlerClass = {
+  new (router: Router | undefined, msg: IncomingMessage): BaseHandler;
+  dispatch(router: Router | undefined, msg: IncomingMessage): Promise<boolean>;
+};
+
+/**
+ * A handler answers one kind of message. `dispatch` decides whether it accepts the message;
+ * subclasses (KeywordHandler, PatternHandler) implement it.
+ */
+export class BaseHandler {
+  readonly router: Router | undefined;
+  readonly msg: IncomingMessage;
+
+  constructor(router: Router | undefined, msg: IncomingMessage) {
+    this.router = router;
+    this.msg = msg;
+  }
+
+  static async dispatch(_router: Router | undefined, _msg: IncomingMessage): Promise<boolean> {
+    return false;
+  }
+
+  /**
+   * Tries this handler on `text` without a router: the texts it would answer, or `false` when it
+   * declines the message.
+   */
+  static async test(this: HandlerClass, text: string, identity = "mock"): Promise<string[] | false> {
+    const connection = { id: 0, backend: `mock_${identity}`, identity, contactId: null };
+    const msg = new IncomingMessage({ connections: [connection], text });
+    const accepted = await this.dispatch(undefined, msg);
+    return accepted ? msg.responses.map((r) => r.text) : false;
+  }
+
+  respond(text: string, options?: RespondOptions): Response {
+    return this.msg.respond(text, options);
+  }
+
+  respondError(text: string, options?: RespondOptions): Response {
+    return this.msg.error(text, options);
+  }
+}

@@ -1,0 +1,102 @@
+import { z } from "zod";
+import type { Connection } from "../../messages/connection.ts";
+import type { Fields } from "../../messages/messages.ts";
+import type { Router } from "../../router/router.ts";
+
+/** What a form hands to the router. */
+export interface IncomingData {
+  connection: Connection;
+  text: string;
+  fields?: Fields;
+}
+
+/** Field name → messages; errors that belong to no single field are under `__all__`. */
+export type FieldErrors = Record<string, string[]>;
+
+export type FormData = Record<string, unknown>;
+
+export type ValidationResult = { success: true; data: FormData } | { success: false; errors: FieldErrors };
+
+export interface FormContext {
+  backendName: string;
+  router: Router;
+}
+
+export const NON_FIELD_ERRORS = "__all__";
+
+/**
+ * A required text field as an SMS gateway sends it: surrounding whitespace trimmed, empty counts
+ * as missing, NUL characters refused; numbers (from JSON bodies) are taken as their digits.
+ */
+export function textField() {
+  return z.preprocess(
+    (value) => (typeof value === "number" || typeof value === "bigint" ? String(value) : value),
+    z
+      .string({ error: (issue) => (issue.input === undefined ? "This field is required." : "Expected text.") })
+      .trim()
+      .min(1, "This field is required.")
+      .refine((value) => !value.includes("\0"), "Null characters are not allowed."),
+  );
+}
+
+/**
+ * The form of an inbound view: a zod schema over the request's parameters, plus
+ * `getIncomingData()` to turn the cleaned data into a connection and a text. Add custom
+ * validation by refining the schema in a subclass.
+ */
+export abstract class BaseHttpForm {
+  readonly backendName: string;
+  readonly router: Router;
+
+  constructor(context: FormContext) {
+    this.backendName = context.backendName;
+    this.router = context.router;
+  }
+
+  abstract schema(): z.ZodType<FormData>;
+
+  abstract getIncomingData(data: FormData): Promise<IncomingData>;
+
+  validate(data: FormData): ValidationResult {
+    const result = this.schema().safeParse(data);
+    if (result.success) return { success: true, data: result.data };
+    const errors: FieldErrors = {};
+    for (const issue of result.error.issues) {
+      const field = issue.path.length > 0 ? String(issue.path[0]) : NON_FIELD_ERRORS;
+      (errors[field] ??= []).push(issue.message);
+    }
+    return { success: false, errors };
+  }
+
+  lookupConnections(identities: readonly string[]): Promise<Connection[]> {
+    return this.router.lookupConnections(this.backendName, identities);
+  }
+}
+
+export interface GenericHttpParams {
+  /** The request parameter holding the sender's identity (default `identity`). */
+  identityName?: string;
+  /** The request parameter holding the message text (default `text`). */
+  textName?: string;
+}
+
+/** Two required fields, the identity and the text, under configurable names. */
+export class GenericHttpForm extends BaseHttpForm {
+  readonly identityName: string;
+  readonly textName: string;
+
+  constructor(context: FormContext & GenericHttpParams) {
+    super(context);
+    this.identityName = context.identityName ?? "identity";
+    this.textName = context.textName ?? "text";
+  }
+
+  override schema(): z.ZodObject {
+    return z.object({ [this.identityName]: textField(), [this.textName]: textField() });
+  }
+
+  override async getIncomingData(data: FormData): Promise<IncomingData> {
+    const [connection] = await this.lookupConnections([String(data[this.identityName])]);
+    return { connection, text: String(data[this.textName]) };
+  }
+}

@@ -1,0 +1,123 @@
+import type { Router } from "../../router/router.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import {
+  GenericHttpForm,
+  NON_FIELD_ERRORS,
+  type BaseHttpForm,
+  type FieldErrors,
+  type FormContext,
+  type FormData,
+  type GenericHttpParams,
+  type IncomingData,
+} from "./form.ts";
+
+export type FormClass = new (context: FormContext & GenericHttpParams) => BaseHttpForm;
+
+export interface HttpViewOptions {
+  backendName: string;
+  router: Router;
+  /** Parameter names for the generic form (`identityName`, `textName`). */
+  params?: GenericHttpParams;
+  /** Allowed HTTP methods, lower case. */
+  methods?: readonly string[];
+}
+
+/**
+ * The inbound view of a backend: checks the method, validates the request's parameters with the
+ * form, and hands the message to the router. 200 means accepted (stored), not replied.
+ */
+export class BaseHttpBackendView implements BackendView {
+  readonly path: string = "";
+  readonly backendName: string;
+  readonly router: Router;
+  /** Lower-case HTTP methods this view accepts; any other gets 405. */
+  httpMethodNames: readonly string[] = [];
+  formClass: FormClass = GenericHttpForm;
+
+  constructor(options: HttpViewOptions) {
+    this.backendName = options.backendName;
+    this.router = options.router;
+  }
+
+  async handle(request: ViewRequest): Promise<ViewResponse> {
+    const method = request.method.toLowerCase();
+    if (!this.httpMethodNames.includes(method)) {
+      return {
+        ...textResponse(405, `method ${request.method} not allowed: use ${this.httpMethodNames.map((m) => m.toUpperCase()).join(" or ") || "nothing, this view accepts no method"}`),
+        headers: { allow: this.httpMethodNames.map((m) => m.toUpperCase()).join(", ") },
+      };
+    }
+    const form = new this.formClass(this.formContext());
+    const result = form.validate(this.formData(request));
+    if (!result.success) return this.formInvalid(result.errors);
+    const incoming = await form.getIncomingData(result.data);
+    await this.accept(incoming, request);
+    return this.formValid();
+  }
+
+  protected formContext(): FormContext & GenericHttpParams {
+    return { backendName: this.backendName, router: this.router };
+  }
+
+  /** The parameters to validate: by default the body, as RapidSMS does for POST. */
+  protected formData(request: ViewRequest): FormData {
+    return bodyData(request);
+  }
+
+  /** Hands a valid message to the router; it is stored before this resolves. */
+  protected async accept(incoming: IncomingData, _request: ViewRequest): Promise<void> {
+    await this.router.receive(incoming.text, incoming.connection, { fields: incoming.fields });
+  }
+
+  protected formValid(): ViewResponse {
+    return textResponse(200, "OK");
+  }
+
+  protected formInvalid(errors: FieldErrors): ViewResponse {
+    return textResponse(400, formatFormErrors(errors));
+  }
+}
+
+/** GET reads the query string, POST reads the body only (form-encoded or JSON). */
+export class GenericHttpBackendView extends BaseHttpBackendView {
+  params: GenericHttpParams = {};
+  override httpMethodNames: readonly string[] = ["get", "post"];
+
+  constructor(options: HttpViewOptions) {
+    super(options);
+    if (options.params) this.params = options.params;
+    if (options.methods) this.httpMethodNames = options.methods.map((m) => m.toLowerCase());
+  }
+
+  protected override formContext(): FormContext & GenericHttpParams {
+    return { ...super.formContext(), ...this.params };
+  }
+
+  protected override formData(request: ViewRequest): FormData {
+    return request.method.toUpperCase() === "GET" ? lastValues(request.query) : bodyData(request);
+  }
+}
+
+/** The 400 body: `form failed to validate`, then one `field: reason` line per error. */
+export function formatFormErrors(errors: FieldErrors): string {
+  const lines = Object.entries(errors).flatMap(([field, messages]) =>
+    messages.map((message) => (field === NON_FIELD_ERRORS ? message : `${field}: ${message}`)),
+  );
+  return ["form failed to validate", ...lines].join("\n");
+}
+
+function bodyData(request: ViewRequest): FormData {
+  const body = request.body;
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
+  const contentType = String(request.headers?.["content-type"] ?? "");
+  return contentType.includes("json") ? (body as FormData) : lastValues(body as FormData);
+}
+
+/** Repeated parameters count once, the last one winning (as Django's QueryDict does). */
+function lastValues(data: Record<string, unknown>): FormData {
+  const result: FormData = {};
+  for (const [key, value] of Object.entries(data)) {
+    result[key] = Array.isArray(value) ? value.at(-1) : value;
+  }
+  return result;
+}

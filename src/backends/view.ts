@@ -1,0 +1,29 @@
+/**
+ * Inbound views are plain objects, independent of the web framework: the server adapts fastify
+ * requests to `ViewRequest`, and the same view can be mounted in any other Node web app.
+ */
+export interface ViewRequest {
+  method: string;
+  /** The path and query as received, undecoded (some gateways send bytes that only the raw form keeps). */
+  url: string;
+  query: Record<string, unknown>;
+  body?: unknown;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+export interface ViewResponse {
+  status: number;
+  body: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface BackendView {
+  /** Below `/backend/<name>/`: "" for the inbound endpoint, e.g. "status/" for delivery reports. */
+  readonly path: string;
+  handle(request: ViewRequest): Promise<ViewResponse>;
+}
+
+export function textResponse(status: number, body: string): ViewResponse {
+  return { status, body, contentType: "text/plain; charset=utf-8" };
+}

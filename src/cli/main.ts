@@ -1,0 +1,68 @@
+import { Command, InvalidArgumentError } from "commander";
+import { ConfigError } from "../errors.ts";
+import { runBackends } from "./backends.ts";
+import { runMigrate } from "./migrate.ts";
+import { runReceive, runSend } from "./messages.ts";
+import { runStart } from "./start.ts";
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
+  return n;
+}
+
+export function buildCli(): Command {
+  const program = new Command("rapidsms")
+    .description("RapidSMS.ts: SMS backends, router and apps")
+    .option("-c, --config <path>", "config file (default: RAPIDSMS_CONFIG, then ./rapidsms.config.{ts,js,json}, then the embedded default)")
+    .showHelpAfterError();
+
+  program
+    .command("start")
+    .description("run the server: inbound endpoints for every backend, the router, the apps")
+    .option("-p, --port <n>", "port to listen on (default: PORT, then the config, then 8000)", port)
+    .option("--host <host>", "address to listen on (default: HOST, then the config, then 127.0.0.1)")
+    .action((options) => runStart({ ...program.opts(), ...options }));
+
+  program
+    .command("send")
+    .description("send a message through an installed backend")
+    .requiredOption("-b, --backend <name>", "installed backend to send through")
+    .requiredOption("-t, --to <identity...>", "recipient identities")
+    .argument("<text>", "message text")
+    .action((text: string, options) => runSend({ ...program.opts(), ...options, text }));
+
+  program
+    .command("receive")
+    .description("simulate an inbound message and print the replies")
+    .requiredOption("-b, --backend <name>", "backend the message arrives on")
+    .requiredOption("-f, --from <identity>", "sender identity")
+    .argument("<text>", "message text")
+    .action((text: string, options) => runReceive({ ...program.opts(), ...options, text }));
+
+  program
+    .command("backends")
+    .description("list the installed backends, their engines and inbound URLs")
+    .action(() => runBackends(program.opts()));
+
+  program
+    .command("migrate")
+    .description("create or upgrade the database schema (start does this too)")
+    .action(() => runMigrate(program.opts()));
+
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await buildCli().parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`rapidsms: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) await main();

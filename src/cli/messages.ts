@@ -1,0 +1,62 @@
+import { loadConfig } from "../config/load.ts";
+import { ConfigError } from "../errors.ts";
+import type { MessageRecord } from "../store/store.ts";
+import { createSystem, type System } from "../system.ts";
+
+interface CommonOptions {
+  config?: string;
+}
+
+async function withSystem<T>(options: CommonOptions, run: (system: System) => Promise<T>): Promise<T> {
+  const config = await loadConfig({ configPath: options.config });
+  const system = await createSystem(config);
+  try {
+    return await run(system);
+  } finally {
+    await system.close();
+  }
+}
+
+function requireBackend(system: System, name: string): void {
+  if (!system.router.backends.has(name)) {
+    const installed = [...system.router.backends.keys()].join(", ") || "none";
+    throw new ConfigError(`no backend named "${name}" is installed (installed: ${installed})`);
+  }
+}
+
+function describeOutgoing(record: MessageRecord): string[] {
+  return record.transmissions.map(
+    (t) => `${t.status}  to ${t.identity} via ${t.backend}: ${record.text}${t.error ? `  (${t.error})` : ""}`,
+  );
+}
+
+/** `rapidsms send`: sends now and prints one line per recipient with its status (S sent, E error). */
+export async function runSend(options: CommonOptions & { backend: string; to: string[]; text: string }): Promise<void> {
+  const failed = await withSystem(options, async (system) => {
+    requireBackend(system, options.backend);
+    const connections = await system.router.lookupConnections(options.backend, options.to);
+    const msg = await system.router.send(options.text, connections);
+    const record = await system.store.getMessage(msg.id);
+    if (!record) {
+      process.stdout.write(`message ${msg.id} was cancelled by an app's outgoing phase\n`);
+      return true;
+    }
+    process.stdout.write(`message ${record.id}: ${record.status}\n${describeOutgoing(record).join("\n")}\n`);
+    return record.status === "E";
+  });
+  if (failed) process.exitCode = 1;
+}
+
+/** `rapidsms receive`: runs an inbound message through the apps and prints the replies. */
+export async function runReceive(options: CommonOptions & { backend: string; from: string; text: string }): Promise<void> {
+  await withSystem(options, async (system) => {
+    const [connection] = await system.router.lookupConnections(options.backend, [options.from]);
+    const msg = await system.router.receive(options.text, connection);
+    await system.router.idle();
+    const incoming = await system.store.getMessage(msg.id);
+    const replies = await system.store.listMessages({ inResponseTo: msg.id });
+    process.stdout.write(`message ${msg.id}: ${incoming?.status ?? "?"}${incoming?.error ? ` (${incoming.error})` : ""}\n`);
+    if (replies.length === 0) process.stdout.write("no replies\n");
+    for (const reply of replies.reverse()) process.stdout.write(`${describeOutgoing(reply).join("\n")}\n`);
+  });
+}

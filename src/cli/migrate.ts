@@ -1,0 +1,13 @@
+import { loadConfig } from "../config/load.ts";
+import { openStore, redactUrl } from "../store/open.ts";
+
+export async function runMigrate(options: { config?: string }): Promise<void> {
+  const config = await loadConfig({ configPath: options.config });
+  const store = openStore(config.database, config.baseDir);
+  try {
+    await store.migrate();
+    process.stdout.write(`database ${redactUrl(config.database)} is up to date\n`);
+  } finally {
+    await store.close();
+  }
+}

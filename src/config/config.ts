@@ -1,0 +1,54 @@
+import type { AppClass } from "../apps/app.ts";
+import type { BackendClass } from "../backends/backend.ts";
+
+/** One `installedBackends` entry: the engine, and that engine's options. */
+export interface BackendSettings {
+  /** An engine name (`http`, `kannel`, …), or a backend class from a .ts/.js config. */
+  engine?: string | BackendClass;
+  /** RapidSMS-style: a dotted path such as `rapidsms.backends.kannel.KannelBackend`. */
+  ENGINE?: string | BackendClass;
+  [option: string]: unknown;
+}
+
+export interface RapidSmsConfig {
+  /** Backends by name; inbound traffic for one arrives at `/backend/<name>/`. */
+  installedBackends?: Record<string, BackendSettings>;
+  /** App names (`echo`, `ping`, `default`), module paths relative to the config file, or classes. */
+  apps?: readonly (string | AppClass)[];
+  /** `sqlite:PATH` (relative to the config file) or `sqlite::memory:`. */
+  database?: string;
+  port?: number;
+  host?: string;
+  projectName?: string;
+  /** The `default` app's answer; `%(project_name)s` is replaced. `null` disables it. */
+  defaultResponse?: string | null;
+  logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+/** Types a `rapidsms.config.ts`: `export default defineConfig({ … })`. */
+export function defineConfig(config: RapidSmsConfig): RapidSmsConfig {
+  return config;
+}
+
+/** The configuration of a running system, validated and with defaults applied. */
+export interface ResolvedConfig {
+  backends: Record<string, { engine: BackendClass; options: object }>;
+  apps: AppClass[];
+  database: string;
+  port: number;
+  host: string;
+  projectName: string;
+  defaultResponse: string | null;
+  logLevel: string;
+  /** Where relative paths are resolved from: the config file's folder, or the working directory. */
+  baseDir: string;
+  /** The config file read, or `null` for the embedded default. */
+  source: string | null;
+}
+
+/** What `npm start` runs without a config file: the message tester with echo, ping and default. */
+export const EMBEDDED_DEFAULT_CONFIG: RapidSmsConfig = {
+  installedBackends: { httptester: { engine: "httptester" } },
+  apps: ["echo", "ping", "default"],
+  database: "sqlite:./rapidsms.db",
+};

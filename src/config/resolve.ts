@@ -1,0 +1,161 @@
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import { AppBase, type AppClass } from "../apps/app.ts";
+import { builtinApps } from "../apps/builtin.ts";
+import { BackendBase, type BackendClass } from "../backends/backend.ts";
+import { findEngine } from "../backends/engines.ts";
+import "../backends/registry.ts";
+import { ConfigError } from "../errors.ts";
+import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
+import { camelCaseKey, camelCaseKeys } from "./keys.ts";
+
+const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const topLevelSchema = z
+  .object({
+    installedBackends: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    apps: z.array(z.union([z.string(), z.custom<AppClass>((v) => typeof v === "function", "expected an app class")])).default([]),
+    database: z.string().min(1).default("sqlite:./rapidsms.db"),
+    port: z.coerce.number().int().min(0).max(65535).default(8000),
+    host: z.string().min(1).default("127.0.0.1"),
+    projectName: z.string().default("RapidSMS"),
+    defaultResponse: z.string().nullable().default("Sorry, %(project_name)s could not understand your message."),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .strict();
+
+/** RapidSMS setting names accepted as synonyms. */
+const TOP_LEVEL_ALIASES: Record<string, string> = { installedApps: "apps", databaseUrl: "database" };
+const APP_ALIASES: Record<string, string> = { "rapidsms.contrib.default": "default" };
+
+export interface ResolveOptions {
+  baseDir?: string;
+  source?: string | null;
+  /** Values that win over the file (command-line flags, environment). */
+  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "logLevel">>;
+}
+
+/** Validates a config object and resolves engines and apps; throws ConfigError with one clear line. */
+export async function resolveConfig(config: RapidSmsConfig, options: ResolveOptions = {}): Promise<ResolvedConfig> {
+  const baseDir = options.baseDir ?? process.cwd();
+  const where = options.source ?? "the configuration";
+  const normalised: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    const name = camelCaseKey(key);
+    normalised[TOP_LEVEL_ALIASES[name] ?? name] = value;
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) normalised[key] = value;
+  }
+  const parsed = topLevelSchema.safeParse(normalised);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${where}: ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+  }
+  const top = parsed.data;
+  const backends: ResolvedConfig["backends"] = {};
+  for (const [name, settings] of Object.entries(top.installedBackends)) {
+    backends[name] = resolveBackend(name, settings as BackendSettings);
+  }
+  const apps: AppClass[] = [];
+  for (const app of top.apps) apps.push(await resolveApp(app, baseDir));
+  return {
+    backends,
+    apps,
+    database: top.database,
+    port: top.port,
+    host: top.host,
+    projectName: top.projectName,
+    defaultResponse: top.defaultResponse,
+    logLevel: top.logLevel,
+    baseDir,
+    source: options.source ?? null,
+  };
+}
+
+function resolveBackend(name: string, settings: BackendSettings): { engine: BackendClass; options: object } {
+  if (!BACKEND_NAME.test(name)) {
+    throw new ConfigError(
+      `backend "${name}": a backend name is used in URLs (/backend/<name>/): use letters, digits, "-", "_" or ".", at most 64 characters`,
+    );
+  }
+  const { engine: engineName, ENGINE, ...rest } = settings;
+  const engineRef = engineName ?? ENGINE;
+  if (engineRef === undefined) {
+    throw new ConfigError(`backend "${name}": missing "engine": give an engine name such as "http", "httptester" or "database"`);
+  }
+  let engine: BackendClass;
+  if (typeof engineRef === "function") {
+    if (!(engineRef.prototype instanceof BackendBase)) {
+      throw new ConfigError(`backend "${name}": "engine" is a function but not a BackendBase subclass`);
+    }
+    engine = engineRef;
+  } else {
+    try {
+      engine = findEngine(String(engineRef));
+    } catch (error) {
+      throw new ConfigError(`backend "${name}": ${(error as Error).message}`);
+    }
+  }
+  const options = camelCaseKeys(rest) as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    // RapidSMS router settings such as "router.celery.eager" mean nothing here.
+    if (key.includes(".")) delete options[key];
+  }
+  const parsed = engine.optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path.join(".");
+    const secret = engine.secretOptions.includes(String(issue.path[0]));
+    const given = issue.path.length > 0 && !secret ? describeValue(valueAt(options, issue.path)) : undefined;
+    const what =
+      issue.code === "unrecognized_keys"
+        ? `unknown option${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${[...issue.path, k].join(".")}"`).join(", ")}`
+        : `option "${key}": ${issue.message}${given !== undefined && !issue.message.includes("received") ? `, got ${given}` : ""}`;
+    throw new ConfigError(`backend "${name}" (engine ${engine.engine}): ${what}`);
+  }
+  return { engine, options: parsed.data };
+}
+
+async function resolveApp(app: string | AppClass, baseDir: string): Promise<AppClass> {
+  if (typeof app === "function") {
+    if (!(app.prototype instanceof AppBase)) throw new ConfigError(`app ${app.name}: not an AppBase subclass`);
+    return app;
+  }
+  const name = APP_ALIASES[app] ?? app;
+  const builtin = builtinApps[name];
+  if (builtin) return builtin;
+  if (!name.startsWith(".") && !isAbsolute(name)) {
+    throw new ConfigError(
+      `app "${app}": not a built-in app (${Object.keys(builtinApps).join(", ")}); give a module path such as "./apps/survey.ts" for your own`,
+    );
+  }
+  const path = resolve(baseDir, name);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(path).href);
+  } catch (error) {
+    throw new ConfigError(`app "${app}": cannot load ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const candidates = [module.default, ...Object.values(module)].filter(
+    (v): v is AppClass => typeof v === "function" && v.prototype instanceof AppBase,
+  );
+  const unique = [...new Set(candidates)];
+  if (unique.length === 0) throw new ConfigError(`app "${app}": ${path} exports no AppBase subclass`);
+  if (unique.length > 1 && !module.default) {
+    throw new ConfigError(`app "${app}": ${path} exports several apps; export the one to install as default`);
+  }
+  return (module.default as AppClass | undefined) ?? unique[0];
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "function") return "a function";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}

@@ -1,0 +1,60 @@
+/**
+ * One error class per kind of failure. Each has a stable `code` and a message that says what the
+ * caller should do next.
+ */
+export class RapidSmsError extends Error {
+  readonly code: string;
+
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Start-up configuration is wrong: fix the config file (the message names the backend and key). */
+export class ConfigError extends RapidSmsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "CONFIG_INVALID", options);
+  }
+}
+
+export interface MessageSendingErrorOptions extends ErrorOptions {
+  /** Identities that failed; every other identity of the call is taken as sent. Empty: all failed. */
+  failedIdentities?: readonly string[];
+  /** Whether sending again later may succeed (timeouts, 5xx, 429) or never will (bad request, bad config). */
+  retryable?: boolean;
+  code?: string;
+}
+
+/**
+ * A backend could not deliver a message to its gateway. Thrown by `BackendBase.send`; with
+ * `failedIdentities` it reports a partial failure.
+ */
+export class MessageSendingError extends RapidSmsError {
+  readonly failedIdentities: string[];
+  readonly retryable: boolean;
+
+  constructor(message = "An error occurred during sending.", options: MessageSendingErrorOptions = {}) {
+    super(message, options.code ?? "SEND_FAILED", options);
+    this.failedIdentities = [...(options.failedIdentities ?? [])];
+    this.retryable = options.retryable ?? true;
+  }
+}
+
+/** A message was routed to a backend name that is not in `installedBackends`. */
+export class NoBackendError extends MessageSendingError {
+  constructor(backendName: string) {
+    super(
+      `Router is not configured with the ${backendName} backend: add it to installedBackends or send through an installed backend.`,
+      { retryable: false, code: "BACKEND_NOT_CONFIGURED" },
+    );
+  }
+}
+
+/** A handler class is incomplete (no keyword, no pattern): fix the handler's definition. */
+export class HandlerError extends RapidSmsError {
+  constructor(message: string) {
+    super(message, "HANDLER_INVALID");
+  }
+}

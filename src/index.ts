@@ -1,0 +1,48 @@
+// The public API of RapidSMS.ts. Nothing else is public.
+import "./backends/registry.ts";
+
+export { AppBase, type AppClass, type IncomingPhase } from "./apps/app.ts";
+export { DefaultResponseApp } from "./apps/default-response.ts";
+export { EchoApp, EchoHandler, PingApp, PingHandler } from "./apps/echo.ts";
+export { HandlersApp } from "./apps/handlers/app.ts";
+export { BaseHandler, InvalidNumberError, NotFoundError, parseNumber, type HandlerClass } from "./apps/handlers/base.ts";
+export { KeywordHandler } from "./apps/handlers/keyword.ts";
+export { PatternHandler } from "./apps/handlers/pattern.ts";
+export { BackendBase, type BackendClass, type SendRequest } from "./backends/backend.ts";
+export { DatabaseBackend } from "./backends/database/index.ts";
+export { engineNames, findEngine, registerEngine } from "./backends/engines.ts";
+export {
+  BaseHttpForm,
+  GenericHttpForm,
+  textField,
+  type FieldErrors,
+  type FormContext,
+  type FormData,
+  type GenericHttpParams,
+  type IncomingData,
+} from "./backends/http/form.ts";
+export { HttpBackend } from "./backends/http/index.ts";
+export { BaseHttpBackendView, GenericHttpBackendView, formatFormErrors, type HttpViewOptions } from "./backends/http/view.ts";
+export { HttpTesterBackend, MessageTesterView } from "./backends/message-tester/index.ts";
+export type { BackendView, ViewRequest, ViewResponse } from "./backends/view.ts";
+export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";
+export { loadConfig } from "./config/load.ts";
+export { resolveConfig } from "./config/resolve.ts";
+export { ConfigError, HandlerError, MessageSendingError, NoBackendError, RapidSmsError } from "./errors.ts";
+export type { Connection } from "./messages/connection.ts";
+export {
+  ErrorMessage,
+  IncomingMessage,
+  MessageBase,
+  OutgoingMessage,
+  type BackendContext,
+  type Fields,
+  type Response,
+} from "./messages/messages.ts";
+export { deriveMessageStatus, type Direction, type Status } from "./messages/status.ts";
+export { getRouter, lookupConnections, receive, send, setRouter } from "./router/global.ts";
+export { Router, type RouterOptions, type RouterSettings } from "./router/router.ts";
+export { createServer } from "./server/server.ts";
+export { openStore } from "./store/open.ts";
+export type { MessageRecord, Store, TransmissionRecord } from "./store/store.ts";
+export { createSystem, type System } from "./system.ts";

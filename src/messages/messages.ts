@@ -1,0 +1,101 @@
+import type { Connection } from "./connection.ts";
+import { newMessageId } from "./ids.ts";
+
+export type Fields = Record<string, unknown>;
+
+/** Extra metadata handed to `BackendBase.send` as `context`. */
+export interface BackendContext {
+  /** Id of the inbound message this one replies to. */
+  inResponseTo?: string;
+  /** The gateway's own id of that inbound message (Vumi `message_id`, Twilio `SmsSid`, …). */
+  externalId?: string;
+  [key: string]: unknown;
+}
+
+export interface MessageInit {
+  connections: readonly Connection[];
+  text: string;
+  id?: string;
+  fields?: Fields;
+  inResponseTo?: IncomingMessage;
+}
+
+export class MessageBase {
+  readonly id: string;
+  readonly connections: readonly Connection[];
+  text: string;
+  readonly rawText: string;
+  fields: Fields;
+  readonly inResponseTo: IncomingMessage | undefined;
+  processed = false;
+  handled = false;
+
+  constructor(init: MessageInit) {
+    if (typeof init.text !== "string") {
+      throw new TypeError("a message needs a text (an empty string is allowed)");
+    }
+    this.id = init.id ?? newMessageId();
+    this.connections = [...init.connections];
+    this.text = init.text;
+    this.rawText = init.text;
+    this.fields = { ...init.fields };
+    this.inResponseTo = init.inResponseTo;
+  }
+
+  /** The first connection; most messages have exactly one. */
+  get connection(): Connection {
+    return this.connections[0];
+  }
+}
+
+export type OutgoingKind = "message" | "error";
+
+/** What `respond()` queues: sent by the router once every phase has run. */
+export interface Response {
+  text: string;
+  connections: readonly Connection[];
+  inResponseTo: IncomingMessage;
+  fields?: Fields;
+  kind: OutgoingKind;
+}
+
+export type RespondOptions = Partial<Pick<Response, "connections" | "fields">>;
+
+export class IncomingMessage extends MessageBase {
+  readonly responses: Response[] = [];
+
+  respond(text: string, options: RespondOptions = {}): Response {
+    return this.queueResponse(text, "message", options);
+  }
+
+  error(text: string, options: RespondOptions = {}): Response {
+    return this.queueResponse(text, "error", options);
+  }
+
+  private queueResponse(text: string, kind: OutgoingKind, options: RespondOptions): Response {
+    const response: Response = { text, connections: this.connections, inResponseTo: this, kind, ...options };
+    this.responses.push(response);
+    return response;
+  }
+}
+
+export class OutgoingMessage extends MessageBase {
+  readonly kind: OutgoingKind = "message";
+
+  /** The `context` a backend receives: which message this replies to, and the gateway's id of it. */
+  extraBackendContext(): BackendContext {
+    const original = this.inResponseTo;
+    if (!original) return {};
+    const context: BackendContext = { inResponseTo: original.id };
+    const externalId = original.fields.externalId;
+    if (externalId !== undefined && externalId !== null && externalId !== "") {
+      context.externalId = String(externalId);
+    }
+    return context;
+  }
+}
+
+/** An outgoing message that reports an error to its recipient; routed like any other. */
+export class ErrorMessage extends OutgoingMessage {
+  override readonly kind: OutgoingKind = "error";
+}

@@ -1,0 +1,19 @@
+/**
+ * Message and transmission statuses of the RapidSMS database router:
+ * Q queued, R received, P processing, S sent, D delivered, E errored.
+ */
+export type Status = "Q" | "R" | "P" | "S" | "D" | "E";
+export type Direction = "I" | "O";
+
+export const STATUSES: readonly Status[] = ["Q", "R", "P", "S", "D", "E"];
+
+/** A message's status derived from its transmissions' statuses (CONTRACTS.md §7.6). */
+export function deriveMessageStatus(direction: Direction, transmissions: readonly Status[]): Status {
+  if (transmissions.includes("E")) return "E";
+  if (direction === "I") {
+    return transmissions.every((s) => s === "R") ? "R" : "Q";
+  }
+  if (transmissions.some((s) => s !== "S" && s !== "D")) return "P";
+  if (transmissions.some((s) => s !== "D")) return "S";
+  return "D";
+}

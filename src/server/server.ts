@@ -1,0 +1,67 @@
+import formBody from "@fastify/formbody";
+import Fastify, {
+  LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { BackendView } from "../backends/view.ts";
+import type { System } from "../system.ts";
+
+/** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
+export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
+
+const VIEW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** The HTTP server: every installed backend's views, and the health check. */
+export async function createServer(system: System, logger?: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger | undefined,
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: 1024 * 1024,
+  });
+  await app.register(formBody);
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) {
+      request.log.error({ err: error, url: request.url }, "request failed");
+      return reply.code(500).type("text/plain; charset=utf-8").send("internal error: the request was not accepted; try again later");
+    }
+    return reply.code(status).type("text/plain; charset=utf-8").send(`bad request: ${error.message}`);
+  });
+
+  for (const [name, backend] of system.router.backends) {
+    for (const view of backend.views()) {
+      for (const prefix of BACKEND_PREFIXES) {
+        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view) });
+      }
+    }
+  }
+
+  app.get("/healthz", async (_request, reply) => {
+    try {
+      await system.store.ping();
+      return { status: "ok", store: "ok" };
+    } catch (error) {
+      return reply.code(503).send({ status: "unavailable", store: (error as Error).message });
+    }
+  });
+
+  return app;
+}
+
+function viewHandler(view: BackendView) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const response = await view.handle({
+      method: request.method,
+      url: request.url,
+      query: request.query as Record<string, unknown>,
+      body: request.body,
+      headers: request.headers,
+    });
+    reply.code(response.status);
+    if (response.headers) reply.headers(response.headers);
+    if (response.contentType) reply.type(response.contentType);
+    return reply.send(response.body);
+  };
+}

@@ -1,0 +1,91 @@
+import { sql, type Kysely } from "kysely";
+import type { Migration, MigrationProvider } from "kysely/migration";
+
+/** Schema migrations, in order. Never edit a released one: add the next. */
+const migrations: Record<string, Migration> = {
+  "0001_core": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("backends")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("contacts")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("name", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("language", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("created_on", "text", (c) => c.notNull())
+        .addColumn("modified_on", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("connections")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("backend_id", "integer", (c) => c.notNull().references("backends.id").onDelete("cascade"))
+        .addColumn("identity", "text", (c) => c.notNull())
+        .addColumn("contact_id", "integer", (c) => c.references("contacts.id").onDelete("set null"))
+        .addColumn("created_on", "text", (c) => c.notNull())
+        .addColumn("modified_on", "text", (c) => c.notNull())
+        .addUniqueConstraint("connections_backend_identity", ["backend_id", "identity"])
+        .execute();
+      await db.schema
+        .createTable("messages")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("direction", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("text", "text", (c) => c.notNull())
+        .addColumn("fields", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("external_id", "text")
+        .addColumn("in_response_to", "text", (c) => c.references("messages.id").onDelete("set null"))
+        .addColumn("error", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("sent_at", "text")
+        .addColumn("delivered_at", "text")
+        .execute();
+      await db.schema.createIndex("messages_direction_status").on("messages").columns(["direction", "status"]).execute();
+      await db.schema.createIndex("messages_in_response_to").on("messages").column("in_response_to").execute();
+      await db.schema.createIndex("messages_created_at").on("messages").column("created_at").execute();
+      await db.schema
+        .createTable("transmissions")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("message_id", "text", (c) => c.notNull().references("messages.id").onDelete("cascade"))
+        .addColumn("connection_id", "integer", (c) => c.notNull().references("connections.id").onDelete("cascade"))
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("error", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("sent_at", "text")
+        .addColumn("delivered_at", "text")
+        .execute();
+      await db.schema.createIndex("transmissions_message").on("transmissions").column("message_id").execute();
+      await db.schema.createIndex("transmissions_connection").on("transmissions").column("connection_id").execute();
+      await db.schema
+        .createTable("backend_messages")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("date", "text", (c) => c.notNull())
+        .addColumn("direction", "text", (c) => c.notNull())
+        .addColumn("message_id", "text", (c) => c.notNull())
+        .addColumn("external_id", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("identity", "text", (c) => c.notNull())
+        .addColumn("text", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("backend_messages_name_identity")
+        .on("backend_messages")
+        .columns(["name", "identity"])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ["backend_messages", "transmissions", "messages", "connections", "contacts", "backends"]) {
+        await sql`drop table if exists ${sql.table(table)}`.execute(db);
+      }
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
