@@ -1,0 +1,92 @@
+import { z } from "zod";
+import type { AppClass } from "../apps/app.ts";
+import { BackendBase, type BackendClass, type SendRequest } from "../backends/backend.ts";
+import "../backends/registry.ts";
+import { MessageSendingError } from "../errors.ts";
+import type { Connection } from "../messages/connection.ts";
+import { Router, type RouterSettings } from "../router/router.ts";
+import { openSqliteStore } from "../store/sqlite.ts";
+import type { Store } from "../store/store.ts";
+
+/** Records every `send` call in memory. */
+export class MockBackend extends BackendBase<object> {
+  static override engine = "mock";
+  static override optionsSchema: z.ZodType<object> = z.object({}).passthrough();
+  readonly messages: SendRequest[] = [];
+
+  override async send(request: SendRequest): Promise<void> {
+    this.messages.push(request);
+  }
+
+  clear(): void {
+    this.messages.length = 0;
+  }
+}
+
+/** Fails every send with a plain Error, as a buggy backend would. */
+export class RaisesBackend extends MockBackend {
+  static override engine = "raises";
+
+  override async send(request: SendRequest): Promise<void> {
+    this.messages.push(request);
+    throw new Error("Error!");
+  }
+}
+
+/** Fails the identities that contain "1"; the others are sent. */
+export class FailedIdentitiesBackend extends MockBackend {
+  static override engine = "failed-identities";
+
+  override async send(request: SendRequest): Promise<void> {
+    this.messages.push(request);
+    const failed = request.identities.filter((identity) => identity.includes("1"));
+    if (failed.length > 0) throw new MessageSendingError("some identities failed", { failedIdentities: failed });
+  }
+}
+
+export interface TestRouterOptions {
+  apps?: readonly AppClass[];
+  /** Backend name → class and options; default: one MockBackend named `mockbackend`. */
+  backends?: Record<string, BackendClass | { engine: BackendClass; options?: object }>;
+  settings?: Partial<RouterSettings>;
+  store?: Store;
+}
+
+export interface TestRouter {
+  router: Router;
+  store: Store;
+  /** Connections on `backendName` (default `mockbackend`). */
+  connections(identities: readonly string[], backendName?: string): Promise<Connection[]>;
+  /** Sends recorded by a MockBackend (default `mockbackend`). */
+  sent(backendName?: string): SendRequest[];
+  close(): Promise<void>;
+}
+
+/** A router on an in-memory SQLite store, for tests of apps and backends. */
+export async function createTestRouter(options: TestRouterOptions = {}): Promise<TestRouter> {
+  const store = options.store ?? openSqliteStore(":memory:");
+  await store.migrate();
+  const specs = options.backends ?? { mockbackend: MockBackend };
+  const backends = Object.fromEntries(
+    Object.entries(specs).map(([name, spec]) => {
+      const { engine, options: backendOptions } = typeof spec === "function" ? { engine: spec, options: {} } : spec;
+      const parsed = engine.optionsSchema.parse(backendOptions ?? {});
+      return [name, (router: Router) => new engine(router, name, parsed)];
+    }),
+  );
+  const router = new Router({ store, apps: options.apps, backends, settings: options.settings });
+  return {
+    router,
+    store,
+    connections: (identities, backendName = "mockbackend") => router.lookupConnections(backendName, identities),
+    sent(backendName = "mockbackend") {
+      const backend = router.backends.get(backendName);
+      if (!(backend instanceof MockBackend)) throw new Error(`backend ${backendName} is not a MockBackend`);
+      return backend.messages;
+    },
+    async close() {
+      await router.idle();
+      await store.close();
+    },
+  };
+}
