@@ -56,7 +56,7 @@ export class KyselyStore implements Store {
       .execute();
     const row = await this.db.selectFrom("backends").select(["id", "name"]).where("name", "=", name).executeTakeFirstOrThrow();
     this.backendIds.set(name, row.id);
-    return row;
+    return { id: row.id, name: row.name };
   }
 
   async lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]> {
@@ -86,15 +86,17 @@ export class KyselyStore implements Store {
 
   async createContact(init: { name?: string; language?: string }): Promise<ContactRow> {
     const stamp = now();
-    return this.db
+    const row = await this.db
       .insertInto("contacts")
       .values({ name: init.name ?? "", language: init.language ?? "", created_on: stamp, modified_on: stamp })
       .returning(["id", "name", "language"])
       .executeTakeFirstOrThrow();
+    return toContact(row);
   }
 
   async getContact(id: number): Promise<ContactRow | undefined> {
-    return this.db.selectFrom("contacts").select(["id", "name", "language"]).where("id", "=", id).executeTakeFirst();
+    const row = await this.db.selectFrom("contacts").select(["id", "name", "language"]).where("id", "=", id).executeTakeFirst();
+    return row && toContact(row);
   }
 
   async setConnectionContact(connectionId: number, contactId: number | null): Promise<void> {
@@ -323,6 +325,10 @@ export class KyselyStore implements Store {
       .$if(query.identity !== undefined, (q) => q.where("identity", "=", query.identity!))
       .$if(query.direction !== undefined, (q) => q.where("direction", "=", query.direction!));
   }
+}
+
+function toContact(row: ContactRow): ContactRow {
+  return { id: row.id, name: row.name, language: row.language };
 }
 
 interface TransmissionRow {

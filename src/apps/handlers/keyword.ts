@@ -15,7 +15,7 @@ export class KeywordHandler extends BaseHandler {
     if (!this.keyword) throw new HandlerError(`${this.name}: a KeywordHandler must define a keyword.`);
     // RapidSMS compiles the keyword in verbose mode, where unescaped whitespace is ignored.
     const keyword = this.keyword.replace(/(\\.)|\s+/g, (match, escaped: string | undefined) => escaped ?? "");
-    return new RegExp(`^\\s*(?:${keyword})(?:[\\s,;:]*([^\\s,;:].*))?$`, "is");
+    return new RegExp(`^\\s*(?:${keyword})[\\s,;:]*([^\\s,;:].*)?$`, "is");
   }
 
   static override async dispatch(router: Router | undefined, msg: IncomingMessage): Promise<boolean> {
