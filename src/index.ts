@@ -8,7 +8,7 @@ export { HandlersApp } from "./apps/handlers/app.ts";
 export { BaseHandler, InvalidNumberError, NotFoundError, parseNumber, type HandlerClass } from "./apps/handlers/base.ts";
 export { KeywordHandler } from "./apps/handlers/keyword.ts";
 export { PatternHandler } from "./apps/handlers/pattern.ts";
-export { BackendBase, type BackendClass, type SendRequest } from "./backends/backend.ts";
+export { BackendBase, type BackendClass, type SendRequest, type SendResult } from "./backends/backend.ts";
 export { DatabaseBackend } from "./backends/database/index.ts";
 export { engineNames, findEngine, registerEngine } from "./backends/engines.ts";
 export {
@@ -22,7 +22,7 @@ export {
   type IncomingData,
 } from "./backends/http/form.ts";
 export { HttpBackend } from "./backends/http/index.ts";
-export { BaseHttpBackendView, GenericHttpBackendView, formatFormErrors, type HttpViewOptions } from "./backends/http/view.ts";
+export { BaseHttpBackendView, GenericHttpBackendView, formatFormErrors, type FormClass, type HttpViewOptions } from "./backends/http/view.ts";
 export { HttpTesterBackend, MessageTesterView } from "./backends/message-tester/index.ts";
 export type { BackendView, ViewRequest, ViewResponse } from "./backends/view.ts";
 export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";
@@ -44,5 +44,6 @@ export { getRouter, lookupConnections, receive, send, setRouter } from "./router
 export { Router, type RouterOptions, type RouterSettings } from "./router/router.ts";
 export { createServer } from "./server/server.ts";
 export { openStore } from "./store/open.ts";
-export type { MessageRecord, Store, TransmissionRecord } from "./store/store.ts";
+export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions } from "./pipeline/policy.ts";
+export type { DeliveryReport, MessageRecord, Store, TransmissionDetail, TransmissionRecord, TransmissionRef } from "./store/store.ts";
 export { createSystem, type System } from "./system.ts";

@@ -10,7 +10,7 @@ export interface System {
   config: ResolvedConfig;
   store: Store;
   router: Router;
-  /** Waits for accepted work, then closes the store. */
+  /** Stops the pipeline (running work finishes, queued work stays queued), then closes the store. */
   close(): Promise<void>;
 }
 
@@ -19,22 +19,24 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
   const store = openStore(config.database, config.baseDir);
   await store.migrate();
   const backends = Object.fromEntries(
-    Object.entries(config.backends).map(([name, { engine, options }]) => [name, (router: Router) => new engine(router, name, options)]),
+    Object.entries(config.backends).map(([name, { engine, options }]) => [name, (router: Router) => engine.create(router, name, options)]),
   );
   const router = new Router({
     store,
     apps: config.apps,
     backends,
     settings: { projectName: config.projectName, defaultResponse: config.defaultResponse },
+    pipeline: config.pipeline,
     logger,
   });
+  router.start();
   setRouter(router);
   return {
     config,
     store,
     router,
     async close() {
-      await router.idle();
+      await router.stop();
       setRouter(undefined);
       await store.close();
     },

@@ -55,3 +55,18 @@ test("a backend's model is its persisted Backend row, created on first use", asy
   assert.deepEqual(await t.store.getOrCreateBackend("mockbackend"), row);
   await t.close();
 });
+
+test("what configure sets survives the subclass's own field initialisers", async () => {
+  class Keeper extends BackendBase<{ url: string }> {
+    static override engine = "keeper";
+    static override optionsSchema = z.object({ url: z.string() });
+    target: string | undefined = undefined;
+    override configure(options: { url: string }) {
+      this.target = options.url;
+    }
+    override async send(_request: SendRequest) {}
+  }
+  const t = await createTestRouter({ backends: { k: { engine: Keeper, options: { url: "http://127.0.0.1:9/" } } } });
+  assert.equal((t.router.backends.get("k") as Keeper).target, "http://127.0.0.1:9/");
+  await t.close();
+});

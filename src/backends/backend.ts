@@ -13,6 +13,14 @@ export interface SendRequest {
   context: BackendContext;
 }
 
+/** What a backend may report about a successful `send`. */
+export interface SendResult {
+  /** The gateway's own id per identity, to match later delivery reports. */
+  externalIds?: Record<string, string>;
+  /** The gateway's answer, for the attempt log (secrets removed). */
+  answer?: string;
+}
+
 /**
  * A connection to one SMS gateway. Subclass it, give it a static `engine` name and an
  * `optionsSchema`, implement `send`, and (for inbound traffic) return its HTTP views from `views()`.
@@ -36,17 +44,26 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
     this.router = router;
     this.name = name;
     this.config = options;
-    this.configure(options);
   }
 
-  /** Called once with the backend's options; override to keep what `send` needs. */
+  /**
+   * Builds a backend and configures it. Use this rather than `new`: `configure` runs after the
+   * constructor, so what it sets is not overwritten by the subclass's own field initialisers.
+   */
+  static create<B extends BackendBase<any>>(this: new (router: Router, name: string, options: any) => B, router: Router, name: string, options: object): B {
+    const backend = new this(router, name, options);
+    backend.configure(options);
+    return backend;
+  }
+
+  /** Called once with the backend's options, right after construction; override to keep what `send` needs. */
   configure(_options: Options): void {}
 
   /**
    * Delivers `text` to every identity. Resolve on success; throw `MessageSendingError` on failure,
    * with `failedIdentities` when only some identities failed.
    */
-  abstract send(request: SendRequest): Promise<void>;
+  abstract send(request: SendRequest): Promise<SendResult | void>;
 
   /** The inbound HTTP views of this backend, mounted under `/backend/<name>/`. */
   views(): BackendView[] {
@@ -70,6 +87,7 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
 
 export type BackendClass = {
   new (router: Router, name: string, options: any): BackendBase<any>;
+  create(router: Router, name: string, options: object): BackendBase<any>;
   engine: string;
   aliases: readonly string[];
   optionsSchema: z.ZodType<object>;

@@ -30,18 +30,22 @@ function describeOutgoing(record: MessageRecord): string[] {
   );
 }
 
-/** `rapidsms send`: sends now and prints one line per recipient with its status (S sent, E error). */
-export async function runSend(options: CommonOptions & { backend: string; to: string[]; text: string }): Promise<void> {
+/**
+ * `rapidsms send`: queues the message, waits until it is sent or failed (or `waitMs`, default
+ * 30 s, while retries go on), and prints one line per recipient with its status.
+ */
+export async function runSend(options: CommonOptions & { backend: string; to: string[]; text: string; waitMs?: number }): Promise<void> {
   const failed = await withSystem(options, async (system) => {
     requireBackend(system, options.backend);
     const connections = await system.router.lookupConnections(options.backend, options.to);
     const msg = await system.router.send(options.text, connections);
-    const record = await system.store.getMessage(msg.id);
+    const record = msg.processed ? await system.router.waitForMessage(msg.id, options.waitMs) : undefined;
     if (!record) {
       process.stdout.write(`message ${msg.id} was cancelled by an app's outgoing phase\n`);
       return true;
     }
     process.stdout.write(`message ${record.id}: ${record.status}\n${describeOutgoing(record).join("\n")}\n`);
+    if (record.status === "P") process.stdout.write("still being retried: the server will go on trying (rapidsms start)\n");
     return record.status === "E";
   });
   if (failed) process.exitCode = 1;
@@ -52,9 +56,10 @@ export async function runReceive(options: CommonOptions & { backend: string; fro
   await withSystem(options, async (system) => {
     const [connection] = await system.router.lookupConnections(options.backend, [options.from]);
     const msg = await system.router.receive(options.text, connection);
-    await system.router.idle();
-    const incoming = await system.store.getMessage(msg.id);
-    const replies = await system.store.listMessages({ inResponseTo: msg.id });
+    const incoming = await system.router.waitForMessage(msg.id);
+    const replies = await Promise.all(
+      (await system.store.listMessages({ inResponseTo: msg.id })).map(async (reply) => (await system.router.waitForMessage(reply.id)) ?? reply),
+    );
     process.stdout.write(`message ${msg.id}: ${incoming?.status ?? "?"}${incoming?.error ? ` (${incoming.error})` : ""}\n`);
     if (replies.length === 0) process.stdout.write("no replies\n");
     for (const reply of replies.reverse()) process.stdout.write(`${describeOutgoing(reply).join("\n")}\n`);

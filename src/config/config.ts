@@ -1,5 +1,6 @@
 import type { AppClass } from "../apps/app.ts";
 import type { BackendClass } from "../backends/backend.ts";
+import type { PipelineOptions } from "../pipeline/policy.ts";
 
 /** One `installedBackends` entry: the engine, and that engine's options. */
 export interface BackendSettings {
@@ -23,6 +24,8 @@ export interface RapidSmsConfig {
   /** The `default` app's answer; `%(project_name)s` is replaced. `null` disables it. */
   defaultResponse?: string | null;
   logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Batching, retries, leases, dedupe window and concurrency of the message pipeline. */
+  pipeline?: Partial<PipelineOptions>;
 }
 
 /** Types a `rapidsms.config.ts`: `export default defineConfig({ … })`. */
@@ -40,6 +43,7 @@ export interface ResolvedConfig {
   projectName: string;
   defaultResponse: string | null;
   logLevel: string;
+  pipeline: PipelineOptions;
   /** Where relative paths are resolved from: the config file's folder, or the working directory. */
   baseDir: string;
   /** The config file read, or `null` for the embedded default. */

@@ -7,6 +7,7 @@ import { BackendBase, type BackendClass } from "../backends/backend.ts";
 import { findEngine } from "../backends/engines.ts";
 import "../backends/registry.ts";
 import { ConfigError } from "../errors.ts";
+import { pipelineOptionsSchema } from "../pipeline/policy.ts";
 import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
 
@@ -22,6 +23,7 @@ const topLevelSchema = z
     projectName: z.string().default("RapidSMS"),
     defaultResponse: z.string().nullable().default("Sorry, %(project_name)s could not understand your message."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    pipeline: z.preprocess(camelCaseKeys, pipelineOptionsSchema).prefault({}),
   })
   .strict();
 
@@ -51,6 +53,9 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   const parsed = topLevelSchema.safeParse(normalised);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+      throw new ConfigError(`${where}: ${unknownKeys(issue.keys, [])} (known keys: ${optionNames(topLevelSchema).join(", ")})`);
+    }
     throw new ConfigError(`${where}: ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
   }
   const top = parsed.data;
@@ -69,6 +74,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     projectName: top.projectName,
     defaultResponse: top.defaultResponse,
     logLevel: top.logLevel,
+    pipeline: top.pipeline,
     baseDir,
     source: options.source ?? null,
   };
@@ -109,9 +115,10 @@ function resolveBackend(name: string, settings: BackendSettings): { engine: Back
     const key = issue.path.join(".");
     const secret = engine.secretOptions.includes(String(issue.path[0]));
     const given = issue.path.length > 0 && !secret ? describeValue(valueAt(options, issue.path)) : undefined;
+    const known = issue.path.length === 0 ? optionNames(engine.optionsSchema) : [];
     const what =
       issue.code === "unrecognized_keys"
-        ? `unknown option${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${[...issue.path, k].join(".")}"`).join(", ")}`
+        ? `${unknownKeys(issue.keys, issue.path, "option")}${issue.path.length > 0 ? "" : known.length > 0 ? ` (engine ${engine.engine} takes ${known.join(", ")})` : ` (engine ${engine.engine} takes no options)`}`
         : `option "${key}": ${issue.message}${given !== undefined && !issue.message.includes("received") ? `, got ${given}` : ""}`;
     throw new ConfigError(`backend "${name}" (engine ${engine.engine}): ${what}`);
   }
@@ -147,6 +154,15 @@ async function resolveApp(app: string | AppClass, baseDir: string): Promise<AppC
     throw new ConfigError(`app "${app}": ${path} exports several apps; export the one to install as default`);
   }
   return (module.default as AppClass | undefined) ?? unique[0];
+}
+
+function unknownKeys(keys: readonly string[], path: readonly PropertyKey[], noun = "key"): string {
+  return `unknown ${noun}${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${[...path, k].join(".")}"`).join(", ")}`;
+}
+
+/** The keys an object schema accepts; empty when the schema is not a plain object schema. */
+function optionNames(schema: z.ZodType): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {

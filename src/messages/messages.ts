@@ -63,6 +63,8 @@ export type RespondOptions = Partial<Pick<Response, "connections" | "fields">>;
 
 export class IncomingMessage extends MessageBase {
   readonly responses: Response[] = [];
+  /** Set by `receive` when the gateway had already delivered this message (same gateway id). */
+  duplicate = false;
 
   respond(text: string, options: RespondOptions = {}): Response {
     return this.queueResponse(text, "message", options);

@@ -73,8 +73,15 @@ describe("incoming phases", () => {
 
   test("handle returning true ends the handle phase, marks the message handled and skips default and cleanup", async () => {
     const calls: Calls = [];
-    const t = await createTestRouter({ apps: [recordingApp("a", calls, { handle: true }), recordingApp("b", calls)] });
-    const msg = await receiveAndWait(t, "hello");
+    const seen: IncomingMessage[] = [];
+    class Sees extends AppBase {
+      override filter(msg: IncomingMessage) {
+        seen.push(msg);
+      }
+    }
+    const t = await createTestRouter({ apps: [Sees, recordingApp("a", calls, { handle: true }), recordingApp("b", calls)] });
+    await receiveAndWait(t, "hello");
+    const [msg] = seen;
     assert.deepEqual(calls, ["a.filter", "b.filter", "a.parse", "b.parse", "a.handle"]);
     assert.equal(msg.handled, true);
     await t.close();
@@ -187,6 +194,7 @@ describe("outgoing", () => {
     }
     const t = await createTestRouter({ apps: [Throws] });
     const msg = await t.router.send("hi", await t.connections(["1"]));
+    await t.router.idle();
     assert.equal(msg.processed, true);
     assert.equal(t.sent().length, 1);
     await t.close();
@@ -200,6 +208,7 @@ describe("outgoing", () => {
       ...(await t.connections(["444"], "one")),
     ];
     const msg = await t.router.send("hello", connections);
+    await t.router.idle();
     assert.deepEqual(t.sent("one").map((s) => s.identities), [["111", "222", "444"]]);
     assert.deepEqual(t.sent("two").map((s) => s.identities), [["333"]]);
     assert.deepEqual(t.sent("one")[0], { id: msg.id, text: "hello", identities: ["111", "222", "444"], context: {} });
@@ -210,17 +219,25 @@ describe("outgoing", () => {
     await t.close();
   });
 
+  test("sending to no connection is refused", async () => {
+    const t = await createTestRouter();
+    await assert.rejects(t.router.send("hello", []), /at least one connection/);
+    await t.close();
+  });
+
   test("a connection given twice gets one transmission", async () => {
     const t = await createTestRouter();
     const [c] = await t.connections(["111"]);
     await t.router.send("hello", [c, c]);
+    await t.router.idle();
     assert.deepEqual(t.sent()[0].identities, ["111"]);
     await t.close();
   });
 
   test("failedIdentities marks only those E, the others S, and the message E", async () => {
-    const t = await createTestRouter({ backends: { fi: FailedIdentitiesBackend } });
+    const t = await createTestRouter({ backends: { fi: FailedIdentitiesBackend }, pipeline: { maxAttempts: 1 } });
     const msg = await t.router.send("hello", await t.connections(["100", "200", "310"], "fi"));
+    await t.router.idle();
     const record = await t.store.getMessage(msg.id);
     assert.deepEqual(
       record?.transmissions.map((tr) => [tr.identity, tr.status]),
@@ -231,13 +248,14 @@ describe("outgoing", () => {
   });
 
   test("a failing backend group does not stop the others; an unknown backend fails only its group", async () => {
-    const t = await createTestRouter({ backends: { good: MockBackend, bad: RaisesBackend } });
+    const t = await createTestRouter({ backends: { good: MockBackend, bad: RaisesBackend }, pipeline: { maxAttempts: 1 } });
     const connections = [
       ...(await t.connections(["1"], "good")),
       ...(await t.connections(["2"], "bad")),
       ...(await t.connections(["3"], "not-installed")),
     ];
     const msg = await t.router.send("hello", connections);
+    await t.router.idle();
     const record = await t.store.getMessage(msg.id);
     const byBackend = Object.fromEntries(record!.transmissions.map((tr) => [tr.backend, tr]));
     assert.equal(byBackend.good.status, "S");
@@ -315,6 +333,7 @@ describe("module-level API", () => {
       assert.equal(connection.identity, "1112223333");
       await send("out", connection);
       await receive("in", connection);
+      await t.router.idle();
       await t.router.idle();
       assert.deepEqual(t.sent().map((s) => s.text), ["out"]);
       assert.equal((await t.store.listMessages({ direction: "I" })).length, 1);

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import { INCOMING_PHASES, type AppBase, type AppClass } from "../apps/app.ts";
-import type { BackendBase } from "../backends/backend.ts";
+import type { BackendBase, SendResult } from "../backends/backend.ts";
 import { MessageSendingError, NoBackendError } from "../errors.ts";
+import { Pipeline } from "../pipeline/pipeline.ts";
+import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions } from "../pipeline/policy.ts";
 import type { Connection } from "../messages/connection.ts";
 import {
   ErrorMessage,
@@ -11,8 +13,7 @@ import {
   type Fields,
   type OutgoingKind,
 } from "../messages/messages.ts";
-import type { Status } from "../messages/status.ts";
-import type { Store, TransmissionRecord, TransmissionUpdate } from "../store/store.ts";
+import type { ClaimedIncoming, MessageRecord, OutgoingRecordInit, Store } from "../store/store.ts";
 import { silentLogger } from "../logger.ts";
 
 export interface RouterSettings {
@@ -35,6 +36,7 @@ export interface RouterOptions {
   /** Installed backends by name. */
   backends?: Readonly<Record<string, BackendFactory>>;
   settings?: Partial<RouterSettings>;
+  pipeline?: Partial<PipelineOptions>;
   logger?: Logger;
 }
 
@@ -48,11 +50,16 @@ export interface SendOptions {
   fields?: Fields;
   kind?: OutgoingKind;
   id?: string;
+  /** Higher goes first; replies are sent with priority 1, other messages default to 0. */
+  priority?: number;
 }
 
+const REPLY_PRIORITY = 1;
+
 /**
- * Runs incoming messages through the apps and outgoing messages through the backends,
- * recording every message and its per-identity transmissions in the store.
+ * Runs incoming messages through the apps and outgoing messages through the backends. Both go
+ * through the store: `receive` and `send` record the message durably and return; the pipeline
+ * (started by `start()`) processes and sends it, and records every per-identity outcome.
  */
 export class Router {
   readonly store: Store;
@@ -60,12 +67,14 @@ export class Router {
   readonly backends = new Map<string, BackendBase>();
   readonly settings: RouterSettings;
   readonly logger: Logger;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  readonly pipelineOptions: PipelineOptions;
+  private pipeline: Pipeline | undefined;
 
   constructor(options: RouterOptions) {
     this.store = options.store;
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.logger = options.logger ?? silentLogger;
+    this.pipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline };
     for (const [name, create] of Object.entries(options.backends ?? {})) {
       this.backends.set(name, create(this));
     }
@@ -77,34 +86,65 @@ export class Router {
     return this.store.lookupConnections(backendName, identities.map(String));
   }
 
+  /** Starts the background work: processing accepted messages and sending queued ones. */
+  start(): void {
+    this.pipeline ??= new Pipeline(this, this.pipelineOptions);
+    this.pipeline.start();
+  }
+
+  /** Stops taking new work, waits for running work and gives back the rest (it stays queued). */
+  async stop(): Promise<void> {
+    await this.pipeline?.stop();
+    this.pipeline = undefined;
+  }
+
+  /** Resolves when every accepted message is processed and every transmission is final, retries included. */
+  async idle(): Promise<void> {
+    await this.pipeline?.idle();
+  }
+
   /**
-   * Accepts an inbound message: it is stored (status Q) before this resolves, then processed by
-   * the apps in the background. Use `idle()` to wait for processing.
+   * Accepts an inbound message: once this resolves it is durably stored (status Q) and will be
+   * processed, even if the process dies now. A gateway id (`fields.externalId`) already accepted
+   * on the same backend within the dedupe window is not stored again: the message returned then
+   * has the original's id and `duplicate` set.
    */
   async receive(text: string, connection: Connection, options: ReceiveOptions = {}): Promise<IncomingMessage> {
     const msg = new IncomingMessage({ connections: [connection], text, fields: options.fields, id: options.id });
-    await this.store.saveIncoming({ id: msg.id, text: msg.text, fields: msg.fields, connection });
-    this.track(this.processIncoming(msg));
+    const accepted = await this.store.acceptIncoming(
+      { id: msg.id, text: msg.text, fields: msg.fields, connection },
+      { dedupeWindowMs: this.pipelineOptions.dedupeWindowMs },
+    );
+    if (accepted.duplicate) {
+      const original = new IncomingMessage({ connections: [connection], text, fields: options.fields, id: accepted.id });
+      original.duplicate = true;
+      return original;
+    }
+    this.pipeline?.wakeInbound();
     return msg;
   }
 
-  /** Runs the incoming phases, then sends the responses; marks the message R, or E if an app threw. */
-  async processIncoming(msg: IncomingMessage): Promise<void> {
+  /** Processes a message claimed from the store: the phases, then its replies queued atomically with its R. */
+  async processClaimed(claimed: ClaimedIncoming): Promise<void> {
+    const msg = new IncomingMessage({ connections: [claimed.connection], text: claimed.text, fields: claimed.fields, id: claimed.id });
     try {
       await this.processIncomingPhases(msg);
     } catch (error) {
       this.logger.error({ err: error, messageId: msg.id }, "an app failed while processing an incoming message");
-      await this.store.finishIncoming(msg.id, "E", errorText(error));
+      await this.store.completeIncoming(msg.id, { status: "E", error: errorText(error), replies: [] });
       return;
     }
-    await this.store.finishIncoming(msg.id, "R");
+    const replies: OutgoingRecordInit[] = [];
     for (const response of msg.responses) {
-      await this.send(response.text, response.connections, {
+      const reply = await this.prepareOutgoing(response.text, response.connections, {
         inResponseTo: response.inResponseTo,
         fields: response.fields,
         kind: response.kind,
       });
+      if (reply) replies.push(this.outgoingRecord(reply, REPLY_PRIORITY));
     }
+    await this.store.completeIncoming(msg.id, { status: "R", replies });
+    if (replies.length > 0) this.pipeline?.wakeSender();
   }
 
   private async processIncomingPhases(msg: IncomingMessage): Promise<void> {
@@ -127,12 +167,20 @@ export class Router {
 
   /**
    * Sends `text` to one or more connections: runs the outgoing phases (apps in reverse order,
-   * `false` cancels), records the message, then makes one `send` call per backend with all of
-   * that backend's identities. A failing backend does not stop the others; per-identity outcomes
-   * are recorded as transmission statuses.
+   * `false` cancels), then queues one transmission per connection. Once this resolves the message
+   * is stored and will be sent (one `send` call per backend, batched); its status tells the outcome.
    */
   async send(text: string, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage> {
+    const msg = await this.prepareOutgoing(text, connections, options);
+    if (!msg.processed) return msg;
+    await this.store.enqueueOutgoing(this.outgoingRecord(msg, options.priority ?? 0));
+    this.pipeline?.wakeSender();
+    return msg;
+  }
+
+  private async prepareOutgoing(text: string, connections: Connection | readonly Connection[], options: SendOptions): Promise<OutgoingMessage> {
     const list = Array.isArray(connections) ? (connections as readonly Connection[]) : [connections as Connection];
+    if (list.length === 0) throw new TypeError("send needs at least one connection");
     const MessageClass = options.kind === "error" ? ErrorMessage : OutgoingMessage;
     const msg = new MessageClass({
       connections: uniqueConnections(list),
@@ -141,12 +189,23 @@ export class Router {
       inResponseTo: options.inResponseTo,
       id: options.id,
     });
-    if (!(await this.processOutgoingPhases(msg))) return msg;
-    await this.deliver(msg);
+    await this.processOutgoingPhases(msg);
     return msg;
   }
 
-  private async processOutgoingPhases(msg: OutgoingMessage): Promise<boolean> {
+  private outgoingRecord(msg: OutgoingMessage, priority: number): OutgoingRecordInit {
+    return {
+      id: msg.id,
+      text: msg.text,
+      fields: msg.fields,
+      context: msg.extraBackendContext(),
+      inResponseTo: msg.inResponseTo?.id ?? null,
+      connections: msg.connections,
+      priority,
+    };
+  }
+
+  private async processOutgoingPhases(msg: OutgoingMessage): Promise<void> {
     for (const app of [...this.apps].reverse()) {
       let result: unknown;
       try {
@@ -157,47 +216,23 @@ export class Router {
       }
       if (result === false) {
         this.logger.info({ app: app.name, messageId: msg.id }, "Message cancelled");
-        return false;
+        return;
       }
     }
     msg.processed = true;
-    return true;
   }
 
-  private async deliver(msg: OutgoingMessage): Promise<Status> {
-    const transmissions = await this.store.saveOutgoing({
-      id: msg.id,
-      text: msg.text,
-      fields: msg.fields,
-      inResponseTo: msg.inResponseTo?.id ?? null,
-      connections: msg.connections,
-    });
-    const context = msg.extraBackendContext();
-    const groups = Map.groupBy(transmissions, (t) => t.backend);
-    const updates = await Promise.all(
-      [...groups].map(([backendName, group]) => this.sendGroup(backendName, msg, group, context)),
-    );
-    return this.store.updateTransmissions(msg.id, updates.flat());
-  }
-
-  private async sendGroup(
-    backendName: string,
-    msg: OutgoingMessage,
-    group: readonly TransmissionRecord[],
-    context: BackendContext,
-  ): Promise<TransmissionUpdate[]> {
-    const ids = group.map((t) => t.id);
-    try {
-      await this.sendToBackend(backendName, msg.id, msg.text, group.map((t) => t.identity), context);
-      return [{ ids, status: "S" }];
-    } catch (error) {
-      const reason = errorText(error);
-      const failed = error instanceof MessageSendingError ? new Set(error.failedIdentities) : new Set<string>();
-      if (failed.size === 0) return [{ ids, status: "E", error: reason }];
-      return [
-        { ids: group.filter((t) => !failed.has(t.identity)).map((t) => t.id), status: "S" },
-        { ids: group.filter((t) => failed.has(t.identity)).map((t) => t.id), status: "E", error: reason },
-      ];
+  /**
+   * Waits until a message is done: an inbound one processed (R or E) and its replies final, an
+   * outbound one sent, delivered or failed (S, D or E). Returns its record, or the last seen on timeout.
+   */
+  async waitForMessage(id: string, timeoutMs = 30_000): Promise<MessageRecord | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await this.store.getMessage(id);
+      const done = record && (record.direction === "I" ? record.status !== "Q" : !["Q", "P"].includes(record.status));
+      if (done || Date.now() >= deadline) return record;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
@@ -205,7 +240,7 @@ export class Router {
    * Calls one backend's `send`. Throws `NoBackendError` for an unknown name, and a
    * `MessageSendingError` (the backend's own when it lists failed identities) on failure.
    */
-  async sendToBackend(backendName: string, id: string, text: string, identities: string[], context: BackendContext): Promise<void> {
+  async sendToBackend(backendName: string, id: string, text: string, identities: string[], context: BackendContext): Promise<SendResult | void> {
     const backend = this.backends.get(backendName);
     if (!backend) {
       const error = new NoBackendError(backendName);
@@ -213,7 +248,7 @@ export class Router {
       throw error;
     }
     try {
-      await backend.send({ id, text, identities, context });
+      return await backend.send({ id, text, identities, context });
     } catch (error) {
       this.logger.error({ err: error, backend: backendName, messageId: id }, `${backendName} encountered an error while sending.`);
       if (error instanceof MessageSendingError && error.failedIdentities.length > 0) throw error;
@@ -222,19 +257,6 @@ export class Router {
         retryable: error instanceof MessageSendingError ? error.retryable : true,
       });
     }
-  }
-
-  /** Resolves once every message accepted so far has been processed and its replies sent. */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) {
-      await Promise.allSettled([...this.inFlight]);
-    }
-  }
-
-  private track(work: Promise<unknown>): void {
-    const tracked = work.catch((error) => this.logger.error({ err: error }, "background message processing failed"));
-    this.inFlight.add(tracked);
-    tracked.finally(() => this.inFlight.delete(tracked));
   }
 }
 

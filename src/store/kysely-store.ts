@@ -1,22 +1,30 @@
-import { sql, type Kysely, type Selectable } from "kysely";
+import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import { Migrator } from "kysely/migration";
 import type { Connection } from "../messages/connection.ts";
 import { deriveMessageStatus, type Status } from "../messages/status.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import type {
+  AcceptOptions,
+  AcceptResult,
   BackendMessage,
   BackendMessageInit,
   BackendMessageQuery,
   BackendRow,
+  ClaimedIncoming,
+  ClaimedTransmission,
   ContactRow,
+  DeliveryReport,
   IncomingRecordInit,
   MessageQuery,
   MessageRecord,
   OutgoingRecordInit,
+  PendingWork,
+  SendOutcome,
   Store,
+  TransmissionDetail,
   TransmissionRecord,
-  TransmissionUpdate,
+  TransmissionRef,
 } from "./store.ts";
 
 const now = () => new Date().toISOString();
@@ -107,10 +115,26 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async saveIncoming(init: IncomingRecordInit): Promise<void> {
-    const stamp = now();
-    const externalId = init.fields.externalId;
-    await this.db.transaction().execute(async (trx) => {
+  async acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
+    const at = options.now ?? Date.now();
+    const stamp = new Date(at).toISOString();
+    const externalId = gatewayId(init.fields.externalId);
+    const backend = init.connection.backend;
+    return this.db.transaction().execute(async (trx) => {
+      if (externalId !== null) {
+        const seen = await trx
+          .selectFrom("inbound_dedupe")
+          .select(["message_id", "received_at"])
+          .where("backend", "=", backend)
+          .where("external_id", "=", externalId)
+          .executeTakeFirst();
+        if (seen && Number(seen.received_at) >= at - options.dedupeWindowMs) return { id: seen.message_id, duplicate: true };
+        await trx
+          .insertInto("inbound_dedupe")
+          .values({ backend, external_id: externalId, message_id: init.id, received_at: at })
+          .onConflict((oc) => oc.columns(["backend", "external_id"]).doUpdateSet({ message_id: init.id, received_at: at }))
+          .execute();
+      }
       await trx
         .insertInto("messages")
         .values({
@@ -119,9 +143,13 @@ export class KyselyStore implements Store {
           status: "Q",
           text: init.text,
           fields: JSON.stringify(init.fields),
-          external_id: externalId === undefined || externalId === null ? null : String(externalId),
+          external_id: externalId,
           in_response_to: null,
+          context: "{}",
+          priority: 0,
           error: null,
+          claimed_by: null,
+          claimed_until: null,
           created_at: stamp,
           updated_at: stamp,
           sent_at: null,
@@ -130,92 +158,250 @@ export class KyselyStore implements Store {
         .execute();
       await trx
         .insertInto("transmissions")
-        .values({ message_id: init.id, connection_id: init.connection.id, status: "Q", error: null, created_at: stamp, updated_at: stamp, sent_at: null, delivered_at: null })
+        .values({ ...newTransmission(init.id, init.connection.id, "Q", stamp) })
         .execute();
+      return { id: init.id, duplicate: false };
     });
   }
 
-  async finishIncoming(id: string, status: "R" | "E", error?: string): Promise<void> {
-    const stamp = now();
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("transmissions").set({ status, error: error ?? null, updated_at: stamp }).where("message_id", "=", id).execute();
-      await trx.updateTable("messages").set({ status, error: error ?? null, updated_at: stamp }).where("id", "=", id).execute();
-    });
-  }
-
-  async saveOutgoing(init: OutgoingRecordInit): Promise<TransmissionRecord[]> {
-    const stamp = now();
+  async claimIncoming(owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedIncoming[]> {
     return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom("messages")
+        .innerJoin("transmissions", "transmissions.message_id", "messages.id")
+        .innerJoin("connections", "connections.id", "transmissions.connection_id")
+        .innerJoin("backends", "backends.id", "connections.backend_id")
+        .select([
+          "messages.id",
+          "messages.text",
+          "messages.fields",
+          "connections.id as connection_id",
+          "connections.identity",
+          "connections.contact_id",
+          "backends.name as backend",
+        ])
+        .where("messages.direction", "=", "I")
+        .where("messages.status", "=", "Q")
+        .where((eb) => eb.or([eb("messages.claimed_until", "is", null), eb("messages.claimed_until", "<", now)]))
+        .orderBy("messages.created_at")
+        .orderBy("messages.id")
+        .limit(limit)
+        .execute();
+      if (rows.length === 0) return [];
       await trx
-        .insertInto("messages")
-        .values({
-          id: init.id,
-          direction: "O",
-          status: "P",
-          text: init.text,
-          fields: JSON.stringify(init.fields),
-          external_id: null,
-          in_response_to: init.inResponseTo,
-          error: null,
-          created_at: stamp,
-          updated_at: stamp,
-          sent_at: null,
-          delivered_at: null,
-        })
+        .updateTable("messages")
+        .set({ claimed_by: owner, claimed_until: now + leaseMs })
+        .where("id", "in", rows.map((r) => r.id))
         .execute();
-      if (init.connections.length === 0) return [];
-      const inserted = await trx
-        .insertInto("transmissions")
-        .values(init.connections.map((c) => ({ message_id: init.id, connection_id: c.id, status: "P" as const, error: null, created_at: stamp, updated_at: stamp, sent_at: null, delivered_at: null })))
-        .returning(["id", "connection_id"])
-        .execute();
-      return inserted.map((row, i) => ({
-        id: row.id,
-        connectionId: row.connection_id,
-        backend: init.connections[i].backend,
-        identity: init.connections[i].identity,
-        status: "P" as const,
-        error: null,
-        sentAt: null,
-        deliveredAt: null,
+      return rows.map((r) => ({
+        id: r.id,
+        text: r.text,
+        fields: JSON.parse(r.fields),
+        connection: { id: r.connection_id, backend: r.backend, identity: r.identity, contactId: r.contact_id },
       }));
     });
   }
 
-  async updateTransmissions(messageId: string, updates: readonly TransmissionUpdate[]): Promise<Status> {
+  async completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void> {
+    const stamp = now();
+    await this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable("messages")
+        .set({ status: result.status, error: result.error ?? null, updated_at: stamp, claimed_by: null, claimed_until: null })
+        .where("id", "=", id)
+        .where("status", "=", "Q")
+        .executeTakeFirst();
+      // Another worker finished it first (its lease ran out while this one worked): keep theirs.
+      if (Number(updated.numUpdatedRows) === 0) return;
+      await trx
+        .updateTable("transmissions")
+        .set({ status: result.status, error: result.error ?? null, updated_at: stamp })
+        .where("message_id", "=", id)
+        .execute();
+      for (const reply of result.replies) await insertOutgoing(trx, reply, stamp);
+    });
+  }
+
+  async enqueueOutgoing(init: OutgoingRecordInit): Promise<void> {
+    const stamp = now();
+    await this.db.transaction().execute((trx) => insertOutgoing(trx, init, stamp));
+  }
+
+  async claimTransmissions(owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedTransmission[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom("transmissions")
+        .innerJoin("messages", "messages.id", "transmissions.message_id")
+        .innerJoin("connections", "connections.id", "transmissions.connection_id")
+        .innerJoin("backends", "backends.id", "connections.backend_id")
+        .select([
+          "transmissions.id",
+          "transmissions.message_id",
+          "transmissions.attempts",
+          "messages.text",
+          "messages.context",
+          "backends.name as backend",
+          "connections.identity",
+        ])
+        .where("messages.direction", "=", "O")
+        .where((eb) =>
+          eb.or([
+            eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", now)]),
+            eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
+          ]),
+        )
+        .orderBy("messages.priority", "desc")
+        .orderBy("transmissions.next_attempt_at")
+        .orderBy("transmissions.id")
+        .limit(limit)
+        .execute();
+      if (rows.length === 0) return [];
+      await trx
+        .updateTable("transmissions")
+        .set((eb) => ({ status: "P", claimed_by: owner, claimed_until: now + leaseMs, attempts: eb("attempts", "+", 1) }))
+        .where("id", "in", rows.map((r) => r.id))
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        messageId: r.message_id,
+        text: r.text,
+        context: JSON.parse(r.context),
+        backend: r.backend,
+        identity: r.identity,
+        attempt: r.attempts + 1,
+      }));
+    });
+  }
+
+  async recordAttempts(outcomes: readonly SendOutcome[]): Promise<Map<string, Status>> {
+    if (outcomes.length === 0) return new Map();
     const stamp = now();
     return this.db.transaction().execute(async (trx) => {
-      for (const update of updates) {
-        if (update.ids.length === 0) continue;
+      for (const outcome of outcomes) {
+        // Only a claimed (P) transmission changes: a delivery report may have overtaken this answer.
         await trx
           .updateTable("transmissions")
           .set({
-            status: update.status,
-            error: update.error ?? null,
+            status: outcome.status,
+            error: outcome.status === "S" ? null : (outcome.error ?? null),
+            next_attempt_at: outcome.status === "Q" ? (outcome.nextAttemptAt ?? 0) : 0,
+            claimed_by: null,
+            claimed_until: null,
             updated_at: stamp,
-            ...(update.status === "S" ? { sent_at: stamp } : {}),
-            ...(update.status === "D" ? { delivered_at: stamp } : {}),
+            ...(outcome.status === "S" ? { sent_at: stamp } : {}),
+            ...(outcome.externalId ? { external_id: outcome.externalId } : {}),
           })
-          .where("message_id", "=", messageId)
-          .where("id", "in", update.ids)
+          .where("id", "=", outcome.transmissionId)
+          .where("status", "=", "P")
           .execute();
       }
-      const statuses = await trx.selectFrom("transmissions").select("status").where("message_id", "=", messageId).execute();
-      const message = await trx.selectFrom("messages").select("direction").where("id", "=", messageId).executeTakeFirstOrThrow();
-      const status = deriveMessageStatus(message.direction, statuses.map((s) => s.status));
-      const errors = updates.map((u) => u.error).filter((e): e is string => !!e);
       await trx
-        .updateTable("messages")
-        .set({
-          status,
-          updated_at: stamp,
-          ...(errors.length > 0 ? { error: errors.join("; ") } : {}),
-          ...(status === "S" ? { sent_at: stamp } : {}),
-          ...(status === "D" ? { delivered_at: stamp } : {}),
-        })
-        .where("id", "=", messageId)
+        .insertInto("attempts")
+        .values(
+          outcomes.map((o) => ({
+            transmission_id: o.transmissionId,
+            attempt: o.attempt,
+            at: stamp,
+            outcome: o.status === "Q" ? ("retry" as const) : o.status,
+            duration_ms: Math.round(o.durationMs),
+            error: o.error ?? null,
+            answer: o.answer ?? null,
+          })),
+        )
         .execute();
-      return status;
+      const messageIds = await trx
+        .selectFrom("transmissions")
+        .select("message_id")
+        .distinct()
+        .where("id", "in", outcomes.map((o) => o.transmissionId))
+        .execute();
+      const statuses = new Map<string, Status>();
+      for (const { message_id } of messageIds) statuses.set(message_id, await refreshMessageStatus(trx, message_id, stamp));
+      return statuses;
+    });
+  }
+
+  async renewClaims(owner: string, leaseMs: number, now = Date.now()): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("messages").set({ claimed_until: now + leaseMs }).where("claimed_by", "=", owner).where("status", "=", "Q").execute();
+      await trx.updateTable("transmissions").set({ claimed_until: now + leaseMs }).where("claimed_by", "=", owner).where("status", "=", "P").execute();
+    });
+  }
+
+  async releaseClaims(owner: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("messages").set({ claimed_by: null, claimed_until: null }).where("claimed_by", "=", owner).where("status", "=", "Q").execute();
+      await trx
+        .updateTable("transmissions")
+        .set((eb) => ({ status: "Q", claimed_by: null, claimed_until: null, next_attempt_at: 0, attempts: eb("attempts", "-", 1) }))
+        .where("claimed_by", "=", owner)
+        .where("status", "=", "P")
+        .execute();
+    });
+  }
+
+  async pendingWork(now = Date.now()): Promise<PendingWork> {
+    const inbound = await this.db
+      .selectFrom("messages")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("direction", "=", "I")
+      .where("status", "=", "Q")
+      .executeTakeFirstOrThrow();
+    const outbound = await this.db
+      .selectFrom("transmissions")
+      .innerJoin("messages", "messages.id", "transmissions.message_id")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("messages.direction", "=", "O")
+      .where((eb) =>
+        eb.or([eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", now)]), eb("transmissions.status", "=", "P")]),
+      )
+      .executeTakeFirstOrThrow();
+    const retry = await this.db
+      .selectFrom("transmissions")
+      .select((eb) => eb.fn.min<number>("next_attempt_at").as("at"))
+      .where("status", "=", "Q")
+      .where("next_attempt_at", ">", now)
+      .executeTakeFirstOrThrow();
+    return { inbound: Number(inbound.n), outbound: Number(outbound.n), nextRetryAt: retry.at === null ? null : Number(retry.at) };
+  }
+
+  async purgeDedupe(olderThan: number): Promise<number> {
+    const result = await this.db.deleteFrom("inbound_dedupe").where("received_at", "<", olderThan).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async reportDelivery(ref: TransmissionRef, report: DeliveryReport): Promise<number | null> {
+    const stamp = now();
+    return this.db.transaction().execute(async (trx) => {
+      let query = trx
+        .selectFrom("transmissions")
+        .innerJoin("connections", "connections.id", "transmissions.connection_id")
+        .innerJoin("backends", "backends.id", "connections.backend_id")
+        .select(["transmissions.id", "transmissions.message_id", "transmissions.status"]);
+      if ("transmissionId" in ref) query = query.where("transmissions.id", "=", ref.transmissionId);
+      else if ("messageId" in ref) query = query.where("transmissions.message_id", "=", ref.messageId).where("connections.identity", "=", ref.identity);
+      else query = query.where("backends.name", "=", ref.backend).where("transmissions.external_id", "=", ref.externalId);
+      const row = await query.executeTakeFirst();
+      if (!row) return null;
+      await trx
+        .insertInto("delivery_reports")
+        .values({ transmission_id: row.id, at: stamp, status: report.status, detail: report.detail ?? null })
+        .execute();
+      if (report.status !== "S" && row.status !== "D") {
+        await trx
+          .updateTable("transmissions")
+          .set({
+            status: report.status,
+            claimed_by: null,
+            claimed_until: null,
+            updated_at: stamp,
+            ...(report.status === "D" ? { delivered_at: stamp, error: null } : { error: report.detail ?? "the gateway reported delivery failure" }),
+          })
+          .where("id", "=", row.id)
+          .execute();
+        await refreshMessageStatus(trx, row.message_id, stamp);
+      }
+      return row.id;
     });
   }
 
@@ -228,12 +414,55 @@ export class KyselyStore implements Store {
     return this.listMessagesWhere(query);
   }
 
+  async getTransmission(id: number): Promise<TransmissionDetail | undefined> {
+    const row = await this.transmissionsQuery().where("transmissions.id", "=", id).executeTakeFirst();
+    if (!row) return undefined;
+    const attempts = await this.db.selectFrom("attempts").selectAll().where("transmission_id", "=", id).orderBy("id").execute();
+    const reports = await this.db.selectFrom("delivery_reports").selectAll().where("transmission_id", "=", id).orderBy("id").execute();
+    return {
+      ...toTransmission(row),
+      attemptLog: attempts.map((a) => ({ attempt: a.attempt, at: a.at, outcome: a.outcome, durationMs: a.duration_ms, error: a.error, answer: a.answer })),
+      deliveryReports: reports.map((r) => ({ at: r.at, status: r.status, detail: r.detail })),
+    };
+  }
+
+  private transmissionsQuery() {
+    return this.db
+      .selectFrom("transmissions")
+      .innerJoin("connections", "connections.id", "transmissions.connection_id")
+      .innerJoin("backends", "backends.id", "connections.backend_id")
+      .select([
+        "transmissions.id",
+        "transmissions.message_id",
+        "transmissions.connection_id",
+        "transmissions.status",
+        "transmissions.error",
+        "transmissions.attempts",
+        "transmissions.next_attempt_at",
+        "transmissions.external_id",
+        "transmissions.sent_at",
+        "transmissions.delivered_at",
+        "backends.name as backend",
+        "connections.identity",
+      ]);
+  }
+
   private async listMessagesWhere(query: MessageQuery & { id?: string }): Promise<MessageRecord[]> {
     let select = this.db.selectFrom("messages").selectAll("messages");
     if (query.id !== undefined) select = select.where("messages.id", "=", query.id);
     if (query.direction) select = select.where("messages.direction", "=", query.direction);
     if (query.status) select = select.where("messages.status", "=", query.status);
     if (query.inResponseTo) select = select.where("messages.in_response_to", "=", query.inResponseTo);
+    if (query.before) {
+      const anchor = await this.db.selectFrom("messages").select(["created_at", "id"]).where("id", "=", query.before).executeTakeFirst();
+      if (!anchor) return [];
+      select = select.where((eb) =>
+        eb.or([
+          eb("messages.created_at", "<", anchor.created_at),
+          eb.and([eb("messages.created_at", "=", anchor.created_at), eb("messages.id", "<", anchor.id)]),
+        ]),
+      );
+    }
     if (query.backend || query.identity) {
       select = select.where(({ exists, selectFrom }) =>
         exists(
@@ -253,21 +482,7 @@ export class KyselyStore implements Store {
       .limit(query.limit ?? 100)
       .execute();
     if (messages.length === 0) return [];
-    const transmissions = await this.db
-      .selectFrom("transmissions")
-      .innerJoin("connections", "connections.id", "transmissions.connection_id")
-      .innerJoin("backends", "backends.id", "connections.backend_id")
-      .select([
-        "transmissions.id",
-        "transmissions.message_id",
-        "transmissions.connection_id",
-        "transmissions.status",
-        "transmissions.error",
-        "transmissions.sent_at",
-        "transmissions.delivered_at",
-        "backends.name as backend",
-        "connections.identity",
-      ])
+    const transmissions = await this.transmissionsQuery()
       .where("transmissions.message_id", "in", messages.map((m) => m.id))
       .orderBy("transmissions.id")
       .execute();
@@ -336,10 +551,29 @@ interface TransmissionRow {
   connection_id: number;
   status: Status;
   error: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  external_id: string | null;
   sent_at: string | null;
   delivered_at: string | null;
   backend: string;
   identity: string;
+}
+
+function toTransmission(t: TransmissionRow): TransmissionRecord {
+  return {
+    id: t.id,
+    connectionId: t.connection_id,
+    backend: t.backend,
+    identity: t.identity,
+    status: t.status,
+    error: t.error,
+    attempts: t.attempts,
+    nextAttemptAt: t.status === "Q" && Number(t.next_attempt_at) > 0 ? Number(t.next_attempt_at) : null,
+    externalId: t.external_id,
+    sentAt: t.sent_at,
+    deliveredAt: t.delivered_at,
+  };
 }
 
 function toMessageRecord(m: Selectable<Database["messages"]>, transmissions: TransmissionRow[]): MessageRecord {
@@ -349,6 +583,7 @@ function toMessageRecord(m: Selectable<Database["messages"]>, transmissions: Tra
     status: m.status,
     text: m.text,
     fields: JSON.parse(m.fields),
+    context: JSON.parse(m.context),
     externalId: m.external_id,
     inResponseTo: m.in_response_to,
     error: m.error,
@@ -356,15 +591,77 @@ function toMessageRecord(m: Selectable<Database["messages"]>, transmissions: Tra
     updatedAt: m.updated_at,
     sentAt: m.sent_at,
     deliveredAt: m.delivered_at,
-    transmissions: transmissions.map((t) => ({
-      id: t.id,
-      connectionId: t.connection_id,
-      backend: t.backend,
-      identity: t.identity,
-      status: t.status,
-      error: t.error,
-      sentAt: t.sent_at,
-      deliveredAt: t.delivered_at,
-    })),
+    transmissions: transmissions.map(toTransmission),
   };
+}
+
+function gatewayId(value: unknown): string | null {
+  return value === undefined || value === null || value === "" ? null : String(value);
+}
+
+function newTransmission(messageId: string, connectionId: number, status: Status, stamp: string) {
+  return {
+    message_id: messageId,
+    connection_id: connectionId,
+    status,
+    error: null,
+    attempts: 0,
+    next_attempt_at: 0,
+    claimed_by: null,
+    claimed_until: null,
+    external_id: null,
+    created_at: stamp,
+    updated_at: stamp,
+    sent_at: null,
+    delivered_at: null,
+  };
+}
+
+async function insertOutgoing(trx: Transaction<Database>, init: OutgoingRecordInit, stamp: string): Promise<void> {
+  await trx
+    .insertInto("messages")
+    .values({
+      id: init.id,
+      direction: "O",
+      status: "P",
+      text: init.text,
+      fields: JSON.stringify(init.fields),
+      external_id: null,
+      in_response_to: init.inResponseTo,
+      context: JSON.stringify(init.context),
+      priority: init.priority ?? 0,
+      error: null,
+      claimed_by: null,
+      claimed_until: null,
+      created_at: stamp,
+      updated_at: stamp,
+      sent_at: null,
+      delivered_at: null,
+    })
+    .execute();
+  if (init.connections.length === 0) return;
+  await trx
+    .insertInto("transmissions")
+    .values(init.connections.map((c) => newTransmission(init.id, c.id, "Q", stamp)))
+    .execute();
+}
+
+/** Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. */
+async function refreshMessageStatus(trx: Transaction<Database>, messageId: string, stamp: string): Promise<Status> {
+  const message = await trx.selectFrom("messages").select(["direction", "status"]).where("id", "=", messageId).executeTakeFirstOrThrow();
+  const rows = await trx.selectFrom("transmissions").select(["status", "error"]).where("message_id", "=", messageId).execute();
+  const status = deriveMessageStatus(message.direction, rows.map((r) => r.status));
+  const errors = [...new Set(rows.map((r) => r.error).filter((e): e is string => !!e))];
+  await trx
+    .updateTable("messages")
+    .set({
+      status,
+      updated_at: stamp,
+      error: errors.length > 0 ? errors.join("; ") : null,
+      ...(status === "S" && message.status !== "S" ? { sent_at: stamp } : {}),
+      ...(status === "D" && message.status !== "D" ? { delivered_at: stamp } : {}),
+    })
+    .where("id", "=", messageId)
+    .execute();
+  return status;
 }

@@ -38,7 +38,11 @@ const migrations: Record<string, Migration> = {
         .addColumn("fields", "text", (c) => c.notNull().defaultTo("{}"))
         .addColumn("external_id", "text")
         .addColumn("in_response_to", "text", (c) => c.references("messages.id").onDelete("set null"))
+        .addColumn("context", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("priority", "integer", (c) => c.notNull().defaultTo(0))
         .addColumn("error", "text")
+        .addColumn("claimed_by", "text")
+        .addColumn("claimed_until", "bigint")
         .addColumn("created_at", "text", (c) => c.notNull())
         .addColumn("updated_at", "text", (c) => c.notNull())
         .addColumn("sent_at", "text")
@@ -54,12 +58,48 @@ const migrations: Record<string, Migration> = {
         .addColumn("connection_id", "integer", (c) => c.notNull().references("connections.id").onDelete("cascade"))
         .addColumn("status", "text", (c) => c.notNull())
         .addColumn("error", "text")
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("claimed_by", "text")
+        .addColumn("claimed_until", "bigint")
+        .addColumn("external_id", "text")
         .addColumn("created_at", "text", (c) => c.notNull())
         .addColumn("updated_at", "text", (c) => c.notNull())
         .addColumn("sent_at", "text")
         .addColumn("delivered_at", "text")
         .execute();
       await db.schema.createIndex("transmissions_message").on("transmissions").column("message_id").execute();
+      await db.schema.createIndex("transmissions_due").on("transmissions").columns(["status", "next_attempt_at"]).execute();
+      await db.schema.createIndex("transmissions_external_id").on("transmissions").column("external_id").execute();
+      await db.schema
+        .createTable("inbound_dedupe")
+        .addColumn("backend", "text", (c) => c.notNull())
+        .addColumn("external_id", "text", (c) => c.notNull())
+        .addColumn("message_id", "text", (c) => c.notNull())
+        .addColumn("received_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("inbound_dedupe_pk", ["backend", "external_id"])
+        .execute();
+      await db.schema
+        .createTable("attempts")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("transmission_id", "integer", (c) => c.notNull().references("transmissions.id").onDelete("cascade"))
+        .addColumn("attempt", "integer", (c) => c.notNull())
+        .addColumn("at", "text", (c) => c.notNull())
+        .addColumn("outcome", "text", (c) => c.notNull())
+        .addColumn("duration_ms", "integer", (c) => c.notNull())
+        .addColumn("error", "text")
+        .addColumn("answer", "text")
+        .execute();
+      await db.schema.createIndex("attempts_transmission").on("attempts").column("transmission_id").execute();
+      await db.schema
+        .createTable("delivery_reports")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("transmission_id", "integer", (c) => c.notNull().references("transmissions.id").onDelete("cascade"))
+        .addColumn("at", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("detail", "text")
+        .execute();
+      await db.schema.createIndex("delivery_reports_transmission").on("delivery_reports").column("transmission_id").execute();
       await db.schema.createIndex("transmissions_connection").on("transmissions").column("connection_id").execute();
       await db.schema
         .createTable("backend_messages")
@@ -79,7 +119,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
     async down(db: Kysely<any>) {
-      for (const table of ["backend_messages", "transmissions", "messages", "connections", "contacts", "backends"]) {
+      for (const table of ["delivery_reports", "attempts", "inbound_dedupe", "backend_messages", "transmissions", "messages", "connections", "contacts", "backends"]) {
         await sql`drop table if exists ${sql.table(table)}`.execute(db);
       }
     },

@@ -1,7 +1,11 @@
 import type { Generated } from "kysely";
 import type { Direction, Status } from "../messages/status.ts";
+import type { AttemptOutcome } from "./store.ts";
 
-/** Table shapes as Kysely sees them; dates are ISO-8601 strings, fields are JSON text. */
+/**
+ * Table shapes as Kysely sees them. Dates people read are ISO-8601 strings; times the pipeline
+ * compares (leases, retry times, dedupe) are epoch milliseconds. fields and context are JSON text.
+ */
 export interface Database {
   backends: { id: Generated<number>; name: string; created_at: string };
   contacts: { id: Generated<number>; name: string; language: string; created_on: string; modified_on: string };
@@ -21,7 +25,11 @@ export interface Database {
     fields: string;
     external_id: string | null;
     in_response_to: string | null;
+    context: string;
+    priority: number;
     error: string | null;
+    claimed_by: string | null;
+    claimed_until: number | null;
     created_at: string;
     updated_at: string;
     sent_at: string | null;
@@ -33,11 +41,28 @@ export interface Database {
     connection_id: number;
     status: Status;
     error: string | null;
+    attempts: number;
+    next_attempt_at: number;
+    claimed_by: string | null;
+    claimed_until: number | null;
+    external_id: string | null;
     created_at: string;
     updated_at: string;
     sent_at: string | null;
     delivered_at: string | null;
   };
+  inbound_dedupe: { backend: string; external_id: string; message_id: string; received_at: number };
+  attempts: {
+    id: Generated<number>;
+    transmission_id: number;
+    attempt: number;
+    at: string;
+    outcome: AttemptOutcome;
+    duration_ms: number;
+    error: string | null;
+    answer: string | null;
+  };
+  delivery_reports: { id: Generated<number>; transmission_id: number; at: string; status: Status; detail: string | null };
   backend_messages: {
     id: Generated<number>;
     name: string;

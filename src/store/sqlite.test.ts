@@ -20,7 +20,7 @@ test("sqlite file: what was stored is there after the store is closed and opened
   const first = openSqliteStore(path);
   await first.migrate();
   const [connection] = await first.lookupConnections("kannel", ["111"]);
-  await first.saveIncoming({ id: "kept", text: "hello", fields: {}, connection });
+  await first.acceptIncoming({ id: "kept", text: "hello", fields: {}, connection }, { dedupeWindowMs: 0 });
   await first.close();
   const second = openSqliteStore(path);
   await second.migrate();

@@ -1,6 +1,6 @@
 import type { Connection } from "../messages/connection.ts";
+import type { BackendContext, Fields } from "../messages/messages.ts";
 import type { Direction, Status } from "../messages/status.ts";
-import type { Fields } from "../messages/messages.ts";
 
 export interface BackendRow {
   id: number;
@@ -13,6 +13,24 @@ export interface ContactRow {
   language: string;
 }
 
+/** S: the gateway took it; retry: a retryable failure, tried again later; E: given up. */
+export type AttemptOutcome = "S" | "retry" | "E";
+
+export interface AttemptRecord {
+  attempt: number;
+  at: string;
+  outcome: AttemptOutcome;
+  durationMs: number;
+  error: string | null;
+  answer: string | null;
+}
+
+export interface DeliveryReportRecord {
+  at: string;
+  status: Status;
+  detail: string | null;
+}
+
 export interface TransmissionRecord {
   id: number;
   connectionId: number;
@@ -20,8 +38,17 @@ export interface TransmissionRecord {
   identity: string;
   status: Status;
   error: string | null;
+  attempts: number;
+  /** Epoch ms of the next try, for a transmission waiting to be retried. */
+  nextAttemptAt: number | null;
+  externalId: string | null;
   sentAt: string | null;
   deliveredAt: string | null;
+}
+
+export interface TransmissionDetail extends TransmissionRecord {
+  attemptLog: AttemptRecord[];
+  deliveryReports: DeliveryReportRecord[];
 }
 
 export interface MessageRecord {
@@ -30,6 +57,7 @@ export interface MessageRecord {
   status: Status;
   text: string;
   fields: Fields;
+  context: BackendContext;
   externalId: string | null;
   inResponseTo: string | null;
   error: string | null;
@@ -47,18 +75,69 @@ export interface IncomingRecordInit {
   connection: Connection;
 }
 
+export interface AcceptOptions {
+  /** A redelivery of the same gateway id on the same backend within this window is a duplicate. */
+  dedupeWindowMs: number;
+  now?: number;
+}
+
+export interface AcceptResult {
+  /** The stored message's id: the new one, or for a duplicate the original's. */
+  id: string;
+  duplicate: boolean;
+}
+
 export interface OutgoingRecordInit {
   id: string;
   text: string;
   fields: Fields;
+  context: BackendContext;
   inResponseTo: string | null;
   connections: readonly Connection[];
+  /** Higher first; replies go before bulk sends. */
+  priority?: number;
 }
 
-export interface TransmissionUpdate {
-  ids: readonly number[];
-  status: Status;
+export interface ClaimedIncoming {
+  id: string;
+  text: string;
+  fields: Fields;
+  connection: Connection;
+}
+
+export interface ClaimedTransmission {
+  id: number;
+  messageId: string;
+  text: string;
+  context: BackendContext;
+  backend: string;
+  identity: string;
+  /** Counting this one. */
+  attempt: number;
+}
+
+export interface SendOutcome {
+  transmissionId: number;
+  attempt: number;
+  /** S sent, Q to retry at `nextAttemptAt`, E given up. */
+  status: "S" | "Q" | "E";
+  nextAttemptAt?: number;
   error?: string | null;
+  answer?: string | null;
+  externalId?: string | null;
+  durationMs: number;
+}
+
+/** Which transmission a delivery report is about. */
+export type TransmissionRef =
+  | { transmissionId: number }
+  | { messageId: string; identity: string }
+  | { backend: string; externalId: string };
+
+export interface DeliveryReport {
+  /** D delivered; E failed; S still on its way (buffered, submitted): recorded, status unchanged. */
+  status: "D" | "E" | "S";
+  detail?: string;
 }
 
 export interface MessageQuery {
@@ -68,6 +147,17 @@ export interface MessageQuery {
   identity?: string;
   inResponseTo?: string;
   limit?: number;
+  /** Only messages older than this message (keyset paging, newest first). */
+  before?: string;
+}
+
+export interface PendingWork {
+  /** Inbound messages accepted and not yet processed. */
+  inbound: number;
+  /** Transmissions to send now (queued and due, or claimed). */
+  outbound: number;
+  /** Epoch ms of the earliest retry waiting, or null. */
+  nextRetryAt: number | null;
 }
 
 /** A row of the database backend's table: one message per identity, both directions. */
@@ -93,8 +183,10 @@ export interface BackendMessageQuery {
 }
 
 /**
- * Everything the system persists. The embedded SQLite store implements it; a PostgreSQL store
- * will implement the same contract (see store.contract.ts).
+ * Everything the system persists, and the durable queues on it: accepted inbound messages wait
+ * as Q until a worker claims them; outbound transmissions wait as Q until a sender claims them.
+ * A claim is a lease: work whose lease ran out (its process died) is claimed again. The embedded
+ * SQLite store implements it; every implementation passes store.contract.ts.
  */
 export interface Store {
   /** Creates or upgrades the schema; safe to run on every start. */
@@ -111,15 +203,40 @@ export interface Store {
   getContact(id: number): Promise<ContactRow | undefined>;
   setConnectionContact(connectionId: number, contactId: number | null): Promise<void>;
 
-  /** Records an inbound message (status Q) with its one transmission. */
-  saveIncoming(init: IncomingRecordInit): Promise<void>;
-  /** Marks an inbound message received (R) or errored (E). */
-  finishIncoming(id: string, status: "R" | "E", error?: string): Promise<void>;
-  /** Records an outbound message with one transmission per connection, all P; returns them. */
-  saveOutgoing(init: OutgoingRecordInit): Promise<TransmissionRecord[]>;
-  /** Applies transmission updates and re-derives the message's status, in one transaction. */
-  updateTransmissions(messageId: string, updates: readonly TransmissionUpdate[]): Promise<Status>;
+  /**
+   * Durably records an inbound message (status Q) unless `fields.externalId` was already
+   * accepted on the same backend within the dedupe window.
+   */
+  acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult>;
+  /** Leases up to `limit` unprocessed inbound messages to `owner`, oldest first. */
+  claimIncoming(owner: string, limit: number, leaseMs: number, now?: number): Promise<ClaimedIncoming[]>;
+  /** Marks an inbound message R or E and queues its replies, in one transaction. */
+  completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void>;
+
+  /** Records an outbound message (P) with one queued transmission (Q) per connection. */
+  enqueueOutgoing(init: OutgoingRecordInit): Promise<void>;
+  /** Leases up to `limit` due transmissions to `owner` (marking them P), by priority then age. */
+  claimTransmissions(owner: string, limit: number, leaseMs: number, now?: number): Promise<ClaimedTransmission[]>;
+  /** Records one send attempt's outcomes and re-derives each message's status; returns them by message id. */
+  recordAttempts(outcomes: readonly SendOutcome[]): Promise<Map<string, Status>>;
+  /** Extends the leases `owner` holds. */
+  renewClaims(owner: string, leaseMs: number, now?: number): Promise<void>;
+  /** Gives back what `owner` claimed and did not finish, to be claimed again at once. */
+  releaseClaims(owner: string): Promise<void>;
+  /** What is left to do; `nextRetryAt` tells a worker when to look again. */
+  pendingWork(now?: number): Promise<PendingWork>;
+  /** Forgets gateway ids accepted before `olderThan` (epoch ms); returns how many. */
+  purgeDedupe(olderThan: number): Promise<number>;
+
+  /**
+   * Records a gateway's delivery report on a transmission: D and E update its status (and the
+   * message's), S is recorded only. Returns the transmission's id, or null when none matches.
+   */
+  reportDelivery(ref: TransmissionRef, report: DeliveryReport): Promise<number | null>;
+
   getMessage(id: string): Promise<MessageRecord | undefined>;
+  /** One transmission with every attempt and delivery report. */
+  getTransmission(id: number): Promise<TransmissionDetail | undefined>;
   /** Newest first. */
   listMessages(query: MessageQuery): Promise<MessageRecord[]>;
 

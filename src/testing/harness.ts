@@ -4,6 +4,7 @@ import { BackendBase, type BackendClass, type SendRequest } from "../backends/ba
 import "../backends/registry.ts";
 import { MessageSendingError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
+import type { PipelineOptions } from "../pipeline/policy.ts";
 import { Router, type RouterSettings } from "../router/router.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
@@ -49,7 +50,11 @@ export interface TestRouterOptions {
   /** Backend name → class and options; default: one MockBackend named `mockbackend`. */
   backends?: Record<string, BackendClass | { engine: BackendClass; options?: object }>;
   settings?: Partial<RouterSettings>;
+  /** Defaults here are fast: polls every 10 ms, retries after 10 ms, 50 ms at most. */
+  pipeline?: Partial<PipelineOptions>;
   store?: Store;
+  /** Leave the pipeline stopped (messages are accepted and sent, but not processed). */
+  stopped?: boolean;
 }
 
 export interface TestRouter {
@@ -57,7 +62,7 @@ export interface TestRouter {
   store: Store;
   /** Connections on `backendName` (default `mockbackend`). */
   connections(identities: readonly string[], backendName?: string): Promise<Connection[]>;
-  /** Sends recorded by a MockBackend (default `mockbackend`). */
+  /** Sends recorded by a MockBackend (default `mockbackend`); call `router.idle()` first. */
   sent(backendName?: string): SendRequest[];
   close(): Promise<void>;
 }
@@ -71,10 +76,17 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
     Object.entries(specs).map(([name, spec]) => {
       const { engine, options: backendOptions } = typeof spec === "function" ? { engine: spec, options: {} } : spec;
       const parsed = engine.optionsSchema.parse(backendOptions ?? {});
-      return [name, (router: Router) => new engine(router, name, parsed)];
+      return [name, (router: Router) => engine.create(router, name, parsed)];
     }),
   );
-  const router = new Router({ store, apps: options.apps, backends, settings: options.settings });
+  const router = new Router({
+    store,
+    apps: options.apps,
+    backends,
+    settings: options.settings,
+    pipeline: { pollMs: 10, baseDelayMs: 10, maxDelayMs: 50, ...options.pipeline },
+  });
+  if (!options.stopped) router.start();
   return {
     router,
     store,
@@ -86,6 +98,7 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
     },
     async close() {
       await router.idle();
+      await router.stop();
       await store.close();
     },
   };

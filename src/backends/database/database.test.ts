@@ -24,6 +24,7 @@ test("the database backend stores one outbound row per identity with the message
 test("through the router, a database backend's sends are recorded and the transmissions end S", async () => {
   const t = await createTestRouter({ backends: { db: DatabaseBackend } });
   const msg = await t.router.send("hi", await t.connections(["111"], "db"));
+  await t.router.idle();
   assert.equal((await t.store.getMessage(msg.id))?.status, "S");
   assert.equal(await t.store.countBackendMessages({ name: "db", direction: "O" }), 1);
   await t.close();

@@ -1,0 +1,37 @@
+import { z } from "zod";
+
+/** How the durable pipeline works; every value can be set under `pipeline` in the config. */
+export const pipelineOptionsSchema = z
+  .object({
+    /** Identities per `send` call at most. */
+    batchSize: z.number().int().positive().default(200),
+    /** Tries per transmission, the first included, before it is marked E. */
+    maxAttempts: z.number().int().positive().default(10),
+    /** The first retry waits about this long; each next one twice as long, up to `maxDelayMs`. */
+    baseDelayMs: z.number().int().nonnegative().default(1_000),
+    maxDelayMs: z.number().int().nonnegative().default(600_000),
+    /** A claim not renewed for this long is taken to belong to a dead process and is claimed again. */
+    leaseMs: z.number().int().positive().default(30_000),
+    /** A gateway id seen again on the same backend within this window is a duplicate. */
+    dedupeWindowMs: z.number().int().nonnegative().default(24 * 60 * 60 * 1000),
+    /** Inbound messages processed at once. */
+    inboundConcurrency: z.number().int().positive().default(32),
+    /** `send` calls in flight at once. */
+    sendConcurrency: z.number().int().positive().default(16),
+    /** How often idle workers look for work another process queued (this process wakes them at once). */
+    pollMs: z.number().int().positive().default(1_000),
+  })
+  .strict();
+
+export type PipelineOptions = z.infer<typeof pipelineOptionsSchema>;
+
+export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({});
+
+/**
+ * The wait before retry number `attempt` (1 = the first retry): exponential, capped, with jitter
+ * (half fixed, half random) so that many failed sends do not all come back at the same moment.
+ */
+export function retryDelay(attempt: number, options: Pick<PipelineOptions, "baseDelayMs" | "maxDelayMs">, random = Math.random): number {
+  const exponential = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential / 2 + (random() * exponential) / 2);
+}

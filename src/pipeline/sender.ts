@@ -1,0 +1,104 @@
+import { MessageSendingError } from "../errors.ts";
+import type { Router } from "../router/router.ts";
+import type { ClaimedTransmission, SendOutcome } from "../store/store.ts";
+import { retryDelay, type PipelineOptions } from "./policy.ts";
+import type { Job } from "./work-loop.ts";
+
+/** Transmissions of one message on one backend, sent in one `send` call. */
+interface Batch {
+  messageId: string;
+  backend: string;
+  text: string;
+  context: ClaimedTransmission["context"];
+  transmissions: ClaimedTransmission[];
+}
+
+/**
+ * Claims due transmissions, sends them in batches (one `send` per message and backend, at most
+ * `batchSize` identities), and records each attempt: S, Q again after a backoff for a retryable
+ * failure, or E once retries are spent or the failure is permanent.
+ */
+export class Sender {
+  private readonly router: Router;
+  private readonly options: PipelineOptions;
+  private readonly owner: string;
+  /** Batches for the same recipients on the same backend go out in the order they were queued. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(router: Router, options: PipelineOptions, owner: string) {
+    this.router = router;
+    this.options = options;
+    this.owner = owner;
+  }
+
+  async claim(free: number): Promise<Job[]> {
+    const claimed = await this.router.store.claimTransmissions(this.owner, free * this.options.batchSize, this.options.leaseMs);
+    return this.batches(claimed).map((batch) => () => this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch)));
+  }
+
+  private batches(claimed: readonly ClaimedTransmission[]): Batch[] {
+    const batches: Batch[] = [];
+    const open = new Map<string, Batch>();
+    for (const transmission of claimed) {
+      const key = `${transmission.messageId}\n${transmission.backend}`;
+      let batch = open.get(key);
+      if (!batch || batch.transmissions.length >= this.options.batchSize) {
+        batch = { messageId: transmission.messageId, backend: transmission.backend, text: transmission.text, context: transmission.context, transmissions: [] };
+        open.set(key, batch);
+        batches.push(batch);
+      }
+      batch.transmissions.push(transmission);
+    }
+    return batches;
+  }
+
+  private inOrder(key: string, run: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(key) ?? Promise.resolve()).then(run);
+    const settled = next.catch(() => undefined);
+    this.chains.set(key, settled);
+    void settled.then(() => {
+      if (this.chains.get(key) === settled) this.chains.delete(key);
+    });
+    return next;
+  }
+
+  private async send(batch: Batch): Promise<void> {
+    const started = performance.now();
+    const identities = batch.transmissions.map((t) => t.identity);
+    let outcomes: SendOutcome[];
+    try {
+      const result = await this.router.sendToBackend(batch.backend, batch.messageId, batch.text, identities, batch.context);
+      const durationMs = performance.now() - started;
+      outcomes = batch.transmissions.map((t) => ({
+        transmissionId: t.id,
+        attempt: t.attempt,
+        status: "S",
+        answer: result?.answer ?? null,
+        externalId: result?.externalIds?.[t.identity] ?? null,
+        durationMs,
+      }));
+    } catch (error) {
+      outcomes = this.failureOutcomes(batch, error, performance.now() - started);
+    }
+    await this.router.store.recordAttempts(outcomes);
+  }
+
+  private failureOutcomes(batch: Batch, error: unknown, durationMs: number): SendOutcome[] {
+    const sendError = error instanceof MessageSendingError ? error : undefined;
+    const failed = new Set(sendError?.failedIdentities ?? []);
+    const retryable = sendError?.retryable ?? true;
+    const reason = error instanceof Error ? error.message : String(error);
+    const now = Date.now();
+    return batch.transmissions.map((t): SendOutcome => {
+      if (failed.size > 0 && !failed.has(t.identity)) {
+        return { transmissionId: t.id, attempt: t.attempt, status: "S", durationMs };
+      }
+      if (retryable && t.attempt < this.options.maxAttempts) {
+        const nextAttemptAt = now + retryDelay(t.attempt, this.options);
+        return { transmissionId: t.id, attempt: t.attempt, status: "Q", nextAttemptAt, error: reason, durationMs };
+      }
+      const why = retryable ? `${reason} (gave up after ${t.attempt} attempts)` : reason;
+      return { transmissionId: t.id, attempt: t.attempt, status: "E", error: why, durationMs };
+    });
+  }
+}

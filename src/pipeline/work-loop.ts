@@ -1,0 +1,103 @@
+import type { Logger } from "pino";
+
+export type Job = () => Promise<void>;
+
+export interface WorkLoopOptions {
+  name: string;
+  /** Jobs running at once at most. */
+  concurrency: number;
+  /** Sleep between empty claims unless woken. */
+  pollMs: number;
+  /** Claims up to `free` units of work and returns a job for each. */
+  claim: (free: number) => Promise<Job[]>;
+  logger: Logger;
+}
+
+/**
+ * Claims work and runs it, up to `concurrency` jobs at once; sleeps when there is none until
+ * `wake()`, a job finishing, or `pollMs`.
+ */
+export class WorkLoop {
+  private readonly options: WorkLoopOptions;
+  private readonly running = new Set<Promise<void>>();
+  private active = false;
+  private claiming = false;
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(options: WorkLoopOptions) {
+    this.options = options;
+  }
+
+  start(): void {
+    if (this.active) return;
+    this.active = true;
+    this.loop = this.run();
+  }
+
+  /** Look for work now. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** True while a claim or a job is under way. */
+  get busy(): boolean {
+    return this.claiming || this.running.size > 0;
+  }
+
+  /** Stops claiming and waits for the running jobs. */
+  async stop(): Promise<void> {
+    this.active = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async run(): Promise<void> {
+    while (this.active) {
+      this.woken = false;
+      const free = this.options.concurrency - this.running.size;
+      let claimed = 0;
+      if (free > 0) {
+        this.claiming = true;
+        try {
+          const jobs = await this.options.claim(free);
+          claimed = jobs.length;
+          for (const job of jobs) this.track(job);
+        } catch (error) {
+          this.options.logger.error({ err: error, loop: this.options.name }, "claiming work failed; trying again");
+        } finally {
+          this.claiming = false;
+        }
+      }
+      if (claimed > 0 && this.running.size < this.options.concurrency) continue;
+      if (!this.woken && this.active) await this.sleep();
+    }
+  }
+
+  private track(job: Job): void {
+    const running: Promise<void> = job()
+      .catch((error) => this.options.logger.error({ err: error, loop: this.options.name }, "a job failed; its work will be claimed again"))
+      .finally(() => {
+        this.running.delete(running);
+        this.wake();
+      });
+    this.running.add(running);
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      // Unref'd: a forgotten loop must not keep a process alive; servers and CLIs stop it explicitly.
+      const timer = setTimeout(done, this.options.pollMs).unref();
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
