@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { z } from "zod";
+import { BackendBase, type SendRequest, type SendResult } from "../backends/backend.ts";
+import { MessageSendingError } from "../errors.ts";
+import { createTestRouter, MockBackend } from "../testing/harness.ts";
+
+/** Answers each send with the next scripted outcome: "ok", "retry", "permanent" or a list of failed identities. */
+class ScriptedBackend extends BackendBase<object> {
+  static override engine = "scripted";
+  static override optionsSchema: z.ZodType<object> = z.object({});
+  static script: (string | string[])[] = [];
+  readonly calls: SendRequest[] = [];
+
+  override async send(request: SendRequest): Promise<SendResult> {
+    this.calls.push(request);
+    const next = ScriptedBackend.script.shift() ?? "ok";
+    if (Array.isArray(next)) throw new MessageSendingError("some failed", { failedIdentities: next, retryable: true });
+    if (next === "retry") throw new MessageSendingError("gateway answered 503", { retryable: true });
+    if (next === "permanent") throw new MessageSendingError("gateway answered 400", { retryable: false });
+    return { answer: "0: Accepted", externalIds: Object.fromEntries(request.identities.map((i) => [i, `gw-${i}`])) };
+  }
+}
+
+async function scripted(script: (string | string[])[], pipeline = {}) {
+  ScriptedBackend.script = [...script];
+  const t = await createTestRouter({ backends: { gw: ScriptedBackend }, pipeline });
+  return { t, backend: t.router.backends.get("gw") as ScriptedBackend };
+}
+
+test("a retryable failure is retried with backoff until it succeeds; every attempt is recorded", async () => {
+  const { t, backend } = await scripted(["retry", "retry", "ok"]);
+  const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
+  await t.router.idle();
+  const record = await t.store.getMessage(msg.id);
+  assert.equal(record?.status, "S");
+  assert.equal(backend.calls.length, 3);
+  const detail = await t.store.getTransmission(record!.transmissions[0].id);
+  assert.deepEqual(detail?.attemptLog.map((a) => [a.attempt, a.outcome]), [[1, "retry"], [2, "retry"], [3, "S"]]);
+  assert.equal(detail?.attemptLog[2].answer, "0: Accepted");
+  assert.equal(detail?.externalId, "gw-111");
+  const [first, second] = detail!.attemptLog;
+  assert.ok(Date.parse(second.at) - Date.parse(first.at) >= 5, "the retry waited for its backoff");
+  await t.close();
+});
+
+test("retries stop at maxAttempts and the transmission ends E with the reason", async () => {
+  const { t, backend } = await scripted(["retry", "retry", "retry", "retry"], { maxAttempts: 3 });
+  const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
+  await t.router.idle();
+  const record = await t.store.getMessage(msg.id);
+  assert.equal(backend.calls.length, 3);
+  assert.equal(record?.status, "E");
+  assert.equal(record?.transmissions[0].error, "gw encountered an error while sending: gateway answered 503 (gave up after 3 attempts)");
+  await t.close();
+});
+
+test("a permanent failure is not retried", async () => {
+  const { t, backend } = await scripted(["permanent"]);
+  const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
+  await t.router.idle();
+  assert.equal(backend.calls.length, 1);
+  assert.equal((await t.store.getMessage(msg.id))?.status, "E");
+  await t.close();
+});
+
+test("after a partial failure only the failed identities are retried; a sent one is never sent again", async () => {
+  const { t, backend } = await scripted([["222"], "ok"]);
+  const msg = await t.router.send("hi", await t.connections(["111", "222", "333"], "gw"));
+  await t.router.idle();
+  assert.deepEqual(backend.calls.map((c) => c.identities), [["111", "222", "333"], ["222"]]);
+  const record = await t.store.getMessage(msg.id);
+  assert.equal(record?.status, "S");
+  assert.deepEqual(record?.transmissions.map((tr) => [tr.identity, tr.status, tr.attempts]), [
+    ["111", "S", 1],
+    ["222", "S", 2],
+    ["333", "S", 1],
+  ]);
+  await t.close();
+});
+
+test("a message to many identities is sent in batches of batchSize per send call", async () => {
+  const t = await createTestRouter({ pipeline: { batchSize: 200 } });
+  const identities = Array.from({ length: 450 }, (_, i) => String(1_000 + i));
+  const msg = await t.router.send("bulk", await t.connections(identities));
+  await t.router.idle();
+  assert.deepEqual(t.sent().map((s) => s.identities.length), [200, 200, 50]);
+  assert.deepEqual(t.sent().flatMap((s) => s.identities).sort(), identities);
+  assert.equal((await t.store.getMessage(msg.id))?.status, "S");
+  await t.close();
+});
+
+test("replies to one identity reach the backend in the order they were queued", async () => {
+  class Slow extends MockBackend {
+    static override engine = "slow";
+    override async send(request: SendRequest) {
+      await new Promise((resolve) => setTimeout(resolve, request.text === "1" ? 30 : 1));
+      await super.send(request);
+    }
+  }
+  const t = await createTestRouter({ backends: { mockbackend: Slow } });
+  const [connection] = await t.connections(["111"]);
+  for (const text of ["1", "2", "3"]) await t.router.send(text, connection);
+  await t.router.idle();
+  assert.deepEqual(t.sent().map((s) => s.text), ["1", "2", "3"]);
+  await t.close();
+});
+
+test("work claimed by a process that died is claimed again once its lease runs out", async () => {
+  const t = await createTestRouter({ pipeline: { leaseMs: 100 }, stopped: true });
+  const [connection] = await t.connections(["111"]);
+  const msg = await t.router.send("hi", connection);
+  const [connection2] = await t.connections(["222"]);
+  const incoming = await t.router.receive("x", connection2);
+  // A dead process's claims: taken and never finished.
+  await t.store.claimTransmissions("dead-process", 10, 100);
+  await t.store.claimIncoming("dead-process", 10, 100);
+  t.router.start();
+  await t.router.idle();
+  assert.equal((await t.store.getMessage(msg.id))?.status, "S");
+  assert.equal((await t.store.getMessage(incoming.id))?.status, "R");
+  assert.equal(t.sent().length, 1);
+  await t.close();
+});
+
+test("stopping the router leaves queued work queued, and a new start picks it up", async () => {
+  const t = await createTestRouter();
+  await t.router.stop();
+  const msg = await t.router.send("later", await t.connections(["111"]));
+  assert.equal((await t.store.getMessage(msg.id))?.status, "P");
+  assert.equal(t.sent().length, 0);
+  t.router.start();
+  await t.router.idle();
+  assert.equal((await t.store.getMessage(msg.id))?.status, "S");
+  await t.close();
+});
+
+test("a redelivered gateway id is answered as a duplicate and processed once", async () => {
+  const t = await createTestRouter({ stopped: true });
+  const [connection] = await t.connections(["111"]);
+  const first = await t.router.receive("hello", connection, { fields: { externalId: "gw-7" } });
+  const again = await t.router.receive("hello", connection, { fields: { externalId: "gw-7" } });
+  assert.equal(first.duplicate, false);
+  assert.equal(again.duplicate, true);
+  assert.equal(again.id, first.id);
+  assert.equal((await t.store.listMessages({ direction: "I" })).length, 1);
+  t.router.start();
+  await t.close();
+});
