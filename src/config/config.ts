@@ -26,6 +26,8 @@ export interface RapidSmsConfig {
   logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Batching, retries, leases, dedupe window and concurrency of the message pipeline. */
   pipeline?: Partial<PipelineOptions>;
+  /** Bearer token for /api (also RAPIDSMS_API_TOKEN); without one, /api answers only loopback clients. */
+  apiToken?: string | null;
 }
 
 /** Types a `rapidsms.config.ts`: `export default defineConfig({ … })`. */
@@ -44,6 +46,7 @@ export interface ResolvedConfig {
   defaultResponse: string | null;
   logLevel: string;
   pipeline: PipelineOptions;
+  apiToken: string | null;
   /** Where relative paths are resolved from: the config file's folder, or the working directory. */
   baseDir: string;
   /** The config file read, or `null` for the embedded default. */

@@ -26,6 +26,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     host: env.HOST || undefined,
     database: env.RAPIDSMS_DATABASE || env.DATABASE_URL || undefined,
     logLevel: (env.LOG_LEVEL || undefined) as RapidSmsConfig["logLevel"],
+    apiToken: env.RAPIDSMS_API_TOKEN || undefined,
   };
   const overrides = { ...fromEnv, ...stripUndefined(options.overrides ?? {}) };
   return resolveConfig(config, { baseDir: path ? dirname(path) : cwd, source: path, overrides });

@@ -24,6 +24,7 @@ const topLevelSchema = z
     defaultResponse: z.string().nullable().default("Sorry, %(project_name)s could not understand your message."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     pipeline: z.preprocess(camelCaseKeys, pipelineOptionsSchema).prefault({}),
+    apiToken: z.string().min(16, "an API token needs at least 16 characters").nullable().default(null),
   })
   .strict();
 
@@ -35,7 +36,7 @@ export interface ResolveOptions {
   baseDir?: string;
   source?: string | null;
   /** Values that win over the file (command-line flags, environment). */
-  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "logLevel">>;
+  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "logLevel" | "apiToken">>;
 }
 
 /** Validates a config object and resolves engines and apps; throws ConfigError with one clear line. */
@@ -75,6 +76,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     defaultResponse: top.defaultResponse,
     logLevel: top.logLevel,
     pipeline: top.pipeline,
+    apiToken: top.apiToken,
     baseDir,
     source: options.source ?? null,
   };

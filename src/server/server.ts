@@ -4,13 +4,14 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import type { System } from "../system.ts";
+import { apiRoutes } from "./api.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
 
 const VIEW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
-/** The HTTP server: every installed backend's views, and the health check. */
+/** The HTTP server: every installed backend's views, the /api, and the health check. */
 export async function createServer(system: System, logger?: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
@@ -23,11 +24,11 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) {
-      request.log.error({ err: error, url: request.url }, "request failed");
-      return reply.code(500).type("text/plain; charset=utf-8").send("internal error: the request was not accepted; try again later");
-    }
-    return reply.code(status).type("text/plain; charset=utf-8").send(`bad request: ${error.message}`);
+    const message =
+      status === 500 ? "internal error: the request was not accepted; try again later" : `bad request: ${error.message}`;
+    if (status === 500) request.log.error({ err: error, url: request.url }, "request failed");
+    reply.code(status);
+    return request.url.startsWith("/api/") ? reply.send({ error: message }) : reply.type("text/plain; charset=utf-8").send(message);
   });
 
   for (const [name, backend] of system.router.backends) {
@@ -37,6 +38,8 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
       }
     }
   }
+
+  await apiRoutes(app, system, { token: system.config.apiToken });
 
   app.get("/healthz", async (_request, reply) => {
     try {

@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { STATUSES } from "../messages/status.ts";
+
+const identity = z.string().trim().min(1).max(100);
+
+export const sendMessageBody = z
+  .object({
+    text: z.string().max(10_000).describe("The message text; it is split into SMS segments by the gateway."),
+    backend: z.string().min(1).optional().describe("Installed backend to send through, with `identities`."),
+    identities: z.array(identity).min(1).max(10_000).optional().describe("Recipients on `backend`."),
+    connections: z
+      .array(z.object({ backend: z.string().min(1), identity }).strict())
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe("Recipients on several backends."),
+  })
+  .strict()
+  .refine((body) => (body.backend !== undefined && body.identities !== undefined) || body.connections !== undefined, {
+    message: "give `backend` and `identities`, or `connections`",
+  })
+  .refine((body) => body.backend === undefined || body.connections === undefined, {
+    message: "give `backend` and `identities`, or `connections`, not both",
+  });
+
+export const listMessagesQuery = z
+  .object({
+    identity: z.string().min(1).optional(),
+    backend: z.string().min(1).optional(),
+    status: z.enum(STATUSES as [string, ...string[]]).optional(),
+    direction: z.enum(["I", "O"]).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: z.string().min(1).optional().describe("The `next` of the previous page."),
+  })
+  .strict();
+
+const status = z.enum(STATUSES as [string, ...string[]]).describe("Q queued, R received, P processing, S sent, D delivered, E errored");
+
+const attempt = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  outcome: z.enum(["S", "retry", "E"]),
+  durationMs: z.number().int(),
+  error: z.string().nullable(),
+  answer: z.string().nullable(),
+});
+
+const transmission = z.object({
+  id: z.number().int(),
+  backend: z.string(),
+  identity: z.string(),
+  status,
+  error: z.string().nullable(),
+  attempts: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  externalId: z.string().nullable(),
+  sentAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+});
+
+export const messageSummary = z.object({
+  id: z.string(),
+  direction: z.enum(["I", "O"]),
+  status,
+  text: z.string(),
+  externalId: z.string().nullable(),
+  inResponseTo: z.string().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  sentAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+  transmissions: z.array(transmission),
+});
+
+export const messageDetail = messageSummary.extend({
+  fields: z.record(z.string(), z.unknown()),
+  transmissions: z.array(
+    transmission.extend({
+      attemptLog: z.array(attempt),
+      deliveryReports: z.array(z.object({ at: z.string(), status, detail: z.string().nullable() })),
+    }),
+  ),
+});
+
+export const acceptedMessage = z.object({ id: z.string(), status, transmissions: z.number().int() });
+export const messagePage = z.object({ messages: z.array(messageSummary), next: z.string().nullable() });
+export const apiError = z.object({ error: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() });

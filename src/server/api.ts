@@ -1,0 +1,125 @@
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { Connection } from "../messages/connection.ts";
+import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
+import type { System } from "../system.ts";
+import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
+import { openApiDocument } from "./openapi.ts";
+
+export interface ApiOptions {
+  /** Bearer token required on every /api request; without one only loopback clients are served. */
+  token: string | null;
+}
+
+/** `/api`: queue messages, read their status, transmissions and attempts. */
+export async function apiRoutes(app: FastifyInstance, system: System, options: ApiOptions): Promise<void> {
+  const document = openApiDocument();
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.url.startsWith("/api/") && request.url !== "/api/openapi.json") return authorize(request, reply, options.token);
+  });
+
+  app.get("/api/openapi.json", async () => document);
+
+  app.post("/api/messages", async (request, reply) => {
+    const body = parse(sendMessageBody, request.body, reply);
+    if (!body) return reply;
+    const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
+    const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.router.backends.has(name));
+    if (unknown.length > 0) {
+      return reply.code(400).send({
+        error: `backend ${unknown.map((n) => `"${n}"`).join(", ")} is not installed; installed: ${[...system.router.backends.keys()].join(", ")}`,
+      });
+    }
+    const connections: Connection[] = [];
+    for (const [backend, group] of Map.groupBy(wanted, (c) => c.backend)) {
+      connections.push(...(await system.router.lookupConnections(backend, group.map((c) => c.identity))));
+    }
+    const msg = await system.router.send(body.text, connections);
+    if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
+    return reply
+      .code(202)
+      .header("location", `/api/messages/${msg.id}`)
+      .send({ id: msg.id, status: "P", transmissions: msg.connections.length });
+  });
+
+  app.get<{ Params: { id: string } }>("/api/messages/:id", async (request, reply) => {
+    const record = await system.store.getMessage(request.params.id);
+    if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
+    const transmissions = await Promise.all(record.transmissions.map((t) => system.store.getTransmission(t.id)));
+    return {
+      ...summary(record),
+      fields: record.fields,
+      transmissions: transmissions.filter((t) => t !== undefined).map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
+    };
+  });
+
+  app.get("/api/messages", async (request, reply) => {
+    const query = parse(listMessagesQuery, request.query, reply);
+    if (!query) return reply;
+    const records = await system.store.listMessages({ ...query, status: query.status as MessageRecord["status"], limit: query.limit + 1 });
+    const page = records.slice(0, query.limit);
+    return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : null };
+  });
+}
+
+function parse<T>(schema: z.ZodType<T>, input: unknown, reply: FastifyReply): T | undefined {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  reply.code(400).send({ error: `invalid request: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}`, issues });
+  return undefined;
+}
+
+async function authorize(request: FastifyRequest, reply: FastifyReply, token: string | null): Promise<void> {
+  if (token === null) {
+    if (isLoopback(request.socket.remoteAddress)) return;
+    return reply.code(403).send({ error: "the API answers only loopback clients until an API token is configured (apiToken or RAPIDSMS_API_TOKEN)" });
+  }
+  const given = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")?.[1] ?? "";
+  if (!sameSecret(given, token)) {
+    return reply.code(401).header("www-authenticate", "Bearer").send({ error: "missing or wrong API token: send Authorization: Bearer <token>" });
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
+}
+
+function summary(record: MessageRecord) {
+  return {
+    id: record.id,
+    direction: record.direction,
+    status: record.status,
+    text: record.text,
+    externalId: record.externalId,
+    inResponseTo: record.inResponseTo,
+    error: record.error,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    sentAt: record.sentAt,
+    deliveredAt: record.deliveredAt,
+    transmissions: record.transmissions.map(transmission),
+  };
+}
+
+function transmission(t: TransmissionRecord) {
+  return {
+    id: t.id,
+    backend: t.backend,
+    identity: t.identity,
+    status: t.status,
+    error: t.error,
+    attempts: t.attempts,
+    nextAttemptAt: t.nextAttemptAt === null ? null : new Date(t.nextAttemptAt).toISOString(),
+    externalId: t.externalId,
+    sentAt: t.sentAt,
+    deliveredAt: t.deliveredAt,
+  };
+}
