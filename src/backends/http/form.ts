@@ -78,25 +78,36 @@ export interface GenericHttpParams {
   identityName?: string;
   /** The request parameter holding the message text (default `text`). */
   textName?: string;
+  /**
+   * The optional request parameter holding the gateway's own message id (none by default). When
+   * given it becomes `fields.externalId`, so a redelivery of the same id is answered 200 and not
+   * processed again.
+   */
+  externalIdName?: string;
 }
 
-/** Two required fields, the identity and the text, under configurable names. */
+/** Two required fields, the identity and the text, under configurable names; optionally the gateway's id. */
 export class GenericHttpForm extends BaseHttpForm {
   readonly identityName: string;
   readonly textName: string;
+  readonly externalIdName: string | undefined;
 
   constructor(context: FormContext & GenericHttpParams) {
     super(context);
     this.identityName = context.identityName ?? "identity";
     this.textName = context.textName ?? "text";
+    this.externalIdName = context.externalIdName;
   }
 
   override schema(): z.ZodObject {
-    return z.object({ [this.identityName]: textField(), [this.textName]: textField() });
+    const shape: Record<string, z.ZodType> = { [this.identityName]: textField(), [this.textName]: textField() };
+    if (this.externalIdName) shape[this.externalIdName] = textField().optional();
+    return z.object(shape);
   }
 
   override async getIncomingData(data: FormData): Promise<IncomingData> {
     const [connection] = await this.lookupConnections([String(data[this.identityName])]);
-    return { connection, text: String(data[this.textName]) };
+    const externalId = this.externalIdName ? data[this.externalIdName] : undefined;
+    return { connection, text: String(data[this.textName]), ...(externalId ? { fields: { externalId: String(externalId) } } : {}) };
   }
 }
