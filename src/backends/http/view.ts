@@ -40,11 +40,11 @@ export class BaseHttpBackendView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    const method = request.method.toLowerCase();
-    if (!this.httpMethodNames.includes(method)) {
+    const allowed = this.allowedMethods();
+    if (!allowed.includes(request.method.toLowerCase())) {
       return {
-        ...textResponse(405, `method ${request.method} not allowed: use ${this.httpMethodNames.map((m) => m.toUpperCase()).join(" or ") || "nothing, this view accepts no method"}`),
-        headers: { allow: this.httpMethodNames.map((m) => m.toUpperCase()).join(", ") },
+        ...textResponse(405, `method ${request.method} not allowed: use ${allowed.map((m) => m.toUpperCase()).join(" or ") || "nothing, this view accepts no method"}`),
+        headers: { allow: allowed.map((m) => m.toUpperCase()).join(", ") },
       };
     }
     const form = new this.formClass(this.formContext());
@@ -53,6 +53,10 @@ export class BaseHttpBackendView implements BackendView {
     const incoming = await form.getIncomingData(result.data);
     await this.accept(incoming, request);
     return this.formValid();
+  }
+
+  protected allowedMethods(): readonly string[] {
+    return this.httpMethodNames;
   }
 
   protected formContext(): FormContext & GenericHttpParams {
@@ -78,19 +82,26 @@ export class BaseHttpBackendView implements BackendView {
   }
 }
 
-/** GET reads the query string, POST reads the body only (form-encoded or JSON). */
+/**
+ * GET reads the query string, POST reads the body only (form-encoded or JSON). `params` and
+ * `httpMethodNames` set in a subclass are defaults; a backend's `params` and `methods` options win.
+ */
 export class GenericHttpBackendView extends BaseHttpBackendView {
   params: GenericHttpParams = {};
   override httpMethodNames: readonly string[] = ["get", "post"];
+  private readonly configured: Pick<HttpViewOptions, "params" | "methods">;
 
   constructor(options: HttpViewOptions) {
     super(options);
-    if (options.params) this.params = options.params;
-    if (options.methods) this.httpMethodNames = options.methods.map((m) => m.toLowerCase());
+    this.configured = { params: options.params, methods: options.methods?.map((m) => m.toLowerCase()) };
+  }
+
+  protected override allowedMethods(): readonly string[] {
+    return this.configured.methods ?? this.httpMethodNames;
   }
 
   protected override formContext(): FormContext & GenericHttpParams {
-    return { ...super.formContext(), ...this.params };
+    return { ...super.formContext(), ...this.params, ...this.configured.params };
   }
 
   protected override formData(request: ViewRequest): FormData {
