@@ -11,6 +11,11 @@ function port(value: string): number {
   return n;
 }
 
+/** Not a variadic option: `--to 111 hello` must leave `hello` as the text. */
+function identities(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((identity) => identity.trim()).filter(Boolean)];
+}
+
 export function buildCli(): Command {
   const program = new Command("rapidsms")
     .description("RapidSMS.ts: SMS backends, router and apps")
@@ -28,7 +33,7 @@ export function buildCli(): Command {
     .command("send")
     .description("send a message through an installed backend")
     .requiredOption("-b, --backend <name>", "installed backend to send through")
-    .requiredOption("-t, --to <identity...>", "recipient identities")
+    .requiredOption("-t, --to <identity>", "recipient identity; repeat --to or separate identities with commas for several", identities)
     .argument("<text>", "message text")
     .action((text: string, options) => runSend({ ...program.opts(), ...options, text }));
 

@@ -18,7 +18,13 @@ export const httpOptionsSchema = z
   .object({
     params: z.preprocess(
       camelCaseKeys,
-      z.object({ identityName: z.string().min(1).optional(), textName: z.string().min(1).optional() }).strict(),
+      z
+        .object({
+          identityName: z.string().min(1).optional(),
+          textName: z.string().min(1).optional(),
+          externalIdName: z.string().min(1).optional(),
+        })
+        .strict(),
     ).optional(),
     methods: z.array(methodName).nonempty().optional(),
     /** A GenericHttpBackendView subclass (from a .ts/.js config) to serve instead of the generic view. */
