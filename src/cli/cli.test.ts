@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { after, describe, test } from "node:test";
+
+const repo = resolve(import.meta.dirname, "../..");
+const node = join(repo, "node_modules/.bin/node");
+const cli = join(repo, "src/cli/main.ts");
+const bin = join(repo, "bin/rapidsms.js");
+
+const root = mkdtempSync(join(tmpdir(), "rapidsms-cli-"));
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** The environment without the variables that would override the test's config. */
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !["PORT", "HOST", "RAPIDSMS_CONFIG", "RAPIDSMS_DATABASE", "DATABASE_URL", "LOG_LEVEL"].includes(key)),
+);
+
+const config = {
+  installedBackends: {
+    httptester: { engine: "httptester" },
+    db: { engine: "database" },
+    gw: { engine: "http", sendParams: { username: "clinic", password: "s3cret" } },
+  },
+  apps: ["echo", "ping", "default"],
+  database: "sqlite:./rapidsms.db",
+};
+
+let projects = 0;
+/** A fresh folder with a config file (and its own SQLite file next to it). */
+function project(content: object = config, name = "rapidsms.config.json"): string {
+  const dir = join(root, `p${++projects}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, name), JSON.stringify(content));
+  return dir;
+}
+
+function spawnCli(args: readonly string[], cwd: string, script = cli): ChildProcess {
+  const child = spawn(node, [script, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"], timeout: 20_000, killSignal: "SIGKILL" });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(args: readonly string[], cwd: string, script = cli): Promise<Result> {
+  const child = spawnCli(args, cwd, script);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, "close")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe("rapidsms CLI", { concurrency: 4 }, () => {
+  test("backends lists each backend's name, engine and inbound URL, with sendParams values redacted", async () => {
+    const result = await run(["backends"], project());
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^httptester\n {2}engine: {2}httptester\n {2}inbound: \/backend\/httptester\/$/m);
+    assert.match(result.stdout, /^db\n {2}engine: {2}database\n {2}inbound: none \(send only\)$/m);
+    assert.match(result.stdout, /^gw\n {2}engine: {2}http\n {2}inbound: \/backend\/gw\/$/m);
+    assert.match(result.stdout, /"sendParams":\{"username":"\*\*\*","password":"\*\*\*"\}/);
+    assert.ok(!result.stdout.includes("s3cret") && !result.stderr.includes("s3cret"));
+  });
+
+  test("receive runs the message through the apps and prints the echo reply with status S", async () => {
+    const result = await run(["receive", "--backend", "httptester", "--from", "555", "echo hi"], project());
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.match(lines[0], /^message [0-9a-f]{32}: R$/);
+    assert.deepEqual(lines.slice(1), ["S  to 555 via httptester: hi"]);
+  });
+
+  test("receive of text no app understands prints the default response", async () => {
+    const result = await run(["receive", "--backend", "httptester", "--from", "556", "what is this"], project());
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^S {2}to 556 via httptester: Sorry, RapidSMS could not understand your message\.$/m);
+  });
+
+  test("send through a database backend prints S for the recipient and exits 0", async () => {
+    const result = await run(["send", "--backend", "db", "--to", "111", "hello"], project());
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.match(lines[0], /^message [0-9a-f]{32}: S$/);
+    assert.deepEqual(lines.slice(1), ["S  to 111 via db: hello"]);
+  });
+
+  test("send --to takes several identities, repeated or separated by commas", async () => {
+    const result = await run(["send", "--backend", "db", "--to", "111,112", "--to", "113", "hello all"], project());
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n").slice(1).sort();
+    assert.deepEqual(lines, ["S  to 111 via db: hello all", "S  to 112 via db: hello all", "S  to 113 via db: hello all"]);
+  });
+
+  test("send through an http backend without sendUrl exits 1 and prints why, without the password", async () => {
+    const result = await run(["send", "--backend", "gw", "--to", "111", "hello"], project());
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /^message [0-9a-f]{32}: E$/m);
+    assert.match(result.stdout, /^E {2}to 111 via gw: hello {2}\(.*has no sendUrl.*\)$/m);
+    assert.ok(!result.stdout.includes("s3cret") && !result.stderr.includes("s3cret"));
+  });
+
+  test("send through a backend that is not installed fails with one line listing the installed backends and exit code 2", async () => {
+    const result = await run(["send", "--backend", "nope", "--to", "111", "hello"], project());
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, "");
+    assert.equal(result.stderr, 'rapidsms: no backend named "nope" is installed (installed: httptester, db, gw)\n');
+  });
+
+  test("start with a config naming an unknown engine exits non-zero with one line on stderr naming the backend", async () => {
+    const dir = project({ installedBackends: { sms: { engine: "carrier-pigeon" } } }, "broken.json");
+    const result = await run(["--config", "broken.json", "start", "--port", "0"], dir);
+    assert.notEqual(result.code, 0);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0], /^rapidsms: backend "sms": unknown engine "carrier-pigeon": installed engines are .*httptester/);
+  });
+
+  test("--config with a path that does not exist exits 2 naming the path", async () => {
+    const result = await run(["--config", "missing.json", "backends"], project());
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^rapidsms: config file .*missing\.json does not exist/);
+  });
+
+  test("start --port 0 serves /healthz and exits 0 on SIGTERM after shutting down", async () => {
+    const child = spawnCli(["start", "--port", "0"], project());
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+    const logs: { msg?: string }[] = [];
+    let base: string | undefined;
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const entry = JSON.parse(line) as { msg?: string };
+      logs.push(entry);
+      const listening = /^RapidSMS listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(entry.msg ?? "");
+      if (listening) {
+        base = listening[1];
+        break;
+      }
+    }
+    assert.ok(base, `the server never said where it listens; stderr:\n${stderr}`);
+    const response = await fetch(`${base}/healthz`);
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { status: string }).status, "ok");
+    const tester = await fetch(`${base}/backend/httptester/`, { method: "POST", body: new URLSearchParams({ identity: "700", text: "ping" }) });
+    assert.equal(tester.status, 200);
+
+    let rest = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (rest += chunk));
+    child.kill("SIGTERM");
+    const [code, signal] = await exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0, stderr);
+    assert.match(rest, /"msg":"stopped"/);
+  });
+
+  test("bin/rapidsms.js runs the CLI", async () => {
+    const result = await run(["backends"], project(), bin);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^httptester\n {2}engine: {2}httptester$/m);
+  });
+});
