@@ -23,6 +23,7 @@ export {
 } from "./backends/http/form.ts";
 export { HttpBackend } from "./backends/http/index.ts";
 export { BaseHttpBackendView, GenericHttpBackendView, formatFormErrors, type FormClass, type HttpViewOptions } from "./backends/http/view.ts";
+export { KannelBackend } from "./backends/kannel/index.ts";
 export { HttpTesterBackend, MessageTesterView } from "./backends/message-tester/index.ts";
 export type { BackendView, ViewRequest, ViewResponse } from "./backends/view.ts";
 export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";

@@ -19,6 +19,8 @@ export interface SendResult {
   externalIds?: Record<string, string>;
   /** The gateway's answer, for the attempt log (secrets removed). */
   answer?: string;
+  /** SMS parts the text takes, per recipient. */
+  segments?: number;
 }
 
 /**

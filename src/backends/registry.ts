@@ -1,9 +1,10 @@
 import { registerEngine } from "./engines.ts";
 import { DatabaseBackend } from "./database/index.ts";
 import { HttpBackend } from "./http/index.ts";
+import { KannelBackend } from "./kannel/index.ts";
 import { HttpTesterBackend } from "./message-tester/index.ts";
 
 /** The shipped engines: one line per backend. */
-export const shippedEngines = [HttpBackend, DatabaseBackend, HttpTesterBackend];
+export const shippedEngines = [HttpBackend, DatabaseBackend, HttpTesterBackend, KannelBackend];
 
 for (const engine of shippedEngines) registerEngine(engine);

@@ -75,6 +75,7 @@ export class Sender {
         status: "S",
         answer: result?.answer ?? null,
         externalId: result?.externalIds?.[t.identity] ?? null,
+        segments: result?.segments ?? null,
         durationMs,
       }));
     } catch (error) {

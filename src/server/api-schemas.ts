@@ -54,6 +54,7 @@ const transmission = z.object({
   attempts: z.number().int(),
   nextAttemptAt: z.string().nullable(),
   externalId: z.string().nullable(),
+  segments: z.number().int().nullable(),
   sentAt: z.string().nullable(),
   deliveredAt: z.string().nullable(),
 });

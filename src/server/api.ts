@@ -119,6 +119,7 @@ function transmission(t: TransmissionRecord) {
     attempts: t.attempts,
     nextAttemptAt: t.nextAttemptAt === null ? null : new Date(t.nextAttemptAt).toISOString(),
     externalId: t.externalId,
+    segments: t.segments,
     sentAt: t.sentAt,
     deliveredAt: t.deliveredAt,
   };

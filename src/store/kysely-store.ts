@@ -290,6 +290,7 @@ export class KyselyStore implements Store {
             updated_at: stamp,
             ...(outcome.status === "S" ? { sent_at: stamp } : {}),
             ...(outcome.externalId ? { external_id: outcome.externalId } : {}),
+            ...(outcome.segments ? { segments: outcome.segments } : {}),
           })
           .where("id", "=", outcome.transmissionId)
           .where("status", "=", "P")
@@ -440,6 +441,7 @@ export class KyselyStore implements Store {
         "transmissions.attempts",
         "transmissions.next_attempt_at",
         "transmissions.external_id",
+        "transmissions.segments",
         "transmissions.sent_at",
         "transmissions.delivered_at",
         "backends.name as backend",
@@ -554,6 +556,7 @@ interface TransmissionRow {
   attempts: number;
   next_attempt_at: number;
   external_id: string | null;
+  segments: number | null;
   sent_at: string | null;
   delivered_at: string | null;
   backend: string;
@@ -571,6 +574,7 @@ function toTransmission(t: TransmissionRow): TransmissionRecord {
     attempts: t.attempts,
     nextAttemptAt: t.status === "Q" && Number(t.next_attempt_at) > 0 ? Number(t.next_attempt_at) : null,
     externalId: t.external_id,
+    segments: t.segments,
     sentAt: t.sent_at,
     deliveredAt: t.delivered_at,
   };
@@ -610,6 +614,7 @@ function newTransmission(messageId: string, connectionId: number, status: Status
     claimed_by: null,
     claimed_until: null,
     external_id: null,
+    segments: null,
     created_at: stamp,
     updated_at: stamp,
     sent_at: null,

@@ -63,6 +63,7 @@ const migrations: Record<string, Migration> = {
         .addColumn("claimed_by", "text")
         .addColumn("claimed_until", "bigint")
         .addColumn("external_id", "text")
+        .addColumn("segments", "integer")
         .addColumn("created_at", "text", (c) => c.notNull())
         .addColumn("updated_at", "text", (c) => c.notNull())
         .addColumn("sent_at", "text")

@@ -46,6 +46,7 @@ export interface Database {
     claimed_by: string | null;
     claimed_until: number | null;
     external_id: string | null;
+    segments: number | null;
     created_at: string;
     updated_at: string;
     sent_at: string | null;

@@ -42,6 +42,8 @@ export interface TransmissionRecord {
   /** Epoch ms of the next try, for a transmission waiting to be retried. */
   nextAttemptAt: number | null;
   externalId: string | null;
+  /** SMS parts the gateway sends for it, when the backend reports it. */
+  segments: number | null;
   sentAt: string | null;
   deliveredAt: string | null;
 }
@@ -125,6 +127,7 @@ export interface SendOutcome {
   error?: string | null;
   answer?: string | null;
   externalId?: string | null;
+  segments?: number | null;
   durationMs: number;
 }
 

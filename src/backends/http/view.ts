@@ -11,7 +11,8 @@ import {
   type IncomingData,
 } from "./form.ts";
 
-export type FormClass = new (context: FormContext & GenericHttpParams) => BaseHttpForm;
+/** A form class; the view builds it with `formContext()` (the backend name, the router, and what the form needs). */
+export type FormClass = new (context: any) => BaseHttpForm;
 
 export interface HttpViewOptions {
   backendName: string;
@@ -59,7 +60,7 @@ export class BaseHttpBackendView implements BackendView {
     return this.httpMethodNames;
   }
 
-  protected formContext(): FormContext & GenericHttpParams {
+  protected formContext(): FormContext {
     return { backendName: this.backendName, router: this.router };
   }
 
