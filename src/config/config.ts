@@ -28,6 +28,11 @@ export interface RapidSmsConfig {
   pipeline?: Partial<PipelineOptions>;
   /** Bearer token for /api (also RAPIDSMS_API_TOKEN); without one, /api answers only loopback clients. */
   apiToken?: string | null;
+  /**
+   * The message tester web page at /tester/: `true`, or `{ backend }` to name the httptester
+   * backend it plays. Off by default, except on the embedded default config.
+   */
+  tester?: boolean | { backend?: string };
 }
 
 /** Types a `rapidsms.config.ts`: `export default defineConfig({ … })`. */
@@ -47,6 +52,8 @@ export interface ResolvedConfig {
   logLevel: string;
   pipeline: PipelineOptions;
   apiToken: string | null;
+  /** The httptester backend the tester page plays, or null when the page is off. */
+  tester: { backend: string } | null;
   /** Where relative paths are resolved from: the config file's folder, or the working directory. */
   baseDir: string;
   /** The config file read, or `null` for the embedded default. */

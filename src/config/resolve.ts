@@ -25,6 +25,7 @@ const topLevelSchema = z
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     pipeline: z.preprocess(camelCaseKeys, pipelineOptionsSchema).prefault({}),
     apiToken: z.string().min(16, "an API token needs at least 16 characters").nullable().default(null),
+    tester: z.union([z.boolean(), z.object({ backend: z.string().min(1).optional() }).strict()]).optional(),
   })
   .strict();
 
@@ -69,6 +70,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   return {
     backends,
     apps,
+    tester: resolveTester(top.tester ?? options.source === null, backends),
     database: top.database,
     port: top.port,
     host: top.host,
@@ -125,6 +127,21 @@ function resolveBackend(name: string, settings: BackendSettings): { engine: Back
     throw new ConfigError(`backend "${name}" (engine ${engine.engine}): ${what}`);
   }
   return { engine, options: parsed.data };
+}
+
+function resolveTester(setting: boolean | { backend?: string }, backends: ResolvedConfig["backends"]): ResolvedConfig["tester"] {
+  if (setting === false) return null;
+  const wanted = typeof setting === "object" ? setting.backend : undefined;
+  const testers = Object.keys(backends).filter((name) => backends[name].engine.engine === "httptester");
+  const backend = wanted ?? testers[0];
+  if (backend === undefined || !testers.includes(backend)) {
+    throw new ConfigError(
+      wanted
+        ? `tester: "${wanted}" is not an installed backend of engine httptester (installed: ${testers.join(", ") || "none"})`
+        : `tester: the message tester needs a backend of engine httptester: add "httptester": { "engine": "httptester" } to installedBackends`,
+    );
+  }
+  return { backend };
 }
 
 async function resolveApp(app: string | AppClass, baseDir: string): Promise<AppClass> {

@@ -131,7 +131,7 @@ describe("/api with a token", () => {
   test("a request without the token is a 401 asking for a bearer token", async () => {
     const response = await app.inject({ method: "POST", url: "/api/messages", payload });
     assert.equal(response.statusCode, 401);
-    assert.equal(response.headers["www-authenticate"], "Bearer");
+    assert.match(String(response.headers["www-authenticate"]), /^Bearer/);
   });
 
   test("a request with a wrong token is a 401, from loopback too", async () => {

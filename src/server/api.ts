@@ -1,10 +1,10 @@
-import { timingSafeEqual } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { z } from "zod";
 import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
+import { refuseAccess } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 
 export interface ApiOptions {
@@ -16,7 +16,9 @@ export interface ApiOptions {
 export async function apiRoutes(app: FastifyInstance, system: System, options: ApiOptions): Promise<void> {
   const document = openApiDocument();
   app.addHook("onRequest", async (request, reply) => {
-    if (request.url.startsWith("/api/") && request.url !== "/api/openapi.json") return authorize(request, reply, options.token);
+    if (!request.url.startsWith("/api/") || request.url === "/api/openapi.json") return;
+    const refusal = refuseAccess(request, options.token, "RapidSMS API");
+    if (refusal) return reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
   });
 
   app.get("/api/openapi.json", async () => document);
@@ -69,27 +71,6 @@ function parse<T>(schema: z.ZodType<T>, input: unknown, reply: FastifyReply): T 
   const issues = result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
   reply.code(400).send({ error: `invalid request: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}`, issues });
   return undefined;
-}
-
-async function authorize(request: FastifyRequest, reply: FastifyReply, token: string | null): Promise<void> {
-  if (token === null) {
-    if (isLoopback(request.socket.remoteAddress)) return;
-    return reply.code(403).send({ error: "the API answers only loopback clients until an API token is configured (apiToken or RAPIDSMS_API_TOKEN)" });
-  }
-  const given = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")?.[1] ?? "";
-  if (!sameSecret(given, token)) {
-    return reply.code(401).header("www-authenticate", "Bearer").send({ error: "missing or wrong API token: send Authorization: Bearer <token>" });
-  }
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  return !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
 }
 
 function summary(record: MessageRecord) {

@@ -5,13 +5,14 @@ import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import type { System } from "../system.ts";
 import { apiRoutes } from "./api.ts";
+import { testerRoutes } from "./tester/routes.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
 
 const VIEW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
-/** The HTTP server: every installed backend's views, the /api, and the health check. */
+/** The HTTP server: every installed backend's views, /api, the message tester, and the health check. */
 export async function createServer(system: System, logger?: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
@@ -40,6 +41,7 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
   }
 
   await apiRoutes(app, system, { token: system.config.apiToken });
+  if (system.config.tester) await testerRoutes(app, system, { backend: system.config.tester.backend, token: system.config.apiToken });
 
   app.get("/healthz", async (_request, reply) => {
     try {
