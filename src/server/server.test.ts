@@ -256,3 +256,18 @@ describe("a real listening server", () => {
     assert.equal(response.headers.get("allow"), "GET, POST");
   });
 });
+
+test("a JSON body labelled text/json is parsed like application/json", async () => {
+  const config = await resolveConfig({ installedBackends: { http: { engine: "http" } }, database: "sqlite::memory:" });
+  const system = await createSystem(config);
+  const app = await createServer(system);
+  const response = await app.inject({
+    method: "POST",
+    url: "/backend/http/",
+    headers: { "content-type": "text/json" },
+    payload: JSON.stringify({ identity: "1", text: "hi" }),
+  });
+  assert.equal(response.statusCode, 200);
+  await app.close();
+  await system.close();
+});

@@ -22,6 +22,8 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
     bodyLimit: 1024 * 1024,
   });
   await app.register(formBody);
+  // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
+  app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
