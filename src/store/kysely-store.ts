@@ -29,17 +29,21 @@ import type {
 
 const now = () => new Date().toISOString();
 
-/** The Store written once in Kysely; each database supplies only its dialect (see sqlite.ts). */
+export type Dialect = "sqlite" | "postgres";
+
+/** The Store written once in Kysely; each database supplies only its dialect (see sqlite.ts, postgres.ts). */
 export class KyselyStore implements Store {
   protected readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
   private readonly backendIds = new Map<string, number>();
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, dialect: Dialect) {
     this.db = db;
+    this.dialect = dialect;
   }
 
   async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider(this.dialect) }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
       throw new Error(`database migration ${failed} failed: ${String(error)}`, { cause: error });
@@ -122,18 +126,27 @@ export class KyselyStore implements Store {
     const backend = init.connection.backend;
     return this.db.transaction().execute(async (trx) => {
       if (externalId !== null) {
-        const seen = await trx
-          .selectFrom("inbound_dedupe")
-          .select(["message_id", "received_at"])
-          .where("backend", "=", backend)
-          .where("external_id", "=", externalId)
-          .executeTakeFirst();
-        if (seen && Number(seen.received_at) >= at - options.dedupeWindowMs) return { id: seen.message_id, duplicate: true };
-        await trx
+        // One statement, so that two processes racing with the same gateway id cannot both win.
+        const claimed = await trx
           .insertInto("inbound_dedupe")
           .values({ backend, external_id: externalId, message_id: init.id, received_at: at })
-          .onConflict((oc) => oc.columns(["backend", "external_id"]).doUpdateSet({ message_id: init.id, received_at: at }))
-          .execute();
+          .onConflict((oc) =>
+            oc
+              .columns(["backend", "external_id"])
+              .doUpdateSet({ message_id: init.id, received_at: at })
+              .where("inbound_dedupe.received_at", "<", at - options.dedupeWindowMs),
+          )
+          .returning("message_id")
+          .executeTakeFirst();
+        if (!claimed) {
+          const seen = await trx
+            .selectFrom("inbound_dedupe")
+            .select("message_id")
+            .where("backend", "=", backend)
+            .where("external_id", "=", externalId)
+            .executeTakeFirstOrThrow();
+          return { id: seen.message_id, duplicate: true };
+        }
       }
       await trx
         .insertInto("messages")
@@ -186,6 +199,7 @@ export class KyselyStore implements Store {
         .orderBy("messages.created_at")
         .orderBy("messages.id")
         .limit(limit)
+        .$if(this.dialect === "postgres", (q) => q.forUpdate("messages").skipLocked())
         .execute();
       if (rows.length === 0) return [];
       await trx
@@ -254,6 +268,7 @@ export class KyselyStore implements Store {
         .orderBy("transmissions.next_attempt_at")
         .orderBy("transmissions.id")
         .limit(limit)
+        .$if(this.dialect === "postgres", (q) => q.forUpdate("transmissions").skipLocked())
         .execute();
       if (rows.length === 0) return [];
       await trx

@@ -1,19 +1,22 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type ColumnDefinitionBuilder, type Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
+import type { Dialect } from "./kysely-store.ts";
 
-/** Schema migrations, in order. Never edit a released one: add the next. */
-const migrations: Record<string, Migration> = {
+type IdColumn = [type: "integer" | "serial", build: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder];
+
+/** Schema migrations, in order, for either database. Never edit a released one: add the next. */
+const migrations = (id: IdColumn): Record<string, Migration> => ({
   "0001_core": {
     async up(db: Kysely<any>) {
       await db.schema
         .createTable("backends")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("name", "text", (c) => c.notNull().unique())
         .addColumn("created_at", "text", (c) => c.notNull())
         .execute();
       await db.schema
         .createTable("contacts")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("name", "text", (c) => c.notNull().defaultTo(""))
         .addColumn("language", "text", (c) => c.notNull().defaultTo(""))
         .addColumn("created_on", "text", (c) => c.notNull())
@@ -21,7 +24,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("connections")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("backend_id", "integer", (c) => c.notNull().references("backends.id").onDelete("cascade"))
         .addColumn("identity", "text", (c) => c.notNull())
         .addColumn("contact_id", "integer", (c) => c.references("contacts.id").onDelete("set null"))
@@ -53,7 +56,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("messages_created_at").on("messages").column("created_at").execute();
       await db.schema
         .createTable("transmissions")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("message_id", "text", (c) => c.notNull().references("messages.id").onDelete("cascade"))
         .addColumn("connection_id", "integer", (c) => c.notNull().references("connections.id").onDelete("cascade"))
         .addColumn("status", "text", (c) => c.notNull())
@@ -82,7 +85,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("attempts")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("transmission_id", "integer", (c) => c.notNull().references("transmissions.id").onDelete("cascade"))
         .addColumn("attempt", "integer", (c) => c.notNull())
         .addColumn("at", "text", (c) => c.notNull())
@@ -94,7 +97,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("attempts_transmission").on("attempts").column("transmission_id").execute();
       await db.schema
         .createTable("delivery_reports")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("transmission_id", "integer", (c) => c.notNull().references("transmissions.id").onDelete("cascade"))
         .addColumn("at", "text", (c) => c.notNull())
         .addColumn("status", "text", (c) => c.notNull())
@@ -104,7 +107,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("transmissions_connection").on("transmissions").column("connection_id").execute();
       await db.schema
         .createTable("backend_messages")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...id)
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("date", "text", (c) => c.notNull())
         .addColumn("direction", "text", (c) => c.notNull())
@@ -125,8 +128,9 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
-};
+});
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const id: IdColumn = dialect === "postgres" ? ["serial", (c) => c.primaryKey()] : ["integer", (c) => c.primaryKey().autoIncrement()];
+  return { getMigrations: async () => migrations(id) };
+}

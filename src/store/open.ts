@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { Store } from "./store.ts";
+import { openPostgresStore } from "./postgres.ts";
 import { openSqliteStore } from "./sqlite.ts";
 
 /** Opens the store a `database` URL names: `sqlite:PATH` (relative to `baseDir`) or `sqlite::memory:`. */
@@ -10,10 +11,8 @@ export function openStore(url: string, baseDir = process.cwd()): Store {
     if (path === "" ) throw new ConfigError(`database "${url}": give a file, as in sqlite:./rapidsms.db, or sqlite::memory:`);
     return openSqliteStore(path === ":memory:" ? path : resolve(baseDir, path));
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new ConfigError(`database "${redactUrl(url)}": the PostgreSQL store is not available in this version; use sqlite:PATH`);
-  }
-  throw new ConfigError(`database "${redactUrl(url)}": expected sqlite:PATH or sqlite::memory:`);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url);
+  throw new ConfigError(`database "${redactUrl(url)}": expected sqlite:PATH, sqlite::memory: or postgres://user:password@host:port/database`);
 }
 
 export function redactUrl(url: string): string {

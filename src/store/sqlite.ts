@@ -12,5 +12,5 @@ export function openSqliteStore(path: string): KyselyStore {
   const database = new DatabaseSync(path);
   database.exec("pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma busy_timeout = 5000;");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselyDatabase(database) }) });
-  return new KyselyStore(db);
+  return new KyselyStore(db, "sqlite");
 }

@@ -1,0 +1,21 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { KyselyStore } from "./kysely-store.ts";
+import type { Database } from "./schema.ts";
+
+const INT8 = 20;
+
+/**
+ * The scale-out store: PostgreSQL through a connection pool, with the same Kysely code as SQLite.
+ * Claims lock rows with SKIP LOCKED, so any number of processes can share the work.
+ */
+export function openPostgresStore(url: string, poolSize = 10): KyselyStore {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // Our bigints are epoch milliseconds and counts: well within a double.
+    types: { getTypeParser: (oid: number, format?: string) => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format as "text")) },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyStore(db, "postgres");
+}
