@@ -26,6 +26,7 @@ export { BaseHttpBackendView, GenericHttpBackendView, formatFormErrors, type For
 export { KannelBackend } from "./backends/kannel/index.ts";
 export { HttpTesterBackend, MessageTesterView } from "./backends/message-tester/index.ts";
 export type { BackendView, ViewRequest, ViewResponse } from "./backends/view.ts";
+export { VumiBackend } from "./backends/vumi/index.ts";
 export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";
 export { loadConfig } from "./config/load.ts";
 export { resolveConfig } from "./config/resolve.ts";

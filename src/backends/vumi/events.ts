@@ -1,0 +1,109 @@
+import { z } from "zod";
+import type { Router } from "../../router/router.ts";
+import type { DeliveryReport } from "../../store/store.ts";
+import { NON_FIELD_ERRORS, textField, type FieldErrors } from "../http/form.ts";
+import { formatFormErrors } from "../http/view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import type { InboundGuard } from "./auth.ts";
+import { readJsonBody } from "./json-body.ts";
+
+const VUMI_EVENTS = ["ack", "nack", "delivery_report"] as const;
+const JUNEBUG_EVENTS = ["submitted", "rejected", "delivery_succeeded", "delivery_failed", "delivery_pending"] as const;
+
+/** Vumi events name our message by `user_message_id`; Junebug's own events by `message_id`. */
+const eventSchema = z.discriminatedUnion(
+  "event_type",
+  [
+    z.object({ event_type: z.literal("ack"), user_message_id: textField(), sent_message_id: z.string().nullish() }),
+    z.object({ event_type: z.literal("nack"), user_message_id: textField(), nack_reason: z.string().nullish() }),
+    z.object({
+      event_type: z.literal("delivery_report"),
+      user_message_id: textField(),
+      delivery_status: z.enum(["pending", "failed", "delivered"], { error: "expected pending, failed or delivered" }),
+    }),
+    z.object({ event_type: z.enum(JUNEBUG_EVENTS), message_id: textField(), event_details: z.looseObject({}).nullish() }),
+  ],
+  { error: `expected ${VUMI_EVENTS.join(", ")} (Vumi) or ${JUNEBUG_EVENTS.join(", ")} (Junebug)` },
+);
+
+type VumiEvent = z.infer<typeof eventSchema>;
+
+const DELIVERY_STATUSES = { delivered: "D", failed: "E", pending: "S" } as const;
+const JUNEBUG_STATUSES: Record<(typeof JUNEBUG_EVENTS)[number], DeliveryReport["status"]> = {
+  submitted: "S",
+  rejected: "E",
+  delivery_succeeded: "D",
+  delivery_failed: "E",
+  delivery_pending: "S",
+};
+
+/** The id the event names, and what it means for the transmission. */
+function readEvent(event: VumiEvent): { id: string; report: DeliveryReport } {
+  switch (event.event_type) {
+    case "ack":
+      return { id: event.user_message_id, report: { status: "S", detail: event.sent_message_id ? `ack: sent as ${event.sent_message_id}` : "ack" } };
+    case "nack":
+      return { id: event.user_message_id, report: { status: "E", detail: `nack: ${event.nack_reason || "no reason given"}` } };
+    case "delivery_report":
+      return { id: event.user_message_id, report: { status: DELIVERY_STATUSES[event.delivery_status], detail: `delivery_report: ${event.delivery_status}` } };
+    default: {
+      const reason = event.event_details?.reason;
+      const detail = typeof reason === "string" && reason !== "" ? `${event.event_type}: ${reason}` : event.event_type;
+      return { id: event.message_id, report: { status: JUNEBUG_STATUSES[event.event_type], detail } };
+    }
+  }
+}
+
+/**
+ * `/backend/<name>/events/`: Vumi's (and Junebug's) events about the messages we sent. ack and
+ * pending are recorded with the transmission staying S; delivered marks it D; nack and failed
+ * mark it E with the reason. The event's id is matched first against the ids the gateway
+ * answered our sends with, then against our own message ids (relays that echo
+ * `metadata.rapidsms_msg_id`). Unknown messages and malformed events get 400, never 500.
+ */
+export class VumiEventView implements BackendView {
+  readonly path = "events/";
+  private readonly backendName: string;
+  private readonly router: Router;
+  private readonly guard: InboundGuard;
+
+  constructor(options: { backendName: string; router: Router; guard: InboundGuard }) {
+    this.backendName = options.backendName;
+    this.router = options.router;
+    this.guard = options.guard;
+  }
+
+  async handle(request: ViewRequest): Promise<ViewResponse> {
+    const refusal = this.guard(request);
+    if (refusal) return refusal;
+    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
+    const body = readJsonBody(request);
+    if (!body.ok) return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [body.reason] }));
+    const parsed = eventSchema.safeParse(body.value);
+    if (!parsed.success) {
+      const errors: FieldErrors = {};
+      for (const issue of parsed.error.issues) (errors[String(issue.path[0] ?? NON_FIELD_ERRORS)] ??= []).push(issue.message);
+      return textResponse(400, formatFormErrors(errors));
+    }
+    const { id, report } = readEvent(parsed.data);
+    return this.record(id, report);
+  }
+
+  private async record(id: string, report: DeliveryReport): Promise<ViewResponse> {
+    const store = this.router.store;
+    if ((await store.reportDelivery({ backend: this.backendName, externalId: id }, report)) !== null) return textResponse(200, "");
+    const message = await store.getMessage(id);
+    const transmissions = message?.direction === "O" ? message.transmissions.filter((t) => t.backend === this.backendName) : [];
+    if (transmissions.length === 0) {
+      return textResponse(400, `no message ${id} was sent through this backend: the event's id matches neither an id the gateway answered with nor one of our message ids`);
+    }
+    if (transmissions.length > 1) {
+      return textResponse(
+        400,
+        `message ${id} went to ${transmissions.length} recipients through this backend and the event does not say which: have the gateway answer each send with its own message ids`,
+      );
+    }
+    await store.reportDelivery({ transmissionId: transmissions[0].id }, report);
+    return textResponse(200, "");
+  }
+}
