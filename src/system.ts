@@ -1,42 +1,55 @@
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "./config/config.ts";
 import { silentLogger } from "./logger.ts";
+import { BullmqQueue } from "./queue/bullmq.ts";
+import { EmbeddedQueue } from "./queue/embedded.ts";
+import type { Queue } from "./queue/queue.ts";
 import { setRouter } from "./router/global.ts";
 import { Router } from "./router/router.ts";
 import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
+/** web: the HTTP server only; worker: processing and sending only; all: both (the default). */
+export type Role = "web" | "worker" | "all";
+
 export interface System {
   config: ResolvedConfig;
   store: Store;
+  queue: Queue;
   router: Router;
-  /** Stops the pipeline (running work finishes, queued work stays queued), then closes the store. */
+  role: Role;
+  /** Stops the pipeline (running work finishes, queued work stays queued), then closes the queue and store. */
   close(): Promise<void>;
 }
 
-/** Opens the store (running migrations), builds the backends and apps, and installs the router. */
-export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger): Promise<System> {
+/** Opens the store (running migrations) and the queue, builds the backends and apps, and installs the router. */
+export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all"): Promise<System> {
   const store = openStore(config.database, config.baseDir);
   await store.migrate();
+  const queue: Queue = config.queue ? new BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
   const backends = Object.fromEntries(
     Object.entries(config.backends).map(([name, { engine, options }]) => [name, (router: Router) => engine.create(router, name, options)]),
   );
   const router = new Router({
     store,
+    queue,
     apps: config.apps,
     backends,
     settings: { projectName: config.projectName, defaultResponse: config.defaultResponse },
     pipeline: config.pipeline,
     logger,
   });
-  router.start();
+  if (role !== "web") await router.start();
   setRouter(router);
   return {
     config,
     store,
+    queue,
     router,
+    role,
     async close() {
       await router.stop();
+      await queue.close();
       setRouter(undefined);
       await store.close();
     },

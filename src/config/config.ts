@@ -16,8 +16,10 @@ export interface RapidSmsConfig {
   installedBackends?: Record<string, BackendSettings>;
   /** App names (`echo`, `ping`, `default`), module paths relative to the config file, or classes. */
   apps?: readonly (string | AppClass)[];
-  /** `sqlite:PATH` (relative to the config file) or `sqlite::memory:`. */
+  /** `sqlite:PATH` (relative to the config file), `sqlite::memory:`, or `postgres://…` (also DATABASE_URL). */
   database?: string;
+  /** `redis://…` (also REDIS_URL) to share work through BullMQ; default: the embedded queue on the store. */
+  queue?: string | null;
   port?: number;
   host?: string;
   projectName?: string;
@@ -45,6 +47,7 @@ export interface ResolvedConfig {
   backends: Record<string, { engine: BackendClass; options: object }>;
   apps: AppClass[];
   database: string;
+  queue: string | null;
   port: number;
   host: string;
   projectName: string;

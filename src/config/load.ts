@@ -25,6 +25,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     port: env.PORT ? Number(env.PORT) : undefined,
     host: env.HOST || undefined,
     database: env.RAPIDSMS_DATABASE || env.DATABASE_URL || undefined,
+    queue: env.REDIS_URL || undefined,
     logLevel: (env.LOG_LEVEL || undefined) as RapidSmsConfig["logLevel"],
     apiToken: env.RAPIDSMS_API_TOKEN || undefined,
   };

@@ -18,6 +18,7 @@ const topLevelSchema = z
     installedBackends: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     apps: z.array(z.union([z.string(), z.custom<AppClass>((v) => typeof v === "function", "expected an app class")])).default([]),
     database: z.string().min(1).default("sqlite:./rapidsms.db"),
+    queue: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").nullable().default(null),
     port: z.coerce.number().int().min(0).max(65535).default(8000),
     host: z.string().min(1).default("127.0.0.1"),
     projectName: z.string().default("RapidSMS"),
@@ -37,7 +38,7 @@ export interface ResolveOptions {
   baseDir?: string;
   source?: string | null;
   /** Values that win over the file (command-line flags, environment). */
-  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "logLevel" | "apiToken">>;
+  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "queue" | "logLevel" | "apiToken">>;
 }
 
 /** Validates a config object and resolves engines and apps; throws ConfigError with one clear line. */
@@ -72,6 +73,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     apps,
     tester: resolveTester(top.tester ?? options.source === null, backends),
     database: top.database,
+    queue: top.queue,
     port: top.port,
     host: top.host,
     projectName: top.projectName,

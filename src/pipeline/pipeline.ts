@@ -1,51 +1,59 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import type { Queue, WorkSource } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
+import type { OutgoingWork } from "../store/store.ts";
 import type { PipelineOptions } from "./policy.ts";
 import { Sender } from "./sender.ts";
-import { WorkLoop } from "./work-loop.ts";
+import type { Job } from "./work-loop.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The background work of one process: an inbound loop that runs accepted messages through the
- * apps, and a send loop that delivers queued transmissions. Both claim work from the store with
- * renewable leases, so work claimed by a process that died is picked up again.
+ * The background work of one worker process: running accepted messages through the apps and
+ * sending queued transmissions, as the queue hands them out. Work is claimed in the store with
+ * leases renewed while this process lives, so work claimed by a process that died is picked up again.
  */
-export class Pipeline {
+export class Pipeline implements WorkSource {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly router: Router;
   private readonly options: PipelineOptions;
-  private readonly inbound: WorkLoop;
-  private readonly sender: WorkLoop;
+  private readonly queue: Queue;
+  private readonly sender: Sender;
   private housekeeping: NodeJS.Timeout | undefined;
 
-  constructor(router: Router, options: PipelineOptions) {
+  constructor(router: Router, options: PipelineOptions, queue: Queue) {
     this.router = router;
     this.options = options;
-    this.inbound = new WorkLoop({
-      name: "inbound",
-      concurrency: options.inboundConcurrency,
-      pollMs: options.pollMs,
-      logger: router.logger,
-      claim: async (free) => {
-        const claimed = await router.store.claimIncoming(this.owner, free, options.leaseMs);
-        return claimed.map((message) => () => router.processClaimed(message));
-      },
-    });
-    const sender = new Sender(router, options, this.owner);
-    this.sender = new WorkLoop({
-      name: "send",
-      concurrency: options.sendConcurrency,
-      pollMs: options.pollMs,
-      logger: router.logger,
-      claim: (free) => sender.claim(free),
-    });
+    this.queue = queue;
+    this.sender = new Sender(router, options, this.owner, queue);
   }
 
-  start(): void {
-    this.inbound.start();
-    this.sender.start();
+  async claimIncoming(limit: number, only?: string): Promise<Job[]> {
+    const claimed = await this.router.store.claimIncoming(this.owner, limit, this.options.leaseMs, Date.now(), only);
+    return claimed.map((message) => () => this.router.processClaimed(message));
+  }
+
+  claimSends(limit: number, only?: OutgoingWork): Promise<Job[]> {
+    return this.sender.claim(limit, only);
+  }
+
+  async hasDueSends(work: OutgoingWork): Promise<boolean> {
+    return (await this.router.store.dueTransmissions(work)) > 0;
+  }
+
+  staleOutgoing(): Promise<OutgoingWork[]> {
+    return this.router.store.staleOutgoing(this.options.staleAfterMs, 1_000);
+  }
+
+  async start(): Promise<void> {
+    await this.queue.consume(this, {
+      inboundConcurrency: this.options.inboundConcurrency,
+      sendConcurrency: this.options.sendConcurrency,
+      pollMs: this.options.pollMs,
+      rateLimits: this.options.rateLimits,
+      backends: [...this.router.backends.keys()],
+    });
     let lastPurge = 0;
     this.housekeeping = setInterval(() => {
       const now = Date.now();
@@ -62,33 +70,23 @@ export class Pipeline {
     this.housekeeping.unref();
   }
 
-  wakeInbound(): void {
-    this.inbound.wake();
-  }
-
-  wakeSender(): void {
-    this.sender.wake();
-  }
-
   /**
    * Resolves when everything is done: every accepted message processed and every transmission
    * final (S, D or E), retries included. For tests and tools; a server never needs it.
    */
   async idle(): Promise<void> {
     for (;;) {
-      while (this.inbound.busy || this.sender.busy) await sleep(2);
+      while (this.queue.busy) await sleep(2);
       const pending = await this.router.store.pendingWork();
       if (pending.inbound === 0 && pending.outbound === 0 && pending.nextRetryAt === null) return;
-      this.inbound.wake();
-      this.sender.wake();
       await sleep(pending.nextRetryAt === null ? 5 : Math.max(5, Math.min(1_000, pending.nextRetryAt - Date.now())));
     }
   }
 
-  /** Stops claiming, lets running work finish, and gives back anything still claimed. */
+  /** Stops taking work, lets running work finish, and gives back anything still claimed. */
   async stop(): Promise<void> {
     clearInterval(this.housekeeping);
-    await Promise.all([this.inbound.stop(), this.sender.stop()]);
+    await this.queue.stop();
     await this.router.store.releaseClaims(this.owner);
   }
 }

@@ -20,6 +20,10 @@ export const pipelineOptionsSchema = z
     sendConcurrency: z.number().int().positive().default(16),
     /** How often idle workers look for work another process queued (this process wakes them at once). */
     pollMs: z.number().int().positive().default(1_000),
+    /** Messages per second at most, per backend name, across every worker: `{ "kannel": 50 }`. */
+    rateLimits: z.record(z.string(), z.number().positive()).default({}),
+    /** Queued work not picked up for this long is handed out again (queues whose jobs can be lost). */
+    staleAfterMs: z.number().int().positive().default(60_000),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { MessageSendingError } from "../errors.ts";
+import type { Queue } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
-import type { ClaimedTransmission, SendOutcome } from "../store/store.ts";
+import type { ClaimedTransmission, OutgoingWork, SendOutcome } from "../store/store.ts";
 import { retryDelay, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
 
@@ -15,25 +16,46 @@ interface Batch {
 
 /**
  * Claims due transmissions, sends them in batches (one `send` per message and backend, at most
- * `batchSize` identities), and records each attempt: S, Q again after a backoff for a retryable
- * failure, or E once retries are spent or the failure is permanent.
+ * `batchSize` identities, or one at a time to a rate-limited backend), and records each attempt:
+ * S, Q again after a backoff for a retryable failure, or E once retries are spent or the failure
+ * is permanent.
  */
 export class Sender {
   private readonly router: Router;
   private readonly options: PipelineOptions;
   private readonly owner: string;
+  private readonly queue: Queue;
   /** Batches for the same recipients on the same backend go out in the order they were queued. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Per rate-limited backend: the earliest time of its next send, when this process paces it. */
+  private readonly nextSendAt = new Map<string, number>();
 
-  constructor(router: Router, options: PipelineOptions, owner: string) {
+  constructor(router: Router, options: PipelineOptions, owner: string, queue: Queue) {
     this.router = router;
     this.options = options;
     this.owner = owner;
+    this.queue = queue;
   }
 
-  async claim(free: number): Promise<Job[]> {
-    const claimed = await this.router.store.claimTransmissions(this.owner, free * this.options.batchSize, this.options.leaseMs);
+  /** Claims due transmissions (of `only`, if given) for up to `free` send calls. */
+  async claim(free: number, only?: OutgoingWork): Promise<Job[]> {
+    const limit = only ? this.batchSize(only.backend) : free * this.options.batchSize;
+    const claimed = await this.router.store.claimTransmissions(this.owner, limit, this.options.leaseMs, Date.now(), only);
     return this.batches(claimed).map((batch) => () => this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch)));
+  }
+
+  private batchSize(backend: string): number {
+    return this.options.rateLimits[backend] ? 1 : this.options.batchSize;
+  }
+
+  /** Waits for a rate-limited backend's turn when no queue paces it for every worker. */
+  private async pace(backend: string): Promise<void> {
+    const perSecond = this.options.rateLimits[backend];
+    if (!perSecond || this.queue.pacesSends) return;
+    const now = Date.now();
+    const at = Math.max(now, this.nextSendAt.get(backend) ?? 0);
+    this.nextSendAt.set(backend, at + Math.ceil(1_000 / perSecond));
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
   }
 
   private batches(claimed: readonly ClaimedTransmission[]): Batch[] {
@@ -42,7 +64,7 @@ export class Sender {
     for (const transmission of claimed) {
       const key = `${transmission.messageId}\n${transmission.backend}`;
       let batch = open.get(key);
-      if (!batch || batch.transmissions.length >= this.options.batchSize) {
+      if (!batch || batch.transmissions.length >= this.batchSize(transmission.backend)) {
         batch = { messageId: transmission.messageId, backend: transmission.backend, text: transmission.text, context: transmission.context, transmissions: [] };
         open.set(key, batch);
         batches.push(batch);
@@ -63,6 +85,7 @@ export class Sender {
   }
 
   private async send(batch: Batch): Promise<void> {
+    await this.pace(batch.backend);
     const started = performance.now();
     const identities = batch.transmissions.map((t) => t.identity);
     let outcomes: SendOutcome[];
@@ -82,6 +105,10 @@ export class Sender {
       outcomes = this.failureOutcomes(batch, error, performance.now() - started);
     }
     await this.router.store.recordAttempts(outcomes);
+    const retries = outcomes.filter((o) => o.status === "Q").map((o) => o.nextAttemptAt!);
+    if (retries.length > 0) {
+      await this.queue.outgoingQueued([{ messageId: batch.messageId, backend: batch.backend, notBefore: Math.min(...retries) }]);
+    }
   }
 
   private failureOutcomes(batch: Batch, error: unknown, durationMs: number): SendOutcome[] {

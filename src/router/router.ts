@@ -13,7 +13,9 @@ import {
   type Fields,
   type OutgoingKind,
 } from "../messages/messages.ts";
-import type { ClaimedIncoming, MessageRecord, OutgoingRecordInit, Store } from "../store/store.ts";
+import { EmbeddedQueue } from "../queue/embedded.ts";
+import type { Queue } from "../queue/queue.ts";
+import type { ClaimedIncoming, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
 import { silentLogger } from "../logger.ts";
 
 export interface RouterSettings {
@@ -37,6 +39,8 @@ export interface RouterOptions {
   backends?: Readonly<Record<string, BackendFactory>>;
   settings?: Partial<RouterSettings>;
   pipeline?: Partial<PipelineOptions>;
+  /** Hands accepted work to workers; default: the embedded queue on the store. */
+  queue?: Queue;
   logger?: Logger;
 }
 
@@ -68,6 +72,7 @@ export class Router {
   readonly settings: RouterSettings;
   readonly logger: Logger;
   readonly pipelineOptions: PipelineOptions;
+  readonly queue: Queue;
   private pipeline: Pipeline | undefined;
 
   constructor(options: RouterOptions) {
@@ -75,6 +80,7 @@ export class Router {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.logger = options.logger ?? silentLogger;
     this.pipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline };
+    this.queue = options.queue ?? new EmbeddedQueue(this.logger);
     for (const [name, create] of Object.entries(options.backends ?? {})) {
       this.backends.set(name, create(this));
     }
@@ -86,10 +92,11 @@ export class Router {
     return this.store.lookupConnections(backendName, identities.map(String));
   }
 
-  /** Starts the background work: processing accepted messages and sending queued ones. */
-  start(): void {
-    this.pipeline ??= new Pipeline(this, this.pipelineOptions);
-    this.pipeline.start();
+  /** Starts the background work (a worker's role): processing accepted messages and sending queued ones. */
+  async start(): Promise<void> {
+    if (this.pipeline) return;
+    this.pipeline = new Pipeline(this, this.pipelineOptions, this.queue);
+    await this.pipeline.start();
   }
 
   /** Stops taking new work, waits for running work and gives back the rest (it stays queued). */
@@ -120,7 +127,7 @@ export class Router {
       original.duplicate = true;
       return original;
     }
-    this.pipeline?.wakeInbound();
+    await this.handOver(() => this.queue.incomingAccepted(msg.id));
     return msg;
   }
 
@@ -144,7 +151,7 @@ export class Router {
       if (reply) replies.push(this.outgoingRecord(reply, REPLY_PRIORITY));
     }
     await this.store.completeIncoming(msg.id, { status: "R", replies });
-    if (replies.length > 0) this.pipeline?.wakeSender();
+    if (replies.length > 0) await this.handOver(() => this.queue.outgoingQueued(replies.flatMap((r) => outgoingWork(r))));
   }
 
   private async processIncomingPhases(msg: IncomingMessage): Promise<void> {
@@ -173,9 +180,22 @@ export class Router {
   async send(text: string, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage> {
     const msg = await this.prepareOutgoing(text, connections, options);
     if (!msg.processed) return msg;
-    await this.store.enqueueOutgoing(this.outgoingRecord(msg, options.priority ?? 0));
-    this.pipeline?.wakeSender();
+    const record = this.outgoingRecord(msg, options.priority ?? 0);
+    await this.store.enqueueOutgoing(record);
+    await this.handOver(() => this.queue.outgoingQueued(outgoingWork(record)));
     return msg;
+  }
+
+  /**
+   * Tells the queue about work already committed to the store. A failure here loses nothing (the
+   * workers' sweep finds the work in the store), so it is logged, not thrown.
+   */
+  private async handOver(notify: () => Promise<void>): Promise<void> {
+    try {
+      await notify();
+    } catch (error) {
+      this.logger.error({ err: error }, "the queue could not be told about new work; the store sweep will pick it up");
+    }
   }
 
   private async prepareOutgoing(text: string, connections: Connection | readonly Connection[], options: SendOptions): Promise<OutgoingMessage> {
@@ -258,6 +278,10 @@ export class Router {
       });
     }
   }
+}
+
+function outgoingWork(record: OutgoingRecordInit): OutgoingWork[] {
+  return [...new Set(record.connections.map((c) => c.backend))].map((backend) => ({ messageId: record.id, backend, priority: record.priority }));
 }
 
 function uniqueConnections(connections: readonly Connection[]): Connection[] {

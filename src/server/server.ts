@@ -24,6 +24,8 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
   await app.register(formBody);
   // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
   app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
+  // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -46,12 +48,10 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
   if (system.config.tester) await testerRoutes(app, system, { backend: system.config.tester.backend, token: system.config.apiToken });
 
   app.get("/healthz", async (_request, reply) => {
-    try {
-      await system.store.ping();
-      return { status: "ok", store: "ok" };
-    } catch (error) {
-      return reply.code(503).send({ status: "unavailable", store: (error as Error).message });
-    }
+    const check = (ping: () => Promise<void>) => ping().then(() => "ok", (error: Error) => `unreachable: ${error.message}`);
+    const [store, queue] = await Promise.all([check(() => system.store.ping()), check(() => system.queue.ping())]);
+    const ok = store === "ok" && queue === "ok";
+    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue });
   });
 
   return app;

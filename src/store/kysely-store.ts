@@ -19,6 +19,7 @@ import type {
   MessageQuery,
   MessageRecord,
   OutgoingRecordInit,
+  OutgoingWork,
   PendingWork,
   SendOutcome,
   Store,
@@ -177,7 +178,7 @@ export class KyselyStore implements Store {
     });
   }
 
-  async claimIncoming(owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedIncoming[]> {
+  async claimIncoming(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: string): Promise<ClaimedIncoming[]> {
     return this.db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom("messages")
@@ -196,6 +197,7 @@ export class KyselyStore implements Store {
         .where("messages.direction", "=", "I")
         .where("messages.status", "=", "Q")
         .where((eb) => eb.or([eb("messages.claimed_until", "is", null), eb("messages.claimed_until", "<", now)]))
+        .$if(only !== undefined, (q) => q.where("messages.id", "=", only!))
         .orderBy("messages.created_at")
         .orderBy("messages.id")
         .limit(limit)
@@ -241,7 +243,7 @@ export class KyselyStore implements Store {
     await this.db.transaction().execute((trx) => insertOutgoing(trx, init, stamp));
   }
 
-  async claimTransmissions(owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedTransmission[]> {
+  async claimTransmissions(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: OutgoingWork): Promise<ClaimedTransmission[]> {
     return this.db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom("transmissions")
@@ -264,6 +266,7 @@ export class KyselyStore implements Store {
             eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
           ]),
         )
+        .$if(only !== undefined, (q) => q.where("transmissions.message_id", "=", only!.messageId).where("backends.name", "=", only!.backend))
         .orderBy("messages.priority", "desc")
         .orderBy("transmissions.next_attempt_at")
         .orderBy("transmissions.id")
@@ -335,6 +338,48 @@ export class KyselyStore implements Store {
       for (const { message_id } of messageIds) statuses.set(message_id, await refreshMessageStatus(trx, message_id, stamp));
       return statuses;
     });
+  }
+
+  async dueTransmissions(work: OutgoingWork, now = Date.now()): Promise<number> {
+    const row = await this.db
+      .selectFrom("transmissions")
+      .innerJoin("connections", "connections.id", "transmissions.connection_id")
+      .innerJoin("backends", "backends.id", "connections.backend_id")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("transmissions.message_id", "=", work.messageId)
+      .where("backends.name", "=", work.backend)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", now)]),
+          eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
+        ]),
+      )
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async staleOutgoing(graceMs: number, limit: number, now = Date.now()): Promise<OutgoingWork[]> {
+    const rows = await this.db
+      .selectFrom("transmissions")
+      .innerJoin("messages", "messages.id", "transmissions.message_id")
+      .innerJoin("connections", "connections.id", "transmissions.connection_id")
+      .innerJoin("backends", "backends.id", "connections.backend_id")
+      .select(["transmissions.message_id", "backends.name as backend", "messages.priority"])
+      .distinct()
+      .where("messages.direction", "=", "O")
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb("transmissions.status", "=", "Q"),
+            eb("transmissions.next_attempt_at", "<=", now - graceMs),
+            eb("transmissions.updated_at", "<=", new Date(now - graceMs).toISOString()),
+          ]),
+          eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
+        ]),
+      )
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ messageId: r.message_id, backend: r.backend, priority: r.priority }));
   }
 
   async renewClaims(owner: string, leaseMs: number, now = Date.now()): Promise<void> {

@@ -118,6 +118,15 @@ export interface ClaimedTransmission {
   attempt: number;
 }
 
+/** Outbound work of one message on one backend. */
+export interface OutgoingWork {
+  messageId: string;
+  backend: string;
+  priority?: number;
+  /** Epoch ms before which there is nothing to send (a retry's time). */
+  notBefore?: number;
+}
+
 export interface SendOutcome {
   transmissionId: number;
   attempt: number;
@@ -211,15 +220,26 @@ export interface Store {
    * accepted on the same backend within the dedupe window.
    */
   acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult>;
-  /** Leases up to `limit` unprocessed inbound messages to `owner`, oldest first. */
-  claimIncoming(owner: string, limit: number, leaseMs: number, now?: number): Promise<ClaimedIncoming[]>;
+  /** Leases up to `limit` unprocessed inbound messages to `owner`, oldest first (or just message `only`). */
+  claimIncoming(owner: string, limit: number, leaseMs: number, now?: number, only?: string): Promise<ClaimedIncoming[]>;
   /** Marks an inbound message R or E and queues its replies, in one transaction. */
   completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void>;
 
   /** Records an outbound message (P) with one queued transmission (Q) per connection. */
   enqueueOutgoing(init: OutgoingRecordInit): Promise<void>;
-  /** Leases up to `limit` due transmissions to `owner` (marking them P), by priority then age. */
-  claimTransmissions(owner: string, limit: number, leaseMs: number, now?: number): Promise<ClaimedTransmission[]>;
+  /**
+   * Leases up to `limit` due transmissions to `owner` (marking them P), by priority then age;
+   * `only` limits them to one message on one backend.
+   */
+  claimTransmissions(owner: string, limit: number, leaseMs: number, now?: number, only?: OutgoingWork): Promise<ClaimedTransmission[]>;
+  /** How many transmissions of `work` are due now (queued and due, or claimed with an expired lease). */
+  dueTransmissions(work: OutgoingWork, now?: number): Promise<number>;
+  /**
+   * Outbound work nobody seems to be on: transmissions due for longer than `graceMs`, or claimed
+   * by a process whose lease ran out. For queues whose jobs can be lost (a web process dying
+   * between its commit and the enqueue).
+   */
+  staleOutgoing(graceMs: number, limit: number, now?: number): Promise<OutgoingWork[]>;
   /** Records one send attempt's outcomes and re-derives each message's status; returns them by message id. */
   recordAttempts(outcomes: readonly SendOutcome[]): Promise<Map<string, Status>>;
   /** Extends the leases `owner` holds. */

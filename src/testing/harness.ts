@@ -86,7 +86,7 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
     settings: options.settings,
     pipeline: { pollMs: 10, baseDelayMs: 10, maxDelayMs: 50, ...options.pipeline },
   });
-  if (!options.stopped) router.start();
+  if (!options.stopped) await router.start();
   return {
     router,
     store,

@@ -1,0 +1,138 @@
+import { Queue as JobQueue, Worker, type Job as QueueJob } from "bullmq";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { WorkLoop } from "../pipeline/work-loop.ts";
+import type { OutgoingWork } from "../store/store.ts";
+import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
+
+const INBOUND = "rapidsms-inbound";
+const sendQueueName = (backend: string) => `rapidsms-send-${backend.replaceAll(":", "_")}`;
+/** BullMQ: 1 is the highest priority. Replies (priority 1 here) go before bulk (0). */
+const jobPriority = (priority = 0) => (priority > 0 ? 1 : 2);
+const keep = { removeOnComplete: true, removeOnFail: 1_000 };
+
+/**
+ * The scale-out queue: BullMQ on Redis. An accepted message becomes an inbound job; queued
+ * transmissions become a send job per message and backend, on one queue per backend so that
+ * BullMQ's limiter paces each backend across every worker. A slow sweep of the store catches
+ * work whose job was lost (a web process that died between its commit and the enqueue).
+ */
+export class BullmqQueue implements Queue {
+  readonly description: string;
+  readonly pacesSends = true;
+  private readonly url: string;
+  private readonly logger: Logger;
+  private readonly connection: Redis;
+  private readonly queues = new Map<string, JobQueue>();
+  private readonly workers: Worker[] = [];
+  private sweeper: WorkLoop | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private active = 0;
+
+  constructor(url: string, logger: Logger) {
+    this.url = url;
+    this.logger = logger;
+    this.description = `BullMQ on ${url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")}`;
+    this.connection = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  }
+
+  private queue(name: string): JobQueue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new JobQueue(name, { connection: this.connection });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async incomingAccepted(id: string): Promise<void> {
+    await this.queue(INBOUND).add("incoming", { id }, { jobId: id, ...keep });
+  }
+
+  async outgoingQueued(work: readonly OutgoingWork[]): Promise<void> {
+    const now = Date.now();
+    await Promise.all(
+      work.map((w) =>
+        this.queue(sendQueueName(w.backend)).add(
+          "send",
+          { messageId: w.messageId, backend: w.backend, priority: w.priority ?? 0 },
+          { priority: jobPriority(w.priority), delay: Math.max(0, (w.notBefore ?? now) - now), ...keep },
+        ),
+      ),
+    );
+  }
+
+  async consume(source: WorkSource, options: ConsumeOptions): Promise<void> {
+    const run = async (jobs: (() => Promise<void>)[]) => {
+      this.active++;
+      try {
+        for (const job of jobs) await job();
+      } finally {
+        this.active--;
+      }
+    };
+    this.workers.push(
+      new Worker(INBOUND, async (job: QueueJob<{ id: string }>) => run(await source.claimIncoming(1, job.data.id)), {
+        connection: this.connection.duplicate(),
+        concurrency: options.inboundConcurrency,
+      }),
+    );
+    for (const backend of options.backends) {
+      const perSecond = options.rateLimits[backend];
+      const worker = new Worker(
+        sendQueueName(backend),
+        async (job: QueueJob<OutgoingWork & { priority: number }>) => {
+          await run(await source.claimSends(1, job.data));
+          // A job sends one batch; if the message has more, it goes on as another job, so that
+          // the limiter counts every send and other messages get their turn.
+          if (await source.hasDueSends(job.data)) await this.outgoingQueued([job.data]);
+        },
+        {
+          connection: this.connection.duplicate(),
+          concurrency: perSecond ? 1 : options.sendConcurrency,
+          // One job per interval: no 1-second window, however placed, sees more than perSecond.
+          limiter: perSecond ? { max: 1, duration: Math.ceil(1_000 / perSecond) } : undefined,
+        },
+      );
+      this.workers.push(worker);
+    }
+    for (const worker of this.workers) worker.on("error", (error) => this.logger.error({ err: error }, "queue worker error"));
+    this.sweeper = new WorkLoop({
+      name: "inbound sweep",
+      concurrency: options.inboundConcurrency,
+      pollMs: options.pollMs * 5,
+      logger: this.logger,
+      claim: (free) => source.claimIncoming(free),
+    });
+    this.sweeper.start();
+    this.staleTimer = setInterval(() => {
+      source
+        .staleOutgoing()
+        .then((stale) => this.outgoingQueued(stale))
+        .catch((error) => this.logger.error({ err: error }, "sweeping stale outbound work failed"));
+    }, options.pollMs * 5);
+    this.staleTimer.unref();
+  }
+
+  get busy(): boolean {
+    return this.active > 0 || !!this.sweeper?.busy;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.staleTimer);
+    await Promise.all([this.sweeper?.stop(), ...this.workers.map((w) => w.close())]);
+    this.workers.length = 0;
+    this.sweeper = undefined;
+  }
+
+  async ping(): Promise<void> {
+    if (this.connection.status === "wait") await this.connection.connect();
+    await this.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}

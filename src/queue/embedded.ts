@@ -1,0 +1,62 @@
+import type { Logger } from "pino";
+import { WorkLoop } from "../pipeline/work-loop.ts";
+import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
+
+/**
+ * The embedded queue: the store is the queue. Workers poll it with leased claims; in the process
+ * that accepted the work they are woken at once. Rate limits are kept by each process's sender.
+ */
+export class EmbeddedQueue implements Queue {
+  readonly description = "embedded (on the store)";
+  readonly pacesSends = false;
+  private readonly logger: Logger;
+  private inbound: WorkLoop | undefined;
+  private sender: WorkLoop | undefined;
+
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
+
+  async incomingAccepted(): Promise<void> {
+    this.inbound?.wake();
+  }
+
+  async outgoingQueued(): Promise<void> {
+    this.sender?.wake();
+  }
+
+  async consume(source: WorkSource, options: ConsumeOptions): Promise<void> {
+    this.inbound = new WorkLoop({
+      name: "inbound",
+      concurrency: options.inboundConcurrency,
+      pollMs: options.pollMs,
+      logger: this.logger,
+      claim: (free) => source.claimIncoming(free),
+    });
+    this.sender = new WorkLoop({
+      name: "send",
+      concurrency: options.sendConcurrency,
+      pollMs: options.pollMs,
+      logger: this.logger,
+      claim: (free) => source.claimSends(free),
+    });
+    this.inbound.start();
+    this.sender.start();
+  }
+
+  get busy(): boolean {
+    return !!(this.inbound?.busy || this.sender?.busy);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.inbound?.stop(), this.sender?.stop()]);
+    this.inbound = undefined;
+    this.sender = undefined;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.stop();
+  }
+}
