@@ -1,6 +1,7 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError } from "../errors.ts";
 import { runBackends } from "./backends.ts";
+import { runBenchCommand } from "./bench.ts";
 import { runMigrate } from "./migrate.ts";
 import { runReceive, runSend } from "./messages.ts";
 import { runStart } from "./start.ts";
@@ -8,6 +9,12 @@ import { runStart } from "./start.ts";
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
+  return n;
+}
+
+function rate(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError("expected a positive number of messages per second");
   return n;
 }
 
@@ -27,6 +34,7 @@ export function buildCli(): Command {
     .description("run the server: inbound endpoints for every backend, the router, the apps")
     .option("-p, --port <n>", "port to listen on (default: PORT, then the config, then 8000)", port)
     .option("--host <host>", "address to listen on (default: HOST, then the config, then 127.0.0.1)")
+    .addOption(new Option("--role <role>", "web: HTTP only; worker: processing and sending only; all: both").choices(["web", "worker", "all"]).default("all"))
     .action((options) => runStart({ ...program.opts(), ...options }));
 
   program
@@ -54,6 +62,15 @@ export function buildCli(): Command {
     .command("migrate")
     .description("create or upgrade the database schema (start does this too)")
     .action(() => runMigrate(program.opts()));
+
+  program
+    .command("bench")
+    .description("benchmark this checkout: the server on SQLite under load, replies to a fake Kannel, against a bare node:http baseline (docs/performance.md)")
+    .option("--quick", "short runs for CI: fails only if a number is not sane, never on speed")
+    .option("--soak", "only a long steady inbound run (10 minutes; 30 s with --quick) watching the server's RSS")
+    .option("--rate <n>", "msg/s of the fixed-rate and soak runs (default 1000; 500 with --quick)", rate)
+    .option("--out <path>", "where to write the JSON results (default bench/results/<time>.json)")
+    .action((options) => runBenchCommand(options));
 
   return program;
 }

@@ -32,6 +32,15 @@ export type PipelineOptions = z.infer<typeof pipelineOptionsSchema>;
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({});
 
 /**
+ * The spacing of sends to a backend limited to `perSecond`: 3% wider than the plain interval, so
+ * that the jitter of real sends never puts more than `perSecond` in any one second, however the
+ * second is placed, while a backlog still goes at 97% of the limit.
+ */
+export function sendInterval(perSecond: number): number {
+  return Math.ceil((1_000 / perSecond) * 1.03);
+}
+
+/**
  * The wait before retry number `attempt` (1 = the first retry): exponential, capped, with jitter
  * (half fixed, half random) so that many failed sends do not all come back at the same moment.
  */

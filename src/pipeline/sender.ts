@@ -2,7 +2,7 @@ import { MessageSendingError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome } from "../store/store.ts";
-import { retryDelay, type PipelineOptions } from "./policy.ts";
+import { retryDelay, sendInterval, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
 
 /** Transmissions of one message on one backend, sent in one `send` call. */
@@ -27,8 +27,6 @@ export class Sender {
   private readonly queue: Queue;
   /** Batches for the same recipients on the same backend go out in the order they were queued. */
   private readonly chains = new Map<string, Promise<void>>();
-  /** Per rate-limited backend: the earliest time of its next send, when this process paces it. */
-  private readonly nextSendAt = new Map<string, number>();
 
   constructor(router: Router, options: PipelineOptions, owner: string, queue: Queue) {
     this.router = router;
@@ -48,13 +46,15 @@ export class Sender {
     return this.options.rateLimits[backend] ? 1 : this.options.batchSize;
   }
 
-  /** Waits for a rate-limited backend's turn when no queue paces it for every worker. */
+  /**
+   * Waits for a rate-limited backend's turn, unless the queue paces sends itself. Slots are
+   * reserved in the store, so every worker process on it shares the limit.
+   */
   private async pace(backend: string): Promise<void> {
     const perSecond = this.options.rateLimits[backend];
     if (!perSecond || this.queue.pacesSends) return;
     const now = Date.now();
-    const at = Math.max(now, this.nextSendAt.get(backend) ?? 0);
-    this.nextSendAt.set(backend, at + Math.ceil(1_000 / perSecond));
+    const at = await this.router.store.reserveSendSlot(backend, sendInterval(perSecond), now);
     if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
   }
 

@@ -1,6 +1,7 @@
 import { Queue as JobQueue, Worker, type Job as QueueJob } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { sendInterval } from "../pipeline/policy.ts";
 import { WorkLoop } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
 import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
@@ -23,6 +24,8 @@ export class BullmqQueue implements Queue {
   private readonly url: string;
   private readonly logger: Logger;
   private readonly connection: Redis;
+  /** Workers block on connections of their own; BullMQ leaves closing given connections to us. */
+  private readonly workerConnections: Redis[] = [];
   private readonly queues = new Map<string, JobQueue>();
   private readonly workers: Worker[] = [];
   private sweeper: WorkLoop | undefined;
@@ -43,6 +46,12 @@ export class BullmqQueue implements Queue {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+
+  private workerConnection(): Redis {
+    const connection = this.connection.duplicate();
+    this.workerConnections.push(connection);
+    return connection;
   }
 
   async incomingAccepted(id: string): Promise<void> {
@@ -73,7 +82,7 @@ export class BullmqQueue implements Queue {
     };
     this.workers.push(
       new Worker(INBOUND, async (job: QueueJob<{ id: string }>) => run(await source.claimIncoming(1, job.data.id)), {
-        connection: this.connection.duplicate(),
+        connection: this.workerConnection(),
         concurrency: options.inboundConcurrency,
       }),
     );
@@ -88,10 +97,11 @@ export class BullmqQueue implements Queue {
           if (await source.hasDueSends(job.data)) await this.outgoingQueued([job.data]);
         },
         {
-          connection: this.connection.duplicate(),
+          connection: this.workerConnection(),
           concurrency: perSecond ? 1 : options.sendConcurrency,
-          // One job per interval: no 1-second window, however placed, sees more than perSecond.
-          limiter: perSecond ? { max: 1, duration: Math.ceil(1_000 / perSecond) } : undefined,
+          // One job per interval, rather than perSecond jobs per second: a fixed window would let
+          // two bursts meet across its edge.
+          limiter: perSecond ? { max: 1, duration: sendInterval(perSecond) } : undefined,
         },
       );
       this.workers.push(worker);
@@ -121,7 +131,9 @@ export class BullmqQueue implements Queue {
   async stop(): Promise<void> {
     clearInterval(this.staleTimer);
     await Promise.all([this.sweeper?.stop(), ...this.workers.map((w) => w.close())]);
+    for (const connection of this.workerConnections) connection.disconnect();
     this.workers.length = 0;
+    this.workerConnections.length = 0;
     this.sweeper = undefined;
   }
 

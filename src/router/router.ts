@@ -30,7 +30,7 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   defaultResponse: "Sorry, %(project_name)s could not understand your message.",
 };
 
-export type BackendFactory = (router: Router) => BackendBase;
+export type BackendFactory = (router: Router) => BackendBase<any>;
 
 export interface RouterOptions {
   store: Store;

@@ -426,6 +426,17 @@ export class KyselyStore implements Store {
     return { inbound: Number(inbound.n), outbound: Number(outbound.n), nextRetryAt: retry.at === null ? null : Number(retry.at) };
   }
 
+  async reserveSendSlot(backend: string, intervalMs: number, now = Date.now()): Promise<number> {
+    const later = this.dialect === "postgres" ? sql<number>`greatest(send_pacing.next_at, ${now})` : sql<number>`max(send_pacing.next_at, ${now})`;
+    const row = await this.db
+      .insertInto("send_pacing")
+      .values({ backend, next_at: now + intervalMs })
+      .onConflict((oc) => oc.column("backend").doUpdateSet({ next_at: sql<number>`${later} + ${intervalMs}` }))
+      .returning("next_at")
+      .executeTakeFirstOrThrow();
+    return Number(row.next_at) - intervalMs;
+  }
+
   async purgeDedupe(olderThan: number): Promise<number> {
     const result = await this.db.deleteFrom("inbound_dedupe").where("received_at", "<", olderThan).executeTakeFirst();
     return Number(result.numDeletedRows);

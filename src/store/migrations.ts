@@ -106,6 +106,11 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.createIndex("delivery_reports_transmission").on("delivery_reports").column("transmission_id").execute();
       await db.schema.createIndex("transmissions_connection").on("transmissions").column("connection_id").execute();
       await db.schema
+        .createTable("send_pacing")
+        .addColumn("backend", "text", (c) => c.primaryKey())
+        .addColumn("next_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
         .createTable("backend_messages")
         .addColumn("id", ...id)
         .addColumn("name", "text", (c) => c.notNull())
@@ -123,7 +128,7 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .execute();
     },
     async down(db: Kysely<any>) {
-      for (const table of ["delivery_reports", "attempts", "inbound_dedupe", "backend_messages", "transmissions", "messages", "connections", "contacts", "backends"]) {
+      for (const table of ["send_pacing", "delivery_reports", "attempts", "inbound_dedupe", "backend_messages", "transmissions", "messages", "connections", "contacts", "backends"]) {
         await sql`drop table if exists ${sql.table(table)}`.execute(db);
       }
     },

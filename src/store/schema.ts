@@ -52,6 +52,7 @@ export interface Database {
     sent_at: string | null;
     delivered_at: string | null;
   };
+  send_pacing: { backend: string; next_at: number };
   inbound_dedupe: { backend: string; external_id: string; message_id: string; received_at: number };
   attempts: {
     id: Generated<number>;

@@ -248,6 +248,11 @@ export interface Store {
   releaseClaims(owner: string): Promise<void>;
   /** What is left to do; `nextRetryAt` tells a worker when to look again. */
   pendingWork(now?: number): Promise<PendingWork>;
+  /**
+   * Reserves the next send slot of a rate-limited backend, for every process on this store:
+   * returns the epoch ms at which this send may go (now, or later), one `intervalMs` after the last.
+   */
+  reserveSendSlot(backend: string, intervalMs: number, now?: number): Promise<number>;
   /** Forgets gateway ids accepted before `olderThan` (epoch ms); returns how many. */
   purgeDedupe(olderThan: number): Promise<number>;
 
