@@ -68,7 +68,7 @@ export function buildCli(): Command {
     .description("benchmark this checkout: the server on SQLite under load, replies to a fake Kannel, against a bare node:http baseline (docs/performance.md)")
     .option("--quick", "short runs for CI: fails only if a number is not sane, never on speed")
     .option("--soak", "only a long steady inbound run (10 minutes; 30 s with --quick) watching the server's RSS")
-    .option("--rate <n>", "msg/s of the fixed-rate and soak runs (default 1000; 500 with --quick)", rate)
+    .option("--rate <n>", "msg/s of the fixed-rate run (default 1000; 500 with --quick) and of the soak (default 200)", rate)
     .option("--out <path>", "where to write the JSON results (default bench/results/<time>.json)")
     .action((options) => runBenchCommand(options));
 

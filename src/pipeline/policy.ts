@@ -22,8 +22,11 @@ export const pipelineOptionsSchema = z
     pollMs: z.number().int().positive().default(1_000),
     /** Messages per second at most, per backend name, across every worker: `{ "kannel": 50 }`. */
     rateLimits: z.record(z.string(), z.number().positive()).default({}),
-    /** Queued work not picked up for this long is handed out again (queues whose jobs can be lost). */
-    staleAfterMs: z.number().int().positive().default(60_000),
+    /**
+     * Queued work not picked up for this long is handed out again (queues whose jobs can be lost);
+     * longer than any backlog should last, since work still waiting in the queue looks the same.
+     */
+    staleAfterMs: z.number().int().positive().default(10 * 60_000),
   })
   .strict();
 
@@ -32,12 +35,12 @@ export type PipelineOptions = z.infer<typeof pipelineOptionsSchema>;
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({});
 
 /**
- * The spacing of sends to a backend limited to `perSecond`: 3% wider than the plain interval, so
+ * The spacing of sends to a backend limited to `perSecond`: 2% wider than the plain interval, so
  * that the jitter of real sends never puts more than `perSecond` in any one second, however the
- * second is placed, while a backlog still goes at 97% of the limit.
+ * second is placed, while a backlog still goes at 98% of the limit.
  */
 export function sendInterval(perSecond: number): number {
-  return Math.ceil((1_000 / perSecond) * 1.03);
+  return (1_000 / perSecond) * 1.02;
 }
 
 /**

@@ -47,15 +47,21 @@ export class Sender {
   }
 
   /**
-   * Waits for a rate-limited backend's turn, unless the queue paces sends itself. Slots are
-   * reserved in the store, so every worker process on it shares the limit.
+   * Waits for a rate-limited backend's turn. Slots are reserved in the store, so every worker
+   * process on it shares the limit, whatever the queue.
    */
   private async pace(backend: string): Promise<void> {
     const perSecond = this.options.rateLimits[backend];
-    if (!perSecond || this.queue.pacesSends) return;
-    const now = Date.now();
-    const at = await this.router.store.reserveSendSlot(backend, sendInterval(perSecond), now);
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+    if (!perSecond) return;
+    const interval = sendInterval(perSecond);
+    for (;;) {
+      const now = Date.now();
+      const at = await this.router.store.reserveSendSlot(backend, interval, now);
+      if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+      // A send held up past its slot gives the slot up and takes the next free one, rather than
+      // going out right behind the send of the following slot.
+      if (Date.now() - at <= (interval * 3) / 4) return;
+    }
   }
 
   private batches(claimed: readonly ClaimedTransmission[]): Batch[] {

@@ -4,11 +4,10 @@ import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
 
 /**
  * The embedded queue: the store is the queue. Workers poll it with leased claims; in the process
- * that accepted the work they are woken at once. Rate limits are kept by each process's sender.
+ * that accepted the work they are woken at once.
  */
 export class EmbeddedQueue implements Queue {
   readonly description = "embedded (on the store)";
-  readonly pacesSends = false;
   private readonly logger: Logger;
   private inbound: WorkLoop | undefined;
   private sender: WorkLoop | undefined;

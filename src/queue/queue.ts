@@ -31,8 +31,6 @@ export interface ConsumeOptions {
 export interface Queue {
   /** For logs and /healthz. */
   readonly description: string;
-  /** Whether sends to rate-limited backends are paced by the queue itself, for every worker. */
-  readonly pacesSends: boolean;
   /** An inbound message was accepted. */
   incomingAccepted(id: string): Promise<void>;
   /** Transmissions were queued (new, or to retry at `notBefore`). */

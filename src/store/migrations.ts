@@ -108,7 +108,7 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema
         .createTable("send_pacing")
         .addColumn("backend", "text", (c) => c.primaryKey())
-        .addColumn("next_at", "bigint", (c) => c.notNull())
+        .addColumn("next_at", "double precision", (c) => c.notNull())
         .execute();
       await db.schema
         .createTable("backend_messages")

@@ -9,13 +9,16 @@ const INT8 = 20;
  * The scale-out store: PostgreSQL through a connection pool, with the same Kysely code as SQLite.
  * Claims lock rows with SKIP LOCKED, so any number of processes can share the work.
  */
-export function openPostgresStore(url: string, poolSize = 10): KyselyStore {
+export function openPostgresStore(url: string, poolSize = 20): KyselyStore {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     // Our bigints are epoch milliseconds and counts: well within a double.
     types: { getTypeParser: (oid: number, format?: string) => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format as "text")) },
   });
+  // An idle connection that the server closes (a restart, a failover) must not crash the process:
+  // the pool drops it and the next query opens a new one.
+  pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new KyselyStore(db, "postgres");
 }

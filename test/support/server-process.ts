@@ -12,9 +12,9 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Starts `rapidsms start` as a child process and resolves once it listens. */
-export async function startServer(configPath: string, port = 0, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath, "--port", String(port)], {
+/** Starts `rapidsms start` as a child process and resolves once it listens (or, as a worker, runs). */
+export async function startServer(configPath: string, port = 0, env: NodeJS.ProcessEnv = {}, role: "all" | "web" | "worker" = "all"): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath, "--port", String(port), "--role", role], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -25,6 +25,7 @@ export async function startServer(configPath: string, port = 0, env: NodeJS.Proc
       output += chunk.toString();
       const match = /RapidSMS listening on http:\/\/[^:]+:(\d+)/.exec(output);
       if (match) resolve(Number(match[1]));
+      else if (output.includes("RapidSMS worker running")) resolve(0);
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
