@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { afterEach, test } from "node:test";
 import { z } from "zod";
 import { AppBase } from "../apps/app.ts";
 import { EchoApp } from "../apps/echo.ts";
@@ -50,14 +50,20 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
       backends: { gw: (router) => RecordingBackend.create(router, "gw", {}), bulk: (router) => RecordingBackend.create(router, "bulk", {}) },
       pipeline: { ...FAST, ...options.pipeline },
     });
+    opened.routers.push(r);
+    if (!opened.fixtures.includes(fixture)) opened.fixtures.push(fixture);
     if (options.worker !== false) await r.start();
     return r;
   }
-  async function closeAll(routers: Router[], fixtures: QueueFixture[]) {
-    for (const r of routers) await r.stop();
+  /** What the running test opened: closed after it, even when it fails (a running worker would hold the process). */
+  const opened = { routers: [] as Router[], fixtures: [] as QueueFixture[] };
+  async function cleanup() {
+    for (const r of opened.routers.splice(0)) await r.stop();
+    const fixtures = opened.fixtures.splice(0);
     for (const f of fixtures) await f.queue.close();
-    await fixtures[0].store.close();
+    await fixtures[0]?.store.close();
   }
+  afterEach(cleanup);
   const reset = () => {
     RecordingBackend.sends = [];
     RecordingBackend.failed = new Set();
@@ -75,7 +81,6 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     await worker.idle();
     assert.equal((await workerSide.store.getMessage(msg.id))?.status, "R");
     assert.deepEqual(RecordingBackend.sends.map((s) => [s.backend, s.text, s.identities]), [["gw", "hello", ["111"]]]);
-    await closeAll([web, worker], [webSide, workerSide]);
   });
 
   test(`${name}: a failed send is retried after its backoff and ends S`, async () => {
@@ -87,7 +92,6 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     const record = await fixture.store.getMessage(msg.id);
     assert.equal(record?.status, "S");
     assert.equal(record?.transmissions[0].attempts, 2);
-    await closeAll([r], [fixture]);
   });
 
   test(`${name}: two workers on the same work send each transmission once`, async () => {
@@ -108,7 +112,6 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     assert.deepEqual([...perIdentity.values()].filter((n) => n > 1), [], "no transmission sent twice");
     assert.ok(RecordingBackend.sends.filter((s) => s.id === many.id).every((s) => s.identities.length <= 200), "batches of at most 200");
     for (const id of ids) assert.equal((await first.store.getMessage(id))?.status, "S");
-    await closeAll([a, b], [first, second]);
   });
 
   test(`${name}: replies go before bulk sends waiting on the same backend`, async () => {
@@ -122,7 +125,6 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     await r.idle();
     const order = RecordingBackend.sends.map((s) => s.text);
     assert.ok(order.indexOf("reply") < 3, `the reply went out at position ${order.indexOf("reply")}`);
-    await closeAll([r], [fixture]);
   });
 
   test(`${name}: a rate-limited backend is never sent more than its limit in any second, across workers`, { timeout: 30_000 }, async () => {
@@ -145,7 +147,6 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     assert.ok(busiest <= perSecond, `${busiest} sends in one second, limit ${perSecond}`);
     assert.ok(rate >= perSecond * 0.9, `backlogged rate ${rate.toFixed(1)}/s, limit ${perSecond}/s`);
     assert.ok(Date.now() - started >= (60 / perSecond - 1) * 1_000);
-    await closeAll([a, b], [first, second]);
   });
 
   test(`${name}: work committed to the store but never handed to the queue is still done`, async () => {
@@ -159,7 +160,6 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     const deadline = Date.now() + 10_000;
     while (RecordingBackend.sends.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(RecordingBackend.sends.map((s) => s.text).sort(), ["lost job", "orphan"]);
-    await closeAll([r], [fixture]);
   });
 
   test(`${name}: an app's failure marks the message E and the worker goes on`, async () => {
@@ -180,6 +180,5 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     assert.equal((await fixture.store.getMessage(bad.id))?.status, "E");
     assert.equal((await fixture.store.getMessage(good.id))?.status, "R");
     assert.deepEqual(RecordingBackend.sends.map((s) => s.text), ["fine"]);
-    await closeAll([r], [fixture]);
   });
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from "kysely";
 import { Migrator } from "kysely/migration";
 import type { Connection } from "../messages/connection.ts";
 import { deriveMessageStatus, type Status } from "../messages/status.ts";
@@ -180,11 +180,7 @@ export class KyselyStore implements Store {
 
   async claimIncoming(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: string): Promise<ClaimedIncoming[]> {
     return this.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom("messages")
-        .innerJoin("transmissions", "transmissions.message_id", "messages.id")
-        .innerJoin("connections", "connections.id", "transmissions.connection_id")
-        .innerJoin("backends", "backends.id", "connections.backend_id")
+      const rows = await recipients(trx)
         .select([
           "messages.id",
           "messages.text",
@@ -245,11 +241,7 @@ export class KyselyStore implements Store {
 
   async claimTransmissions(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: OutgoingWork): Promise<ClaimedTransmission[]> {
     return this.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom("transmissions")
-        .innerJoin("messages", "messages.id", "transmissions.message_id")
-        .innerJoin("connections", "connections.id", "transmissions.connection_id")
-        .innerJoin("backends", "backends.id", "connections.backend_id")
+      const rows = await recipients(trx)
         .select([
           "transmissions.id",
           "transmissions.message_id",
@@ -260,12 +252,7 @@ export class KyselyStore implements Store {
           "connections.identity",
         ])
         .where("messages.direction", "=", "O")
-        .where((eb) =>
-          eb.or([
-            eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", now)]),
-            eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
-          ]),
-        )
+        .where((eb) => isDue(eb, now))
         .$if(only !== undefined, (q) => q.where("transmissions.message_id", "=", only!.messageId).where("backends.name", "=", only!.backend))
         .orderBy("messages.priority", "desc")
         .orderBy("transmissions.next_attempt_at")
@@ -341,42 +328,22 @@ export class KyselyStore implements Store {
   }
 
   async dueTransmissions(work: OutgoingWork, now = Date.now()): Promise<number> {
-    const row = await this.db
-      .selectFrom("transmissions")
-      .innerJoin("connections", "connections.id", "transmissions.connection_id")
-      .innerJoin("backends", "backends.id", "connections.backend_id")
+    const row = await recipients(this.db)
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("transmissions.message_id", "=", work.messageId)
       .where("backends.name", "=", work.backend)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", now)]),
-          eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
-        ]),
-      )
+      .where((eb) => isDue(eb, now))
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async staleOutgoing(graceMs: number, limit: number, now = Date.now()): Promise<OutgoingWork[]> {
-    const rows = await this.db
-      .selectFrom("transmissions")
-      .innerJoin("messages", "messages.id", "transmissions.message_id")
-      .innerJoin("connections", "connections.id", "transmissions.connection_id")
-      .innerJoin("backends", "backends.id", "connections.backend_id")
+    const rows = await recipients(this.db)
       .select(["transmissions.message_id", "backends.name as backend", "messages.priority"])
       .distinct()
       .where("messages.direction", "=", "O")
-      .where((eb) =>
-        eb.or([
-          eb.and([
-            eb("transmissions.status", "=", "Q"),
-            eb("transmissions.next_attempt_at", "<=", now - graceMs),
-            eb("transmissions.updated_at", "<=", new Date(now - graceMs).toISOString()),
-          ]),
-          eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
-        ]),
-      )
+      .where((eb) => isDue(eb, now, now - graceMs))
+      .where((eb) => eb.or([eb("transmissions.status", "=", "P"), eb("transmissions.updated_at", "<=", new Date(now - graceMs).toISOString())]))
       .limit(limit)
       .execute();
     return rows.map((r) => ({ messageId: r.message_id, backend: r.backend, priority: r.priority }));
@@ -408,9 +375,7 @@ export class KyselyStore implements Store {
       .where("direction", "=", "I")
       .where("status", "=", "Q")
       .executeTakeFirstOrThrow();
-    const outbound = await this.db
-      .selectFrom("transmissions")
-      .innerJoin("messages", "messages.id", "transmissions.message_id")
+    const outbound = await recipients(this.db)
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("messages.direction", "=", "O")
       .where((eb) =>
@@ -445,11 +410,7 @@ export class KyselyStore implements Store {
   async reportDelivery(ref: TransmissionRef, report: DeliveryReport): Promise<number | null> {
     const stamp = now();
     return this.db.transaction().execute(async (trx) => {
-      let query = trx
-        .selectFrom("transmissions")
-        .innerJoin("connections", "connections.id", "transmissions.connection_id")
-        .innerJoin("backends", "backends.id", "connections.backend_id")
-        .select(["transmissions.id", "transmissions.message_id", "transmissions.status"]);
+      let query = recipients(trx).select(["transmissions.id", "transmissions.message_id", "transmissions.status"]);
       if ("transmissionId" in ref) query = query.where("transmissions.id", "=", ref.transmissionId);
       else if ("messageId" in ref) query = query.where("transmissions.message_id", "=", ref.messageId).where("connections.identity", "=", ref.identity);
       else query = query.where("backends.name", "=", ref.backend).where("transmissions.external_id", "=", ref.externalId);
@@ -499,11 +460,7 @@ export class KyselyStore implements Store {
   }
 
   private transmissionsQuery() {
-    return this.db
-      .selectFrom("transmissions")
-      .innerJoin("connections", "connections.id", "transmissions.connection_id")
-      .innerJoin("backends", "backends.id", "connections.backend_id")
-      .select([
+    return recipients(this.db).select([
         "transmissions.id",
         "transmissions.message_id",
         "transmissions.connection_id",
@@ -613,6 +570,25 @@ export class KyselyStore implements Store {
       .$if(query.identity !== undefined, (q) => q.where("identity", "=", query.identity!))
       .$if(query.direction !== undefined, (q) => q.where("direction", "=", query.direction!));
   }
+}
+
+/** Transmissions with their message, connection and backend: who gets what, through which backend. */
+function recipients(db: Kysely<Database> | Transaction<Database>) {
+  return db
+    .selectFrom("transmissions")
+    .innerJoin("messages", "messages.id", "transmissions.message_id")
+    .innerJoin("connections", "connections.id", "transmissions.connection_id")
+    .innerJoin("backends", "backends.id", "connections.backend_id");
+}
+
+type RecipientsExpressions = ExpressionBuilder<Database & { transmissions: Database["transmissions"] }, "transmissions">;
+
+/** A transmission to send now: queued and due, or claimed by a process whose lease ran out. */
+function isDue(eb: RecipientsExpressions, now: number, queuedBefore = now) {
+  return eb.or([
+    eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", queuedBefore)]),
+    eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
+  ]);
 }
 
 function toContact(row: ContactRow): ContactRow {
