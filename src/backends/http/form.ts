@@ -57,8 +57,11 @@ export abstract class BaseHttpForm {
 
   abstract getIncomingData(data: FormData): Promise<IncomingData>;
 
+  private cachedSchema: z.ZodType<FormData> | undefined;
+
+  /** Validates request parameters; the schema is built once per form (zod compiles it on first use). */
   validate(data: FormData): ValidationResult {
-    const result = this.schema().safeParse(data);
+    const result = (this.cachedSchema ??= this.schema()).safeParse(data);
     if (result.success) return { success: true, data: result.data };
     const errors: FieldErrors = {};
     for (const issue of result.error.issues) {

@@ -48,7 +48,7 @@ export class BaseHttpBackendView implements BackendView {
         headers: { allow: allowed.map((m) => m.toUpperCase()).join(", ") },
       };
     }
-    const form = new this.formClass(this.formContext());
+    const form = this.form();
     const result = form.validate(this.formData(request));
     if (!result.success) return this.formInvalid(result.errors);
     const incoming = await form.getIncomingData(result.data);
@@ -58,6 +58,13 @@ export class BaseHttpBackendView implements BackendView {
 
   protected allowedMethods(): readonly string[] {
     return this.httpMethodNames;
+  }
+
+  private cachedForm: BaseHttpForm | undefined;
+
+  /** The view's form, built on first use: a form holds no request state, and building its schema is costly. */
+  protected form(): BaseHttpForm {
+    return (this.cachedForm ??= new this.formClass(this.formContext()));
   }
 
   protected formContext(): FormContext {
