@@ -1,0 +1,87 @@
+/**
+ * `npm run bench [-- --quick] [--soak] [--rate N] [--out PATH]`: the server as a child process on
+ * SQLite, a fake Kannel in another, and the load generated here; see docs/performance.md.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { killChildren } from "./processes.ts";
+import { sanityFailures, table, writeJson, type Results } from "./report.ts";
+import { baseline, FakeKannel, FULL, inbound, latencyAtRate, outbound, QUICK, soak, type Context } from "./scenarios.ts";
+
+export interface BenchOptions {
+  quick?: boolean;
+  soak?: boolean;
+  out?: string;
+  /** Overrides the fixed rate (msg/s) of the latency and soak scenarios. */
+  rate?: number;
+}
+
+/** Runs the benchmark, prints the table, writes the JSON; resolves with the exit code (1 if a number is not sane). */
+export async function runBench(options: BenchOptions): Promise<number> {
+  const settings = { ...(options.quick ? QUICK : FULL), ...(options.rate ? { rate: options.rate, soakRate: options.rate } : {}) };
+  const started = new Date();
+  const out = options.out ?? fileURLToPath(new URL(`./results/${started.toISOString().replace(/[:.]/g, "-")}.json`, import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), "rapidsms-bench-"));
+  const cleanUp = () => {
+    killChildren();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const interrupted = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}, stopping\n`);
+    cleanUp();
+    process.exit(130);
+  };
+  process.on("exit", cleanUp);
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+
+  const results: Results = {
+    mode: options.soak ? (options.quick ? "quick soak" : "soak") : options.quick ? "quick" : "full",
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? "unknown",
+      cores: availableParallelism(),
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      os: `${process.platform} ${release()}`,
+      date: started.toISOString(),
+      loadAverage: { before: loadavg()[0], after: NaN },
+    },
+    settings,
+  };
+  const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+  try {
+    const context: Context = { dir, fake: await FakeKannel.start(), settings, log };
+    if (options.soak) {
+      results.soak = await soak(context);
+    } else {
+      results.baseline = await baseline(context);
+      results.inbound = await inbound(context);
+      results.fixedRate = await latencyAtRate(context);
+      results.outbound = await outbound(context);
+    }
+  } finally {
+    cleanUp();
+    process.off("exit", cleanUp);
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+  }
+  results.machine.loadAverage.after = loadavg()[0];
+  const failed = sanityFailures(results);
+  results.checks = { failed };
+  writeJson(out, results);
+  process.stdout.write(`${table(results)}\n\nJSON: ${out}\n`);
+  log(`finished in ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s`);
+  if (failed.length === 0) return 0;
+  process.stderr.write(`bench: numbers not sane:\n${failed.map((f) => `  - ${f}`).join("\n")}\n`);
+  return 1;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, soak: { type: "boolean" }, out: { type: "string" }, rate: { type: "string" } } });
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate: expected a positive number of messages per second, got ${values.rate}`);
+  process.exitCode = await runBench({ ...values, rate });
+}

@@ -1,0 +1,127 @@
+import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+
+/** Milliseconds on a clock every process of the run shares: wall-clock origin plus a monotonic offset. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const children = new Set<ChildProcess>();
+
+/** Kills every child still running; safe to call from an `exit` handler (synchronous). */
+export function killChildren(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  children.clear();
+}
+
+function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** User plus system CPU time of a process so far, in milliseconds. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** Resident memory (`VmRSS`) or its peak so far (`VmHWM`) of a process, in MiB. */
+export function memoryMiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** A CPU-time and peak-memory reading window over one process. */
+export function meter(pid: number) {
+  const cpu0 = cpuMs(pid);
+  const wall0 = now();
+  return () => {
+    const cpu = cpuMs(pid) - cpu0;
+    return { cpuMs: cpu, cores: cpu / (now() - wall0), peakRssMiB: memoryMiB(pid, "VmHWM") };
+  };
+}
+
+/** A bench child started with `fork`: it reports `{ port }` over IPC once it listens. */
+export async function forkChild(file: string): Promise<{ child: ChildProcess; port: number; pid: number }> {
+  const child = track(fork(fileURLToPath(new URL(file, import.meta.url)), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (message) => resolve((message as { port: number }).port));
+    child.once("exit", (code) => reject(new Error(`${file} exited (${code}) before listening`)));
+  });
+  return { child, port, pid: child.pid! };
+}
+
+export interface ServerChild {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `rapidsms start` on a fresh SQLite file with the Kannel backend pointing at the fake
+ * gateway and the echo app. At `logLevel: warn` the "listening" line is not logged, so readiness
+ * is `/healthz` answering.
+ */
+export async function startServer(dir: string, name: string, sendsmsUrl: string): Promise<ServerChild> {
+  const configPath = join(dir, `${name}.config.json`);
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      installedBackends: { kannel: { engine: "kannel", sendsmsUrl } },
+      apps: ["echo"],
+      logLevel: "warn",
+      database: `sqlite:${join(dir, `${name}.db`)}`,
+    }),
+  );
+  const port = await freePort();
+  const env = { ...process.env };
+  for (const key of ["LOG_LEVEL", "PORT", "HOST", "RAPIDSMS_DATABASE", "DATABASE_URL", "RAPIDSMS_API_TOKEN", "RAPIDSMS_CONFIG"]) delete env[key];
+  const child = track(spawn(process.execPath, [MAIN, "start", "--config", configPath, "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] }));
+  let tail = "";
+  const keepTail = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
+  child.stdout!.on("data", keepTail);
+  child.stderr!.on("data", keepTail);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before answering:\n${tail}`);
+    if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within 30 s:\n${tail}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await sleep(50);
+  }
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
