@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from "kysely";
 import { Migrator } from "kysely/migration";
 import type { Connection } from "../messages/connection.ts";
-import { deriveMessageStatus, type Status } from "../messages/status.ts";
+import { deriveMessageStatus, type Direction, type Status } from "../messages/status.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import type {
@@ -42,6 +42,8 @@ export class KyselyStore implements Store {
    * embedded store, where this process is the only one linking connections to contacts.
    */
   private readonly connections = new Map<string, Connection>();
+  /** Writes waiting for the next group commit (SQLite only). */
+  private readonly pendingWrites: PendingWrite[] = [];
 
   constructor(db: Kysely<Database>, dialect: Dialect) {
     this.db = db;
@@ -84,7 +86,7 @@ export class KyselyStore implements Store {
     const backend = await this.getOrCreateBackend(backendName);
     const unique = [...new Set(identities.map(String))];
     const stamp = now();
-    const rows = await this.db.transaction().execute(async (trx) => {
+    const rows = await this.write(async (trx) => {
       await trx
         .insertInto("connections")
         .values(unique.map((identity) => ({ backend_id: backend.id, identity, contact_id: null, created_on: stamp, modified_on: stamp })))
@@ -138,66 +140,40 @@ export class KyselyStore implements Store {
     }
   }
 
-  async acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
-    const at = options.now ?? Date.now();
-    const stamp = new Date(at).toISOString();
-    const externalId = gatewayId(init.fields.externalId);
-    const backend = init.connection.backend;
-    return this.db.transaction().execute(async (trx) => {
-      if (externalId !== null) {
-        // One statement, so that two processes racing with the same gateway id cannot both win.
-        const claimed = await trx
-          .insertInto("inbound_dedupe")
-          .values({ backend, external_id: externalId, message_id: init.id, received_at: at })
-          .onConflict((oc) =>
-            oc
-              .columns(["backend", "external_id"])
-              .doUpdateSet({ message_id: init.id, received_at: at })
-              .where("inbound_dedupe.received_at", "<", at - options.dedupeWindowMs),
-          )
-          .returning("message_id")
-          .executeTakeFirst();
-        if (!claimed) {
-          const seen = await trx
-            .selectFrom("inbound_dedupe")
-            .select("message_id")
-            .where("backend", "=", backend)
-            .where("external_id", "=", externalId)
-            .executeTakeFirstOrThrow();
-          return { id: seen.message_id, duplicate: true };
-        }
-      }
-      await trx
-        .insertInto("messages")
-        .values({
-          id: init.id,
-          direction: "I",
-          status: "Q",
-          text: init.text,
-          fields: JSON.stringify(init.fields),
-          external_id: externalId,
-          in_response_to: null,
-          context: "{}",
-          priority: 0,
-          error: null,
-          claimed_by: null,
-          claimed_until: null,
-          created_at: stamp,
-          updated_at: stamp,
-          sent_at: null,
-          delivered_at: null,
-        })
-        .execute();
-      await trx
-        .insertInto("transmissions")
-        .values({ ...newTransmission(init.id, init.connection.id, "Q", stamp) })
-        .execute();
-      return { id: init.id, duplicate: false };
+  /**
+   * Runs a write in a transaction. On SQLite, writes asked for during one turn of the event loop
+   * share one transaction (group commit): a burst of requests costs one commit and one turn of
+   * the single connection, which the workers share, instead of one each. If the shared
+   * transaction fails, each write is tried alone, so that one cannot fail the others.
+   */
+  private write<T>(run: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    if (this.dialect !== "sqlite") return this.db.transaction().execute(run);
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pendingWrites.length === 1) setImmediate(() => void this.commitWrites());
     });
   }
 
+  private async commitWrites(): Promise<void> {
+    const batch = this.pendingWrites.splice(0);
+    try {
+      const results = await this.db.transaction().execute(async (trx) => {
+        const done: unknown[] = [];
+        for (const write of batch) done.push(await write.run(trx));
+        return done;
+      });
+      batch.forEach((write, i) => write.resolve(results[i]));
+    } catch {
+      for (const write of batch) await this.db.transaction().execute(write.run).then(write.resolve, write.reject);
+    }
+  }
+
+  async acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
+    return this.write((trx) => acceptOne(trx, init, options));
+  }
+
   async claimIncoming(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: string): Promise<ClaimedIncoming[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const rows = await recipients(trx)
         .select([
           "messages.id",
@@ -234,7 +210,7 @@ export class KyselyStore implements Store {
 
   async completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void> {
     const stamp = now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       const updated = await trx
         .updateTable("messages")
         .set({ status: result.status, error: result.error ?? null, updated_at: stamp, claimed_by: null, claimed_until: null })
@@ -254,30 +230,36 @@ export class KyselyStore implements Store {
 
   async enqueueOutgoing(init: OutgoingRecordInit): Promise<void> {
     const stamp = now();
-    await this.db.transaction().execute((trx) => insertOutgoing(trx, init, stamp));
+    await this.write((trx) => insertOutgoing(trx, init, stamp));
   }
 
   async claimTransmissions(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: OutgoingWork): Promise<ClaimedTransmission[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const rows = await recipients(trx)
-        .select([
-          "transmissions.id",
-          "transmissions.message_id",
-          "transmissions.attempts",
-          "messages.text",
-          "messages.context",
-          "backends.name as backend",
-          "connections.identity",
-        ])
-        .where("messages.direction", "=", "O")
-        .where((eb) => isDue(eb, now))
-        .$if(only !== undefined, (q) => q.where("transmissions.message_id", "=", only!.messageId).where("backends.name", "=", only!.backend))
-        .orderBy("messages.priority", "desc")
-        .orderBy("transmissions.next_attempt_at")
-        .orderBy("transmissions.id")
-        .limit(limit)
-        .$if(this.dialect === "postgres", (q) => q.forUpdate("transmissions").skipLocked())
-        .execute();
+    return this.write(async (trx) => {
+      const claimable = (status: "P" | "Q", max: number) =>
+        recipients(trx)
+          .select([
+            "transmissions.id",
+            "transmissions.message_id",
+            "transmissions.attempts",
+            "messages.text",
+            "messages.context",
+            "backends.name as backend",
+            "connections.identity",
+          ])
+          .where("transmissions.direction", "=", "O")
+          .where("transmissions.status", "=", status)
+          .$if(status === "Q", (q) => q.where("transmissions.next_attempt_at", "<=", now))
+          .$if(status === "P", (q) => q.where("transmissions.claimed_until", "<", now))
+          .$if(only !== undefined, (q) => q.where("transmissions.message_id", "=", only!.messageId).where("backends.name", "=", only!.backend))
+          .orderBy("transmissions.rank")
+          .orderBy("transmissions.next_attempt_at")
+          .orderBy("transmissions.id")
+          .limit(max)
+          .$if(this.dialect === "postgres", (q) => q.forUpdate("transmissions").skipLocked())
+          .execute();
+      // Work whose claimer died first (rare), then the queue in order, each walking its index.
+      const expired = await claimable("P", limit);
+      const rows = expired.length < limit ? [...expired, ...(await claimable("Q", limit - expired.length))] : expired;
       if (rows.length === 0) return [];
       await trx
         .updateTable("transmissions")
@@ -299,7 +281,7 @@ export class KyselyStore implements Store {
   async recordAttempts(outcomes: readonly SendOutcome[]): Promise<Map<string, Status>> {
     if (outcomes.length === 0) return new Map();
     const stamp = now();
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       for (const outcome of outcomes) {
         // Only a claimed (P) transmission changes: a delivery report may have overtaken this answer.
         await trx
@@ -427,7 +409,7 @@ export class KyselyStore implements Store {
 
   async reportDelivery(ref: TransmissionRef, report: DeliveryReport): Promise<number | null> {
     const stamp = now();
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       let query = recipients(trx).select(["transmissions.id", "transmissions.message_id", "transmissions.status"]);
       if ("transmissionId" in ref) query = query.where("transmissions.id", "=", ref.transmissionId);
       else if ("messageId" in ref) query = query.where("transmissions.message_id", "=", ref.messageId).where("connections.identity", "=", ref.identity);
@@ -590,6 +572,63 @@ export class KyselyStore implements Store {
   }
 }
 
+/** Records one inbound message unless its gateway id was accepted within the window (see Store.acceptIncoming). */
+async function acceptOne(trx: Transaction<Database>, init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
+  const at = options.now ?? Date.now();
+  const stamp = new Date(at).toISOString();
+  const externalId = gatewayId(init.fields.externalId);
+  const backend = init.connection.backend;
+  if (externalId !== null) {
+    // One statement, so that two processes racing with the same gateway id cannot both win.
+    const claimed = await trx
+      .insertInto("inbound_dedupe")
+      .values({ backend, external_id: externalId, message_id: init.id, received_at: at })
+      .onConflict((oc) =>
+        oc
+          .columns(["backend", "external_id"])
+          .doUpdateSet({ message_id: init.id, received_at: at })
+          .where("inbound_dedupe.received_at", "<", at - options.dedupeWindowMs),
+      )
+      .returning("message_id")
+      .executeTakeFirst();
+    if (!claimed) {
+      const seen = await trx
+        .selectFrom("inbound_dedupe")
+        .select("message_id")
+        .where("backend", "=", backend)
+        .where("external_id", "=", externalId)
+        .executeTakeFirstOrThrow();
+      return { id: seen.message_id, duplicate: true };
+    }
+  }
+  await trx
+    .insertInto("messages")
+    .values({
+      id: init.id,
+      direction: "I",
+      status: "Q",
+      text: init.text,
+      fields: JSON.stringify(init.fields),
+      external_id: externalId,
+      in_response_to: null,
+      context: "{}",
+      priority: 0,
+      error: null,
+      claimed_by: null,
+      claimed_until: null,
+      created_at: stamp,
+      updated_at: stamp,
+      sent_at: null,
+      delivered_at: null,
+    })
+    .execute();
+  await trx
+    .insertInto("transmissions")
+    .values(newTransmission(init.id, init.connection.id, "I", stamp))
+    .execute();
+  return { id: init.id, duplicate: false };
+}
+
 /** Transmissions with their message, connection and backend: who gets what, through which backend. */
 function recipients(db: Kysely<Database> | Transaction<Database>) {
   return db
@@ -607,6 +646,12 @@ function isDue(eb: RecipientsExpressions, now: number, queuedBefore = now) {
     eb.and([eb("transmissions.status", "=", "Q"), eb("transmissions.next_attempt_at", "<=", queuedBefore)]),
     eb.and([eb("transmissions.status", "=", "P"), eb("transmissions.claimed_until", "<", now)]),
   ]);
+}
+
+interface PendingWrite {
+  run: (trx: Transaction<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 function toContact(row: ContactRow): ContactRow {
@@ -668,11 +713,13 @@ function gatewayId(value: unknown): string | null {
   return value === undefined || value === null || value === "" ? null : String(value);
 }
 
-function newTransmission(messageId: string, connectionId: number, status: Status, stamp: string) {
+function newTransmission(messageId: string, connectionId: number, direction: Direction, stamp: string, priority = 0) {
   return {
     message_id: messageId,
     connection_id: connectionId,
-    status,
+    direction,
+    status: "Q" as const,
+    rank: -priority,
     error: null,
     attempts: 0,
     next_attempt_at: 0,
@@ -712,7 +759,7 @@ async function insertOutgoing(trx: Transaction<Database>, init: OutgoingRecordIn
   if (init.connections.length === 0) return;
   await trx
     .insertInto("transmissions")
-    .values(init.connections.map((c) => newTransmission(init.id, c.id, "Q", stamp)))
+    .values(init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority)))
     .execute();
 }
 

@@ -51,7 +51,8 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addColumn("sent_at", "text")
         .addColumn("delivered_at", "text")
         .execute();
-      await db.schema.createIndex("messages_direction_status").on("messages").columns(["direction", "status"]).execute();
+      // Claims walk it in order: unprocessed inbound messages, oldest first.
+      await db.schema.createIndex("messages_queue").on("messages").columns(["direction", "status", "created_at", "id"]).execute();
       await db.schema.createIndex("messages_in_response_to").on("messages").column("in_response_to").execute();
       await db.schema.createIndex("messages_created_at").on("messages").column("created_at").execute();
       await db.schema
@@ -59,7 +60,9 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addColumn("id", ...id)
         .addColumn("message_id", "text", (c) => c.notNull().references("messages.id").onDelete("cascade"))
         .addColumn("connection_id", "integer", (c) => c.notNull().references("connections.id").onDelete("cascade"))
+        .addColumn("direction", "text", (c) => c.notNull())
         .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("rank", "integer", (c) => c.notNull().defaultTo(0))
         .addColumn("error", "text")
         .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
         .addColumn("next_attempt_at", "bigint", (c) => c.notNull().defaultTo(0))
@@ -73,7 +76,12 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addColumn("delivered_at", "text")
         .execute();
       await db.schema.createIndex("transmissions_message").on("transmissions").column("message_id").execute();
-      await db.schema.createIndex("transmissions_due").on("transmissions").columns(["status", "next_attempt_at"]).execute();
+      // Claims walk it in order: queued outbound transmissions by rank (replies first), then due time.
+      await db.schema
+        .createIndex("transmissions_queue")
+        .on("transmissions")
+        .columns(["direction", "status", "rank", "next_attempt_at", "id"])
+        .execute();
       await db.schema.createIndex("transmissions_external_id").on("transmissions").column("external_id").execute();
       await db.schema
         .createTable("inbound_dedupe")

@@ -39,7 +39,11 @@ export interface Database {
     id: Generated<number>;
     message_id: string;
     connection_id: number;
+    /** The message's direction, repeated here so that claims can walk one index. */
+    direction: Direction;
     status: Status;
+    /** Send order: the negated message priority (replies -1, bulk 0); lower goes first. */
+    rank: number;
     error: string | null;
     attempts: number;
     next_attempt_at: number;
