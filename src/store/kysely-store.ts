@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from "kysely";
 import { Migrator } from "kysely/migration";
 import type { Connection } from "../messages/connection.ts";
+import type { BackendContext, Fields } from "../messages/messages.ts";
 import { deriveMessageStatus, type Direction, type Status } from "../messages/status.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
@@ -603,24 +604,7 @@ async function acceptOne(trx: Transaction<Database>, init: IncomingRecordInit, o
   }
   await trx
     .insertInto("messages")
-    .values({
-      id: init.id,
-      direction: "I",
-      status: "Q",
-      text: init.text,
-      fields: JSON.stringify(init.fields),
-      external_id: externalId,
-      in_response_to: null,
-      context: "{}",
-      priority: 0,
-      error: null,
-      claimed_by: null,
-      claimed_until: null,
-      created_at: stamp,
-      updated_at: stamp,
-      sent_at: null,
-      delivered_at: null,
-    })
+    .values(newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId }, stamp))
     .execute();
   await trx
     .insertInto("transmissions")
@@ -713,6 +697,33 @@ function gatewayId(value: unknown): string | null {
   return value === undefined || value === null || value === "" ? null : String(value);
 }
 
+function newMessage(
+  m: Pick<Selectable<Database["messages"]>, "id" | "direction" | "status" | "text"> & {
+    fields: Fields;
+    context?: BackendContext;
+    external_id?: string | null;
+    in_response_to?: string | null;
+    priority?: number;
+  },
+  stamp: string,
+) {
+  return {
+    ...m,
+    fields: JSON.stringify(m.fields),
+    context: JSON.stringify(m.context ?? {}),
+    external_id: m.external_id ?? null,
+    in_response_to: m.in_response_to ?? null,
+    priority: m.priority ?? 0,
+    error: null,
+    claimed_by: null,
+    claimed_until: null,
+    created_at: stamp,
+    updated_at: stamp,
+    sent_at: null,
+    delivered_at: null,
+  };
+}
+
 function newTransmission(messageId: string, connectionId: number, direction: Direction, stamp: string, priority = 0) {
   return {
     message_id: messageId,
@@ -737,24 +748,12 @@ function newTransmission(messageId: string, connectionId: number, direction: Dir
 async function insertOutgoing(trx: Transaction<Database>, init: OutgoingRecordInit, stamp: string): Promise<void> {
   await trx
     .insertInto("messages")
-    .values({
-      id: init.id,
-      direction: "O",
-      status: "P",
-      text: init.text,
-      fields: JSON.stringify(init.fields),
-      external_id: null,
-      in_response_to: init.inResponseTo,
-      context: JSON.stringify(init.context),
-      priority: init.priority ?? 0,
-      error: null,
-      claimed_by: null,
-      claimed_until: null,
-      created_at: stamp,
-      updated_at: stamp,
-      sent_at: null,
-      delivered_at: null,
-    })
+    .values(
+      newMessage(
+        { id: init.id, direction: "O", status: "P", text: init.text, fields: init.fields, in_response_to: init.inResponseTo, context: init.context, priority: init.priority },
+        stamp,
+      ),
+    )
     .execute();
   if (init.connections.length === 0) return;
   await trx
