@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request } from "undici";
+import { Agent, request } from "undici";
 import { MessageSendingError } from "../errors.ts";
 
 export interface GatewayRequest {
@@ -39,7 +39,7 @@ export async function callGateway(agent: Agent, call: GatewayRequest, redact: (t
     status = response.statusCode;
     body = await response.body.text();
   } catch (error) {
-    const reason = error instanceof undiciErrors.UndiciError || error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     throw new MessageSendingError(redact(`gateway unreachable (${call.method} ${call.url}): ${reason}; will retry`), {
       retryable: true,
       code: "GATEWAY_UNREACHABLE",

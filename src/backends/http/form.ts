@@ -24,6 +24,16 @@ export interface FormContext {
 
 export const NON_FIELD_ERRORS = "__all__";
 
+/** zod's issues by the field they are about (their first path key). */
+export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const issue of issues) {
+    const field = issue.path.length > 0 ? String(issue.path[0]) : NON_FIELD_ERRORS;
+    (errors[field] ??= []).push(issue.message);
+  }
+  return errors;
+}
+
 /**
  * A required text field as an SMS gateway sends it: surrounding whitespace trimmed, empty counts
  * as missing, NUL characters refused; numbers (from JSON bodies) are taken as their digits.
@@ -63,12 +73,7 @@ export abstract class BaseHttpForm {
   validate(data: FormData): ValidationResult {
     const result = (this.cachedSchema ??= this.schema()).safeParse(data);
     if (result.success) return { success: true, data: result.data };
-    const errors: FieldErrors = {};
-    for (const issue of result.error.issues) {
-      const field = issue.path.length > 0 ? String(issue.path[0]) : NON_FIELD_ERRORS;
-      (errors[field] ??= []).push(issue.message);
-    }
-    return { success: false, errors };
+    return { success: false, errors: fieldErrors(result.error.issues) };
   }
 
   lookupConnections(identities: readonly string[]): Promise<Connection[]> {

@@ -133,7 +133,7 @@ function bodyData(request: ViewRequest): FormData {
 }
 
 /** Repeated parameters count once, the last one winning (as Django's QueryDict does). */
-function lastValues(data: Record<string, unknown>): FormData {
+export function lastValues(data: Record<string, unknown>): FormData {
   const result: FormData = {};
   for (const [key, value] of Object.entries(data)) {
     result[key] = Array.isArray(value) ? value.at(-1) : value;

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Router } from "../../router/router.ts";
 import type { DeliveryReport } from "../../store/store.ts";
-import { textField } from "../http/form.ts";
-import { formatFormErrors } from "../http/view.ts";
+import { fieldErrors, textField } from "../http/form.ts";
+import { formatFormErrors, lastValues } from "../http/view.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 
 /** Kannel's DLR types (`%d`) and what each means for the transmission. */
@@ -39,13 +39,8 @@ export class KannelDeliveryReportView implements BackendView {
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
     if (request.method.toUpperCase() !== "GET") return { ...textResponse(405, `method ${request.method} not allowed: use GET`), headers: { allow: "GET" } };
-    const query = Object.fromEntries(Object.entries(request.query).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]));
-    const parsed = reportSchema.safeParse(query);
-    if (!parsed.success) {
-      const errors: Record<string, string[]> = {};
-      for (const issue of parsed.error.issues) (errors[String(issue.path[0] ?? "__all__")] ??= []).push(issue.message);
-      return textResponse(400, formatFormErrors(errors));
-    }
+    const parsed = reportSchema.safeParse(lastValues(request.query));
+    if (!parsed.success) return textResponse(400, formatFormErrors(fieldErrors(parsed.error.issues)));
     const report = parsed.data;
     const type = DLR_TYPES[report.status];
     const detail = [`${report.status} ${type.label}`, report.status_text, report.fid && `smsc id ${report.fid}`].filter(Boolean).join(": ");

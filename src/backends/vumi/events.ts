@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Router } from "../../router/router.ts";
 import type { DeliveryReport } from "../../store/store.ts";
-import { NON_FIELD_ERRORS, textField, type FieldErrors } from "../http/form.ts";
+import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
 import { formatFormErrors } from "../http/view.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 import type { InboundGuard } from "./auth.ts";
@@ -80,11 +80,7 @@ export class VumiEventView implements BackendView {
     const body = readJsonBody(request);
     if (!body.ok) return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [body.reason] }));
     const parsed = eventSchema.safeParse(body.value);
-    if (!parsed.success) {
-      const errors: FieldErrors = {};
-      for (const issue of parsed.error.issues) (errors[String(issue.path[0] ?? NON_FIELD_ERRORS)] ??= []).push(issue.message);
-      return textResponse(400, formatFormErrors(errors));
-    }
+    if (!parsed.success) return textResponse(400, formatFormErrors(fieldErrors(parsed.error.issues)));
     const { id, report } = readEvent(parsed.data);
     return this.record(id, report);
   }
