@@ -52,6 +52,11 @@ export class NoBackendError extends MessageSendingError {
   }
 }
 
+/** The message of anything thrown. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A handler class is incomplete (no keyword, no pattern): fix the handler's definition. */
 export class HandlerError extends RapidSmsError {
   constructor(message: string) {

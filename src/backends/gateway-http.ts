@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import { MessageSendingError } from "../errors.ts";
+import { errorText, MessageSendingError } from "../errors.ts";
 
 export interface GatewayRequest {
   method: "GET" | "POST";
@@ -39,7 +39,7 @@ export async function callGateway(agent: Agent, call: GatewayRequest, redact: (t
     status = response.statusCode;
     body = await response.body.text();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     throw new MessageSendingError(redact(`gateway unreachable (${call.method} ${call.url}): ${reason}; will retry`), {
       retryable: true,
       code: "GATEWAY_UNREACHABLE",

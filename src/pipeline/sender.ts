@@ -1,4 +1,4 @@
-import { MessageSendingError } from "../errors.ts";
+import { errorText, MessageSendingError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome } from "../store/store.ts";
@@ -125,7 +125,7 @@ export class Sender {
     const sendError = error instanceof MessageSendingError ? error : undefined;
     const failed = new Set(sendError?.failedIdentities ?? []);
     const retryable = sendError?.retryable ?? true;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     const now = Date.now();
     return batch.transmissions.map((t): SendOutcome => {
       if (failed.size > 0 && !failed.has(t.identity)) {

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { INCOMING_PHASES, type AppBase, type AppClass } from "../apps/app.ts";
 import type { BackendBase, SendResult } from "../backends/backend.ts";
-import { MessageSendingError, NoBackendError } from "../errors.ts";
+import { errorText, MessageSendingError, NoBackendError } from "../errors.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
 import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions } from "../pipeline/policy.ts";
 import type { Connection } from "../messages/connection.ts";
@@ -287,8 +287,4 @@ function outgoingWork(record: OutgoingRecordInit): OutgoingWork[] {
 function uniqueConnections(connections: readonly Connection[]): Connection[] {
   const seen = new Set<number>();
   return connections.filter((c) => !seen.has(c.id) && seen.add(c.id));
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
