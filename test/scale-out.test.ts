@@ -48,14 +48,17 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
         pipeline: { leaseMs: 2_000, pollMs: 200, staleAfterMs: 30_000, ...extra },
       }),
     );
-    const webs: ServerProcess[] = [];
-    const workers: ServerProcess[] = [];
-    for (let i = 0; i < layout.worker; i++) workers.push(await startServer(configPath, 0, {}, "worker"));
-    for (let i = 0; i < layout.web; i++) webs.push(await startServer(configPath, 0, {}, "web"));
-    processes.push(...webs, ...workers);
+    const start = async (role: "web" | "worker", count: number) => {
+      const started: ServerProcess[] = [];
+      for (let i = 0; i < count; i++) started.push(await startServer(configPath, 0, {}, role));
+      processes.push(...started);
+      return started;
+    };
+    const workers = await start("worker", layout.worker);
+    const webs = await start("web", layout.web);
     const db = new pg.Client({ connectionString: database });
     await db.connect();
-    return { webs, workers, db };
+    return { webs, workers, db, startWorkers: (count: number) => start("worker", count) };
   }
 
   const count = async (db: pg.Client, sql: string) => Number((await db.query(sql)).rows[0].n);
@@ -148,12 +151,10 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
     await stop([...webs, workers[1]]);
   });
 
-  // The issue asks for 95% of the limit when backlogged; on this 2-core machine, with PostgreSQL,
-  // Redis and three node processes busy, it reaches 93-94% (see docs/deployment.md): what this
-  // test holds the system to is 90%, and never more than the limit.
-  test("a backend limited to 50 msg/s across 2 workers never exceeds it in any second and reaches 90% of it when backlogged", { timeout: 120_000 }, async (t) => {
+  test("a backend limited to 50 msg/s across 2 workers never exceeds it in any second and reaches 95% of it when backlogged", { timeout: 120_000 }, async (t) => {
     const before = gateway.requests.length;
-    const { webs, db } = await deploy("limited", { rateLimits: { gw: 50 } }, { web: 1, worker: 2 });
+    // The backlog is queued first, then the two workers start on it.
+    const { webs, db, startWorkers } = await deploy("limited", { rateLimits: { gw: 50 } }, { web: 1, worker: 0 });
     const agent = new Agent({ connections: 8 });
     await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
@@ -166,6 +167,8 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
       ),
     );
     await agent.close();
+    assert.equal(gateway.requests.length, before, "no worker runs yet, so nothing is sent");
+    await startWorkers(2);
     const deadline = Date.now() + 60_000;
     while (gateway.requests.length - before < 500 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const times = gateway.requests.slice(before).map((r) => r.at).sort((a, b) => a - b);
@@ -176,9 +179,10 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
       busiest = Math.max(busiest, i - j + 1);
     }
     const rate = (times.length - 1) / ((times.at(-1)! - times[0]) / 1_000);
-    t.diagnostic(`500 sends over ${((times.at(-1)! - times[0]) / 1_000).toFixed(1)} s: ${rate.toFixed(1)} msg/s (${(rate * 2).toFixed(0)}% of the limit); busiest second ${busiest}`);
+    const tightest = Math.min(...times.slice(50).map((time, i) => time - times[i]));
+    t.diagnostic(`500 sends over ${((times.at(-1)! - times[0]) / 1_000).toFixed(1)} s: ${rate.toFixed(1)} msg/s (${(rate * 2).toFixed(0)}% of the limit); busiest second ${busiest}; the closest 51 sends ${tightest} ms apart`);
     assert.ok(busiest <= 50, `${busiest} sends in one second`);
-    assert.ok(rate >= 45, `backlogged rate ${rate.toFixed(1)} msg/s`);
+    assert.ok(rate >= 47.5, `backlogged rate ${rate.toFixed(1)} msg/s`);
     await db.end();
   });
 });

@@ -35,12 +35,18 @@ export type PipelineOptions = z.infer<typeof pipelineOptionsSchema>;
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({});
 
 /**
- * The spacing of sends to a backend limited to `perSecond`: 2% wider than the plain interval, so
- * that the jitter of real sends never puts more than `perSecond` in any one second, however the
- * second is placed, while a backlog still goes at 98% of the limit.
+ * The spacing of sends to a backend limited to `perSecond`: 3% wider than the plain interval, so
+ * `perSecond + 1` slots span 1,030 ms. Sends may run up to `sendLateness` behind their slot,
+ * which leaves 22 ms for the trip to the gateway before a second could hold one send too many,
+ * however the second is placed; a backlog still goes at 97% of the limit.
  */
 export function sendInterval(perSecond: number): number {
-  return (1_000 / perSecond) * 1.02;
+  return (1_000 / perSecond) * 1.03;
+}
+
+/** How far behind its slot a rate-limited send may still go out (see `sendInterval`). */
+export function sendLateness(intervalMs: number): number {
+  return Math.min(intervalMs / 2, 8);
 }
 
 /**

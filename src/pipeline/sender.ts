@@ -2,7 +2,7 @@ import { errorText, MessageSendingError } from "../errors.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome } from "../store/store.ts";
-import { retryDelay, sendInterval, type PipelineOptions } from "./policy.ts";
+import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
 
 /** Transmissions of one message on one backend, sent in one `send` call. */
@@ -27,6 +27,8 @@ export class Sender {
   private readonly queue: Queue;
   /** Batches for the same recipients on the same backend go out in the order they were queued. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Rate-limited backends this process has sent to. */
+  private readonly warm = new Set<string>();
 
   constructor(router: Router, options: PipelineOptions, owner: string, queue: Queue) {
     this.router = router;
@@ -54,17 +56,16 @@ export class Sender {
     const perSecond = this.options.rateLimits[backend];
     if (!perSecond) return;
     const interval = sendInterval(perSecond);
+    // This process's first send to the backend runs cold (connection set-up, code not yet
+    // compiled) and can reach the gateway tens of ms behind its slot: it takes two slots.
+    const slots = this.warm.has(backend) ? 1 : 2;
+    this.warm.add(backend);
     for (;;) {
-      const now = Date.now();
-      const at = await this.router.store.reserveSendSlot(backend, interval, now);
-      // Timers fire late under load: sleep until just before the slot, then yield until it comes.
-      if (at - now > 4) await new Promise((resolve) => setTimeout(resolve, at - now - 4));
-      while (Date.now() < at) await new Promise((resolve) => setImmediate(resolve));
+      const at = await this.router.store.reserveSendSlot(backend, interval * slots);
+      if (at > Date.now()) await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
       // A send held up past its slot gives the slot up and takes the next free one, rather than
-      // going out right behind the send of the following slot. Slots are 2% wider than the limit,
-      // so 20 ms of lateness a second can never add a send to any one second; 15 leaves room for
-      // the trip to the gateway.
-      if (Date.now() - at <= Math.min(interval * 0.75, 15)) return;
+      // going out right behind the send of the following slot.
+      if (Date.now() - at <= sendLateness(interval)) return;
     }
   }
 

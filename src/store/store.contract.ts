@@ -265,6 +265,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.pendingWork(now), { inbound: 1, outbound: 1, nextRetryAt: now + 60_000 });
     }));
 
+  test(`${name}: send slots of a backend are spaced one interval apart, and each backend has its own`, () =>
+    withStore(async (store) => {
+      const now = Date.now();
+      assert.equal(await store.reserveSendSlot("kannel", 200, now), now, "the first slot is at once");
+      assert.equal(await store.reserveSendSlot("kannel", 200, now + 10), now + 200);
+      assert.equal(await store.reserveSendSlot("kannel", 200, now + 20), now + 400);
+      assert.equal(await store.reserveSendSlot("vumi", 200, now + 30), now + 30, "another backend's first slot is at once");
+      assert.equal(await store.reserveSendSlot("kannel", 200, now + 5_000), now + 5_000, "after a pause, the next slot is at once");
+    }));
+
   test(`${name}: listMessages filters by direction, status, backend, identity and reply, newest first, paged by id`, () =>
     withStore(async (store) => {
       const [a] = await store.lookupConnections("kannel", ["111"]);
