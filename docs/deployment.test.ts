@@ -10,7 +10,7 @@ test("the deployment guide's config is valid: PostgreSQL, Redis, an API token an
   const config = await resolveConfig(JSON.parse(json));
   assert.match(config.database, /^postgres:\/\//);
   assert.match(config.queue!, /^redis:\/\//);
-  assert.deepEqual(config.pipeline.rateLimits, { kannel: 50 });
+  assert.deepEqual(config.pipeline.rateLimits, { kannel: { perSecond: 50, count: "messages" } });
   assert.equal(config.host, "0.0.0.0");
   assert.ok(config.apiToken);
 });

@@ -46,6 +46,6 @@ export { getRouter, lookupConnections, receive, send, setRouter } from "./router
 export { Router, type RouterOptions, type RouterSettings } from "./router/router.ts";
 export { createServer } from "./server/server.ts";
 export { openStore } from "./store/open.ts";
-export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions } from "./pipeline/policy.ts";
+export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions, type PipelineSettings } from "./pipeline/policy.ts";
 export type { DeliveryReport, MessageRecord, Store, TransmissionDetail, TransmissionRecord, TransmissionRef } from "./store/store.ts";
 export { createSystem, type System } from "./system.ts";

@@ -1,6 +1,6 @@
 import type { AppClass } from "../apps/app.ts";
 import type { BackendClass } from "../backends/backend.ts";
-import type { PipelineOptions } from "../pipeline/policy.ts";
+import type { PipelineOptions, PipelineSettings } from "../pipeline/policy.ts";
 
 /** One `installedBackends` entry: the engine, and that engine's options. */
 export interface BackendSettings {
@@ -27,7 +27,7 @@ export interface RapidSmsConfig {
   defaultResponse?: string | null;
   logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Batching, retries, leases, dedupe window and concurrency of the message pipeline. */
-  pipeline?: Partial<PipelineOptions>;
+  pipeline?: PipelineSettings;
   /** Bearer token for /api (also RAPIDSMS_API_TOKEN); without one, /api answers only loopback clients. */
   apiToken?: string | null;
   /**

@@ -51,7 +51,6 @@ export class Pipeline implements WorkSource {
       inboundConcurrency: this.options.inboundConcurrency,
       sendConcurrency: this.options.sendConcurrency,
       pollMs: this.options.pollMs,
-      rateLimits: this.options.rateLimits,
       backends: [...this.router.backends.keys()],
     });
     let lastPurge = 0;

@@ -1,5 +1,12 @@
 import { z } from "zod";
 
+const rateLimitSchema = z.union([
+  z.number().positive().transform((perSecond) => ({ perSecond, count: "messages" as const })),
+  z.object({ perSecond: z.number().positive(), count: z.enum(["messages", "segments"]).default("messages") }).strict(),
+]);
+
+export type RateLimit = z.output<typeof rateLimitSchema>;
+
 /** How the durable pipeline works; every value can be set under `pipeline` in the config. */
 export const pipelineOptionsSchema = z
   .object({
@@ -20,8 +27,11 @@ export const pipelineOptionsSchema = z
     sendConcurrency: z.number().int().positive().default(16),
     /** How often idle workers look for work another process queued (this process wakes them at once). */
     pollMs: z.number().int().positive().default(1_000),
-    /** Messages per second at most, per backend name, across every worker: `{ "kannel": 50 }`. */
-    rateLimits: z.record(z.string(), z.number().positive()).default({}),
+    /**
+     * Sends per second at most, per backend name, across every worker: messages
+     * (`{ "kannel": 50 }`) or SMS segments (`{ "kannel": { "perSecond": 50, "count": "segments" } }`).
+     */
+    rateLimits: z.record(z.string(), rateLimitSchema).default({}),
     /**
      * Queued work not picked up for this long is handed out again (queues whose jobs can be lost);
      * longer than any backlog should last, since work still waiting in the queue looks the same.
@@ -30,7 +40,9 @@ export const pipelineOptionsSchema = z
   })
   .strict();
 
-export type PipelineOptions = z.infer<typeof pipelineOptionsSchema>;
+export type PipelineOptions = z.output<typeof pipelineOptionsSchema>;
+/** Pipeline options as written in a config: any may be left out. */
+export type PipelineSettings = z.input<typeof pipelineOptionsSchema>;
 
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({});
 

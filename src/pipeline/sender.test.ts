@@ -4,6 +4,7 @@ import { z } from "zod";
 import { BackendBase, type SendRequest, type SendResult } from "../backends/backend.ts";
 import { MessageSendingError } from "../errors.ts";
 import { createTestRouter, MockBackend } from "../testing/harness.ts";
+import { pipelineOptionsSchema, sendInterval, sendLateness } from "./policy.ts";
 
 /** Answers each send with the next scripted outcome: "ok", "retry", "permanent" or a list of failed identities. */
 class ScriptedBackend extends BackendBase<object> {
@@ -146,4 +147,33 @@ test("a redelivered gateway id is answered as a duplicate and processed once", a
   assert.equal((await t.store.listMessages({ direction: "I" })).length, 1);
   t.router.start();
   await t.close();
+});
+
+test("a backend limited in segments per second takes a slot per segment", async () => {
+  const times: number[] = [];
+  class Timed extends MockBackend {
+    static override engine = "timed";
+    override async send(request: SendRequest) {
+      times.push(performance.now());
+      await super.send(request);
+    }
+  }
+  const perSecond = 20;
+  const t = await createTestRouter({ backends: { mockbackend: Timed }, pipeline: { rateLimits: { mockbackend: { perSecond, count: "segments" } } } });
+  const twoSegments = "x".repeat(200);
+  for (let i = 0; i < 6; i++) await t.router.send(twoSegments, await t.connections([String(5_000 + i)]));
+  await t.router.idle();
+  const gaps = times.slice(1).map((time, i) => time - times[i]);
+  const interval = sendInterval(perSecond);
+  assert.equal(times.length, 6);
+  for (const gap of gaps) assert.ok(gap >= 2 * interval - sendLateness(interval) - 1, `sends ${gap.toFixed(1)} ms apart, two slots are ${2 * interval} ms`);
+  assert.ok(gaps.reduce((a, b) => a + b) / gaps.length < 3 * interval, "a backlog is not held back more than its segments need");
+  await t.close();
+});
+
+test("rate limits are messages per second, or segments per second when asked", () => {
+  const { rateLimits } = pipelineOptionsSchema.parse({ rateLimits: { a: 50, b: { perSecond: 10, count: "segments" }, c: { perSecond: 5 } } });
+  assert.deepEqual(rateLimits, { a: { perSecond: 50, count: "messages" }, b: { perSecond: 10, count: "segments" }, c: { perSecond: 5, count: "messages" } });
+  assert.throws(() => pipelineOptionsSchema.parse({ rateLimits: { a: { perSecond: 10, count: "bytes" } } }));
+  assert.throws(() => pipelineOptionsSchema.parse({ rateLimits: { a: 0 } }));
 });

@@ -1,4 +1,5 @@
 import { errorText, MessageSendingError } from "../errors.ts";
+import { smsSize } from "../messages/encoding.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome } from "../store/store.ts";
@@ -52,13 +53,14 @@ export class Sender {
    * Waits for a rate-limited backend's turn. Slots are reserved in the store, so every worker
    * process on it shares the limit, whatever the queue.
    */
-  private async pace(backend: string): Promise<void> {
-    const perSecond = this.options.rateLimits[backend];
-    if (!perSecond) return;
-    const interval = sendInterval(perSecond);
-    // This process's first send to the backend runs cold (connection set-up, code not yet
-    // compiled) and can reach the gateway tens of ms behind its slot: it takes two slots.
-    const slots = this.warm.has(backend) ? 1 : 2;
+  private async pace(backend: string, text: string): Promise<void> {
+    const limit = this.options.rateLimits[backend];
+    if (!limit) return;
+    const interval = sendInterval(limit.perSecond);
+    // A send to a backend limited in segments takes a slot per segment. This process's first send
+    // to the backend runs cold (connection set-up, code not yet compiled) and can reach the
+    // gateway tens of ms behind its slot: it takes one more.
+    const slots = (limit.count === "segments" ? smsSize(text).segments : 1) + (this.warm.has(backend) ? 0 : 1);
     this.warm.add(backend);
     for (;;) {
       const at = await this.router.store.reserveSendSlot(backend, interval * slots);
@@ -96,7 +98,7 @@ export class Sender {
   }
 
   private async send(batch: Batch): Promise<void> {
-    await this.pace(batch.backend);
+    await this.pace(batch.backend, batch.text);
     const started = performance.now();
     const identities = batch.transmissions.map((t) => t.identity);
     let outcomes: SendOutcome[];

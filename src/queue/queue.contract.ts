@@ -5,7 +5,7 @@ import { AppBase } from "../apps/app.ts";
 import { EchoApp } from "../apps/echo.ts";
 import { BackendBase, type SendRequest } from "../backends/backend.ts";
 import type { IncomingMessage } from "../messages/messages.ts";
-import type { PipelineOptions } from "../pipeline/policy.ts";
+import type { PipelineSettings } from "../pipeline/policy.ts";
 import { Router } from "../router/router.ts";
 import type { Store } from "../store/store.ts";
 import type { Queue } from "./queue.ts";
@@ -34,7 +34,7 @@ export interface QueueFixture {
   queue: Queue;
 }
 
-const FAST: Partial<PipelineOptions> = { pollMs: 50, baseDelayMs: 20, maxDelayMs: 100, leaseMs: 2_000 };
+const FAST: PipelineSettings = { pollMs: 50, baseDelayMs: 20, maxDelayMs: 100, leaseMs: 2_000 };
 
 /**
  * The behaviour every Queue must have, checked through real routers on a real store. `open`
@@ -42,7 +42,7 @@ const FAST: Partial<PipelineOptions> = { pollMs: 50, baseDelayMs: 20, maxDelayMs
  * process's queue on the same work.
  */
 export function queueContract(name: string, open: (shared?: Store) => Promise<QueueFixture>): void {
-  async function router(fixture: QueueFixture, options: { apps?: (typeof AppBase)[]; pipeline?: Partial<PipelineOptions>; worker?: boolean } = {}) {
+  async function router(fixture: QueueFixture, options: { apps?: (typeof AppBase)[]; pipeline?: PipelineSettings; worker?: boolean } = {}) {
     const r = new Router({
       store: fixture.store,
       queue: fixture.queue,

@@ -17,8 +17,6 @@ export interface ConsumeOptions {
   inboundConcurrency: number;
   sendConcurrency: number;
   pollMs: number;
-  /** Messages per second at most, per backend name, shared by every worker. */
-  rateLimits: Readonly<Record<string, number>>;
   /** The backends whose sends this worker takes. */
   backends: readonly string[];
 }

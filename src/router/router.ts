@@ -3,7 +3,7 @@ import { INCOMING_PHASES, type AppBase, type AppClass } from "../apps/app.ts";
 import type { BackendBase, SendResult } from "../backends/backend.ts";
 import { errorText, MessageSendingError, NoBackendError } from "../errors.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
-import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions } from "../pipeline/policy.ts";
+import { pipelineOptionsSchema, type PipelineOptions, type PipelineSettings } from "../pipeline/policy.ts";
 import type { Connection } from "../messages/connection.ts";
 import {
   ErrorMessage,
@@ -38,7 +38,7 @@ export interface RouterOptions {
   /** Installed backends by name. */
   backends?: Readonly<Record<string, BackendFactory>>;
   settings?: Partial<RouterSettings>;
-  pipeline?: Partial<PipelineOptions>;
+  pipeline?: PipelineSettings;
   /** Hands accepted work to workers; default: the embedded queue on the store. */
   queue?: Queue;
   logger?: Logger;
@@ -79,7 +79,7 @@ export class Router {
     this.store = options.store;
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.logger = options.logger ?? silentLogger;
-    this.pipelineOptions = { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline };
+    this.pipelineOptions = pipelineOptionsSchema.parse(options.pipeline ?? {});
     this.queue = options.queue ?? new EmbeddedQueue(this.logger);
     for (const [name, create] of Object.entries(options.backends ?? {})) {
       this.backends.set(name, create(this));
