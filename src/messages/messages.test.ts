@@ -7,9 +7,11 @@ import { ErrorMessage, IncomingMessage, OutgoingMessage } from "./messages.ts";
 const connection: Connection = { id: 1, backend: "kannel", identity: "+2557", contactId: null };
 const other: Connection = { id: 2, backend: "kannel", identity: "+2558", contactId: null };
 
-test("a message id is a uuid4 as 32 lowercase hex characters, unless one is given", () => {
-  const msg = new IncomingMessage({ connections: [connection], text: "hi" });
-  assert.match(msg.id, /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+test("a message id is a time-ordered uuid7 as 32 lowercase hex characters, unless one is given", () => {
+  const ids = Array.from({ length: 1_000 }, () => new IncomingMessage({ connections: [connection], text: "hi" }).id);
+  for (const id of ids) assert.match(id, /^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+  assert.deepEqual([...ids].sort(), ids, "each id sorts after the one made before it");
+  assert.equal(new Set(ids).size, ids.length);
   assert.equal(new IncomingMessage({ connections: [connection], text: "hi", id: "given" }).id, "given");
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -26,6 +26,22 @@ test("sqlite file: what was stored is there after the store is closed and opened
   await second.migrate();
   assert.equal((await second.getMessage("kept"))?.text, "hello");
   await second.close();
+});
+
+test("sqlite file: the WAL is copied into the database file by the checkpoint thread, not by the writer", async () => {
+  const path = join(dir, "checkpointed.db");
+  const store = openSqliteStore(path);
+  await store.migrate();
+  const [connection] = await store.lookupConnections("kannel", ["111"]);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const before = statSync(path).size;
+  // Far fewer pages than the writer's own checkpoint threshold (10,000).
+  for (let i = 0; i < 200; i++) await store.acceptIncoming({ id: `wal-${i}`, text: "x".repeat(500), fields: {}, connection }, { dedupeWindowMs: 0 });
+  assert.ok(statSync(`${path}-wal`).size > 100_000, "the writes went to the WAL");
+  const deadline = Date.now() + 5_000;
+  while (statSync(path).size <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(statSync(path).size > before + 100_000, `the database file grew from ${before} to ${statSync(path).size} bytes`);
+  await store.close();
 });
 
 test("openStore takes sqlite:PATH relative to the base folder and refuses other URLs with a reason", async () => {

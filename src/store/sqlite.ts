@@ -4,13 +4,24 @@ import { DatabaseSync } from "node:sqlite";
 import { Kysely, SqliteDialect } from "kysely";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
+import { startCheckpointer } from "./sqlite-checkpointer.ts";
 import { kyselyDatabase } from "./sqlite-dialect.ts";
 
 /** The embedded store: one SQLite file in WAL mode (or `:memory:` for tests). */
 export function openSqliteStore(path: string): KyselyStore {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const file = path !== ":memory:";
+  if (file) mkdirSync(dirname(path), { recursive: true });
   const database = new DatabaseSync(path);
   database.exec("pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma busy_timeout = 5000;");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kyselyDatabase(database) }) });
+  // Checkpoints run in a worker thread; the writer's own, at 40 MB of WAL, are only a backstop.
+  if (file) database.exec("pragma wal_autocheckpoint = 10000; pragma journal_size_limit = 67108864;");
+  const checkpointer = file ? startCheckpointer(path, (error) => process.emitWarning(`the SQLite checkpoint thread stopped (${error.message}); the writer checkpoints alone`)) : undefined;
+  const adapted = kyselyDatabase(database);
+  const close = adapted.close.bind(adapted);
+  adapted.close = async () => {
+    await checkpointer?.stop();
+    await close();
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: adapted }) });
   return new KyselyStore(db, "sqlite");
 }
