@@ -3,6 +3,7 @@ import { Migrator } from "kysely/migration";
 import type { Connection } from "../messages/connection.ts";
 import type { BackendContext, Fields } from "../messages/messages.ts";
 import { deriveMessageStatus, type Direction, type Status } from "../messages/status.ts";
+import { hotQueries, type HotQueries } from "./hot-queries.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import type {
@@ -46,9 +47,12 @@ export class KyselyStore implements Store {
   /** Writes waiting for the next group commit (SQLite only). */
   private readonly pendingWrites: PendingWrite[] = [];
 
+  private readonly hot: HotQueries;
+
   constructor(db: Kysely<Database>, dialect: Dialect) {
     this.db = db;
     this.dialect = dialect;
+    this.hot = hotQueries(db);
   }
 
   async migrate(): Promise<void> {
@@ -170,7 +174,7 @@ export class KyselyStore implements Store {
   }
 
   async acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
-    return this.write((trx) => acceptOne(trx, init, options));
+    return this.write((trx) => acceptOne(trx, this.hot, init, options));
   }
 
   async claimIncoming(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: string): Promise<ClaimedIncoming[]> {
@@ -212,26 +216,18 @@ export class KyselyStore implements Store {
   async completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void> {
     const stamp = now();
     await this.write(async (trx) => {
-      const updated = await trx
-        .updateTable("messages")
-        .set({ status: result.status, error: result.error ?? null, updated_at: stamp, claimed_by: null, claimed_until: null })
-        .where("id", "=", id)
-        .where("status", "=", "Q")
-        .executeTakeFirst();
+      const error = result.error ?? null;
+      const updated = await this.hot.completeIncoming.run(trx, { id, status: result.status, error, stamp });
       // Another worker finished it first (its lease ran out while this one worked): keep theirs.
-      if (Number(updated.numUpdatedRows) === 0) return;
-      await trx
-        .updateTable("transmissions")
-        .set({ status: result.status, error: result.error ?? null, updated_at: stamp })
-        .where("message_id", "=", id)
-        .execute();
-      for (const reply of result.replies) await insertOutgoing(trx, reply, stamp);
+      if (Number(updated.numAffectedRows ?? 0) === 0) return;
+      await this.hot.setTransmissionsOf.run(trx, { messageId: id, status: result.status, error, stamp });
+      for (const reply of result.replies) await insertOutgoing(trx, this.hot, reply, stamp);
     });
   }
 
   async enqueueOutgoing(init: OutgoingRecordInit): Promise<void> {
     const stamp = now();
-    await this.write((trx) => insertOutgoing(trx, init, stamp));
+    await this.write((trx) => insertOutgoing(trx, this.hot, init, stamp));
   }
 
   async claimTransmissions(owner: string, limit: number, leaseMs: number, now = Date.now(), only?: OutgoingWork): Promise<ClaimedTransmission[]> {
@@ -283,47 +279,41 @@ export class KyselyStore implements Store {
     if (outcomes.length === 0) return new Map();
     const stamp = now();
     return this.write(async (trx) => {
-      for (const outcome of outcomes) {
+      for (const o of outcomes) {
         // Only a claimed (P) transmission changes: a delivery report may have overtaken this answer.
-        await trx
-          .updateTable("transmissions")
-          .set({
-            status: outcome.status,
-            error: outcome.status === "S" ? null : (outcome.error ?? null),
-            next_attempt_at: outcome.status === "Q" ? (outcome.nextAttemptAt ?? 0) : 0,
-            claimed_by: null,
-            claimed_until: null,
-            updated_at: stamp,
-            ...(outcome.status === "S" ? { sent_at: stamp } : {}),
-            ...(outcome.externalId ? { external_id: outcome.externalId } : {}),
-            ...(outcome.segments ? { segments: outcome.segments } : {}),
-          })
-          .where("id", "=", outcome.transmissionId)
-          .where("status", "=", "P")
-          .execute();
+        await this.hot.recordAttempt.run(trx, {
+          id: o.transmissionId,
+          status: o.status,
+          error: o.status === "S" ? null : (o.error ?? null),
+          nextAttemptAt: o.status === "Q" ? (o.nextAttemptAt ?? 0) : 0,
+          stamp,
+          sentAt: o.status === "S" ? stamp : null,
+          externalId: o.externalId || null,
+          segments: o.segments || null,
+        });
       }
-      await trx
-        .insertInto("attempts")
-        .values(
-          outcomes.map((o) => ({
-            transmission_id: o.transmissionId,
-            attempt: o.attempt,
-            at: stamp,
-            outcome: o.status === "Q" ? ("retry" as const) : o.status,
-            duration_ms: Math.round(o.durationMs),
-            error: o.error ?? null,
-            answer: o.answer ?? null,
-          })),
-        )
-        .execute();
-      const messageIds = await trx
-        .selectFrom("transmissions")
-        .select("message_id")
-        .distinct()
-        .where("id", "in", outcomes.map((o) => o.transmissionId))
-        .execute();
+      const attempts = outcomes.map((o) => ({
+        transmission_id: o.transmissionId,
+        attempt: o.attempt,
+        at: stamp,
+        outcome: o.status === "Q" ? ("retry" as const) : o.status,
+        duration_ms: Math.round(o.durationMs),
+        error: o.error ?? null,
+        answer: o.answer ?? null,
+      }));
+      if (attempts.length === 1) await this.hot.insertAttempt.run(trx, attempts[0]);
+      else await trx.insertInto("attempts").values(attempts).execute();
+      const messageIds =
+        outcomes.length === 1
+          ? (await this.hot.messageOfTransmission.run(trx, { id: outcomes[0].transmissionId })).rows
+          : await trx
+              .selectFrom("transmissions")
+              .select("message_id")
+              .distinct()
+              .where("id", "in", outcomes.map((o) => o.transmissionId))
+              .execute();
       const statuses = new Map<string, Status>();
-      for (const { message_id } of messageIds) statuses.set(message_id, await refreshMessageStatus(trx, message_id, stamp));
+      for (const { message_id } of messageIds) statuses.set(message_id, await refreshMessageStatus(trx, this.hot, message_id, stamp));
       return statuses;
     });
   }
@@ -433,7 +423,7 @@ export class KyselyStore implements Store {
           })
           .where("id", "=", row.id)
           .execute();
-        await refreshMessageStatus(trx, row.message_id, stamp);
+        await refreshMessageStatus(trx, this.hot, row.message_id, stamp);
       }
       return row.id;
     });
@@ -574,25 +564,15 @@ export class KyselyStore implements Store {
 }
 
 /** Records one inbound message unless its gateway id was accepted within the window (see Store.acceptIncoming). */
-async function acceptOne(trx: Transaction<Database>, init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
+async function acceptOne(trx: Transaction<Database>, hot: HotQueries, init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult> {
   const at = options.now ?? Date.now();
   const stamp = new Date(at).toISOString();
   const externalId = gatewayId(init.fields.externalId);
   const backend = init.connection.backend;
   if (externalId !== null) {
     // One statement, so that two processes racing with the same gateway id cannot both win.
-    const claimed = await trx
-      .insertInto("inbound_dedupe")
-      .values({ backend, external_id: externalId, message_id: init.id, received_at: at })
-      .onConflict((oc) =>
-        oc
-          .columns(["backend", "external_id"])
-          .doUpdateSet({ message_id: init.id, received_at: at })
-          .where("inbound_dedupe.received_at", "<", at - options.dedupeWindowMs),
-      )
-      .returning("message_id")
-      .executeTakeFirst();
-    if (!claimed) {
+    const claimed = await hot.claimGatewayId.run(trx, { backend, externalId, messageId: init.id, at, windowStart: at - options.dedupeWindowMs });
+    if (claimed.rows.length === 0) {
       const seen = await trx
         .selectFrom("inbound_dedupe")
         .select("message_id")
@@ -602,14 +582,8 @@ async function acceptOne(trx: Transaction<Database>, init: IncomingRecordInit, o
       return { id: seen.message_id, duplicate: true };
     }
   }
-  await trx
-    .insertInto("messages")
-    .values(newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId }, stamp))
-    .execute();
-  await trx
-    .insertInto("transmissions")
-    .values(newTransmission(init.id, init.connection.id, "I", stamp))
-    .execute();
+  await hot.insertMessage.run(trx, newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId }, stamp));
+  await hot.insertTransmission.run(trx, newTransmission(init.id, init.connection.id, "I", stamp));
   return { id: init.id, duplicate: false };
 }
 
@@ -745,39 +719,33 @@ function newTransmission(messageId: string, connectionId: number, direction: Dir
   };
 }
 
-async function insertOutgoing(trx: Transaction<Database>, init: OutgoingRecordInit, stamp: string): Promise<void> {
-  await trx
-    .insertInto("messages")
-    .values(
-      newMessage(
-        { id: init.id, direction: "O", status: "P", text: init.text, fields: init.fields, in_response_to: init.inResponseTo, context: init.context, priority: init.priority },
-        stamp,
-      ),
-    )
-    .execute();
-  if (init.connections.length === 0) return;
-  await trx
-    .insertInto("transmissions")
-    .values(init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority)))
-    .execute();
+async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init: OutgoingRecordInit, stamp: string): Promise<void> {
+  await hot.insertMessage.run(
+    trx,
+    newMessage(
+      { id: init.id, direction: "O", status: "P", text: init.text, fields: init.fields, in_response_to: init.inResponseTo, context: init.context, priority: init.priority },
+      stamp,
+    ),
+  );
+  const transmissions = init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority));
+  if (transmissions.length === 1) await hot.insertTransmission.run(trx, transmissions[0]);
+  else if (transmissions.length > 1) await trx.insertInto("transmissions").values(transmissions).execute();
 }
 
 /** Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. */
-async function refreshMessageStatus(trx: Transaction<Database>, messageId: string, stamp: string): Promise<Status> {
-  const message = await trx.selectFrom("messages").select(["direction", "status"]).where("id", "=", messageId).executeTakeFirstOrThrow();
-  const rows = await trx.selectFrom("transmissions").select(["status", "error"]).where("message_id", "=", messageId).execute();
+async function refreshMessageStatus(trx: Transaction<Database>, hot: HotQueries, messageId: string, stamp: string): Promise<Status> {
+  const [message] = (await hot.messageStatus.run(trx, { id: messageId })).rows;
+  if (!message) throw new Error(`message ${messageId} is not in the store`);
+  const rows = (await hot.transmissionStatuses.run(trx, { messageId })).rows;
   const status = deriveMessageStatus(message.direction, rows.map((r) => r.status));
   const errors = [...new Set(rows.map((r) => r.error).filter((e): e is string => !!e))];
-  await trx
-    .updateTable("messages")
-    .set({
-      status,
-      updated_at: stamp,
-      error: errors.length > 0 ? errors.join("; ") : null,
-      ...(status === "S" && message.status !== "S" ? { sent_at: stamp } : {}),
-      ...(status === "D" && message.status !== "D" ? { delivered_at: stamp } : {}),
-    })
-    .where("id", "=", messageId)
-    .execute();
+  await hot.setMessageStatus.run(trx, {
+    id: messageId,
+    status,
+    error: errors.length > 0 ? errors.join("; ") : null,
+    stamp,
+    sentAt: status === "S" && message.status !== "S" ? stamp : null,
+    deliveredAt: status === "D" && message.status !== "D" ? stamp : null,
+  });
   return status;
 }

@@ -1,0 +1,94 @@
+import { sql, type Kysely } from "kysely";
+import { PreparedQuery } from "./prepared.ts";
+import type { Database } from "./schema.ts";
+
+const MESSAGE_COLUMNS = [
+  "id", "direction", "status", "text", "fields", "context", "external_id", "in_response_to", "priority", "error",
+  "claimed_by", "claimed_until", "created_at", "updated_at", "sent_at", "delivered_at",
+] as const satisfies readonly (keyof Database["messages"])[];
+
+const TRANSMISSION_COLUMNS = [
+  "message_id", "connection_id", "direction", "status", "rank", "error", "attempts", "next_attempt_at", "claimed_by",
+  "claimed_until", "external_id", "segments", "created_at", "updated_at", "sent_at", "delivered_at",
+] as const satisfies readonly (keyof Database["transmissions"])[];
+
+const ATTEMPT_COLUMNS = ["transmission_id", "attempt", "at", "outcome", "duration_ms", "error", "answer"] as const satisfies readonly (keyof Database["attempts"])[];
+
+/** The statements every message runs through, compiled once per store (see PreparedQuery). */
+export function hotQueries(db: Kysely<Database>) {
+  return {
+    /** Takes a gateway id for a message, unless it was taken within the window. */
+    claimGatewayId: new PreparedQuery<"backend" | "externalId" | "messageId" | "at" | "windowStart", { message_id: string }>((p) =>
+      db
+        .insertInto("inbound_dedupe")
+        .values({ backend: p("backend"), external_id: p("externalId"), message_id: p("messageId"), received_at: p("at") })
+        .onConflict((oc) =>
+          oc
+            .columns(["backend", "external_id"])
+            .doUpdateSet({ message_id: p("messageId"), received_at: p("at") })
+            .where("inbound_dedupe.received_at", "<", p("windowStart")),
+        )
+        .returning("message_id"),
+    ),
+    insertMessage: new PreparedQuery<(typeof MESSAGE_COLUMNS)[number], never>((p) =>
+      db.insertInto("messages").values(Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, p(c)])) as never),
+    ),
+    insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], never>((p) =>
+      db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never),
+    ),
+    insertAttempt: new PreparedQuery<(typeof ATTEMPT_COLUMNS)[number], never>((p) =>
+      db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
+    ),
+    /** Finishes an unprocessed inbound message (and only one still unprocessed). */
+    completeIncoming: new PreparedQuery<"id" | "status" | "error" | "stamp", never>((p) =>
+      db
+        .updateTable("messages")
+        .set({ status: p("status"), error: p("error"), updated_at: p("stamp"), claimed_by: null, claimed_until: null })
+        .where("id", "=", p("id"))
+        .where("status", "=", "Q"),
+    ),
+    setTransmissionsOf: new PreparedQuery<"messageId" | "status" | "error" | "stamp", never>((p) =>
+      db.updateTable("transmissions").set({ status: p("status"), error: p("error"), updated_at: p("stamp") }).where("message_id", "=", p("messageId")),
+    ),
+    /** Records a send's outcome on a claimed transmission; null keeps a column as it was. */
+    recordAttempt: new PreparedQuery<"id" | "status" | "error" | "nextAttemptAt" | "stamp" | "sentAt" | "externalId" | "segments", never>((p) =>
+      db
+        .updateTable("transmissions")
+        .set({
+          status: p("status"),
+          error: p("error"),
+          next_attempt_at: p("nextAttemptAt"),
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: p("stamp"),
+          sent_at: sql`coalesce(${p("sentAt")}, sent_at)`,
+          external_id: sql`coalesce(${p("externalId")}, external_id)`,
+          segments: sql`coalesce(${p("segments")}, segments)`,
+        })
+        .where("id", "=", p("id"))
+        .where("status", "=", "P"),
+    ),
+    messageOfTransmission: new PreparedQuery<"id", { message_id: string }>((p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id"))),
+    messageStatus: new PreparedQuery<"id", { direction: Database["messages"]["direction"]; status: Database["messages"]["status"] }>((p) =>
+      db.selectFrom("messages").select(["direction", "status"]).where("id", "=", p("id")),
+    ),
+    transmissionStatuses: new PreparedQuery<"messageId", { status: Database["transmissions"]["status"]; error: string | null }>((p) =>
+      db.selectFrom("transmissions").select(["status", "error"]).where("message_id", "=", p("messageId")),
+    ),
+    /** Saves a message's derived status; null sent or delivered times keep theirs. */
+    setMessageStatus: new PreparedQuery<"id" | "status" | "error" | "stamp" | "sentAt" | "deliveredAt", never>((p) =>
+      db
+        .updateTable("messages")
+        .set({
+          status: p("status"),
+          error: p("error"),
+          updated_at: p("stamp"),
+          sent_at: sql`coalesce(${p("sentAt")}, sent_at)`,
+          delivered_at: sql`coalesce(${p("deliveredAt")}, delivered_at)`,
+        })
+        .where("id", "=", p("id")),
+    ),
+  };
+}
+
+export type HotQueries = ReturnType<typeof hotQueries>;

@@ -1,0 +1,37 @@
+import type { CompiledQuery, Compilable, QueryResult } from "kysely";
+
+const MARK = "\u0000rapidsms-param:";
+
+/** Runs compiled queries: the store's Kysely instance or a transaction of it. */
+interface Executor {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
+/**
+ * A query built and compiled by Kysely once, then run with new values. Kysely otherwise builds
+ * and compiles every query on every call, which on the hot path (a dozen statements a message)
+ * cost a fifth of the time; a compiled query's text is also the same string each time, so the
+ * SQLite adapter's statement cache finds it at once.
+ *
+ * The builder gets `param(name)` for the values that change; everything else it puts in the query
+ * stays as built. Each parameter is found by its mark after compiling, so the order of values is
+ * Kysely's, never a guess.
+ */
+export class PreparedQuery<Name extends string, Row> {
+  private readonly compiled: CompiledQuery<Row>;
+  private readonly slots: ({ name: Name } | { value: unknown })[];
+
+  // `any`: a mark stands in for a value of whatever type the column has.
+  constructor(build: (param: (name: Name) => any) => Compilable<Row>) {
+    this.compiled = build((name) => `${MARK}${name}`).compile();
+    this.slots = this.compiled.parameters.map((value) =>
+      typeof value === "string" && value.startsWith(MARK) ? { name: value.slice(MARK.length) as Name } : { value },
+    );
+  }
+
+  /** Runs the query with `values` (by parameter name) on `db`. */
+  run(db: Executor, values: Readonly<Record<Name, unknown>>): Promise<QueryResult<Row>> {
+    const parameters = this.slots.map((slot) => ("name" in slot ? values[slot.name] : slot.value));
+    return db.executeQuery({ ...this.compiled, parameters });
+  }
+}
