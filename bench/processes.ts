@@ -5,6 +5,10 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../test/support/free-port.ts";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+/** The Node flags `npm start` runs the server with (its heap sizes), so that the bench measures what it runs. */
+const START_FLAGS = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts.start as string)
+  .split(/\s+/)
+  .filter((arg) => arg.startsWith("--"));
 
 /** Milliseconds on a clock every process of the run shares: wall-clock origin plus a monotonic offset. */
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -86,7 +90,7 @@ export async function startServer(dir: string, name: string, sendsmsUrl: string)
   const port = await freePort();
   const env = { ...process.env };
   for (const key of ["LOG_LEVEL", "PORT", "HOST", "RAPIDSMS_DATABASE", "DATABASE_URL", "RAPIDSMS_API_TOKEN", "RAPIDSMS_CONFIG"]) delete env[key];
-  const child = track(spawn(process.execPath, [MAIN, "start", "--config", configPath, "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] }));
+  const child = track(spawn(process.execPath, [...START_FLAGS, MAIN, "start", "--config", configPath, "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] }));
   let tail = "";
   const keepTail = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
   child.stdout!.on("data", keepTail);

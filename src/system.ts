@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "./config/config.ts";
 import { silentLogger } from "./logger.ts";
-import { BullmqQueue } from "./queue/bullmq.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
 import type { Queue } from "./queue/queue.ts";
 import { setRouter } from "./router/global.ts";
@@ -26,7 +25,8 @@ export interface System {
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all"): Promise<System> {
   const store = openStore(config.database, config.baseDir);
   await store.migrate();
-  const queue: Queue = config.queue ? new BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
+  // BullMQ and ioredis are loaded only by deployments that use them.
+  const queue: Queue = config.queue ? new (await import("./queue/bullmq.ts")).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
   const backends = Object.fromEntries(
     Object.entries(config.backends).map(([name, { engine, options }]) => [name, (router: Router) => engine.create(router, name, options)]),
   );
