@@ -6,6 +6,7 @@ import { after, test } from "node:test";
 import { ConfigError } from "../errors.ts";
 import { openStore, redactUrl } from "./open.ts";
 import { openSqliteStore } from "./sqlite.ts";
+import { openSqliteStoreInThread } from "./sqlite-thread.ts";
 import { storeContract } from "./store.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-store-"));
@@ -14,6 +15,18 @@ let files = 0;
 
 storeContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 storeContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
+storeContract("sqlite file in its own thread", async () => openSqliteStoreInThread(join(dir, `contract-${files++}.db`)));
+
+test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
+  const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));
+  await store.migrate();
+  const [connection] = await store.lookupConnections("kannel", ["111"]);
+  const init = { id: "twice", text: "hi", fields: {}, connection };
+  await store.acceptIncoming(init, { dedupeWindowMs: 0 });
+  await assert.rejects(store.acceptIncoming(init, { dedupeWindowMs: 0 }), /UNIQUE constraint failed: messages.id/);
+  await store.close();
+  await assert.rejects(store.ping(), /store is closed/);
+});
 
 test("sqlite file: what was stored is there after the store is closed and opened again", async () => {
   const path = join(dir, "reopen.db");

@@ -1,0 +1,67 @@
+import { Worker } from "node:worker_threads";
+import type { Store } from "./store.ts";
+
+const METHODS = [
+  "migrate", "close", "ping", "getOrCreateBackend", "lookupConnections", "createContact", "getContact", "setConnectionContact",
+  "acceptIncoming", "claimIncoming", "completeIncoming", "enqueueOutgoing", "claimTransmissions", "dueTransmissions",
+  "staleOutgoing", "recordAttempts", "renewClaims", "releaseClaims", "pendingWork", "reserveSendSlot", "purgeDedupe",
+  "reportDelivery", "getMessage", "getTransmission", "listMessages", "addBackendMessages", "listBackendMessages",
+  "countBackendMessages", "clearBackendMessages",
+] as const satisfies readonly (keyof Store)[];
+
+// Every method of Store must be in METHODS: this fails to compile when one is missing.
+const everyMethod: Exclude<keyof Store, (typeof METHODS)[number]> extends never ? true : never = true;
+void everyMethod;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The SQLite store in a thread of its own. `node:sqlite` is synchronous: on the main thread every
+ * statement, and every commit that the kernel holds up behind its disk writes, would stop the
+ * HTTP server for as long. Here the server only posts calls and awaits answers, and the database
+ * work runs on another core.
+ */
+export function openSqliteStoreInThread(path: string): Store {
+  const worker = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), { workerData: { path } });
+  const pending = new Map<number, Pending>();
+  let next = 0;
+  let stopped: Error | undefined;
+  // The thread keeps the process alive only while a call waits for it.
+  worker.unref();
+  const settle = (id: number) => {
+    const call = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) worker.unref();
+    return call;
+  };
+  worker.on("message", ({ id, result, error }: { id: number; result?: unknown; error?: unknown }) => {
+    const call = settle(id);
+    if (error !== undefined) call?.reject(error);
+    else call?.resolve(result);
+  });
+  const fail = (error: Error) => {
+    stopped = error;
+    for (const id of [...pending.keys()]) settle(id)?.reject(error);
+  };
+  worker.on("error", (error) => fail(new Error(`the SQLite store thread failed: ${error.message}`)));
+  worker.on("exit", () => fail(stopped ?? new Error("the SQLite store thread has stopped (the store is closed)")));
+
+  const call = (method: (typeof METHODS)[number], args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      if (stopped) return reject(stopped);
+      const id = next++;
+      if (pending.size === 0) worker.ref();
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args });
+    });
+  const store = Object.fromEntries(METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
+  store.close = async () => {
+    if (stopped) return;
+    await call("close", []);
+    await worker.terminate();
+  };
+  return store;
+}
