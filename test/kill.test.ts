@@ -89,6 +89,12 @@ test(`kill -9 twice while ${MESSAGES} messages arrive: every accepted message is
   const deadline = Date.now() + 90_000;
   while (replies().size < MESSAGES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   const repliedAt = Date.now();
+  // A reply that reached the gateway just before a kill is recorded S only when its lease has run
+  // out and it is sent again (at least once): wait for the store to settle, reading as the server runs.
+  const watcher = new DatabaseSync(join(dir, "kill.db"), { readOnly: true });
+  const unsent = () => Number((watcher.prepare("select count(*) as n from messages where direction = 'O' and status != 'S'").get() as { n: number }).n);
+  while (unsent() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  watcher.close();
 
   server.child.kill("SIGTERM");
   assert.equal(await server.exited, 0, "graceful shutdown exits 0");
