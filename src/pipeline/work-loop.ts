@@ -2,6 +2,12 @@ import type { Logger } from "pino";
 
 export type Job = () => Promise<void>;
 
+/** A place held in a WorkLoop for a job about to be handed in. */
+export interface Reservation {
+  run(job: Job): void;
+  cancel(): void;
+}
+
 export interface WorkLoopOptions {
   name: string;
   /** Jobs running at once at most. */
@@ -20,6 +26,8 @@ export interface WorkLoopOptions {
 export class WorkLoop {
   private readonly options: WorkLoopOptions;
   private readonly running = new Set<Promise<void>>();
+  /** Places held for jobs about to be handed in (see `reserve`). */
+  private reserved = 0;
   private active = false;
   private claiming = false;
   private woken = false;
@@ -42,9 +50,33 @@ export class WorkLoop {
     this.wakeUp?.();
   }
 
+  /**
+   * Holds a place for a job this process is about to hand itself (see Router.receive), if one is
+   * free: `run` starts the job in it, `cancel` gives it back.
+   */
+  reserve(): Reservation | undefined {
+    if (!this.active || this.running.size + this.reserved >= this.options.concurrency) return undefined;
+    this.reserved++;
+    let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      this.reserved--;
+      return true;
+    };
+    return {
+      run: (job) => {
+        if (close()) this.track(job);
+      },
+      cancel: () => {
+        if (close()) this.wake();
+      },
+    };
+  }
+
   /** True while a claim or a job is under way. */
   get busy(): boolean {
-    return this.claiming || this.running.size > 0;
+    return this.claiming || this.running.size > 0 || this.reserved > 0;
   }
 
   /** Stops claiming and waits for the running jobs. */
@@ -58,7 +90,7 @@ export class WorkLoop {
   private async run(): Promise<void> {
     while (this.active) {
       this.woken = false;
-      const free = this.options.concurrency - this.running.size;
+      const free = this.options.concurrency - this.running.size - this.reserved;
       let claimed = 0;
       if (free > 0) {
         this.claiming = true;

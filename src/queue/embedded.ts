@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { WorkLoop } from "../pipeline/work-loop.ts";
+import { WorkLoop, type Reservation } from "../pipeline/work-loop.ts";
 import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
 
 /**
@@ -18,6 +18,10 @@ export class EmbeddedQueue implements Queue {
 
   async incomingAccepted(): Promise<void> {
     this.inbound?.wake();
+  }
+
+  reserveInbound(): Reservation | undefined {
+    return this.inbound?.reserve();
   }
 
   async outgoingQueued(): Promise<void> {

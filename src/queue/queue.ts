@@ -1,3 +1,4 @@
+import type { Reservation } from "../pipeline/work-loop.ts";
 import type { Job } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
 
@@ -31,6 +32,11 @@ export interface Queue {
   readonly description: string;
   /** An inbound message was accepted. */
   incomingAccepted(id: string): Promise<void>;
+  /**
+   * A place for an inbound message to be processed by this process, without a claim through the
+   * store, when this process takes inbound work and has room (the embedded queue only).
+   */
+  reserveInbound?(): Reservation | undefined;
   /** Transmissions were queued (new, or to retry at `notBefore`). */
   outgoingQueued(work: readonly OutgoingWork[]): Promise<void>;
   /** Worker role: start taking work. */

@@ -10,6 +10,8 @@ import {
   RaisesBackend,
 } from "../testing/harness.ts";
 import { getRouter, lookupConnections, receive, send, setRouter } from "./global.ts";
+import { EchoApp } from "../apps/echo.ts";
+import { openSqliteStore } from "../store/sqlite.ts";
 
 type Calls = string[];
 
@@ -342,4 +344,19 @@ describe("module-level API", () => {
       await t.close();
     }
   });
+});
+
+test("a message accepted by a process with a free worker is processed there, without a claim through the store", async () => {
+  const inner = openSqliteStore(":memory:");
+  // A store that never hands out claimed work: only the hand-over in receive() can get it processed.
+  const store = new Proxy(inner, { get: (target, key) => (key === "claimIncoming" ? async () => [] : Reflect.get(target, key)) });
+  const t = await createTestRouter({ store, apps: [EchoApp] });
+  const [connection] = await t.connections(["555"]);
+  const msg = await t.router.receive("echo handed over", connection);
+  const deadline = Date.now() + 5_000;
+  while ((await store.getMessage(msg.id))?.status !== "R" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal((await store.getMessage(msg.id))?.status, "R");
+  await t.router.idle();
+  assert.deepEqual(t.sent().map((s) => s.text), ["handed over"]);
+  await t.close();
 });

@@ -15,7 +15,7 @@ import {
 } from "../messages/messages.ts";
 import { EmbeddedQueue } from "../queue/embedded.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { ClaimedIncoming, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
+import type { AcceptResult, ClaimedIncoming, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
 import { silentLogger } from "../logger.ts";
 
 export interface RouterSettings {
@@ -118,16 +118,29 @@ export class Router {
    */
   async receive(text: string, connection: Connection, options: ReceiveOptions = {}): Promise<IncomingMessage> {
     const msg = new IncomingMessage({ connections: [connection], text, fields: options.fields, id: options.id });
-    const accepted = await this.store.acceptIncoming(
-      { id: msg.id, text: msg.text, fields: msg.fields, connection },
-      { dedupeWindowMs: this.pipelineOptions.dedupeWindowMs },
-    );
+    // A worker of this process with room takes the message straight from here: it is stored
+    // claimed by this process, so no other worker takes it unless this process dies.
+    const owner = this.pipeline?.owner;
+    const place = owner ? this.queue.reserveInbound?.() : undefined;
+    let accepted: AcceptResult;
+    try {
+      accepted = await this.store.acceptIncoming(
+        { id: msg.id, text: msg.text, fields: msg.fields, connection },
+        { dedupeWindowMs: this.pipelineOptions.dedupeWindowMs, claim: place && owner ? { owner, until: Date.now() + this.pipelineOptions.leaseMs } : undefined },
+      );
+    } catch (error) {
+      place?.cancel();
+      throw error;
+    }
     if (accepted.duplicate) {
+      place?.cancel();
       const original = new IncomingMessage({ connections: [connection], text, fields: options.fields, id: accepted.id });
       original.duplicate = true;
       return original;
     }
-    await this.handOver(() => this.queue.incomingAccepted(msg.id));
+    // The fields as a worker would read them back from the store (JSON), whichever path it takes.
+    if (place) place.run(() => this.processClaimed({ id: msg.id, text: msg.text, fields: JSON.parse(JSON.stringify(msg.fields)), connection }));
+    else await this.handOver(() => this.queue.incomingAccepted(msg.id));
     return msg;
   }
 

@@ -582,7 +582,9 @@ async function acceptOne(trx: Transaction<Database>, hot: HotQueries, init: Inco
       return { id: seen.message_id, duplicate: true };
     }
   }
-  await hot.insertMessage.run(trx, newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId }, stamp));
+  const row = newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId }, stamp);
+  if (options.claim) Object.assign(row, { claimed_by: options.claim.owner, claimed_until: options.claim.until });
+  await hot.insertMessage.run(trx, row);
   await hot.insertTransmission.run(trx, newTransmission(init.id, init.connection.id, "I", stamp));
   return { id: init.id, duplicate: false };
 }

@@ -111,6 +111,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual((await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id), ["a", "b"]);
     }));
 
+  test(`${name}: a message accepted already claimed is left to its claimer until the lease runs out`, () =>
+    withStore(async (store) => {
+      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const now = Date.now();
+      await store.acceptIncoming({ id: "mine", text: "hi", fields: {}, connection }, { dedupeWindowMs: 0, claim: { owner: "w1", until: now + 1_000 } });
+      assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 500), []);
+      assert.deepEqual((await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id), ["mine"]);
+    }));
+
   test(`${name}: renewClaims keeps a lease; releaseClaims gives the work back at once`, () =>
     withStore(async (store) => {
       const [connection] = await store.lookupConnections("kannel", ["111"]);

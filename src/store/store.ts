@@ -81,6 +81,8 @@ export interface AcceptOptions {
   /** A redelivery of the same gateway id on the same backend within this window is a duplicate. */
   dedupeWindowMs: number;
   now?: number;
+  /** Stores the message already claimed, by `owner` until `until` (epoch ms): a worker in the accepting process takes it. */
+  claim?: { owner: string; until: number };
 }
 
 export interface AcceptResult {

@@ -4,7 +4,7 @@ import { BackendBase, type BackendClass, type SendRequest } from "../backends/ba
 import "../backends/registry.ts";
 import { MessageSendingError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
-import type { PipelineOptions } from "../pipeline/policy.ts";
+import type { PipelineSettings } from "../pipeline/policy.ts";
 import { Router, type RouterSettings } from "../router/router.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
@@ -51,7 +51,7 @@ export interface TestRouterOptions {
   backends?: Record<string, BackendClass | { engine: BackendClass; options?: object }>;
   settings?: Partial<RouterSettings>;
   /** Defaults here are fast: polls every 10 ms, retries after 10 ms, 50 ms at most. */
-  pipeline?: Partial<PipelineOptions>;
+  pipeline?: PipelineSettings;
   store?: Store;
   /** Leave the pipeline stopped (messages are accepted and sent, but not processed). */
   stopped?: boolean;
