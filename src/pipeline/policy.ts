@@ -5,8 +5,6 @@ const rateLimitSchema = z.union([
   z.object({ perSecond: z.number().positive(), count: z.enum(["messages", "segments"]).default("messages") }).strict(),
 ]);
 
-export type RateLimit = z.output<typeof rateLimitSchema>;
-
 /** How the durable pipeline works; every value can be set under `pipeline` in the config. */
 export const pipelineOptionsSchema = z
   .object({

@@ -1,5 +1,4 @@
-import type { Reservation } from "../pipeline/work-loop.ts";
-import type { Job } from "../pipeline/work-loop.ts";
+import type { Job, Reservation } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
 
 /** What a worker process can do; a queue decides when, and on what. */

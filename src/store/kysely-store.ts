@@ -582,9 +582,8 @@ async function acceptOne(trx: Transaction<Database>, hot: HotQueries, init: Inco
       return { id: seen.message_id, duplicate: true };
     }
   }
-  const row = newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId }, stamp);
-  if (options.claim) Object.assign(row, { claimed_by: options.claim.owner, claimed_until: options.claim.until });
-  await hot.insertMessage.run(trx, row);
+  const claim = options.claim ? { claimed_by: options.claim.owner, claimed_until: options.claim.until } : {};
+  await hot.insertMessage.run(trx, newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId, ...claim }, stamp));
   await hot.insertTransmission.run(trx, newTransmission(init.id, init.connection.id, "I", stamp));
   return { id: init.id, duplicate: false };
 }
@@ -680,6 +679,8 @@ function newMessage(
     external_id?: string | null;
     in_response_to?: string | null;
     priority?: number;
+    claimed_by?: string | null;
+    claimed_until?: number | null;
   },
   stamp: string,
 ) {
@@ -691,8 +692,8 @@ function newMessage(
     in_response_to: m.in_response_to ?? null,
     priority: m.priority ?? 0,
     error: null,
-    claimed_by: null,
-    claimed_until: null,
+    claimed_by: m.claimed_by ?? null,
+    claimed_until: m.claimed_until ?? null,
     created_at: stamp,
     updated_at: stamp,
     sent_at: null,
