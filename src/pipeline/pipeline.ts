@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Queue, WorkSource } from "../queue/queue.ts";
 import type { Router } from "../router/router.ts";
-import type { OutgoingWork } from "../store/store.ts";
+import type { ClaimedTransmission, OutgoingWork } from "../store/store.ts";
 import type { PipelineOptions } from "./policy.ts";
 import { Sender } from "./sender.ts";
 import type { Job } from "./work-loop.ts";
@@ -36,6 +36,11 @@ export class Pipeline implements WorkSource {
 
   claimSends(limit: number, only?: OutgoingWork): Promise<Job[]> {
     return this.sender.claim(limit, only);
+  }
+
+  /** Sends transmissions this process stored already claimed (see Router.processClaimed). */
+  sendClaimed(claimed: readonly ClaimedTransmission[]): Promise<void> {
+    return this.sender.sendClaimed(claimed);
   }
 
   async hasDueSends(work: OutgoingWork): Promise<boolean> {

@@ -42,7 +42,16 @@ export class Sender {
   async claim(free: number, only?: OutgoingWork): Promise<Job[]> {
     const limit = only ? this.batchSize(only.backend) : free * this.options.batchSize;
     const claimed = await this.router.store.claimTransmissions(this.owner, limit, this.options.leaseMs, Date.now(), only);
-    return this.batches(claimed).map((batch) => () => this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch)));
+    return this.batches(claimed).map((batch) => () => this.sendInOrder(batch));
+  }
+
+  /** Sends transmissions this process already holds (see Router.processClaimed), batch after batch. */
+  async sendClaimed(claimed: readonly ClaimedTransmission[]): Promise<void> {
+    for (const batch of this.batches(claimed)) await this.sendInOrder(batch);
+  }
+
+  private sendInOrder(batch: Batch): Promise<void> {
+    return this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch));
   }
 
   private batchSize(backend: string): number {

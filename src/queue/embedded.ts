@@ -24,6 +24,10 @@ export class EmbeddedQueue implements Queue {
     return this.inbound?.reserve();
   }
 
+  reserveSend(): Reservation | undefined {
+    return this.sender?.reserve();
+  }
+
   async outgoingQueued(): Promise<void> {
     this.sender?.wake();
   }

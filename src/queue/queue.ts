@@ -36,6 +36,11 @@ export interface Queue {
    * store, when this process takes inbound work and has room (the embedded queue only).
    */
   reserveInbound?(): Reservation | undefined;
+  /**
+   * A place for sends to be made by this process, of transmissions it stores already claimed, when
+   * this process sends and has room (the embedded queue only).
+   */
+  reserveSend?(): Reservation | undefined;
   /** Transmissions were queued (new, or to retry at `notBefore`). */
   outgoingQueued(work: readonly OutgoingWork[]): Promise<void>;
   /** Worker role: start taking work. */

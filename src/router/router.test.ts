@@ -360,3 +360,19 @@ test("a message accepted by a process with a free worker is processed there, wit
   assert.deepEqual(t.sent().map((s) => s.text), ["handed over"]);
   await t.close();
 });
+
+test("a reply made by a process with a free sender is sent there, without a claim through the store", async () => {
+  const inner = openSqliteStore(":memory:");
+  // A store that never hands out claimed transmissions: only the hand-over in processClaimed() can send the reply.
+  const store = new Proxy(inner, { get: (target, key) => (key === "claimTransmissions" ? async () => [] : Reflect.get(target, key)) });
+  const t = await createTestRouter({ store, apps: [EchoApp] });
+  const [connection] = await t.connections(["555"]);
+  const msg = await t.router.receive("echo straight out", connection);
+  const deadline = Date.now() + 5_000;
+  const reply = async () => (await store.listMessages({ inResponseTo: msg.id }))[0];
+  while ((await reply())?.status !== "S" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(t.sent().map((s) => s.text), ["straight out"]);
+  const { status, transmissions } = (await reply())!;
+  assert.deepEqual([status, transmissions.map((tr) => [tr.status, tr.attempts])], ["S", [["S", 1]]]);
+  await t.close();
+});

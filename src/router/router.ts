@@ -15,7 +15,7 @@ import {
 } from "../messages/messages.ts";
 import { EmbeddedQueue } from "../queue/embedded.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { AcceptResult, ClaimedIncoming, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
+import type { AcceptResult, ClaimedIncoming, ClaimedTransmission, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
 import { silentLogger } from "../logger.ts";
 
 export interface RouterSettings {
@@ -163,8 +163,25 @@ export class Router {
       });
       if (reply) replies.push(this.outgoingRecord(reply, REPLY_PRIORITY));
     }
-    await this.store.completeIncoming(msg.id, { status: "R", replies });
-    if (replies.length > 0) await this.handOver(() => this.queue.outgoingQueued(replies.flatMap((r) => outgoingWork(r))));
+    // A sender of this process with room takes the replies straight from here, as receive() hands
+    // over accepted messages: they are stored claimed by this process, so no claim round trip.
+    const pipeline = this.pipeline;
+    const recipients = replies.reduce((n, r) => n + r.connections.length, 0);
+    const place = pipeline && recipients > 0 && recipients <= this.pipelineOptions.batchSize ? this.queue.reserveSend?.() : undefined;
+    let handed: ClaimedTransmission[];
+    try {
+      const claim = place && pipeline ? { owner: pipeline.owner, until: Date.now() + this.pipelineOptions.leaseMs } : undefined;
+      handed = await this.store.completeIncoming(msg.id, { status: "R", replies }, { claim });
+    } catch (error) {
+      place?.cancel();
+      throw error;
+    }
+    if (place) {
+      if (handed.length > 0) place.run(() => pipeline!.sendClaimed(handed));
+      else place.cancel();
+    } else if (replies.length > 0) {
+      await this.handOver(() => this.queue.outgoingQueued(replies.flatMap((r) => outgoingWork(r))));
+    }
   }
 
   private async processIncomingPhases(msg: IncomingMessage): Promise<void> {

@@ -36,6 +36,10 @@ export function hotQueries(db: Kysely<Database>) {
     insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], never>((p) =>
       db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never),
     ),
+    /** The same, for a transmission stored already claimed: its id goes to the sender. */
+    insertClaimedTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number }>((p) =>
+      db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never).returning("id"),
+    ),
     insertAttempt: new PreparedQuery<(typeof ATTEMPT_COLUMNS)[number], never>((p) =>
       db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
     ),

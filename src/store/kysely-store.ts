@@ -14,10 +14,12 @@ import type {
   BackendMessageQuery,
   BackendRow,
   ClaimedIncoming,
+  Claim,
   ClaimedTransmission,
   ContactRow,
   DeliveryReport,
   IncomingRecordInit,
+  IncomingResult,
   MessageQuery,
   MessageRecord,
   OutgoingRecordInit,
@@ -213,15 +215,17 @@ export class KyselyStore implements Store {
     });
   }
 
-  async completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void> {
+  async completeIncoming(id: string, result: IncomingResult, options: { claim?: Claim } = {}): Promise<ClaimedTransmission[]> {
     const stamp = now();
-    await this.write(async (trx) => {
+    return this.write(async (trx) => {
       const error = result.error ?? null;
       const updated = await this.hot.completeIncoming.run(trx, { id, status: result.status, error, stamp });
       // Another worker finished it first (its lease ran out while this one worked): keep theirs.
-      if (Number(updated.numAffectedRows ?? 0) === 0) return;
+      if (Number(updated.numAffectedRows ?? 0) === 0) return [];
       await this.hot.setTransmissionsOf.run(trx, { messageId: id, status: result.status, error, stamp });
-      for (const reply of result.replies) await insertOutgoing(trx, this.hot, reply, stamp);
+      const claimed: ClaimedTransmission[] = [];
+      for (const reply of result.replies) claimed.push(...(await insertOutgoing(trx, this.hot, reply, stamp, options.claim)));
+      return claimed;
     });
   }
 
@@ -722,7 +726,8 @@ function newTransmission(messageId: string, connectionId: number, direction: Dir
   };
 }
 
-async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init: OutgoingRecordInit, stamp: string): Promise<void> {
+/** Records an outbound message; with `claim`, its transmissions are claimed at once and returned. */
+async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init: OutgoingRecordInit, stamp: string, claim?: Claim): Promise<ClaimedTransmission[]> {
   await hot.insertMessage.run(
     trx,
     newMessage(
@@ -731,8 +736,19 @@ async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init:
     ),
   );
   const transmissions = init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority));
+  if (claim) {
+    const claimed: ClaimedTransmission[] = [];
+    for (const [i, transmission] of transmissions.entries()) {
+      const row = { ...transmission, status: "P" as const, attempts: 1, claimed_by: claim.owner, claimed_until: claim.until };
+      const [{ id }] = (await hot.insertClaimedTransmission.run(trx, row)).rows;
+      const { backend, identity } = init.connections[i];
+      claimed.push({ id, messageId: init.id, text: init.text, context: init.context, backend, identity, attempt: 1 });
+    }
+    return claimed;
+  }
   if (transmissions.length === 1) await hot.insertTransmission.run(trx, transmissions[0]);
   else if (transmissions.length > 1) await trx.insertInto("transmissions").values(transmissions).execute();
+  return [];
 }
 
 /** Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. */

@@ -149,6 +149,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.claimIncoming("w", 10, 1_000), []);
     }));
 
+  test(`${name}: completeIncoming with a claim stores the replies' transmissions claimed and returns them; others wait out the lease`, () =>
+    withStore(async (store) => {
+      const connections = await store.lookupConnections("kannel", ["111", "222"]);
+      await accept(store, "in", connections[0]);
+      const now = Date.now();
+      const reply = outgoing("reply", connections, { inResponseTo: "in", context: { inResponseTo: "in" }, priority: 1 });
+      const handed = await store.completeIncoming("in", { status: "R", replies: [reply] }, { claim: { owner: "w1", until: now + 1_000 } });
+      assert.deepEqual(
+        handed.map(({ messageId, text, context, backend, identity, attempt }) => ({ messageId, text, context, backend, identity, attempt })),
+        ["111", "222"].map((identity) => ({ messageId: "reply", text: reply.text, context: { inResponseTo: "in" }, backend: "kannel", identity, attempt: 1 })),
+      );
+      const [stored] = await store.listMessages({ inResponseTo: "in" });
+      assert.deepEqual(stored.transmissions.map((t) => [t.id, t.status, t.attempts]).sort(), handed.map((t) => [t.id, "P", 1]).sort());
+      assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now + 500), [], "claimed by w1 until its lease runs out");
+      const again = await store.claimTransmissions("w2", 10, 1_000, now + 1_001);
+      assert.deepEqual(again.map((t) => [t.id, t.attempt]).sort(), handed.map((t) => [t.id, 2]).sort());
+      const outcomes = again.map((t) => ({ transmissionId: t.id, attempt: t.attempt, status: "S" as const, durationMs: 1 }));
+      assert.deepEqual([...(await store.recordAttempts(outcomes))], [["reply", "S"]]);
+      assert.deepEqual(await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] }, { claim: { owner: "w1", until: now + 1_000 } }), [], "nothing when already completed");
+    }));
+
   test(`${name}: an app failure completes the message as E with the reason`, () =>
     withStore(async (store) => {
       const [connection] = await store.lookupConnections("kannel", ["111"]);

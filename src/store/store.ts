@@ -77,12 +77,24 @@ export interface IncomingRecordInit {
   connection: Connection;
 }
 
+/** A lease on work: `owner` has it until `until` (epoch ms). */
+export interface Claim {
+  owner: string;
+  until: number;
+}
+
+export interface IncomingResult {
+  status: "R" | "E";
+  error?: string;
+  replies: readonly OutgoingRecordInit[];
+}
+
 export interface AcceptOptions {
   /** A redelivery of the same gateway id on the same backend within this window is a duplicate. */
   dedupeWindowMs: number;
   now?: number;
   /** Stores the message already claimed, by `owner` until `until` (epoch ms): a worker in the accepting process takes it. */
-  claim?: { owner: string; until: number };
+  claim?: Claim;
 }
 
 export interface AcceptResult {
@@ -224,8 +236,13 @@ export interface Store {
   acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult>;
   /** Leases up to `limit` unprocessed inbound messages to `owner`, oldest first (or just message `only`). */
   claimIncoming(owner: string, limit: number, leaseMs: number, now?: number, only?: string): Promise<ClaimedIncoming[]>;
-  /** Marks an inbound message R or E and queues its replies, in one transaction. */
-  completeIncoming(id: string, result: { status: "R" | "E"; error?: string; replies: readonly OutgoingRecordInit[] }): Promise<void>;
+  /**
+   * Marks an inbound message R or E and queues its replies, in one transaction. With `claim`, the
+   * replies' transmissions are stored already claimed (P, first attempt) by `claim.owner` and
+   * returned, for a sender of that process to send at once; without, they are queued (Q) and none
+   * are returned. Returns nothing either way when the message was already completed.
+   */
+  completeIncoming(id: string, result: IncomingResult, options?: { claim?: Claim }): Promise<ClaimedTransmission[]>;
 
   /** Records an outbound message (P) with one queued transmission (Q) per connection. */
   enqueueOutgoing(init: OutgoingRecordInit): Promise<void>;
