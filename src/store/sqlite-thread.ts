@@ -13,6 +13,18 @@ const METHODS = [
 const everyMethod: Exclude<keyof Store, (typeof METHODS)[number]> extends never ? true : never = true;
 void everyMethod;
 
+export interface Call {
+  id: number;
+  method: (typeof METHODS)[number];
+  args: unknown[];
+}
+
+export interface Answer {
+  id: number;
+  result?: unknown;
+  error?: unknown;
+}
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -37,10 +49,12 @@ export function openSqliteStoreInThread(path: string): Store {
     if (pending.size === 0) worker.unref();
     return call;
   };
-  worker.on("message", ({ id, result, error }: { id: number; result?: unknown; error?: unknown }) => {
-    const call = settle(id);
-    if (error !== undefined) call?.reject(error);
-    else call?.resolve(result);
+  worker.on("message", (answers: Answer[]) => {
+    for (const { id, result, error } of answers) {
+      const call = settle(id);
+      if (error !== undefined) call?.reject(error);
+      else call?.resolve(result);
+    }
   });
   const fail = (error: Error) => {
     stopped = error;
@@ -49,13 +63,21 @@ export function openSqliteStoreInThread(path: string): Store {
   worker.on("error", (error) => fail(new Error(`the SQLite store thread failed: ${error.message}`)));
   worker.on("exit", () => fail(stopped ?? new Error("the SQLite store thread has stopped (the store is closed)")));
 
+  // Calls made in one turn of the event loop (a burst of requests) cross to the thread as one
+  // message, and the thread answers a turn's results as one: a message costs more than a call.
+  let outbox: Call[] = [];
+  const flush = () => {
+    const calls = outbox;
+    outbox = [];
+    worker.postMessage(calls);
+  };
   const call = (method: (typeof METHODS)[number], args: unknown[]) =>
     new Promise((resolve, reject) => {
       if (stopped) return reject(stopped);
       const id = next++;
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args });
+      if (outbox.push({ id, method, args }) === 1) setImmediate(flush);
     });
   const store = Object.fromEntries(METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
   store.close = async () => {
