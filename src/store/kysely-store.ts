@@ -41,11 +41,6 @@ export class KyselyStore implements Store {
   protected readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   private readonly backendIds = new Map<string, number>();
-  /**
-   * Connections seen, by backend and identity: every inbound message looks one up. Only on the
-   * embedded store, where this process is the only one linking connections to contacts.
-   */
-  private readonly connections = new Map<string, Connection>();
   /** Writes waiting for the next group commit (SQLite only). */
   private readonly pendingWrites: PendingWrite[] = [];
 
@@ -88,8 +83,6 @@ export class KyselyStore implements Store {
 
   async lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]> {
     if (identities.length === 0) return [];
-    const cached = identities.map((identity) => this.connections.get(`${backendName}\n${identity}`));
-    if (cached.every((c) => c !== undefined)) return cached;
     const backend = await this.getOrCreateBackend(backendName);
     const unique = [...new Set(identities.map(String))];
     const stamp = now();
@@ -109,16 +102,8 @@ export class KyselyStore implements Store {
     const byIdentity = new Map(rows.map((r) => [r.identity, r]));
     return identities.map((raw) => {
       const row = byIdentity.get(String(raw))!;
-      const connection = { id: row.id, backend: backendName, identity: row.identity, contactId: row.contact_id };
-      this.remember(connection);
-      return connection;
+      return { id: row.id, backend: backendName, identity: row.identity, contactId: row.contact_id };
     });
-  }
-
-  private remember(connection: Connection): void {
-    if (this.dialect !== "sqlite") return;
-    if (this.connections.size >= 100_000) this.connections.clear();
-    this.connections.set(`${connection.backend}\n${connection.identity}`, connection);
   }
 
   async createContact(init: { name?: string; language?: string }): Promise<ContactRow> {
@@ -142,9 +127,6 @@ export class KyselyStore implements Store {
       .set({ contact_id: contactId, modified_on: now() })
       .where("id", "=", connectionId)
       .execute();
-    for (const [key, connection] of this.connections) {
-      if (connection.id === connectionId) this.connections.set(key, { ...connection, contactId });
-    }
   }
 
   /**

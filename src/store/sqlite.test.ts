@@ -15,7 +15,8 @@ let files = 0;
 
 storeContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 storeContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
-storeContract("sqlite file in its own thread", async () => openSqliteStoreInThread(join(dir, `contract-${files++}.db`)));
+// As the server opens it: in its own thread, behind the connection cache.
+storeContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));

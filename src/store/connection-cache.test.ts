@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { withConnectionCache } from "./connection-cache.ts";
+import { openSqliteStore } from "./sqlite.ts";
+import type { Store } from "./store.ts";
+
+/** A store that counts the identities its lookups are asked for. */
+async function countingStore(): Promise<{ store: Store; asked: string[] }> {
+  const inner = openSqliteStore(":memory:");
+  await inner.migrate();
+  const asked: string[] = [];
+  const store: Store = Object.create(inner);
+  store.lookupConnections = (backend, identities) => {
+    asked.push(...identities);
+    return inner.lookupConnections(backend, identities);
+  };
+  return { store, asked };
+}
+
+test("a connection looked up once is answered from the cache after that, the same as the store's", async () => {
+  const { store, asked } = await countingStore();
+  const cached = withConnectionCache(store);
+  const first = await cached.lookupConnections("kannel", ["111", "222"]);
+  const again = await cached.lookupConnections("kannel", ["222", "111"]);
+  assert.deepEqual(again, [first[1], first[0]]);
+  assert.deepEqual(asked, ["111", "222"]);
+  // Another backend's identity is another connection.
+  const [other] = await cached.lookupConnections("vumi", ["111"]);
+  assert.notEqual(other.id, first[0].id);
+  assert.deepEqual(asked, ["111", "222", "111"]);
+});
+
+test("linking a connection to a contact shows in the cached connection", async () => {
+  const { store } = await countingStore();
+  const cached = withConnectionCache(store);
+  const [connection] = await cached.lookupConnections("kannel", ["111"]);
+  const contact = await cached.createContact({ name: "Ana" });
+  await cached.setConnectionContact(connection.id, contact.id);
+  assert.equal((await cached.lookupConnections("kannel", ["111"]))[0].contactId, contact.id);
+  await cached.setConnectionContact(connection.id, null);
+  assert.equal((await cached.lookupConnections("kannel", ["111"]))[0].contactId, null);
+});
+
+test("the cache holds at most its size: connections in use stay, the others age out", async () => {
+  const { store, asked } = await countingStore();
+  const cached = withConnectionCache(store, 4);
+  await cached.lookupConnections("kannel", ["keep"]);
+  for (const identity of ["a", "b", "c", "d", "e", "f"]) {
+    await cached.lookupConnections("kannel", [identity]);
+    await cached.lookupConnections("kannel", ["keep"]);
+  }
+  asked.length = 0;
+  await cached.lookupConnections("kannel", ["keep"]);
+  await cached.lookupConnections("kannel", ["a"]);
+  assert.deepEqual(asked, ["a"]);
+});
