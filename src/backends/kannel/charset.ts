@@ -72,19 +72,33 @@ export function percentEncodeBytes(bytes: Uint8Array): string {
 
 /** Percent-decodes a query component to bytes (`+` is a space); malformed escapes stay as they are. */
 export function percentDecodeBytes(component: string): Buffer {
-  const bytes: number[] = [];
+  if (!component.includes("%") && !component.includes("+")) return Buffer.from(component, "utf8");
+  // Decoding never makes more bytes than the component has as UTF-8.
+  const out = Buffer.allocUnsafe(Buffer.byteLength(component, "utf8"));
+  let length = 0;
+  let plain = 0;
+  const copyPlain = (end: number) => {
+    if (end > plain) length += out.write(component.slice(plain, end), length, "utf8");
+  };
   for (let i = 0; i < component.length; i++) {
-    const char = component[i];
-    if (char === "+") {
-      bytes.push(0x20);
-    } else if (char === "%" && /^[0-9a-fA-F]{2}$/.test(component.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(component.slice(i + 1, i + 3), 16));
+    const char = component.charCodeAt(i);
+    if (char === 0x2b) {
+      copyPlain(i);
+      out[length++] = 0x20;
+      plain = i + 1;
+    } else if (char === 0x25 && i + 2 < component.length && isHex(component.charCodeAt(i + 1)) && isHex(component.charCodeAt(i + 2))) {
+      copyPlain(i);
+      out[length++] = parseInt(component.slice(i + 1, i + 3), 16);
       i += 2;
-    } else {
-      bytes.push(...Buffer.from(char, "utf8"));
+      plain = i + 1;
     }
   }
-  return Buffer.from(bytes);
+  copyPlain(component.length);
+  return out.subarray(0, length);
+}
+
+function isHex(char: number): boolean {
+  return (char >= 0x30 && char <= 0x39) || (char >= 0x41 && char <= 0x46) || (char >= 0x61 && char <= 0x66);
 }
 
 /** The query of a raw URL as name → bytes; a repeated name keeps its last value. */
