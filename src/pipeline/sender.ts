@@ -116,6 +116,7 @@ export class Sender {
       const durationMs = performance.now() - started;
       outcomes = batch.transmissions.map((t) => ({
         transmissionId: t.id,
+        messageId: t.messageId,
         attempt: t.attempt,
         status: "S",
         answer: result?.answer ?? null,
@@ -141,14 +142,14 @@ export class Sender {
     const now = Date.now();
     return batch.transmissions.map((t): SendOutcome => {
       if (failed.size > 0 && !failed.has(t.identity)) {
-        return { transmissionId: t.id, attempt: t.attempt, status: "S", durationMs };
+        return { transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "S", durationMs };
       }
       if (retryable && t.attempt < this.options.maxAttempts) {
         const nextAttemptAt = now + retryDelay(t.attempt, this.options);
-        return { transmissionId: t.id, attempt: t.attempt, status: "Q", nextAttemptAt, error: reason, durationMs };
+        return { transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "Q", nextAttemptAt, error: reason, durationMs };
       }
       const why = retryable ? `${reason} (gave up after ${t.attempt} attempts)` : reason;
-      return { transmissionId: t.id, attempt: t.attempt, status: "E", error: why, durationMs };
+      return { transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "E", error: why, durationMs };
     });
   }
 }

@@ -73,11 +73,21 @@ export function hotQueries(db: Kysely<Database>) {
         .where("status", "=", "P"),
     ),
     messageOfTransmission: new PreparedQuery<"id", { message_id: string }>((p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id"))),
-    messageStatus: new PreparedQuery<"id", { direction: Database["messages"]["direction"]; status: Database["messages"]["status"] }>((p) =>
-      db.selectFrom("messages").select(["direction", "status"]).where("id", "=", p("id")),
-    ),
-    transmissionStatuses: new PreparedQuery<"messageId", { status: Database["transmissions"]["status"]; error: string | null }>((p) =>
-      db.selectFrom("transmissions").select(["status", "error"]).where("message_id", "=", p("messageId")),
+    /** A message's direction and status with each of its transmissions' status and error (none: nulls). */
+    messageStatuses: new PreparedQuery<
+      "id",
+      {
+        direction: Database["messages"]["direction"];
+        message_status: Database["messages"]["status"];
+        status: Database["transmissions"]["status"] | null;
+        error: string | null;
+      }
+    >((p) =>
+      db
+        .selectFrom("messages")
+        .leftJoin("transmissions", "transmissions.message_id", "messages.id")
+        .select(["messages.direction", "messages.status as message_status", "transmissions.status", "transmissions.error"])
+        .where("messages.id", "=", p("id")),
     ),
     /** Saves a message's derived status; null sent or delivered times keep theirs. */
     setMessageStatus: new PreparedQuery<"id" | "status" | "error" | "stamp" | "sentAt" | "deliveredAt", never>((p) =>

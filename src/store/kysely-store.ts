@@ -289,17 +289,8 @@ export class KyselyStore implements Store {
       }));
       if (attempts.length === 1) await this.hot.insertAttempt.run(trx, attempts[0]);
       else await trx.insertInto("attempts").values(attempts).execute();
-      const messageIds =
-        outcomes.length === 1
-          ? (await this.hot.messageOfTransmission.run(trx, { id: outcomes[0].transmissionId })).rows
-          : await trx
-              .selectFrom("transmissions")
-              .select("message_id")
-              .distinct()
-              .where("id", "in", outcomes.map((o) => o.transmissionId))
-              .execute();
       const statuses = new Map<string, Status>();
-      for (const { message_id } of messageIds) statuses.set(message_id, await refreshMessageStatus(trx, this.hot, message_id, stamp));
+      for (const messageId of await messagesOf(trx, this.hot, outcomes)) statuses.set(messageId, await refreshMessageStatus(trx, this.hot, messageId, stamp));
       return statuses;
     });
   }
@@ -733,20 +724,31 @@ async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init:
   return [];
 }
 
+/** The messages of the outcomes' transmissions, each once: as the outcomes give them, or from the store. */
+async function messagesOf(trx: Transaction<Database>, hot: HotQueries, outcomes: readonly SendOutcome[]): Promise<string[]> {
+  if (outcomes.every((o) => o.messageId !== undefined)) return [...new Set(outcomes.map((o) => o.messageId!))];
+  const rows =
+    outcomes.length === 1
+      ? (await hot.messageOfTransmission.run(trx, { id: outcomes[0].transmissionId })).rows
+      : await trx.selectFrom("transmissions").select("message_id").distinct().where("id", "in", outcomes.map((o) => o.transmissionId)).execute();
+  return rows.map((r) => r.message_id);
+}
+
 /** Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. */
 async function refreshMessageStatus(trx: Transaction<Database>, hot: HotQueries, messageId: string, stamp: string): Promise<Status> {
-  const [message] = (await hot.messageStatus.run(trx, { id: messageId })).rows;
-  if (!message) throw new Error(`message ${messageId} is not in the store`);
-  const rows = (await hot.transmissionStatuses.run(trx, { messageId })).rows;
-  const status = deriveMessageStatus(message.direction, rows.map((r) => r.status));
-  const errors = [...new Set(rows.map((r) => r.error).filter((e): e is string => !!e))];
+  const rows = (await hot.messageStatuses.run(trx, { id: messageId })).rows;
+  if (rows.length === 0) throw new Error(`message ${messageId} is not in the store`);
+  const [{ direction, message_status: was }] = rows;
+  const transmissions = rows.filter((r) => r.status !== null);
+  const status = deriveMessageStatus(direction, transmissions.map((r) => r.status!));
+  const errors = [...new Set(transmissions.map((r) => r.error).filter((e): e is string => !!e))];
   await hot.setMessageStatus.run(trx, {
     id: messageId,
     status,
     error: errors.length > 0 ? errors.join("; ") : null,
     stamp,
-    sentAt: status === "S" && message.status !== "S" ? stamp : null,
-    deliveredAt: status === "D" && message.status !== "D" ? stamp : null,
+    sentAt: status === "S" && was !== "S" ? stamp : null,
+    deliveredAt: status === "D" && was !== "D" ? stamp : null,
   });
   return status;
 }

@@ -165,8 +165,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now + 500), [], "claimed by w1 until its lease runs out");
       const again = await store.claimTransmissions("w2", 10, 1_000, now + 1_001);
       assert.deepEqual(again.map((t) => [t.id, t.attempt]).sort(), handed.map((t) => [t.id, 2]).sort());
-      const outcomes = again.map((t) => ({ transmissionId: t.id, attempt: t.attempt, status: "S" as const, durationMs: 1 }));
+      // As the sender records them: with the message at hand.
+      const outcomes = again.map((t) => ({ transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "S" as const, durationMs: 1 }));
       assert.deepEqual([...(await store.recordAttempts(outcomes))], [["reply", "S"]]);
+      assert.equal((await store.getMessage("reply"))?.status, "S");
       assert.deepEqual(await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] }, { claim: { owner: "w1", until: now + 1_000 } }), [], "nothing when already completed");
     }));
 

@@ -143,6 +143,8 @@ export interface OutgoingWork {
 
 export interface SendOutcome {
   transmissionId: number;
+  /** The transmission's message, when the caller has it at hand: saves looking it up. */
+  messageId?: string;
   attempt: number;
   /** S sent, Q to retry at `nextAttemptAt`, E given up. */
   status: "S" | "Q" | "E";
