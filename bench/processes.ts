@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../test/support/free-port.ts";
 
-const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-/** The Node flags `npm start` runs the server with (its heap sizes), so that the bench measures what it runs. */
+/** What `npm start` runs, with the Node flags it runs it with (its heap sizes), so that the bench measures that. */
+const MAIN = fileURLToPath(new URL("../bin/rapidsms.js", import.meta.url));
 const START_FLAGS = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts.start as string)
   .split(/\s+/)
   .filter((arg) => arg.startsWith("--"));

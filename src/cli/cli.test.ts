@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -172,5 +172,15 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     const result = await run(["backends"], project(), bin);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^httptester\n {2}engine: {2}httptester$/m);
+  });
+
+  test("bin/rapidsms.js keeps what Node compiled in its compile cache, in the temporary folder", async () => {
+    const temp = mkdtempSync(join(root, "tmp-"));
+    const { NODE_COMPILE_CACHE: _, ...rest } = env;
+    const child = spawn(node, [bin, "backends"], { cwd: project(), env: { ...rest, TMPDIR: temp }, stdio: "ignore" });
+    const [code] = await once(child, "close");
+    assert.equal(code, 0);
+    const [version] = readdirSync(join(temp, "node-compile-cache"));
+    assert.ok(readdirSync(join(temp, "node-compile-cache", version)).length > 10, "the CLI's modules are in the cache");
   });
 });
