@@ -21,7 +21,7 @@ export interface WorkLoopOptions {
 
 /**
  * Claims work and runs it, up to `concurrency` jobs at once; sleeps when there is none until
- * `wake()`, a job finishing, or `pollMs`.
+ * `wake()`, `pollMs`, or a job finishing while the last claim still found work.
  */
 export class WorkLoop {
   private readonly options: WorkLoopOptions;
@@ -31,6 +31,12 @@ export class WorkLoop {
   private active = false;
   private claiming = false;
   private woken = false;
+  /**
+   * The last claim found nothing: a job finishing does not mean there is more to claim (jobs
+   * handed in through `reserve` finish all the time while the store has nothing for a claim).
+   * Only `wake()` (new work) or the poll claims again.
+   */
+  private drained = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
@@ -44,8 +50,13 @@ export class WorkLoop {
     this.loop = this.run();
   }
 
-  /** Look for work now. */
+  /** Look for work now: there is new work. */
   wake(): void {
+    this.drained = false;
+    this.nudge();
+  }
+
+  private nudge(): void {
     this.woken = true;
     this.wakeUp?.();
   }
@@ -97,6 +108,8 @@ export class WorkLoop {
         try {
           const jobs = await this.options.claim(free);
           claimed = jobs.length;
+          // Unless new work came in while this claim ran.
+          if (!this.woken) this.drained = claimed === 0;
           for (const job of jobs) this.track(job);
         } catch (error) {
           this.options.logger.error({ err: error, loop: this.options.name }, "claiming work failed; trying again");
@@ -114,7 +127,7 @@ export class WorkLoop {
       .catch((error) => this.options.logger.error({ err: error, loop: this.options.name }, "a job failed; its work will be claimed again"))
       .finally(() => {
         this.running.delete(running);
-        this.wake();
+        if (!this.drained) this.nudge();
       });
     this.running.add(running);
   }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { WorkLoop, type Reservation } from "../pipeline/work-loop.ts";
+import type { OutgoingWork } from "../store/store.ts";
 import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
 
 /**
@@ -28,8 +29,12 @@ export class EmbeddedQueue implements Queue {
     return this.sender?.reserve();
   }
 
-  async outgoingQueued(): Promise<void> {
-    this.sender?.wake();
+  async outgoingQueued(work: readonly OutgoingWork[]): Promise<void> {
+    const now = Date.now();
+    const later = work.map((w) => w.notBefore ?? 0).filter((at) => at > now);
+    if (later.length < work.length) this.sender?.wake();
+    // A retry is due later: look for it then, not only at the next poll.
+    if (later.length > 0) setTimeout(() => this.sender?.wake(), Math.min(...later) - now).unref();
   }
 
   async consume(source: WorkSource, options: ConsumeOptions): Promise<void> {
