@@ -19,10 +19,13 @@ export const pipelineOptionsSchema = z
     leaseMs: z.number().int().positive().default(30_000),
     /** A gateway id seen again on the same backend within this window is a duplicate. */
     dedupeWindowMs: z.number().int().nonnegative().default(24 * 60 * 60 * 1000),
-    /** Inbound messages processed at once. */
-    inboundConcurrency: z.number().int().positive().default(32),
-    /** `send` calls in flight at once. */
-    sendConcurrency: z.number().int().positive().default(16),
+    /**
+     * Inbound messages processed at once. Each holds its place through its commit, so a disk that
+     * stalls for tens of ms fills the places; an accepted message that finds none waits for a claim.
+     */
+    inboundConcurrency: z.number().int().positive().default(64),
+    /** `send` calls in flight at once, each with the commit of its outcome (see `inboundConcurrency`). */
+    sendConcurrency: z.number().int().positive().default(64),
     /** How often idle workers look for work another process queued (this process wakes them at once). */
     pollMs: z.number().int().positive().default(1_000),
     /**
