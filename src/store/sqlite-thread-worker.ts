@@ -1,41 +1,47 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { openSqliteStore } from "./sqlite.ts";
 import type { Answer, Call } from "./sqlite-thread.ts";
 import type { Store } from "./store.ts";
 
-/** The store thread's side (see sqlite-thread.ts): runs each call on the SQLite store and answers. */
-const store = openSqliteStore(workerData.path as string);
-const port = parentPort!;
-let answers: Answer[] = [];
+/**
+ * The store thread's side (see sqlite-thread.ts): runs each call on the SQLite store and answers.
+ * On the main thread this module does nothing: it is imported there only so that Node has already
+ * stripped its types (and put them in the compile cache) when the thread starts.
+ */
+if (!isMainThread && workerData?.sqliteStorePath) serve(openSqliteStore(workerData.sqliteStorePath as string), parentPort!);
 
-function answer(reply: Answer): void {
-  if (answers.push(reply) === 1) setImmediate(flush);
-}
+function serve(store: Store, port: MessagePort): void {
+  let answers: Answer[] = [];
 
-function flush(): void {
-  const batch = answers;
-  answers = [];
-  try {
-    port.postMessage(batch);
-  } catch {
-    // Something in it is not cloneable (an error carrying functions, say): send them one by one,
-    // such an error as its message, which still says what went wrong.
-    for (const reply of batch) {
-      try {
-        port.postMessage([reply]);
-      } catch {
-        const error = reply.error instanceof Error ? reply.error.message : String(reply.error ?? "the store's answer could not be passed back");
-        port.postMessage([{ id: reply.id, error: new Error(error) }]);
+  const flush = () => {
+    const batch = answers;
+    answers = [];
+    try {
+      port.postMessage(batch);
+    } catch {
+      // Something in it is not cloneable (an error carrying functions, say): send them one by one,
+      // such an error as its message, which still says what went wrong.
+      for (const reply of batch) {
+        try {
+          port.postMessage([reply]);
+        } catch {
+          const error = reply.error instanceof Error ? reply.error.message : String(reply.error ?? "the store's answer could not be passed back");
+          port.postMessage([{ id: reply.id, error: new Error(error) }]);
+        }
       }
     }
-  }
-}
+  };
 
-port.on("message", (calls: Call[]) => {
-  for (const { id, method, args } of calls) {
-    (store[method] as (...args: unknown[]) => Promise<unknown>)(...args).then(
-      (result) => answer({ id, result }),
-      (error: unknown) => answer({ id, error }),
-    );
-  }
-});
+  const answer = (reply: Answer) => {
+    if (answers.push(reply) === 1) setImmediate(flush);
+  };
+
+  port.on("message", (calls: Call[]) => {
+    for (const { id, method, args } of calls) {
+      (store[method] as (...args: unknown[]) => Promise<unknown>)(...args).then(
+        (result) => answer({ id, result }),
+        (error: unknown) => answer({ id, error }),
+      );
+    }
+  });
+}
