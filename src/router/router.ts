@@ -163,15 +163,22 @@ export class Router {
       });
       if (reply) replies.push(this.outgoingRecord(reply, REPLY_PRIORITY));
     }
-    // A sender of this process with room takes the replies straight from here, as receive() hands
-    // over accepted messages: they are stored claimed by this process, so no claim round trip.
+    await this.completeWithReplies(msg.id, replies);
+  }
+
+  /**
+   * Marks a processed message R and queues its replies in the same transaction. A sender of this
+   * process with room takes the replies straight from here, as receive() hands over accepted
+   * messages: they are stored claimed by this process, which saves a claim through the store.
+   */
+  private async completeWithReplies(id: string, replies: OutgoingRecordInit[]): Promise<void> {
     const pipeline = this.pipeline;
     const recipients = replies.reduce((n, r) => n + r.connections.length, 0);
     const place = pipeline && recipients > 0 && recipients <= this.pipelineOptions.batchSize ? this.queue.reserveSend?.() : undefined;
     let handed: ClaimedTransmission[];
     try {
       const claim = place && pipeline ? { owner: pipeline.owner, until: Date.now() + this.pipelineOptions.leaseMs } : undefined;
-      handed = await this.store.completeIncoming(msg.id, { status: "R", replies }, { claim });
+      handed = await this.store.completeIncoming(id, { status: "R", replies }, { claim });
     } catch (error) {
       place?.cancel();
       throw error;
