@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { PreparedQuery } from "./prepared.ts";
+import { PreparedQuery, type Executor } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 const MESSAGE_COLUMNS = [
@@ -14,8 +14,11 @@ const TRANSMISSION_COLUMNS = [
 
 const ATTEMPT_COLUMNS = ["transmission_id", "attempt", "at", "outcome", "duration_ms", "error", "answer"] as const satisfies readonly (keyof Database["attempts"])[];
 
-/** The statements every message runs through, compiled once per store (see PreparedQuery). */
-export function hotQueries(db: Kysely<Database>) {
+/**
+ * The statements every message runs through, compiled once per store (see PreparedQuery); with
+ * `direct`, run by it rather than through Kysely.
+ */
+export function hotQueries(db: Kysely<Database>, direct?: Executor) {
   return {
     /** Takes a gateway id for a message, unless it was taken within the window. */
     claimGatewayId: new PreparedQuery<"backend" | "externalId" | "messageId" | "at" | "windowStart", { message_id: string }>((p) =>
@@ -29,19 +32,24 @@ export function hotQueries(db: Kysely<Database>) {
             .where("inbound_dedupe.received_at", "<", p("windowStart")),
         )
         .returning("message_id"),
+      direct,
     ),
     insertMessage: new PreparedQuery<(typeof MESSAGE_COLUMNS)[number], never>((p) =>
       db.insertInto("messages").values(Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, p(c)])) as never),
+      direct,
     ),
     insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], never>((p) =>
       db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never),
+      direct,
     ),
     /** The same, for a transmission stored already claimed: its id goes to the sender. */
     insertClaimedTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number }>((p) =>
       db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never).returning("id"),
+      direct,
     ),
     insertAttempt: new PreparedQuery<(typeof ATTEMPT_COLUMNS)[number], never>((p) =>
       db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
+      direct,
     ),
     /** Finishes an unprocessed inbound message (and only one still unprocessed). */
     completeIncoming: new PreparedQuery<"id" | "status" | "error" | "stamp", never>((p) =>
@@ -50,9 +58,11 @@ export function hotQueries(db: Kysely<Database>) {
         .set({ status: p("status"), error: p("error"), updated_at: p("stamp"), claimed_by: null, claimed_until: null })
         .where("id", "=", p("id"))
         .where("status", "=", "Q"),
+      direct,
     ),
     setTransmissionsOf: new PreparedQuery<"messageId" | "status" | "error" | "stamp", never>((p) =>
       db.updateTable("transmissions").set({ status: p("status"), error: p("error"), updated_at: p("stamp") }).where("message_id", "=", p("messageId")),
+      direct,
     ),
     /** Records a send's outcome on a claimed transmission; null keeps a column as it was. */
     recordAttempt: new PreparedQuery<"id" | "status" | "error" | "nextAttemptAt" | "stamp" | "sentAt" | "externalId" | "segments", never>((p) =>
@@ -71,8 +81,9 @@ export function hotQueries(db: Kysely<Database>) {
         })
         .where("id", "=", p("id"))
         .where("status", "=", "P"),
+      direct,
     ),
-    messageOfTransmission: new PreparedQuery<"id", { message_id: string }>((p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id"))),
+    messageOfTransmission: new PreparedQuery<"id", { message_id: string }>((p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id")), direct),
     /** A message's direction and status with each of its transmissions' status and error (none: nulls). */
     messageStatuses: new PreparedQuery<
       "id",
@@ -88,6 +99,7 @@ export function hotQueries(db: Kysely<Database>) {
         .leftJoin("transmissions", "transmissions.message_id", "messages.id")
         .select(["messages.direction", "messages.status as message_status", "transmissions.status", "transmissions.error"])
         .where("messages.id", "=", p("id")),
+      direct,
     ),
     /** Saves a message's derived status; null sent or delivered times keep theirs. */
     setMessageStatus: new PreparedQuery<"id" | "status" | "error" | "stamp" | "sentAt" | "deliveredAt", never>((p) =>
@@ -101,6 +113,7 @@ export function hotQueries(db: Kysely<Database>) {
           delivered_at: sql`coalesce(${p("deliveredAt")}, delivered_at)`,
         })
         .where("id", "=", p("id")),
+      direct,
     ),
   };
 }

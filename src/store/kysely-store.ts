@@ -4,6 +4,7 @@ import type { Connection } from "../messages/connection.ts";
 import type { BackendContext, Fields } from "../messages/messages.ts";
 import { deriveMessageStatus, type Direction, type Status } from "../messages/status.ts";
 import { hotQueries, type HotQueries } from "./hot-queries.ts";
+import type { Executor } from "./prepared.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import type {
@@ -46,10 +47,11 @@ export class KyselyStore implements Store {
 
   private readonly hot: HotQueries;
 
-  constructor(db: Kysely<Database>, dialect: Dialect) {
+  /** `direct`: runs the hot statements instead of Kysely (see PreparedQuery); SQLite only. */
+  constructor(db: Kysely<Database>, dialect: Dialect, direct?: Executor) {
     this.db = db;
     this.dialect = dialect;
-    this.hot = hotQueries(db);
+    this.hot = hotQueries(db, direct);
   }
 
   async migrate(): Promise<void> {

@@ -3,7 +3,7 @@ import type { CompiledQuery, Compilable, QueryResult } from "kysely";
 const MARK = "\u0000rapidsms-param:";
 
 /** Runs compiled queries: the store's Kysely instance or a transaction of it. */
-interface Executor {
+export interface Executor {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
@@ -20,9 +20,15 @@ interface Executor {
 export class PreparedQuery<Name extends string, Row> {
   private readonly compiled: CompiledQuery<Row>;
   private readonly slots: ({ name: Name } | { value: unknown })[];
+  private readonly direct: Executor | undefined;
 
+  /**
+   * `direct`, when given, runs the query instead of the executor passed to `run`: on SQLite, the
+   * statement itself on the store's only connection, which is inside the same transaction.
+   */
   // `any`: a mark stands in for a value of whatever type the column has.
-  constructor(build: (param: (name: Name) => any) => Compilable<Row>) {
+  constructor(build: (param: (name: Name) => any) => Compilable<Row>, direct?: Executor) {
+    this.direct = direct;
     this.compiled = build((name) => `${MARK}${name}`).compile();
     this.slots = this.compiled.parameters.map((value) =>
       typeof value === "string" && value.startsWith(MARK) ? { name: value.slice(MARK.length) as Name } : { value },
@@ -32,6 +38,6 @@ export class PreparedQuery<Name extends string, Row> {
   /** Runs the query with `values` (by parameter name) on `db`. */
   run(db: Executor, values: Readonly<Record<Name, unknown>>): Promise<QueryResult<Row>> {
     const parameters = this.slots.map((slot) => ("name" in slot ? values[slot.name] : slot.value));
-    return db.executeQuery({ ...this.compiled, parameters });
+    return (this.direct ?? db).executeQuery({ ...this.compiled, parameters });
   }
 }

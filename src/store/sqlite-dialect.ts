@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { SqliteDatabase, SqliteStatement } from "kysely";
+import type { CompiledQuery, QueryResult, SqliteDatabase, SqliteStatement } from "kysely";
+import type { Executor } from "./prepared.ts";
 
 /**
  * Kysely's SqliteDialect expects a better-sqlite3-shaped database; this adapts `node:sqlite` to it.
@@ -17,6 +18,22 @@ export function kyselyDatabase(db: DatabaseSync): SqliteDatabase {
         cache.set(sql, statement);
       }
       return statement;
+    },
+  };
+}
+
+/**
+ * Runs compiled queries on the adapted database itself, as Kysely's SQLite driver would but
+ * without its connection and transaction layers: for the hot statements, which run inside the
+ * store's group-commit transaction on its only connection (see PreparedQuery).
+ */
+export function directExecutor(db: SqliteDatabase): Executor {
+  return {
+    executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> {
+      const statement = db.prepare(query.sql);
+      if (statement.reader) return Promise.resolve({ rows: statement.all(query.parameters) as R[] });
+      const { changes, lastInsertRowid } = statement.run(query.parameters);
+      return Promise.resolve({ rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) });
     },
   };
 }

@@ -5,7 +5,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 import { startCheckpointer } from "./sqlite-checkpointer.ts";
-import { kyselyDatabase } from "./sqlite-dialect.ts";
+import { directExecutor, kyselyDatabase } from "./sqlite-dialect.ts";
 
 /** The embedded store: one SQLite file in WAL mode (or `:memory:` for tests). */
 export function openSqliteStore(path: string): KyselyStore {
@@ -23,5 +23,5 @@ export function openSqliteStore(path: string): KyselyStore {
     await close();
   };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: adapted }) });
-  return new KyselyStore(db, "sqlite");
+  return new KyselyStore(db, "sqlite", directExecutor(adapted));
 }
