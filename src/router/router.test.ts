@@ -346,15 +346,25 @@ describe("module-level API", () => {
   });
 });
 
-test("a message accepted by a process with a free worker is processed there, without a claim through the store", async () => {
+/** A router whose store never hands out `hidden`'s work: only a hand-over within the process gets it done. */
+async function routerWhoseStoreHides(hidden: "claimIncoming" | "claimTransmissions") {
   const inner = openSqliteStore(":memory:");
-  // A store that never hands out claimed work: only the hand-over in receive() can get it processed.
-  const store = new Proxy(inner, { get: (target, key) => (key === "claimIncoming" ? async () => [] : Reflect.get(target, key)) });
+  const store = new Proxy(inner, { get: (target, key) => (key === hidden ? async () => [] : Reflect.get(target, key)) });
   const t = await createTestRouter({ store, apps: [EchoApp] });
   const [connection] = await t.connections(["555"]);
-  const msg = await t.router.receive("echo handed over", connection);
+  return { t, store, connection };
+}
+
+/** Polls `done` every 10 ms for up to 5 s. */
+async function eventually(done: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 5_000;
-  while ((await store.getMessage(msg.id))?.status !== "R" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+test("a message accepted by a process with a free worker is processed there, without a claim through the store", async () => {
+  const { t, store, connection } = await routerWhoseStoreHides("claimIncoming");
+  const msg = await t.router.receive("echo handed over", connection);
+  await eventually(async () => (await store.getMessage(msg.id))?.status === "R");
   assert.equal((await store.getMessage(msg.id))?.status, "R");
   await t.router.idle();
   assert.deepEqual(t.sent().map((s) => s.text), ["handed over"]);
@@ -362,15 +372,10 @@ test("a message accepted by a process with a free worker is processed there, wit
 });
 
 test("a reply made by a process with a free sender is sent there, without a claim through the store", async () => {
-  const inner = openSqliteStore(":memory:");
-  // A store that never hands out claimed transmissions: only the hand-over in processClaimed() can send the reply.
-  const store = new Proxy(inner, { get: (target, key) => (key === "claimTransmissions" ? async () => [] : Reflect.get(target, key)) });
-  const t = await createTestRouter({ store, apps: [EchoApp] });
-  const [connection] = await t.connections(["555"]);
+  const { t, store, connection } = await routerWhoseStoreHides("claimTransmissions");
   const msg = await t.router.receive("echo straight out", connection);
-  const deadline = Date.now() + 5_000;
   const reply = async () => (await store.listMessages({ inResponseTo: msg.id }))[0];
-  while ((await reply())?.status !== "S" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  await eventually(async () => (await reply())?.status === "S");
   assert.deepEqual(t.sent().map((s) => s.text), ["straight out"]);
   const { status, transmissions } = (await reply())!;
   assert.deepEqual([status, transmissions.map((tr) => [tr.status, tr.attempts])], ["S", [["S", 1]]]);

@@ -15,7 +15,8 @@ import {
 } from "../messages/messages.ts";
 import { EmbeddedQueue } from "../queue/embedded.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { AcceptResult, ClaimedIncoming, ClaimedTransmission, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
+import type { Reservation } from "../pipeline/work-loop.ts";
+import type { Claim, ClaimedIncoming, MessageRecord, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
 import { silentLogger } from "../logger.ts";
 
 export interface RouterSettings {
@@ -120,18 +121,10 @@ export class Router {
     const msg = new IncomingMessage({ connections: [connection], text, fields: options.fields, id: options.id });
     // A worker of this process with room takes the message straight from here: it is stored
     // claimed by this process, so no other worker takes it unless this process dies.
-    const owner = this.pipeline?.owner;
-    const place = owner ? this.queue.reserveInbound?.() : undefined;
-    let accepted: AcceptResult;
-    try {
-      accepted = await this.store.acceptIncoming(
-        { id: msg.id, text: msg.text, fields: msg.fields, connection },
-        { dedupeWindowMs: this.pipelineOptions.dedupeWindowMs, claim: place && owner ? { owner, until: Date.now() + this.pipelineOptions.leaseMs } : undefined },
-      );
-    } catch (error) {
-      place?.cancel();
-      throw error;
-    }
+    const place = this.pipeline ? this.queue.reserveInbound?.() : undefined;
+    const accepted = await this.storeHolding(place, (claim) =>
+      this.store.acceptIncoming({ id: msg.id, text: msg.text, fields: msg.fields, connection }, { dedupeWindowMs: this.pipelineOptions.dedupeWindowMs, claim }),
+    );
     if (accepted.duplicate) {
       place?.cancel();
       const original = new IncomingMessage({ connections: [connection], text, fields: options.fields, id: accepted.id });
@@ -175,19 +168,26 @@ export class Router {
     const pipeline = this.pipeline;
     const recipients = replies.reduce((n, r) => n + r.connections.length, 0);
     const place = pipeline && recipients > 0 && recipients <= this.pipelineOptions.batchSize ? this.queue.reserveSend?.() : undefined;
-    let handed: ClaimedTransmission[];
-    try {
-      const claim = place && pipeline ? { owner: pipeline.owner, until: Date.now() + this.pipelineOptions.leaseMs } : undefined;
-      handed = await this.store.completeIncoming(id, { status: "R", replies }, { claim });
-    } catch (error) {
-      place?.cancel();
-      throw error;
-    }
+    const handed = await this.storeHolding(place, (claim) => this.store.completeIncoming(id, { status: "R", replies }, { claim }));
     if (place) {
       if (handed.length > 0) place.run(() => pipeline!.sendClaimed(handed));
       else place.cancel();
     } else if (replies.length > 0) {
       await this.handOver(() => this.queue.outgoingQueued(replies.flatMap((r) => outgoingWork(r))));
+    }
+  }
+
+  /**
+   * Stores work through `write`, claimed by this process (with a fresh lease) when `place` holds a
+   * place for it in one of its work loops; if the write fails, the place is given back.
+   */
+  private async storeHolding<T>(place: Reservation | undefined, write: (claim: Claim | undefined) => Promise<T>): Promise<T> {
+    const claim = place && this.pipeline ? { owner: this.pipeline.owner, until: Date.now() + this.pipelineOptions.leaseMs } : undefined;
+    try {
+      return await write(claim);
+    } catch (error) {
+      place?.cancel();
+      throw error;
     }
   }
 

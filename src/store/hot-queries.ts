@@ -38,12 +38,8 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
       db.insertInto("messages").values(Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, p(c)])) as never),
       direct,
     ),
-    insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], never>((p) =>
-      db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never),
-      direct,
-    ),
-    /** The same, for a transmission stored already claimed: its id goes to the sender. */
-    insertClaimedTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number }>((p) =>
+    /** Returns the new transmission's id (a transmission stored already claimed goes to the sender). */
+    insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number }>((p) =>
       db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never).returning("id"),
       direct,
     ),

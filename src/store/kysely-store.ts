@@ -715,7 +715,7 @@ async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init:
     const claimed: ClaimedTransmission[] = [];
     for (const [i, transmission] of transmissions.entries()) {
       const row = { ...transmission, status: "P" as const, attempts: 1, claimed_by: claim.owner, claimed_until: claim.until };
-      const [{ id }] = (await hot.insertClaimedTransmission.run(trx, row)).rows;
+      const [{ id }] = (await hot.insertTransmission.run(trx, row)).rows;
       const { backend, identity } = init.connections[i];
       claimed.push({ id, messageId: init.id, text: init.text, context: init.context, backend, identity, attempt: 1 });
     }
