@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { camelCaseKeys } from "../../config/keys.ts";
 import { MessageSendingError } from "../../errors.ts";
-import { BackendBase, type SendRequest } from "../backend.ts";
+import { BackendBase, type SendRequest, type SendResult } from "../backend.ts";
 import type { BackendView } from "../view.ts";
 import { createHttpSender } from "./outbound.ts";
 import { GenericHttpBackendView } from "./view.ts";
@@ -46,7 +46,7 @@ export class HttpBackend extends BackendBase<HttpOptions> {
   static override engine = "http";
   static override optionsSchema = httpOptionsSchema;
   static override secretOptions = ["sendParams"];
-  private sender?: (request: SendRequest) => Promise<void>;
+  private sender?: (request: SendRequest) => Promise<SendResult>;
 
   override configure(options: HttpOptions): void {
     if (!options.sendUrl) return;
@@ -57,18 +57,17 @@ export class HttpBackend extends BackendBase<HttpOptions> {
       identityName: options.params?.identityName ?? "identity",
       textName: options.params?.textName ?? "text",
       timeoutMs: options.timeoutMs,
-      secrets: Object.values(options.sendParams),
     });
   }
 
-  override async send(request: SendRequest): Promise<void> {
+  override async send(request: SendRequest): Promise<SendResult> {
     if (!this.sender) {
       throw new MessageSendingError(`backend "${this.name}" (engine http) has no sendUrl: set one in its options to send through it`, {
         retryable: false,
         code: "BACKEND_CANNOT_SEND",
       });
     }
-    await this.sender(request);
+    return this.sender(request);
   }
 
   override views(): BackendView[] {

@@ -1,6 +1,6 @@
 import { MessageSendingError } from "../../errors.ts";
-import { callGateway, gatewayAgent, secretRedactor, type GatewayRequest } from "../gateway-http.ts";
-import type { SendRequest } from "../backend.ts";
+import type { SendRequest, SendResult } from "../backend.ts";
+import { GatewayClient, GatewayError, type GatewayCall } from "../gateway-client.ts";
 
 export interface HttpSendOptions {
   sendUrl: string;
@@ -9,7 +9,6 @@ export interface HttpSendOptions {
   identityName: string;
   textName: string;
   timeoutMs: number;
-  secrets: readonly string[];
 }
 
 /**
@@ -17,34 +16,38 @@ export interface HttpSendOptions {
  * parameter names as inbound, plus `sendParams`; in the query for GET, form-encoded for POST.
  */
 export function createHttpSender(options: HttpSendOptions) {
-  const agent = gatewayAgent();
-  const redact = secretRedactor(options.secrets);
+  const client = new GatewayClient({
+    timeoutMs: options.timeoutMs,
+    secrets: Object.values(options.sendParams),
+    credentialsHint: "the credentials in sendParams (or in sendUrl)",
+  });
 
-  function prepare(identity: string, text: string): GatewayRequest {
+  function prepare(identity: string, text: string): GatewayCall {
     const params = new URLSearchParams({ ...options.sendParams, [options.identityName]: identity, [options.textName]: text });
     if (options.sendMethod === "GET") {
       const url = new URL(options.sendUrl);
       for (const [key, value] of params) url.searchParams.set(key, value);
-      return { method: "GET", url: url.toString(), timeoutMs: options.timeoutMs };
+      return { method: "GET", url: url.toString() };
     }
-    return {
-      method: "POST",
-      url: options.sendUrl,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: params.toString(),
-      timeoutMs: options.timeoutMs,
-    };
+    return { method: "POST", url: options.sendUrl, headers: { "content-type": "application/x-www-form-urlencoded" }, body: params.toString() };
   }
 
-  return async function send({ text, identities }: SendRequest): Promise<void> {
-    const outcomes = await Promise.allSettled(identities.map((identity) => callGateway(agent, prepare(identity, text), redact)));
-    const failures = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ identity: identities[i], error: outcome.reason }] : []));
-    if (failures.length === 0) return;
+  return async function send({ text, identities }: SendRequest): Promise<SendResult> {
+    const outcomes = await Promise.allSettled(identities.map((identity) => client.call(prepare(identity, text))));
+    const failures = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ identity: identities[i], error: outcome.reason as unknown }] : []));
+    if (failures.length === 0) {
+      const answers = [...new Set(outcomes.map((o) => (o.status === "fulfilled" ? o.value.logText : "")))].filter(Boolean);
+      return answers.length > 0 ? { answer: answers.join("\n") } : {};
+    }
     const first = failures[0].error;
+    const message = first instanceof Error ? first.message : String(first);
     const retryable = failures.some((f) => f.error instanceof MessageSendingError && f.error.retryable);
-    throw new MessageSendingError(
-      failures.length === identities.length ? first.message : `${failures.length} of ${identities.length} identities failed: ${first.message}`,
-      { failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity), retryable, cause: first },
-    );
+    if (failures.length === identities.length && first instanceof GatewayError && failures.length === 1) throw first;
+    throw new MessageSendingError(failures.length === identities.length ? message : `${failures.length} of ${identities.length} identities failed: ${message}`, {
+      failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity),
+      retryable,
+      code: first instanceof MessageSendingError ? first.code : undefined,
+      cause: first,
+    });
   };
 }

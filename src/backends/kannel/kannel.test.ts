@@ -169,7 +169,7 @@ describe("Kannel outbound (sendsms)", () => {
     });
 
     const failures: [number, string, boolean, RegExp][] = [
-      [403, "Authorization failed for sendsms", false, /answered 403 .*Authorization failed for sendsms: check username and password in sendsmsParams/],
+      [403, "Authorization failed for sendsms", false, /answered 403 .*Authorization failed for sendsms; check username and password in sendsmsParams/],
       [400, "Missing receiver number, rejected", false, /answered 400 .*Missing receiver number, rejected; check the backend's options/],
       [503, "Service Unavailable", true, /answered 503 .*; will retry/],
     ];

@@ -1,7 +1,7 @@
 import { MessageSendingError } from "../../errors.ts";
 import { isGsm7, smsSize } from "../../messages/encoding.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
-import { callGateway, gatewayAgent, secretRedactor, type GatewayRequest } from "../gateway-http.ts";
+import { GatewayClient } from "../gateway-client.ts";
 import { encodeText, percentEncodeBytes, UnencodableTextError, type EncodeErrors, type OutboundCharset } from "./charset.ts";
 
 export interface KannelSendOptions {
@@ -49,11 +49,16 @@ export function prepareSendsms(options: KannelSendOptions, { id, text, identitie
 /**
  * Kannel's sendsms over keep-alive connections, at most `maxConcurrency` at once. 202 (`0: Accepted
  * for delivery`, `3: Queued for later delivery`) is sent; 403 (credentials) and 400 are permanent;
- * 5xx and connection errors are retried.
+ * 5xx and connection errors are retried. Every value of `sendsmsParams` is kept out of what is
+ * stored and shown, since that is where Kannel takes its username and password.
  */
 export function createKannelSender(options: KannelSendOptions) {
-  const agent = gatewayAgent(options.maxConcurrency);
-  const redact = secretRedactor([options.sendsmsParams.password, options.sendsmsParams.pass]);
+  const client = new GatewayClient({
+    timeoutMs: options.timeoutMs,
+    connections: options.maxConcurrency,
+    secrets: Object.values(options.sendsmsParams),
+    credentialsHint: "username and password in sendsmsParams",
+  });
   return async function send(request: SendRequest): Promise<SendResult> {
     let prepared: { url: string; segments: number };
     try {
@@ -62,18 +67,7 @@ export function createKannelSender(options: KannelSendOptions) {
       if (!(error instanceof UnencodableTextError)) throw error;
       throw new MessageSendingError(`${error.message}: set coding to "auto" or choose another charset`, { retryable: false, code: "TEXT_UNENCODABLE" });
     }
-    const call: GatewayRequest = { method: "GET", url: prepared.url, timeoutMs: options.timeoutMs };
-    try {
-      const answer = await callGateway(agent, call, redact);
-      return { answer: answer.body.trim(), segments: prepared.segments };
-    } catch (error) {
-      if (error instanceof MessageSendingError && / answered 403 /.test(error.message)) {
-        throw new MessageSendingError(`${error.message.replace(/; check the backend's options$/, "")}: check username and password in sendsmsParams`, {
-          retryable: false,
-          code: "GATEWAY_AUTH_FAILED",
-        });
-      }
-      throw error;
-    }
+    const answer = await client.call({ method: "GET", url: prepared.url });
+    return { answer: answer.logText, segments: prepared.segments };
   };
 }

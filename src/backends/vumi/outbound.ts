@@ -1,6 +1,5 @@
-import { MessageSendingError } from "../../errors.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
-import { callGateway, gatewayAgent, secretRedactor, type GatewayRequest } from "../gateway-http.ts";
+import { GatewayClient, type GatewayCall } from "../gateway-client.ts";
 
 export interface VumiSendOptions {
   sendsmsUrl: string;
@@ -11,15 +10,12 @@ export interface VumiSendOptions {
   maxConcurrency: number;
 }
 
-/** The answer kept in the attempt log is cut to this many characters. */
-const ANSWER_LIMIT = 200;
-
 /**
  * The POST of one message to all its identities (CONTRACTS.md §4.2): `sendsmsParams`, then the
  * content, `to_addr` as a list, our id in `metadata`; `in_reply_to` only when replying to one
  * identity; `from_addr` and `endpoint` when the context carries them.
  */
-export function prepareVumiRequest(options: VumiSendOptions, { id, text, identities, context }: SendRequest): GatewayRequest {
+export function prepareVumiRequest(options: VumiSendOptions, { id, text, identities, context }: SendRequest): GatewayCall {
   const payload: Record<string, unknown> = {
     ...options.sendsmsParams,
     content: text,
@@ -33,7 +29,7 @@ export function prepareVumiRequest(options: VumiSendOptions, { id, text, identit
   const headers: Record<string, string> = { "content-type": "application/json" };
   const credentials = basicCredentials(options);
   if (credentials) headers.authorization = `Basic ${credentials}`;
-  return { method: "POST", url: options.sendsmsUrl, headers, body: JSON.stringify(payload), timeoutMs: options.timeoutMs };
+  return { method: "POST", url: options.sendsmsUrl, headers, body: JSON.stringify(payload) };
 }
 
 /**
@@ -67,24 +63,16 @@ export function gatewayMessageIds(answer: string, identities: readonly string[])
  * other 4xx are permanent; 429, 5xx and connection errors are retried.
  */
 export function createVumiSender(options: VumiSendOptions) {
-  const agent = gatewayAgent(options.maxConcurrency);
-  const redact = secretRedactor([options.sendsmsPass ?? undefined, basicCredentials(options)]);
+  const client = new GatewayClient({
+    timeoutMs: options.timeoutMs,
+    connections: options.maxConcurrency,
+    secrets: [options.sendsmsPass, basicCredentials(options)],
+    credentialsHint: "sendsmsUser and sendsmsPass",
+  });
   return async function send(request: SendRequest): Promise<SendResult> {
-    try {
-      const { body } = await callGateway(agent, prepareVumiRequest(options, request), redact);
-      const trimmed = body.trim();
-      const answer = redact(trimmed.length > ANSWER_LIMIT ? `${trimmed.slice(0, ANSWER_LIMIT)}…` : trimmed);
-      const externalIds = gatewayMessageIds(body, request.identities);
-      return externalIds ? { answer, externalIds } : { answer };
-    } catch (error) {
-      if (error instanceof MessageSendingError && / answered 40[13] /.test(error.message)) {
-        throw new MessageSendingError(`${error.message.replace(/; check the backend's options$/, "")}: check sendsmsUser and sendsmsPass`, {
-          retryable: false,
-          code: "GATEWAY_AUTH_FAILED",
-        });
-      }
-      throw error;
-    }
+    const answer = await client.call(prepareVumiRequest(options, request));
+    const externalIds = gatewayMessageIds(answer.body, request.identities);
+    return externalIds ? { answer: answer.logText, externalIds } : { answer: answer.logText };
   };
 }
 
