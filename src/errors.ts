@@ -52,9 +52,17 @@ export class NoBackendError extends MessageSendingError {
   }
 }
 
-/** The message of anything thrown. */
+/** The message of anything thrown (for an AggregateError, such as a refused connection to every address of a host, each of its errors). */
 export function errorText(error: unknown): string {
+  if (error instanceof AggregateError && error.message === "") return [...new Set(error.errors.map(errorText))].join("; ");
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The database could not be opened or brought up to date at start-up: check that it runs and that the URL names it. */
+export class StoreUnavailableError extends RapidSmsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "STORE_UNAVAILABLE", options);
+  }
 }
 
 /** A handler class is incomplete (no keyword, no pattern): fix the handler's definition. */

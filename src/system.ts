@@ -5,7 +5,8 @@ import { EmbeddedQueue } from "./queue/embedded.ts";
 import type { Queue } from "./queue/queue.ts";
 import { setRouter } from "./router/global.ts";
 import { Router } from "./router/router.ts";
-import { openStore } from "./store/open.ts";
+import { errorText, StoreUnavailableError } from "./errors.ts";
+import { openStore, redactUrl } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
 /** web: the HTTP server only; worker: processing and sending only; all: both (the default). */
@@ -24,7 +25,15 @@ export interface System {
 /** Opens the store (running migrations) and the queue, builds the backends and apps, and installs the router. */
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all"): Promise<System> {
   const store = openStore(config.database, config.baseDir);
-  await store.migrate();
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw new StoreUnavailableError(
+      `cannot open the database ${redactUrl(config.database)}: ${errorText(error)}: check that it is running and that database (or DATABASE_URL) names it`,
+      { cause: error },
+    );
+  }
   // BullMQ and ioredis are loaded only by deployments that use them.
   const queue: Queue = config.queue ? new (await import("./queue/bullmq.ts")).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
   const backends = Object.fromEntries(

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, RapidSmsError } from "../errors.ts";
 import { runBackends } from "./backends.ts";
 import { runBenchCommand } from "./bench.ts";
 import { runMigrate } from "./migrate.ts";
@@ -79,9 +79,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     await buildCli().parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    // What the user must fix gets one line, not a stack trace.
+    if (error instanceof RapidSmsError) {
       process.stderr.write(`rapidsms: ${error.message}\n`);
-      process.exit(2);
+      process.exit(error instanceof ConfigError ? 2 : 1);
     }
     throw error;
   }

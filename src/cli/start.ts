@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.ts";
 import { redactUrl } from "../store/open.ts";
-import { createLogger } from "../logger.ts";
+import { configSecrets, createLogger } from "../logger.ts";
 import { createServer } from "../server/server.ts";
 import { createSystem, type Role } from "../system.ts";
 
@@ -18,7 +18,7 @@ export interface StartOptions {
 export async function runStart(options: StartOptions): Promise<void> {
   const role = options.role ?? "all";
   const config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, configSecrets(config));
   const system = await createSystem(config, logger, role);
   const context = {
     role,
@@ -27,7 +27,7 @@ export async function runStart(options: StartOptions): Promise<void> {
     queue: system.queue.description,
     backends: [...system.router.backends.keys()],
   };
-  const server = role === "worker" ? undefined : await createServer(system, logger);
+  const server = role === "worker" ? undefined : await createServer(system, { logger });
   if (server) {
     await server.listen({ port: config.port, host: config.host });
     const address = server.server.address();

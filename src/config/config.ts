@@ -30,6 +30,18 @@ export interface RapidSmsConfig {
   pipeline?: PipelineSettings;
   /** Bearer token for /api (also RAPIDSMS_API_TOKEN); without one, /api answers only loopback clients. */
   apiToken?: string | null;
+  /** `false` turns /api off (the backends' endpoints stay): how to serve a network without a token. */
+  api?: boolean;
+  /**
+   * The base URL the outside world reaches this server at (`https://sms.example.org`), when a
+   * reverse proxy or tunnel stands in front of it: callbacks are built from it, signatures checked
+   * against it, and pages served under its name may use the tester.
+   */
+  publicUrl?: string | null;
+  /** Host names besides loopback's (and `publicUrl`'s) that browsers may use without a token. */
+  allowedHosts?: readonly string[];
+  /** Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the real client. */
+  trustedProxies?: readonly string[];
   /**
    * The message tester web page at /tester/: `true`, or `{ backend }` to name the httptester
    * backend it plays. Off by default, except on the embedded default config.
@@ -55,6 +67,10 @@ export interface ResolvedConfig {
   logLevel: string;
   pipeline: PipelineOptions;
   apiToken: string | null;
+  api: boolean;
+  publicUrl: string | null;
+  allowedHosts: string[];
+  trustedProxies: string[];
   /** The httptester backend the tester page plays, or null when the page is off. */
   tester: { backend: string } | null;
   /** Where relative paths are resolved from: the config file's folder, or the working directory. */

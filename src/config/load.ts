@@ -28,6 +28,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     queue: env.REDIS_URL || undefined,
     logLevel: (env.LOG_LEVEL || undefined) as RapidSmsConfig["logLevel"],
     apiToken: env.RAPIDSMS_API_TOKEN || undefined,
+    publicUrl: env.RAPIDSMS_PUBLIC_URL || undefined,
   };
   const overrides = { ...fromEnv, ...stripUndefined(options.overrides ?? {}) };
   return resolveConfig(config, { baseDir: path ? dirname(path) : cwd, source: path, overrides });

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
@@ -7,6 +8,8 @@ import { BackendBase, type BackendClass } from "../backends/backend.ts";
 import { findEngine } from "../backends/engines.ts";
 import "../backends/registry.ts";
 import { ConfigError } from "../errors.ts";
+import { isLoopbackHost } from "../security/addresses.ts";
+import { redactUrlCredentials } from "../security/secrets.ts";
 import { pipelineOptionsSchema } from "../pipeline/policy.ts";
 import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
@@ -26,6 +29,13 @@ const topLevelSchema = z
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     pipeline: z.preprocess(camelCaseKeys, pipelineOptionsSchema).prefault({}),
     apiToken: z.string().min(16, "an API token needs at least 16 characters").nullable().default(null),
+    api: z.boolean().default(true),
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: "expected the http(s) base URL this server is reached at, such as https://sms.example.org" })
+      .nullable()
+      .default(null),
+    allowedHosts: z.array(z.string().min(1).regex(/^[^\s/:]+$|^\[[0-9a-fA-F:.]+\]$/, "expected a host name without scheme or port")).default([]),
+    trustedProxies: z.array(z.string().refine(isAddressOrRange, "expected an IP address or a CIDR range such as 10.0.0.0/8")).default([]),
     tester: z.union([z.boolean(), z.object({ backend: z.string().min(1).optional() }).strict()]).optional(),
   })
   .strict();
@@ -38,7 +48,7 @@ export interface ResolveOptions {
   baseDir?: string;
   source?: string | null;
   /** Values that win over the file (command-line flags, environment). */
-  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "queue" | "logLevel" | "apiToken">>;
+  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "queue" | "logLevel" | "apiToken" | "publicUrl">>;
 }
 
 /** Validates a config object and resolves engines and apps; throws ConfigError with one clear line. */
@@ -68,10 +78,12 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   }
   const apps: AppClass[] = [];
   for (const app of top.apps) apps.push(await resolveApp(app, baseDir));
+  const tester = resolveTester(top.tester ?? options.source === null, backends);
+  refuseOpenAccess({ ...top, tester: tester !== null });
   return {
     backends,
     apps,
-    tester: resolveTester(top.tester ?? options.source === null, backends),
+    tester,
     database: top.database,
     queue: top.queue,
     port: top.port,
@@ -81,6 +93,10 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     logLevel: top.logLevel,
     pipeline: top.pipeline,
     apiToken: top.apiToken,
+    api: top.api,
+    publicUrl: top.publicUrl,
+    allowedHosts: top.allowedHosts,
+    trustedProxies: top.trustedProxies,
     baseDir,
     source: options.source ?? null,
   };
@@ -129,6 +145,33 @@ function resolveBackend(name: string, settings: BackendSettings): { engine: Back
     throw new ConfigError(`backend "${name}" (engine ${engine.engine}): ${what}`);
   }
   return { engine, options: parsed.data };
+}
+
+/**
+ * Without a token, /api and the tester answer loopback clients only. That protects nothing when
+ * the server listens on the network, or stands behind a proxy (publicUrl) that makes every
+ * client look local: refuse to start that way.
+ */
+function refuseOpenAccess(settings: { apiToken: string | null; api: boolean; tester: boolean; host: string; publicUrl: string | null; trustedProxies: string[] }): void {
+  if (settings.apiToken !== null || (!settings.api && !settings.tester)) return;
+  const open = settings.api && settings.tester ? "/api and the message tester" : settings.api ? "/api" : "the message tester";
+  const off = [settings.api && '"api": false', settings.tester && '"tester": false'].filter(Boolean).join(" and ");
+  const fix = `set apiToken (or RAPIDSMS_API_TOKEN), or turn ${settings.api && settings.tester ? "them" : "it"} off with ${off}`;
+  if (!isLoopbackHost(settings.host)) {
+    throw new ConfigError(`host "${settings.host}" is reachable from the network and no apiToken is set, so ${open} would be open to anyone: ${fix}`);
+  }
+  if (settings.publicUrl !== null && settings.trustedProxies.length === 0) {
+    throw new ConfigError(
+      `publicUrl is set (a proxy or tunnel forwards to this server, and its clients look local) and no apiToken is set, so ${open} would be open to anyone: ${fix}, or list the proxy in trustedProxies`,
+    );
+  }
+}
+
+function isAddressOrRange(value: string): boolean {
+  const [address, bits, ...rest] = value.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
 function resolveTester(setting: boolean | { backend?: string }, backends: ResolvedConfig["backends"]): ResolvedConfig["tester"] {
@@ -193,6 +236,6 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
 function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "function") return "a function";
-  const text = JSON.stringify(value);
+  const text = redactUrlCredentials(JSON.stringify(value));
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { STATUSES } from "../messages/status.ts";
 
-const identity = z.string().trim().min(1).max(100);
+const wellFormed = (value: string) => value.isWellFormed();
+const WELL_FORMED = { message: "not valid text: it holds a lone UTF-16 surrogate" };
+const identity = z.string().trim().min(1).max(100).refine(wellFormed, WELL_FORMED);
 
 export const sendMessageBody = z
   .object({
-    text: z.string().max(10_000).describe("The message text; it is split into SMS segments by the gateway."),
+    text: z.string().max(10_000).refine(wellFormed, WELL_FORMED).describe("The message text; it is split into SMS segments by the gateway."),
     backend: z.string().min(1).optional().describe("Installed backend to send through, with `identities`."),
     identities: z.array(identity).min(1).max(10_000).optional().describe("Recipients on `backend`."),
     connections: z

@@ -1,68 +1,73 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import type { z } from "zod";
 import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
-import { refuseAccess } from "./auth.ts";
+import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
+import { jsonErrors } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 
-export interface ApiOptions {
-  /** Bearer token required on every /api request; without one only loopback clients are served. */
-  token: string | null;
+/**
+ * `/api`, mounted under that prefix: queue messages, read their status, transmissions and
+ * attempts. Every route here is guarded by the access policy (see access.ts).
+ */
+export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAsync {
+  return async (api) => {
+    protect(api, policy, { realm: "RapidSMS API", send: sendJsonRefusal });
+    api.setErrorHandler(jsonErrors);
+    api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split("?")[0]}` }));
+    api.addHook("onSend", async (_request, reply) => void reply.headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" }));
+
+    api.post("/messages", async (request, reply) => {
+      const body = parse(sendMessageBody, request.body, reply);
+      if (!body) return reply;
+      const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
+      const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.router.backends.has(name));
+      if (unknown.length > 0) {
+        return reply.code(400).send({
+          error: `backend ${unknown.map((n) => `"${n}"`).join(", ")} is not installed; installed: ${[...system.router.backends.keys()].join(", ")}`,
+        });
+      }
+      const connections: Connection[] = [];
+      for (const [backend, group] of Map.groupBy(wanted, (c) => c.backend)) {
+        connections.push(...(await system.router.lookupConnections(backend, group.map((c) => c.identity))));
+      }
+      const msg = await system.router.send(body.text, connections);
+      if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
+      return reply
+        .code(202)
+        .header("location", `/api/messages/${msg.id}`)
+        .send({ id: msg.id, status: "P", transmissions: msg.connections.length });
+    });
+
+    api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
+      const record = await system.store.getMessage(request.params.id);
+      if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
+      const transmissions = await Promise.all(record.transmissions.map((t) => system.store.getTransmission(t.id)));
+      return {
+        ...summary(record),
+        fields: record.fields,
+        transmissions: transmissions
+          .filter((t) => t !== undefined)
+          .map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
+      };
+    });
+
+    api.get("/messages", async (request, reply) => {
+      const query = parse(listMessagesQuery, request.query, reply);
+      if (!query) return reply;
+      const records = await system.store.listMessages({ ...query, status: query.status as MessageRecord["status"], limit: query.limit + 1 });
+      const page = records.slice(0, query.limit);
+      return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : null };
+    });
+  };
 }
 
-/** `/api`: queue messages, read their status, transmissions and attempts. */
-export async function apiRoutes(app: FastifyInstance, system: System, options: ApiOptions): Promise<void> {
+/** The OpenAPI document, open to anyone: it describes the API and holds nothing of its data. */
+export function openApiRoute(app: FastifyInstance): void {
   const document = openApiDocument();
-  app.addHook("onRequest", async (request, reply) => {
-    if (!request.url.startsWith("/api/") || request.url === "/api/openapi.json") return;
-    const refusal = refuseAccess(request, options.token, "RapidSMS API");
-    if (refusal) return reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
-  });
-
   app.get("/api/openapi.json", async () => document);
-
-  app.post("/api/messages", async (request, reply) => {
-    const body = parse(sendMessageBody, request.body, reply);
-    if (!body) return reply;
-    const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
-    const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.router.backends.has(name));
-    if (unknown.length > 0) {
-      return reply.code(400).send({
-        error: `backend ${unknown.map((n) => `"${n}"`).join(", ")} is not installed; installed: ${[...system.router.backends.keys()].join(", ")}`,
-      });
-    }
-    const connections: Connection[] = [];
-    for (const [backend, group] of Map.groupBy(wanted, (c) => c.backend)) {
-      connections.push(...(await system.router.lookupConnections(backend, group.map((c) => c.identity))));
-    }
-    const msg = await system.router.send(body.text, connections);
-    if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
-    return reply
-      .code(202)
-      .header("location", `/api/messages/${msg.id}`)
-      .send({ id: msg.id, status: "P", transmissions: msg.connections.length });
-  });
-
-  app.get<{ Params: { id: string } }>("/api/messages/:id", async (request, reply) => {
-    const record = await system.store.getMessage(request.params.id);
-    if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
-    const transmissions = await Promise.all(record.transmissions.map((t) => system.store.getTransmission(t.id)));
-    return {
-      ...summary(record),
-      fields: record.fields,
-      transmissions: transmissions.filter((t) => t !== undefined).map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
-    };
-  });
-
-  app.get("/api/messages", async (request, reply) => {
-    const query = parse(listMessagesQuery, request.query, reply);
-    if (!query) return reply;
-    const records = await system.store.listMessages({ ...query, status: query.status as MessageRecord["status"], limit: query.limit + 1 });
-    const page = records.slice(0, query.limit);
-    return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : null };
-  });
 }
 
 function parse<T>(schema: z.ZodType<T>, input: unknown, reply: FastifyReply): T | undefined {

@@ -1,40 +1,54 @@
 import formBody from "@fastify/formbody";
-import Fastify, {
-  LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import type { System } from "../system.ts";
-import { apiRoutes } from "./api.ts";
-import { testerRoutes } from "./tester/routes.ts";
+import { accessPolicy } from "./access.ts";
+import { apiPlugin, openApiRoute } from "./api.ts";
+import { textErrors } from "./errors.ts";
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
+import { testerPlugin } from "./tester/routes.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
 
 const VIEW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
-/** The HTTP server: every installed backend's views, /api, the message tester, and the health check. */
-export async function createServer(system: System, logger?: Logger): Promise<FastifyInstance> {
+export interface ServerOptions {
+  logger?: Logger;
+  limits?: Partial<ServerLimits>;
+}
+
+/**
+ * The HTTP server: every installed backend's views, /api, the message tester, and the health
+ * check. /api and the tester are plugins of their own, each guarding its routes itself.
+ */
+export async function createServer(system: System, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const policy = accessPolicy(system.config);
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger | undefined,
+    loggerInstance: options.logger as FastifyBaseLogger | undefined,
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true },
-    bodyLimit: 1024 * 1024,
+    bodyLimit: limits.bodyBytes,
+    trustProxy: (address: string) => policy.trusted(address),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node looks for requests past their time (its default is every 30 s).
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
   });
+  app.server.maxConnections = limits.maxConnections;
   await app.register(formBody);
   // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
   app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
   // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
-
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    const message =
-      status === 500 ? "internal error: the request was not accepted; try again later" : `bad request: ${error.message}`;
-    if (status === 500) request.log.error({ err: error, url: request.url }, "request failed");
-    reply.code(status);
-    return request.url.startsWith("/api/") ? reply.send({ error: message }) : reply.type("text/plain; charset=utf-8").send(message);
-  });
+  app.setErrorHandler(textErrors);
 
   for (const [name, backend] of system.router.backends) {
     for (const view of backend.views()) {
@@ -44,12 +58,22 @@ export async function createServer(system: System, logger?: Logger): Promise<Fas
     }
   }
 
-  await apiRoutes(app, system, { token: system.config.apiToken });
-  if (system.config.tester) await testerRoutes(app, system, { backend: system.config.tester.backend, token: system.config.apiToken });
+  if (system.config.api) {
+    openApiRoute(app);
+    await app.register(apiPlugin(system, policy), { prefix: "/api" });
+  }
+  if (system.config.tester) {
+    await app.register(testerPlugin(system, policy, { backend: system.config.tester.backend, maxStreams: limits.testerStreams }), { prefix: "/tester" });
+  }
 
   app.get("/healthz", async (_request, reply) => {
-    const check = (ping: () => Promise<void>) => ping().then(() => "ok", (error: Error) => `unreachable: ${error.message}`);
-    const [store, queue] = await Promise.all([check(() => system.store.ping()), check(() => system.queue.ping())]);
+    // The reason goes to the log, not to whoever asks: the check answers anyone.
+    const check = (part: string, ping: () => Promise<void>) =>
+      ping().then(
+        () => "ok",
+        (error: unknown) => (app.log.warn({ err: error }, `health check: the ${part} is unreachable`), "unreachable"),
+      );
+    const [store, queue] = await Promise.all([check("store", () => system.store.ping()), check("queue", () => system.queue.ping())]);
     const ok = store === "ok" && queue === "ok";
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue });
   });

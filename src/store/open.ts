@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { redactUrlCredentials } from "../security/secrets.ts";
 import type { Store } from "./store.ts";
 import { openPostgresStore } from "./postgres.ts";
 import { openSqliteStore } from "./sqlite.ts";
@@ -18,5 +19,5 @@ export function openStore(url: string, baseDir = process.cwd()): Store {
 }
 
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+  return redactUrlCredentials(url);
 }

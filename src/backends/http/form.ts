@@ -24,6 +24,23 @@ export interface FormContext {
 
 export const NON_FIELD_ERRORS = "__all__";
 
+const ILL_FORMED = "Not valid text: it holds a lone UTF-16 surrogate, which no SMS can carry.";
+
+/**
+ * The fields of cleaned form data whose text is not well-formed Unicode (a lone surrogate, from
+ * `\ud800` in JSON or from UTF-16 bytes): refused for every backend, since no store or gateway
+ * can keep such a string as it is.
+ */
+function illFormedFields(data: FormData): string[] {
+  return Object.entries(data).filter(([, value]) => holdsIllFormed(value, 0)).map(([field]) => field);
+}
+
+function holdsIllFormed(value: unknown, depth: number): boolean {
+  if (typeof value === "string") return !value.isWellFormed();
+  if (value === null || typeof value !== "object" || depth > 8) return false;
+  return Object.entries(value).some(([key, item]) => !key.isWellFormed() || holdsIllFormed(item, depth + 1));
+}
+
 /** zod's issues by the field they are about (their first path key). */
 export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldErrors {
   const errors: FieldErrors = {};
@@ -72,8 +89,10 @@ export abstract class BaseHttpForm {
   /** Validates request parameters; the schema is built once per form (zod compiles it on first use). */
   validate(data: FormData): ValidationResult {
     const result = (this.cachedSchema ??= this.schema()).safeParse(data);
-    if (result.success) return { success: true, data: result.data };
-    return { success: false, errors: fieldErrors(result.error.issues) };
+    if (!result.success) return { success: false, errors: fieldErrors(result.error.issues) };
+    const malformed = illFormedFields(result.data);
+    if (malformed.length > 0) return { success: false, errors: Object.fromEntries(malformed.map((field) => [field, [ILL_FORMED]])) };
+    return { success: true, data: result.data };
   }
 
   lookupConnections(identities: readonly string[]): Promise<Connection[]> {

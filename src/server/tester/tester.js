@@ -126,7 +126,9 @@ $("clear").addEventListener("click", () => {
   const identity = validIdentity();
   if (identity !== null) act(() => post("/tester/api/clear", { identity }));
 });
-$("clear-all").addEventListener("click", () => act(() => post("/tester/api/clear", {})));
+$("clear-all").addEventListener("click", () => {
+  if (confirm("Clear the messages of every tester number? This cannot be undone.")) act(() => post("/tester/api/clear", {}));
+});
 $("prev").addEventListener("click", () => ((page -= 1), refresh()));
 $("next").addEventListener("click", () => ((page += 1), refresh()));
 refresh();
