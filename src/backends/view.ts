@@ -15,7 +15,8 @@ export interface ViewResponse {
   status: number;
   body: string;
   contentType?: string;
-  headers?: Record<string, string>;
+  /** A list gives one header line per value (several login challenges, say). */
+  headers?: Record<string, string | string[]>;
 }
 
 export interface BackendView {
