@@ -12,6 +12,15 @@ export { BackendBase, type BackendClass, type SendRequest, type SendResult } fro
 export { DatabaseBackend } from "./backends/database/index.ts";
 export { engineNames, findEngine, registerEngine } from "./backends/engines.ts";
 export {
+  classifyStatus,
+  GatewayClient,
+  GatewayError,
+  type GatewayAnswer,
+  type GatewayCall,
+  type GatewayClientOptions,
+  type GatewayFailure,
+} from "./backends/gateway-client.ts";
+export {
   BaseHttpForm,
   GenericHttpForm,
   textField,
@@ -30,7 +39,7 @@ export { VumiBackend } from "./backends/vumi/index.ts";
 export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";
 export { loadConfig } from "./config/load.ts";
 export { resolveConfig } from "./config/resolve.ts";
-export { ConfigError, HandlerError, MessageSendingError, NoBackendError, RapidSmsError } from "./errors.ts";
+export { ConfigError, HandlerError, MessageSendingError, NoBackendError, RapidSmsError, StoreUnavailableError } from "./errors.ts";
 export type { Connection } from "./messages/connection.ts";
 export {
   ErrorMessage,
