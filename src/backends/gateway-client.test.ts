@@ -38,18 +38,8 @@ async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
 }
 
 describe("GatewayClient: answers are read up to a cap", () => {
-  test("a 50 MB answer is read to 64 KiB, and only 1,000 characters of it are kept for the log", async () => {
-    handler = (_req, res) => {
-      res.writeHead(200, { "content-type": "text/plain" });
-      const chunk = Buffer.alloc(1024 * 1024, "a");
-      let sent = 0;
-      const write = () => {
-        while (sent < 50 && res.write(chunk)) sent++;
-        if (sent < 50) res.once("drain", write);
-        else res.end();
-      };
-      write();
-    };
+  test("a 1 MB answer is read to 64 KiB, and only 1,000 characters of it are kept for the log", async () => {
+    handler = (_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(Buffer.alloc(1024 * 1024, "a"));
     const client = new GatewayClient({ timeoutMs: 10_000 });
     const answer = await client.call({ method: "GET", url: `${base}/big` });
     assert.equal(answer.status, 200);
