@@ -24,7 +24,10 @@ const started = performance.now();
 for (const endpoint of ENDPOINTS) {
   const result = await fuzzEndpoint(app, endpoint, runs, seed);
   total += result.requests;
-  const statuses = [...result.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(" ");
+  const statuses = [...result.statuses]
+    .sort(([a], [b]) => a - b)
+    .map(([status, n]) => `${status}×${n}`)
+    .join(" ");
   process.stdout.write(`| \`${endpoint.name}\` | ${result.requests} | ${(result.ms / 1000).toFixed(1)} | ${statuses} |\n`);
   if (result.failure) {
     process.stdout.write(`\n5xx: ${JSON.stringify(result.failure, null, 1)}\n`);
@@ -34,7 +37,9 @@ for (const endpoint of ENDPOINTS) {
 }
 const healthy = (await app.inject({ url: "/healthz" })).statusCode === 200;
 const accepted = (await app.inject({ method: "POST", url: "/backend/http/", payload: { identity: "1", text: "still here" } })).statusCode === 200;
-process.stdout.write(`\n${total} requests in ${((performance.now() - started) / 1000).toFixed(0)} s; afterwards /healthz ${healthy ? "200" : "failed"}, a valid message ${accepted ? "accepted" : "refused"}; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`);
+process.stdout.write(
+  `\n${total} requests in ${((performance.now() - started) / 1000).toFixed(0)} s; afterwards /healthz ${healthy ? "200" : "failed"}, a valid message ${accepted ? "accepted" : "refused"}; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`,
+);
 await app.close();
 await system.close();
 rmSync(dir, { recursive: true, force: true });

@@ -90,7 +90,9 @@ export async function startServer(dir: string, name: string, sendsmsUrl: string)
   const port = await freePort();
   const env = { ...process.env };
   for (const key of ["LOG_LEVEL", "PORT", "HOST", "RAPIDSMS_DATABASE", "DATABASE_URL", "RAPIDSMS_API_TOKEN", "RAPIDSMS_CONFIG"]) delete env[key];
-  const child = track(spawn(process.execPath, [...START_FLAGS, MAIN, "start", "--config", configPath, "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] }));
+  const child = track(
+    spawn(process.execPath, [...START_FLAGS, MAIN, "start", "--config", configPath, "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] }),
+  );
   let tail = "";
   const keepTail = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
   child.stdout!.on("data", keepTail);
@@ -101,7 +103,10 @@ export async function startServer(dir: string, name: string, sendsmsUrl: string)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before answering:\n${tail}`);
     if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within 30 s:\n${tail}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await sleep(50);
   }

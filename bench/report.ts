@@ -59,7 +59,12 @@ export function table(results: Results): string {
   if (i) {
     rows.push(
       ["inbound", "accepted msg/s", int(i.acceptedPerSec), ratio(i.acceptedPerSec, b?.requestsPerSec)],
-      ["", "200 latency p50 / p99 / max (ms)", `${ms(i.latencyMs.p50)} / ${ms(i.latencyMs.p99)} / ${ms(i.latencyMs.max)}`, b ? `${ratio(i.latencyMs.p50, b.latencyMs.p50)} / ${ratio(i.latencyMs.p99, b.latencyMs.p99)}` : ""],
+      [
+        "",
+        "200 latency p50 / p99 / max (ms)",
+        `${ms(i.latencyMs.p50)} / ${ms(i.latencyMs.p99)} / ${ms(i.latencyMs.max)}`,
+        b ? `${ratio(i.latencyMs.p50, b.latencyMs.p50)} / ${ratio(i.latencyMs.p99, b.latencyMs.p99)}` : "",
+      ],
       ["", "replies delivered/s (until the last)", int(i.repliesPerSec), ratio(i.repliesPerSec, b?.requestsPerSec)],
       ["", "replies delivered/s during the load", int(i.repliesDuringLoadPerSec), ratio(i.repliesDuringLoadPerSec, b?.requestsPerSec)],
       ["", "replies delivered / accepted", `${int(i.delivered)} / ${int(i.accepted)}`, ""],
@@ -76,7 +81,12 @@ export function table(results: Results): string {
     rows.push(
       ["fixed rate", `achieved msg/s (target ${int(f.rate)}, ${f.seconds} s)`, int(f.achievedPerSec), ratio(f.achievedPerSec, b?.fixedRate.achievedPerSec)],
       ...(f.sustained ? [] : [["", `not sustained: stopped 2 s behind, after`, `${int(f.offered)} requests`, ""] as Row]),
-      ["", "200 latency p50 / p99 / max (ms)", `${ms(f.latencyMs.p50)} / ${ms(f.latencyMs.p99)} / ${ms(f.latencyMs.max)}`, b ? `${ratio(f.latencyMs.p50, b.fixedRate.latencyMs.p50)} / ${ratio(f.latencyMs.p99, b.fixedRate.latencyMs.p99)}` : ""],
+      [
+        "",
+        "200 latency p50 / p99 / max (ms)",
+        `${ms(f.latencyMs.p50)} / ${ms(f.latencyMs.p99)} / ${ms(f.latencyMs.max)}`,
+        b ? `${ratio(f.latencyMs.p50, b.fixedRate.latencyMs.p50)} / ${ratio(f.latencyMs.p99, b.fixedRate.latencyMs.p99)}` : "",
+      ],
       ["", "end-to-end p50 / p99 (ms)", `${ms(f.endToEndMs.p50)} / ${ms(f.endToEndMs.p99)}`, ""],
       ["", "replies delivered / accepted", `${int(f.delivered)} / ${int(f.accepted)}`, ""],
       ["", "errors", pct(f.errorRate), ""],
@@ -96,7 +106,12 @@ export function table(results: Results): string {
   const s = results.soak;
   if (s) {
     rows.push(
-      ["soak", `RSS first / last / max (MiB, ${s.seconds} s at ${int(s.rate)} msg/s)`, `${s.firstMiB.toFixed(1)} / ${s.lastMiB.toFixed(1)} / ${s.maxMiB.toFixed(1)}`, ""],
+      [
+        "soak",
+        `RSS first / last / max (MiB, ${s.seconds} s at ${int(s.rate)} msg/s)`,
+        `${s.firstMiB.toFixed(1)} / ${s.lastMiB.toFixed(1)} / ${s.maxMiB.toFixed(1)}`,
+        "",
+      ],
       ...(s.sustained ? [] : [["", `${int(s.rate)} msg/s not sustained: run stopped 2 s behind`, "", ""] as Row]),
       ["", "RSS slope whole run / second half (MiB/min)", `${s.slopeMiBPerMin.toFixed(2)} / ${s.secondHalfSlopeMiBPerMin.toFixed(2)}`, ""],
       ["", "replies delivered / accepted", `${int(s.delivered)} / ${int(s.accepted)}`, ""],
@@ -107,7 +122,11 @@ export function table(results: Results): string {
   }
   const all: Row[] = [["scenario", "metric", "value", "× baseline"], ...rows];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...all.map((row) => row[c].length)));
-  const line = (row: Row) => row.map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+  const line = (row: Row) =>
+    row
+      .map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
   return [machineLine(results), "", line(all[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 

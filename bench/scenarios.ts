@@ -155,7 +155,13 @@ export async function baseline({ settings, log }: Context): Promise<BaselineResu
       serverCores: used.cores,
       loadgenCores: load.loadgenCores,
       peakRssMiB: used.peakRssMiB,
-      fixedRate: { rate: settings.rate, achievedPerSec: perSecond(paced.ok, paced.durationMs), sustained: paced.sustained, latencyMs: summarize(paced.latencies), errorRate: errorRate(paced) },
+      fixedRate: {
+        rate: settings.rate,
+        achievedPerSec: perSecond(paced.ok, paced.durationMs),
+        sustained: paced.sustained,
+        latencyMs: summarize(paced.latencies),
+        errorRate: errorRate(paced),
+      },
     };
   } finally {
     hello.child.kill("SIGKILL");
@@ -295,7 +301,12 @@ export function outbound(context: Context): Promise<OutboundResult> {
         while (next++ < posts) {
           const identities = Array.from({ length: IDENTITIES_PER_POST }, () => `+1555${String(identity++).padStart(7, "0")}`);
           const response = await pool
-            .request({ method: "POST", path: "/api/messages", headers: { "content-type": "application/json" }, body: JSON.stringify({ backend: "kannel", identities, text: "bulk" }) })
+            .request({
+              method: "POST",
+              path: "/api/messages",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ backend: "kannel", identities, text: "bulk" }),
+            })
             .catch(() => undefined);
           await response?.body.dump();
           if (response?.statusCode !== 202) apiErrors++;

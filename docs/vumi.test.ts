@@ -51,5 +51,8 @@ test("RapidSMS-style Vumi settings are accepted as written", async () => {
   });
   assert.equal(config.backends.legacy.engine, VumiBackend);
   const options = config.backends.legacy.options as VumiOptions;
-  assert.deepEqual([options.sendsmsUrl, options.sendsmsParams, options.sendsmsUser, options.sendsmsPass], ["http://127.0.0.1:8080/send", { transport_name: "t" }, "u", "p"]);
+  assert.deepEqual(
+    [options.sendsmsUrl, options.sendsmsParams, options.sendsmsUser, options.sendsmsPass],
+    ["http://127.0.0.1:8080/send", { transport_name: "t" }, "u", "p"],
+  );
 });

@@ -45,10 +45,10 @@ export class MessageSendingError extends RapidSmsError {
 /** A message was routed to a backend name that is not in `installedBackends`. */
 export class NoBackendError extends MessageSendingError {
   constructor(backendName: string) {
-    super(
-      `Router is not configured with the ${backendName} backend: add it to installedBackends or send through an installed backend.`,
-      { retryable: false, code: "BACKEND_NOT_CONFIGURED" },
-    );
+    super(`Router is not configured with the ${backendName} backend: add it to installedBackends or send through an installed backend.`, {
+      retryable: false,
+      code: "BACKEND_NOT_CONFIGURED",
+    });
   }
 }
 

@@ -6,7 +6,9 @@ import { FakeGateway } from "./support/fake-gateway.ts";
 
 const MESSAGES = 50;
 
-test("a gateway that answers 503, then refuses connections, then recovers: every message ends S, none E, with backoff between attempts", { timeout: 60_000 }, async (t) => {
+test("a gateway that answers 503, then refuses connections, then recovers: every message ends S, none E, with backoff between attempts", {
+  timeout: 60_000,
+}, async (t) => {
   const gateway = new FakeGateway();
   await gateway.listen();
   const config = await resolveConfig({
@@ -40,19 +42,37 @@ test("a gateway that answers 503, then refuses connections, then recovers: every
   mark("all messages final");
 
   const records = await Promise.all(ids.map((id) => system.store.getMessage(id)));
-  assert.deepEqual(records.map((r) => r?.status), ids.map(() => "S"));
+  assert.deepEqual(
+    records.map((r) => r?.status),
+    ids.map(() => "S"),
+  );
   const details = await Promise.all(records.map((r) => system.store.getTransmission(r!.transmissions[0].id)));
   for (const detail of details) {
     const log = detail!.attemptLog;
     assert.ok(log.length >= 3, `at least 3 attempts for ${detail!.identity}, got ${log.length}`);
-    assert.deepEqual(log.map((a) => a.outcome), [...log.slice(0, -1).map(() => "retry"), "S"]);
+    assert.deepEqual(
+      log.map((a) => a.outcome),
+      [...log.slice(0, -1).map(() => "retry"), "S"],
+    );
     // Retry n waits at least half its exponential step: 50, 100, 200, 400, 400… ms here.
     const gaps = log.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(log[i].at));
-    gaps.forEach((gap, i) => assert.ok(gap >= Math.min(800, 100 * 2 ** i) / 2 - 5, `gap ${i + 1} of ${gaps.join(", ")} ms is shorter than its backoff`));
+    for (const [i, gap] of gaps.entries())
+      assert.ok(gap >= Math.min(800, 100 * 2 ** i) / 2 - 5, `gap ${i + 1} of ${gaps.join(", ")} ms is shorter than its backoff`);
   }
-  const errors = new Set(details.flatMap((d) => d!.attemptLog.map((a) => a.error ?? "")).filter(Boolean).map((e) => e.replace(/\d+ ms/g, "")));
-  assert.ok([...errors].some((e) => /answered 503/.test(e)), "503s were recorded");
-  assert.ok([...errors].some((e) => /unreachable/.test(e)), "refused connections were recorded");
+  const errors = new Set(
+    details
+      .flatMap((d) => d!.attemptLog.map((a) => a.error ?? ""))
+      .filter(Boolean)
+      .map((e) => e.replace(/\d+ ms/g, "")),
+  );
+  assert.ok(
+    [...errors].some((e) => /answered 503/.test(e)),
+    "503s were recorded",
+  );
+  assert.ok(
+    [...errors].some((e) => /unreachable/.test(e)),
+    "refused connections were recorded",
+  );
   const attempts = details.map((d) => d!.attemptLog.length);
   t.diagnostic(`timeline: ${timeline.join("; ")}`);
   t.diagnostic(`attempts per message: min ${Math.min(...attempts)}, max ${Math.max(...attempts)}; gateway requests ${gateway.requests.length}`);

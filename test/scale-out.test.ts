@@ -106,13 +106,20 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
     const wanted = new Set(texts);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const seen = new Set(gateway.params().map((p) => p.get("text")).filter((t) => wanted.has(t!)));
+      const seen = new Set(
+        gateway
+          .params()
+          .map((p) => p.get("text"))
+          .filter((t) => wanted.has(t!)),
+      );
       if (seen.size === wanted.size || Date.now() > deadline) return seen.size;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
-  test("2 web + 2 worker processes take 5,000 messages: each processed once, each reply sent once; after kill -9 of a worker the rest finish", { timeout: 300_000 }, async (t) => {
+  test("2 web + 2 worker processes take 5,000 messages: each processed once, each reply sent once; after kill -9 of a worker the rest finish", {
+    timeout: 300_000,
+  }, async (t) => {
     const { webs, workers, db } = await deploy("scale", {}, { web: 2, worker: 2 });
     const first = Array.from({ length: 5_000 }, (_, i) => `a${i}`);
     const started = Date.now();
@@ -151,7 +158,9 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
     await stop([...webs, workers[1]]);
   });
 
-  test("a backend limited to 50 msg/s across 2 workers never exceeds it in any second and reaches 95% of it when backlogged", { timeout: 120_000 }, async (t) => {
+  test("a backend limited to 50 msg/s across 2 workers never exceeds it in any second and reaches 95% of it when backlogged", {
+    timeout: 120_000,
+  }, async (t) => {
     const before = gateway.requests.length;
     // The backlog is queued first, then the two workers start on it.
     const { webs, db, startWorkers } = await deploy("limited", { rateLimits: { gw: 50 } }, { web: 1, worker: 0 });
@@ -171,7 +180,10 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
     await startWorkers(2);
     const deadline = Date.now() + 60_000;
     while (gateway.requests.length - before < 500 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const times = gateway.requests.slice(before).map((r) => r.at).sort((a, b) => a - b);
+    const times = gateway.requests
+      .slice(before)
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     assert.equal(times.length, 500);
     let busiest = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
@@ -180,7 +192,9 @@ describe("scale-out: web and worker processes on PostgreSQL and Redis", { skip: 
     }
     const rate = (times.length - 1) / ((times.at(-1)! - times[0]) / 1_000);
     const tightest = Math.min(...times.slice(50).map((time, i) => time - times[i]));
-    t.diagnostic(`500 sends over ${((times.at(-1)! - times[0]) / 1_000).toFixed(1)} s: ${rate.toFixed(1)} msg/s (${(rate * 2).toFixed(0)}% of the limit); busiest second ${busiest}; the closest 51 sends ${tightest} ms apart`);
+    t.diagnostic(
+      `500 sends over ${((times.at(-1)! - times[0]) / 1_000).toFixed(1)} s: ${rate.toFixed(1)} msg/s (${(rate * 2).toFixed(0)}% of the limit); busiest second ${busiest}; the closest 51 sends ${tightest} ms apart`,
+    );
     assert.ok(busiest <= 50, `${busiest} sends in one second`);
     assert.ok(rate >= 47.5, `backlogged rate ${rate.toFixed(1)} msg/s`);
     await db.end();

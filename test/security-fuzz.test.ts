@@ -32,7 +32,10 @@ describe(`${RUNS} generated requests per endpoint`, () => {
   for (const endpoint of ENDPOINTS) {
     test(`${endpoint.name}: never a 5xx`, async (t) => {
       const result = await fuzzEndpoint(app, endpoint, RUNS);
-      const statuses = [...result.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(" ");
+      const statuses = [...result.statuses]
+        .sort(([a], [b]) => a - b)
+        .map(([status, n]) => `${status}×${n}`)
+        .join(" ");
       t.diagnostic(`${result.requests} requests in ${Math.round(result.ms)} ms: ${statuses}`);
       assert.equal(result.failure, undefined, `a 5xx: ${JSON.stringify(result.failure, null, 1)?.slice(0, 2_000)}`);
     });

@@ -127,7 +127,10 @@ describe("the token protects /api and /tester however the URL is written", () =>
       for (const url of variants(route.path)) {
         for (const remoteAddress of ["127.0.0.1", "192.0.2.7"]) {
           const response = await served.app.inject({ method: route.method, url, remoteAddress, headers: JSON_TYPE, payload: route.payload });
-          assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${route.method} ${url} from ${remoteAddress}: ${response.statusCode} ${response.body}`);
+          assert.ok(
+            response.statusCode >= 400 && response.statusCode < 500,
+            `${route.method} ${url} from ${remoteAddress}: ${response.statusCode} ${response.body}`,
+          );
         }
       }
       await served.system.router.idle();
@@ -135,7 +138,13 @@ describe("the token protects /api and /tester however the URL is written", () =>
     });
 
     test(`${route.method} ${route.path}: served with the token, from afar too`, async () => {
-      const response = await served.app.inject({ method: route.method, url: route.path, remoteAddress: "192.0.2.7", headers: { ...BEARER, ...JSON_TYPE }, payload: route.payload });
+      const response = await served.app.inject({
+        method: route.method,
+        url: route.path,
+        remoteAddress: "192.0.2.7",
+        headers: { ...BEARER, ...JSON_TYPE },
+        payload: route.payload,
+      });
       assert.ok(passedTheGuard(response.statusCode), `${response.statusCode} ${response.body}`);
     });
   }
@@ -227,7 +236,12 @@ describe("cross-site requests change nothing", () => {
   for (const url of writes) {
     test(`POST ${url} as text/plain, or with no content type at all (a no-cors fetch), is a 415`, async () => {
       for (const headers of [{ "content-type": "text/plain" }, {}, { "content-type": "multipart/form-data; boundary=x" }]) {
-        const response = await served.app.inject({ method: "POST", url, headers, payload: headers["content-type" as never] ? JSON.stringify(send) : undefined });
+        const response = await served.app.inject({
+          method: "POST",
+          url,
+          headers,
+          payload: headers["content-type" as never] ? JSON.stringify(send) : undefined,
+        });
         assert.equal(response.statusCode, 415, `${JSON.stringify(headers)}: ${response.body}`);
       }
     });
@@ -255,7 +269,12 @@ describe("cross-site requests change nothing", () => {
     const basic = { authorization: `Basic ${Buffer.from(`tester:${TOKEN}`).toString("base64")}` };
     await withToken.app.inject({ method: "POST", url: "/tester/api/send", headers: { ...basic, ...JSON_TYPE }, payload: { identity: "78", text: "keep" } });
     for (const headers of [{ ...basic, ...FORM, origin: "http://evil.example" }, { ...basic }, { ...basic, "sec-fetch-site": "cross-site", ...JSON_TYPE }]) {
-      const response = await withToken.app.inject({ method: "POST", url: "/tester/api/clear", headers, payload: headers["content-type" as never] === FORM["content-type"] ? "" : undefined });
+      const response = await withToken.app.inject({
+        method: "POST",
+        url: "/tester/api/clear",
+        headers,
+        payload: headers["content-type" as never] === FORM["content-type"] ? "" : undefined,
+      });
       assert.ok([403, 415].includes(response.statusCode), `${JSON.stringify(headers)}: ${response.statusCode}`);
     }
     assert.ok((await withToken.system.store.countBackendMessages({ name: "httptester" })) > 0);
@@ -318,11 +337,23 @@ describe("lone UTF-16 surrogates are a 400, never a 500", () => {
     });
   });
   const vumi = (from: string, content: string) =>
-    JSON.stringify({ message_id: `m-${Math.random()}`, to_addr: "1", from_addr: from, content, transport_name: "t", transport_type: "sms" }).replace(/\\\\u/g, "\\u");
+    JSON.stringify({ message_id: `m-${Math.random()}`, to_addr: "1", from_addr: from, content, transport_name: "t", transport_type: "sms" }).replace(
+      /\\\\u/g,
+      "\\u",
+    );
   const cases: [string, () => Promise<{ statusCode: number; body: string }>][] = [
-    ["/backend/http/ identity", () => served.app.inject({ method: "POST", url: "/backend/http/", headers: JSON_TYPE, payload: '{"identity":"1\\ud800","text":"x"}' })],
-    ["/backend/http/ text", () => served.app.inject({ method: "POST", url: "/backend/http/", headers: JSON_TYPE, payload: '{"identity":"1","text":"\\udc00x"}' })],
-    ["/backend/httptester/", () => served.app.inject({ method: "POST", url: "/backend/httptester/", headers: JSON_TYPE, payload: '{"identity":"5\\ud800","text":"x"}' })],
+    [
+      "/backend/http/ identity",
+      () => served.app.inject({ method: "POST", url: "/backend/http/", headers: JSON_TYPE, payload: '{"identity":"1\\ud800","text":"x"}' }),
+    ],
+    [
+      "/backend/http/ text",
+      () => served.app.inject({ method: "POST", url: "/backend/http/", headers: JSON_TYPE, payload: '{"identity":"1","text":"\\udc00x"}' }),
+    ],
+    [
+      "/backend/httptester/",
+      () => served.app.inject({ method: "POST", url: "/backend/httptester/", headers: JSON_TYPE, payload: '{"identity":"5\\ud800","text":"x"}' }),
+    ],
     ["/backend/vumi/ from_addr", () => served.app.inject({ method: "POST", url: "/backend/vumi/", headers: JSON_TYPE, payload: vumi("\\ud83d", "hi") })],
     ["/backend/vumi/ content", () => served.app.inject({ method: "POST", url: "/backend/vumi/", headers: JSON_TYPE, payload: vumi("2", "a\\ud83d") })],
     ["/backend/kannel/ UCS-2 text", () => served.app.inject({ url: "/backend/kannel/?id=1&text=%D8%00%00a&charset=UTF-16BE&coding=2" })],
@@ -370,10 +401,18 @@ class BrokenViewBackend extends BackendBase<{ password: string }> {
 describe("secrets never reach the logs", () => {
   test("a failed request logs its path without the query, and no configured secret on any line", async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const password = "gateway-pass-9871";
     const config = await resolveConfig({
-      installedBackends: { broken: { engine: BrokenViewBackend, password }, kannel: { engine: "kannel", sendsmsParams: { username: "u", password: "kannel-pass-2233" } } },
+      installedBackends: {
+        broken: { engine: BrokenViewBackend, password },
+        kannel: { engine: "kannel", sendsmsParams: { username: "u", password: "kannel-pass-2233" } },
+      },
       database: "sqlite::memory:",
       apiToken: TOKEN,
     });
@@ -397,7 +436,10 @@ describe("tester event streams", () => {
     const served = await serve({}, { limits: { testerStreams: 3 } });
     const base = await served.app.listen({ port: 0, host: "127.0.0.1" });
     const streams = await Promise.all([1, 2, 3].map(() => fetch(`${base}/tester/api/events`)));
-    assert.deepEqual(streams.map((s) => s.status), [200, 200, 200]);
+    assert.deepEqual(
+      streams.map((s) => s.status),
+      [200, 200, 200],
+    );
     const refused = await fetch(`${base}/tester/api/events`);
     assert.equal(refused.status, 503);
     assert.match((await refused.json()).error, /too many tester pages/);
@@ -411,10 +453,11 @@ describe("tester event streams", () => {
     const store = served.system.store;
     let reads = 0;
     const count = store.countBackendMessages.bind(store);
-    store.countBackendMessages = (query) => (reads++, count(query));
-    const readers = await Promise.all(
-      Array.from({ length: 20 }, async () => (await fetch(`${base}/tester/api/events`)).body!.getReader()),
-    );
+    store.countBackendMessages = (query) => {
+      reads++;
+      return count(query);
+    };
+    const readers = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${base}/tester/api/events`)).body!.getReader()));
     const decoder = new TextDecoder();
     for (const reader of readers) assert.match(decoder.decode((await reader.read()).value), /^data: \d+:\d+\n\n$/);
     reads = 0;
@@ -454,14 +497,17 @@ describe("slow clients are cut off", () => {
     const served = await serve({}, { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
     await served.app.listen({ port: 0, host: "127.0.0.1" });
     const { port } = served.app.server.address() as AddressInfo;
-    const head = "POST /backend/http/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nidentity=1&text=";
+    const head =
+      "POST /backend/http/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nidentity=1&text=";
     assert.match(await slowClient(port, head, 100), /^HTTP\/1\.1 408/);
     await served.close();
   });
 });
 
 /** A gateway on loopback whose answers `answer` writes. */
-async function gateway(answer: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ url: string; requests: { url: string; headers: IncomingMessage["headers"] }[]; server: Server }> {
+async function gateway(
+  answer: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<{ url: string; requests: { url: string; headers: IncomingMessage["headers"] }[]; server: Server }> {
   const requests: { url: string; headers: IncomingMessage["headers"] }[] = [];
   const server = createHttpServer(async (req, res) => {
     let body = "";
@@ -480,7 +526,12 @@ async function gateway(answer: (req: IncomingMessage, res: ServerResponse, body:
 
 /** Sends one message through `backend` by the API and waits until it is final; returns its detail. */
 async function sendAndWait(served: Served, backend: string) {
-  const sent = await served.app.inject({ method: "POST", url: "/api/messages", headers: JSON_TYPE, payload: { backend, identities: ["5559999"], text: "hello" } });
+  const sent = await served.app.inject({
+    method: "POST",
+    url: "/api/messages",
+    headers: JSON_TYPE,
+    payload: { backend, identities: ["5559999"], text: "hello" },
+  });
   assert.equal(sent.statusCode, 202, sent.body);
   await served.system.router.idle();
   const detail = await served.app.inject({ url: `/api/messages/${sent.json().id}` });
@@ -526,10 +577,17 @@ describe("hostile gateways", () => {
       const timer = setInterval(() => res.write("."), 100);
       res.on("close", () => clearInterval(timer));
     });
-    const served = await serve({ installedBackends: { gw: { engine: "http", sendUrl: `${drip.url}/send`, timeoutMs: 400 } }, tester: false, pipeline: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, pollMs: 10 } });
+    const served = await serve({
+      installedBackends: { gw: { engine: "http", sendUrl: `${drip.url}/send`, timeoutMs: 400 } },
+      tester: false,
+      pipeline: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, pollMs: 10 },
+    });
     const { detail } = await sendAndWait(served, "gw");
     assert.equal(detail.status, "E");
-    assert.deepEqual(detail.transmissions[0].attemptLog.map((a: { outcome: string }) => a.outcome), ["retry", "E"]);
+    assert.deepEqual(
+      detail.transmissions[0].attemptLog.map((a: { outcome: string }) => a.outcome),
+      ["retry", "E"],
+    );
     assert.match(detail.transmissions[0].error, /no complete answer within 400 ms/);
     await served.close();
   });
@@ -537,7 +595,9 @@ describe("hostile gateways", () => {
   test("a Kannel that echoes the request in its 202 does not put the password in the attempt log", async () => {
     const kannel = await gateway((req, res) => res.writeHead(202).end(`0: Accepted for delivery (${req.url})`));
     const served = await serve({
-      installedBackends: { kannel: { engine: "kannel", sendsmsUrl: `${kannel.url}/cgi-bin/sendsms`, sendsmsParams: { username: "clinic", password: "p@ss w0rd!" } } },
+      installedBackends: {
+        kannel: { engine: "kannel", sendsmsUrl: `${kannel.url}/cgi-bin/sendsms`, sendsmsParams: { username: "clinic", password: "p@ss w0rd!" } },
+      },
       tester: false,
     });
     const { detail } = await sendAndWait(served, "kannel");
@@ -578,13 +638,18 @@ describe("start-up errors", () => {
     assert.equal(result.code, 1);
     const lines = result.stderr.trim().split("\n");
     assert.equal(lines.length, 1, result.stderr);
-    assert.match(lines[0], /^rapidsms: cannot open the database postgres:\/\/clinic:\*\*\*@127\.0\.0\.1:9\/rapidsms: .*ECONNREFUSED.*: check that it is running/);
+    assert.match(
+      lines[0],
+      /^rapidsms: cannot open the database postgres:\/\/clinic:\*\*\*@127\.0\.0\.1:9\/rapidsms: .*ECONNREFUSED.*: check that it is running/,
+    );
   });
 });
 
 async function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !["PORT", "HOST", "RAPIDSMS_CONFIG", "RAPIDSMS_DATABASE", "DATABASE_URL", "RAPIDSMS_API_TOKEN"].includes(key)),
+    Object.entries(process.env).filter(
+      ([key]) => !["PORT", "HOST", "RAPIDSMS_CONFIG", "RAPIDSMS_DATABASE", "DATABASE_URL", "RAPIDSMS_API_TOKEN"].includes(key),
+    ),
   );
   const child = spawn(join(repo, "node_modules/.bin/node"), [join(repo, "src/cli/main.ts"), ...args], {
     cwd,

@@ -8,11 +8,19 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { resolveConfig } from "../src/config/resolve.ts";
 import { createServer } from "../src/server/server.ts";
 import { createSystem, type System } from "../src/system.ts";
+import { unlessInCi } from "./support/components.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// In CI a missing Chromium is a failure, never a skip.
-const SKIP = existsSync(CHROMIUM) || process.env.CI === "true" ? false : `no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`;
-const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const SKIP = unlessInCi(existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const SCREENSHOTS = process.env.TESTER_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), "rapidsms-tester-shots-"));
 
 let system: System;
@@ -89,7 +97,13 @@ test("in a real browser: send a message and see the echo appear, bulk-send a 3-l
   assert.equal(await page.textContent("#flash"), "Sent 3 bulk messages");
   const texts = await rowTexts();
   for (const expected of ["one", "two", "three", "echo one", "echo two", "echo three"]) assert.ok(texts.includes(expected), `${expected} in ${texts}`);
-  assert.deepEqual(await rows().locator("td.direction").allTextContents().then((d) => new Set(d)), new Set(["« outgoing", "» incoming"]));
+  assert.deepEqual(
+    await rows()
+      .locator("td.direction")
+      .allTextContents()
+      .then((d) => new Set(d)),
+    new Set(["« outgoing", "» incoming"]),
+  );
 
   const desktop = join(SCREENSHOTS, "message-tester.png");
   await page.screenshot({ path: desktop, fullPage: true });
@@ -111,7 +125,10 @@ test("in a real browser: send a message and see the echo appear, bulk-send a 3-l
   assert.equal(await rows().count(), 8, "other numbers' messages stay");
 
   const asked: string[] = [];
-  page.once("dialog", (dialog) => (asked.push(dialog.message()), void dialog.dismiss()));
+  page.once("dialog", (dialog) => {
+    asked.push(dialog.message());
+    void dialog.dismiss();
+  });
   await page.click("#clear-all");
   await page.waitForTimeout(200);
   assert.deepEqual(asked, ["Clear the messages of every tester number? This cannot be undone."]);

@@ -10,11 +10,18 @@ const guide = readFileSync(new URL("../custom-backends.md", import.meta.url), "u
 const blocks = [...guide.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map(([, language, code]) => ({ language, code }));
 
 /** Lines trimmed, so an excerpt matches whatever its indentation in the file. */
-const trimmedLines = (text: string) => `\n${text.split("\n").map((line) => line.trim()).join("\n")}\n`;
+const trimmedLines = (text: string) =>
+  `\n${text
+    .split("\n")
+    .map((line) => line.trim())
+    .join("\n")}\n`;
 
 test("every code block in docs/custom-backends.md is TypeScript or shell", () => {
   assert.ok(blocks.length > 0);
-  assert.deepEqual(blocks.filter((block) => block.language !== "ts" && block.language !== "sh"), []);
+  assert.deepEqual(
+    blocks.filter((block) => block.language !== "ts" && block.language !== "sh"),
+    [],
+  );
 });
 
 test("every TypeScript block in docs/custom-backends.md is an excerpt of a file in docs/examples", () => {
@@ -23,7 +30,10 @@ test("every TypeScript block in docs/custom-backends.md is an excerpt of a file 
     .map((name) => trimmedLines(readFileSync(new URL(name, examplesDir), "utf8")));
   for (const { code } of blocks.filter((block) => block.language === "ts")) {
     const excerpt = trimmedLines(code.trimEnd());
-    assert.ok(examples.some((example) => example.includes(excerpt)), `not found in docs/examples:\n${code}`);
+    assert.ok(
+      examples.some((example) => example.includes(excerpt)),
+      `not found in docs/examples:\n${code}`,
+    );
   }
 });
 
@@ -57,9 +67,7 @@ shellLines.forEach((line, index) => {
     assert.ok(expected.length > 0, "a curl example is followed by its output as `# ` lines");
     const [, payload, url] = command;
     const response = await app.inject(
-      payload === undefined
-        ? { method: "GET", url }
-        : { method: "POST", url, payload, headers: { "content-type": "application/x-www-form-urlencoded" } },
+      payload === undefined ? { method: "GET", url } : { method: "POST", url, payload, headers: { "content-type": "application/x-www-form-urlencoded" } },
     );
     assert.equal(response.body, expected.join("\n"));
   });
@@ -68,5 +76,8 @@ shellLines.forEach((line, index) => {
 test("the guide's message tester example stores the echo reply hello for 1112223333", async () => {
   await system.router.idle();
   const replies = await system.store.listBackendMessages({ name: "httptester", direction: "O" });
-  assert.deepEqual(replies.map((row) => [row.identity, row.text]), [["1112223333", "hello"]]);
+  assert.deepEqual(
+    replies.map((row) => [row.identity, row.text]),
+    [["1112223333", "hello"]],
+  );
 });

@@ -54,7 +54,10 @@ test("json gateway backend sends one request with every identity, the text and t
   assert.equal(requests.length, 1);
   assert.equal(requests[0].authorization, `Bearer ${TOKEN}`);
   assert.deepEqual(requests[0].body, { reference: record.id, inReplyTo: null, to: ["1112223333", "4445556666"], text: "hello" });
-  assert.deepEqual(record.transmissions.map((tr) => tr.status), ["S", "S"]);
+  assert.deepEqual(
+    record.transmissions.map((tr) => tr.status),
+    ["S", "S"],
+  );
 });
 
 test("numbers the gateway rejects are failedIdentities: marked E, the others S, without retry", async () => {
@@ -69,7 +72,10 @@ test("a 503 answer is retried until the gateway takes the message", async () => 
   answers = [{ status: 503, body: {} }];
   const record = await sendAndWait("hello", ["1112223333"]);
   assert.equal(requests.length, 2);
-  assert.deepEqual(record.transmissions.map((tr) => [tr.status, tr.attempts]), [["S", 2]]);
+  assert.deepEqual(
+    record.transmissions.map((tr) => [tr.status, tr.attempts]),
+    [["S", 2]],
+  );
 });
 
 test("a 400 answer is not retried: the message fails at once, without the token in the error", async () => {

@@ -34,7 +34,10 @@ for (const prefix of ["/backends", "/backend"]) {
     assert.deepEqual([response.statusCode, response.body], [200, "OK"]);
     await system.router.idle();
     const replies = await system.store.listBackendMessages({ name: "httptester", direction: "O" });
-    assert.deepEqual(replies.map((row) => [row.identity, row.text]), [["1112223333", "hello"]]);
+    assert.deepEqual(
+      replies.map((row) => [row.identity, row.text]),
+      [["1112223333", "hello"]],
+    );
   });
 }
 

@@ -16,11 +16,14 @@ test("BackendBase.find resolves engine names and RapidSMS dotted paths", () => {
 });
 
 test("BackendBase.find of an unknown engine throws a ConfigError listing the installed engines", () => {
-  assert.throws(() => BackendBase.find("carrier-pigeon"), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /unknown engine "carrier-pigeon": installed engines are .*database.*http/);
-    return true;
-  });
+  assert.throws(
+    () => BackendBase.find("carrier-pigeon"),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /unknown engine "carrier-pigeon": installed engines are .*database.*http/);
+      return true;
+    },
+  );
 });
 
 test("a registered engine is found by name and alias; configure receives the options once", async () => {

@@ -20,7 +20,13 @@ function rate(value: string): number {
 
 /** Not a variadic option: `--to 111 hello` must leave `hello` as the text. */
 function identities(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").map((identity) => identity.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(",")
+      .map((identity) => identity.trim())
+      .filter(Boolean),
+  ];
 }
 
 export function buildCli(): Command {

@@ -25,9 +25,7 @@ function requireBackend(system: System, name: string): void {
 }
 
 function describeOutgoing(record: MessageRecord): string[] {
-  return record.transmissions.map(
-    (t) => `${t.status}  to ${t.identity} via ${t.backend}: ${record.text}${t.error ? `  (${t.error})` : ""}`,
-  );
+  return record.transmissions.map((t) => `${t.status}  to ${t.identity} via ${t.backend}: ${record.text}${t.error ? `  (${t.error})` : ""}`);
 }
 
 /**

@@ -137,8 +137,5 @@ test("a rapidsms.config.ts exporting defineConfig({...}) is loaded, with apps re
 
 test("a .ts config file without a default export is a ConfigError saying how to export it", async () => {
   const cwd = project({ "rapidsms.config.ts": "export const config = {};\n" });
-  await assert.rejects(
-    loadConfig({ cwd, env: {} }),
-    (error: unknown) => error instanceof ConfigError && error.message.includes("export default defineConfig"),
-  );
+  await assert.rejects(loadConfig({ cwd, env: {} }), (error: unknown) => error instanceof ConfigError && error.message.includes("export default defineConfig"));
 });

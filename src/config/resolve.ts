@@ -21,7 +21,11 @@ const topLevelSchema = z
     installedBackends: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     apps: z.array(z.union([z.string(), z.custom<AppClass>((v) => typeof v === "function", "expected an app class")])).default([]),
     database: z.string().min(1).default("sqlite:./rapidsms.db"),
-    queue: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").nullable().default(null),
+    queue: z
+      .string()
+      .regex(/^rediss?:\/\//, "expected a redis:// URL")
+      .nullable()
+      .default(null),
     port: z.coerce.number().int().min(0).max(65535).default(8000),
     host: z.string().min(1).default("127.0.0.1"),
     projectName: z.string().default("RapidSMS"),
@@ -34,7 +38,14 @@ const topLevelSchema = z
       .url({ protocol: /^https?$/, error: "expected the http(s) base URL this server is reached at, such as https://sms.example.org" })
       .nullable()
       .default(null),
-    allowedHosts: z.array(z.string().min(1).regex(/^[^\s/:]+$|^\[[0-9a-fA-F:.]+\]$/, "expected a host name without scheme or port")).default([]),
+    allowedHosts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .regex(/^[^\s/:]+$|^\[[0-9a-fA-F:.]+\]$/, "expected a host name without scheme or port"),
+      )
+      .default([]),
     trustedProxies: z.array(z.string().refine(isAddressOrRange, "expected an IP address or a CIDR range such as 10.0.0.0/8")).default([]),
     tester: z.union([z.boolean(), z.object({ backend: z.string().min(1).optional() }).strict()]).optional(),
   })
@@ -104,9 +115,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
 
 function resolveBackend(name: string, settings: BackendSettings): { engine: BackendClass; options: object } {
   if (!BACKEND_NAME.test(name)) {
-    throw new ConfigError(
-      `backend "${name}": a backend name is used in URLs (/backend/<name>/): use letters, digits, "-", "_" or ".", at most 64 characters`,
-    );
+    throw new ConfigError(`backend "${name}": a backend name is used in URLs (/backend/<name>/): use letters, digits, "-", "_" or ".", at most 64 characters`);
   }
   const { engine: engineName, ENGINE, ...rest } = settings;
   const engineRef = engineName ?? ENGINE;
@@ -152,7 +161,14 @@ function resolveBackend(name: string, settings: BackendSettings): { engine: Back
  * the server listens on the network, or stands behind a proxy (publicUrl) that makes every
  * client look local: refuse to start that way.
  */
-function refuseOpenAccess(settings: { apiToken: string | null; api: boolean; tester: boolean; host: string; publicUrl: string | null; trustedProxies: string[] }): void {
+function refuseOpenAccess(settings: {
+  apiToken: string | null;
+  api: boolean;
+  tester: boolean;
+  host: string;
+  publicUrl: string | null;
+  trustedProxies: string[];
+}): void {
   if (settings.apiToken !== null || (!settings.api && !settings.tester)) return;
   const open = settings.api && settings.tester ? "/api and the message tester" : settings.api ? "/api" : "the message tester";
   const off = [settings.api && '"api": false', settings.tester && '"tester": false'].filter(Boolean).join(" and ");
@@ -209,9 +225,7 @@ async function resolveApp(app: string | AppClass, baseDir: string): Promise<AppC
   } catch (error) {
     throw new ConfigError(`app "${app}": cannot load ${path}: ${(error as Error).message}`, { cause: error });
   }
-  const candidates = [module.default, ...Object.values(module)].filter(
-    (v): v is AppClass => typeof v === "function" && v.prototype instanceof AppBase,
-  );
+  const candidates = [module.default, ...Object.values(module)].filter((v): v is AppClass => typeof v === "function" && v.prototype instanceof AppBase);
   const unique = [...new Set(candidates)];
   if (unique.length === 0) throw new ConfigError(`app "${app}": ${path} exports no AppBase subclass`);
   if (unique.length > 1 && !module.default) {

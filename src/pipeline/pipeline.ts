@@ -59,18 +59,21 @@ export class Pipeline implements WorkSource {
       backends: [...this.router.backends.keys()],
     });
     let lastPurge = 0;
-    this.housekeeping = setInterval(() => {
-      const now = Date.now();
-      void this.router.store.renewClaims(this.owner, this.options.leaseMs, now).catch((error) =>
-        this.router.logger.error({ err: error }, "renewing work leases failed"),
-      );
-      if (now - lastPurge > 10 * 60_000) {
-        lastPurge = now;
-        void this.router.store.purgeDedupe(now - this.options.dedupeWindowMs).catch((error) =>
-          this.router.logger.error({ err: error }, "purging old gateway ids failed"),
-        );
-      }
-    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    this.housekeeping = setInterval(
+      () => {
+        const now = Date.now();
+        void this.router.store
+          .renewClaims(this.owner, this.options.leaseMs, now)
+          .catch((error) => this.router.logger.error({ err: error }, "renewing work leases failed"));
+        if (now - lastPurge > 10 * 60_000) {
+          lastPurge = now;
+          void this.router.store
+            .purgeDedupe(now - this.options.dedupeWindowMs)
+            .catch((error) => this.router.logger.error({ err: error }, "purging old gateway ids failed"));
+        }
+      },
+      Math.max(50, Math.floor(this.options.leaseMs / 3)),
+    );
     this.housekeeping.unref();
   }
 

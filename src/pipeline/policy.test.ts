@@ -7,13 +7,25 @@ const policy = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
 test("retry delays double from the base, between half and all of the exponential step", () => {
   const low = () => 0;
   const high = () => 1;
-  assert.deepEqual([1, 2, 3, 4].map((n) => retryDelay(n, policy, low)), [500, 1_000, 2_000, 4_000]);
-  assert.deepEqual([1, 2, 3, 4].map((n) => retryDelay(n, policy, high)), [1_000, 2_000, 4_000, 8_000]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => retryDelay(n, policy, low)),
+    [500, 1_000, 2_000, 4_000],
+  );
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => retryDelay(n, policy, high)),
+    [1_000, 2_000, 4_000, 8_000],
+  );
 });
 
 test("retry delays are capped at maxDelayMs", () => {
-  assert.equal(retryDelay(30, policy, () => 1), 60_000);
-  assert.equal(retryDelay(30, policy, () => 0), 30_000);
+  assert.equal(
+    retryDelay(30, policy, () => 1),
+    60_000,
+  );
+  assert.equal(
+    retryDelay(30, policy, () => 0),
+    30_000,
+  );
 });
 
 test("jitter spreads retries of the same attempt", () => {

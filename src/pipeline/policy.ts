@@ -1,7 +1,10 @@
 import { z } from "zod";
 
 const rateLimitSchema = z.union([
-  z.number().positive().transform((perSecond) => ({ perSecond, count: "messages" as const })),
+  z
+    .number()
+    .positive()
+    .transform((perSecond) => ({ perSecond, count: "messages" as const })),
   z.object({ perSecond: z.number().positive(), count: z.enum(["messages", "segments"]).default("messages") }).strict(),
 ]);
 
@@ -18,7 +21,11 @@ export const pipelineOptionsSchema = z
     /** A claim not renewed for this long is taken to belong to a dead process and is claimed again. */
     leaseMs: z.number().int().positive().default(30_000),
     /** A gateway id seen again on the same backend within this window is a duplicate. */
-    dedupeWindowMs: z.number().int().nonnegative().default(24 * 60 * 60 * 1000),
+    dedupeWindowMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(24 * 60 * 60 * 1000),
     /**
      * Inbound messages processed at once. Each holds its place through its commit, so a disk that
      * stalls for tens of ms fills the places; an accepted message that finds none waits for a claim.
@@ -37,7 +44,11 @@ export const pipelineOptionsSchema = z
      * Queued work not picked up for this long is handed out again (queues whose jobs can be lost);
      * longer than any backlog should last, since work still waiting in the queue looks the same.
      */
-    staleAfterMs: z.number().int().positive().default(10 * 60_000),
+    staleAfterMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 60_000),
   })
   .strict();
 

@@ -37,7 +37,14 @@ test("a retryable failure is retried with backoff until it succeeds; every attem
   assert.equal(record?.status, "S");
   assert.equal(backend.calls.length, 3);
   const detail = await t.store.getTransmission(record!.transmissions[0].id);
-  assert.deepEqual(detail?.attemptLog.map((a) => [a.attempt, a.outcome]), [[1, "retry"], [2, "retry"], [3, "S"]]);
+  assert.deepEqual(
+    detail?.attemptLog.map((a) => [a.attempt, a.outcome]),
+    [
+      [1, "retry"],
+      [2, "retry"],
+      [3, "S"],
+    ],
+  );
   assert.equal(detail?.attemptLog[2].answer, "0: Accepted");
   assert.equal(detail?.externalId, "gw-111");
   const [first, second] = detail!.attemptLog;
@@ -69,14 +76,20 @@ test("after a partial failure only the failed identities are retried; a sent one
   const { t, backend } = await scripted([["222"], "ok"]);
   const msg = await t.router.send("hi", await t.connections(["111", "222", "333"], "gw"));
   await t.router.idle();
-  assert.deepEqual(backend.calls.map((c) => c.identities), [["111", "222", "333"], ["222"]]);
+  assert.deepEqual(
+    backend.calls.map((c) => c.identities),
+    [["111", "222", "333"], ["222"]],
+  );
   const record = await t.store.getMessage(msg.id);
   assert.equal(record?.status, "S");
-  assert.deepEqual(record?.transmissions.map((tr) => [tr.identity, tr.status, tr.attempts]), [
-    ["111", "S", 1],
-    ["222", "S", 2],
-    ["333", "S", 1],
-  ]);
+  assert.deepEqual(
+    record?.transmissions.map((tr) => [tr.identity, tr.status, tr.attempts]),
+    [
+      ["111", "S", 1],
+      ["222", "S", 2],
+      ["333", "S", 1],
+    ],
+  );
   await t.close();
 });
 
@@ -85,8 +98,17 @@ test("a message to many identities is sent in batches of batchSize per send call
   const identities = Array.from({ length: 450 }, (_, i) => String(1_000 + i));
   const msg = await t.router.send("bulk", await t.connections(identities));
   await t.router.idle();
-  assert.deepEqual(t.sent().map((s) => s.identities.length), [200, 200, 50]);
-  assert.deepEqual(t.sent().flatMap((s) => s.identities).sort(), identities);
+  assert.deepEqual(
+    t.sent().map((s) => s.identities.length),
+    [200, 200, 50],
+  );
+  assert.deepEqual(
+    t
+      .sent()
+      .flatMap((s) => s.identities)
+      .sort(),
+    identities,
+  );
   assert.equal((await t.store.getMessage(msg.id))?.status, "S");
   await t.close();
 });
@@ -103,7 +125,10 @@ test("replies to one identity reach the backend in the order they were queued", 
   const [connection] = await t.connections(["111"]);
   for (const text of ["1", "2", "3"]) await t.router.send(text, connection);
   await t.router.idle();
-  assert.deepEqual(t.sent().map((s) => s.text), ["1", "2", "3"]);
+  assert.deepEqual(
+    t.sent().map((s) => s.text),
+    ["1", "2", "3"],
+  );
   await t.close();
 });
 

@@ -21,7 +21,6 @@ const keep = { removeOnComplete: true, removeOnFail: 1_000 };
  */
 export class BullmqQueue implements Queue {
   readonly description: string;
-  private readonly url: string;
   private readonly logger: Logger;
   private readonly connection: Redis;
   /** Workers block on connections of their own; BullMQ leaves closing given connections to us. */
@@ -33,7 +32,6 @@ export class BullmqQueue implements Queue {
   private active = 0;
 
   constructor(url: string, logger: Logger) {
-    this.url = url;
     this.logger = logger;
     this.description = `BullMQ on ${url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")}`;
     this.connection = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });

@@ -80,7 +80,10 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     const msg = await web.receive("echo hello", connection);
     await worker.idle();
     assert.equal((await workerSide.store.getMessage(msg.id))?.status, "R");
-    assert.deepEqual(RecordingBackend.sends.map((s) => [s.backend, s.text, s.identities]), [["gw", "hello", ["111"]]]);
+    assert.deepEqual(
+      RecordingBackend.sends.map((s) => [s.backend, s.text, s.identities]),
+      [["gw", "hello", ["111"]]],
+    );
   });
 
   test(`${name}: a failed send is retried after its backoff and ends S`, async () => {
@@ -103,14 +106,30 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     const b = await router(second);
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) ids.push((await (i % 2 ? a : b).send(`m${i}`, await a.lookupConnections("gw", [String(5_000 + i)]))).id);
-    const [many] = [await a.send("to many", await a.lookupConnections("bulk", Array.from({ length: 450 }, (_, i) => String(10_000 + i))))];
+    const [many] = [
+      await a.send(
+        "to many",
+        await a.lookupConnections(
+          "bulk",
+          Array.from({ length: 450 }, (_, i) => String(10_000 + i)),
+        ),
+      ),
+    ];
     await a.idle();
     await b.idle();
     const perIdentity = new Map<string, number>();
-    for (const s of RecordingBackend.sends) for (const identity of s.identities) perIdentity.set(`${s.id}:${identity}`, (perIdentity.get(`${s.id}:${identity}`) ?? 0) + 1);
+    for (const s of RecordingBackend.sends)
+      for (const identity of s.identities) perIdentity.set(`${s.id}:${identity}`, (perIdentity.get(`${s.id}:${identity}`) ?? 0) + 1);
     assert.equal(perIdentity.size, 550);
-    assert.deepEqual([...perIdentity.values()].filter((n) => n > 1), [], "no transmission sent twice");
-    assert.ok(RecordingBackend.sends.filter((s) => s.id === many.id).every((s) => s.identities.length <= 200), "batches of at most 200");
+    assert.deepEqual(
+      [...perIdentity.values()].filter((n) => n > 1),
+      [],
+      "no transmission sent twice",
+    );
+    assert.ok(
+      RecordingBackend.sends.filter((s) => s.id === many.id).every((s) => s.identities.length <= 200),
+      "batches of at most 200",
+    );
     for (const id of ids) assert.equal((await first.store.getMessage(id))?.status, "S");
   });
 
@@ -179,6 +198,9 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     await r.idle();
     assert.equal((await fixture.store.getMessage(bad.id))?.status, "E");
     assert.equal((await fixture.store.getMessage(good.id))?.status, "R");
-    assert.deepEqual(RecordingBackend.sends.map((s) => s.text), ["fine"]);
+    assert.deepEqual(
+      RecordingBackend.sends.map((s) => s.text),
+      ["fine"],
+    );
   });
 }

@@ -3,12 +3,7 @@ import { describe, test } from "node:test";
 import { AppBase, type IncomingPhase } from "../apps/app.ts";
 import { MessageSendingError, NoBackendError } from "../errors.ts";
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
-import {
-  createTestRouter,
-  FailedIdentitiesBackend,
-  MockBackend,
-  RaisesBackend,
-} from "../testing/harness.ts";
+import { createTestRouter, FailedIdentitiesBackend, MockBackend, RaisesBackend } from "../testing/harness.ts";
 import { getRouter, lookupConnections, receive, send, setRouter } from "./global.ts";
 import { EchoApp } from "../apps/echo.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
@@ -19,12 +14,25 @@ type Calls = string[];
 function recordingApp(name: string, calls: Calls, results: Partial<Record<IncomingPhase | "outgoing", unknown>> = {}) {
   return class extends AppBase {
     static override appName = name;
-    override filter(msg: IncomingMessage) { return this.record("filter", msg); }
-    override parse(msg: IncomingMessage) { return this.record("parse", msg); }
-    override handle(msg: IncomingMessage) { return this.record("handle", msg); }
-    override default(msg: IncomingMessage) { return this.record("default", msg); }
-    override cleanup(msg: IncomingMessage) { return this.record("cleanup", msg); }
-    override outgoing(msg: OutgoingMessage) { return this.record("outgoing", msg); }
+    override filter(msg: IncomingMessage) {
+      return this.record("filter", msg);
+    }
+    override parse(msg: IncomingMessage) {
+      return this.record("parse", msg);
+    }
+    override handle(msg: IncomingMessage) {
+      return this.record("handle", msg);
+    }
+    override default(msg: IncomingMessage) {
+      return this.record("default", msg);
+    }
+    override cleanup(msg: IncomingMessage) {
+      return this.record("cleanup", msg);
+    }
+    override outgoing(msg: OutgoingMessage) {
+      return this.record("outgoing", msg);
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: the result each test wants from this phase, whatever its type
     private record(phase: IncomingPhase | "outgoing", _msg: unknown): any {
       calls.push(`${name}.${phase}`);
       return results[phase];
@@ -44,10 +52,7 @@ describe("incoming phases", () => {
     const calls: Calls = [];
     const t = await createTestRouter({ apps: [recordingApp("a", calls), recordingApp("b", calls)] });
     await receiveAndWait(t, "hello");
-    assert.deepEqual(calls, [
-      "a.filter", "b.filter", "a.parse", "b.parse", "a.handle", "b.handle",
-      "a.default", "b.default", "a.cleanup", "b.cleanup",
-    ]);
+    assert.deepEqual(calls, ["a.filter", "b.filter", "a.parse", "b.parse", "a.handle", "b.handle", "a.default", "b.default", "a.cleanup", "b.cleanup"]);
     await t.close();
   });
 
@@ -69,7 +74,10 @@ describe("incoming phases", () => {
     }
     const t = await createTestRouter({ apps: [RespondThenFilter] });
     await receiveAndWait(t, "hello");
-    assert.deepEqual(t.sent().map((s) => s.text), ["filtered"]);
+    assert.deepEqual(
+      t.sent().map((s) => s.text),
+      ["filtered"],
+    );
     await t.close();
   });
 
@@ -125,7 +133,10 @@ describe("incoming phases", () => {
     t = await createTestRouter({ apps: [Responder] });
     await receiveAndWait(t, "hello");
     assert.deepEqual(sentDuringPhases, [0]);
-    assert.deepEqual(t.sent().map((s) => s.text), ["first", "second"]);
+    assert.deepEqual(
+      t.sent().map((s) => s.text),
+      ["first", "second"],
+    );
     await t.close();
   });
 
@@ -160,7 +171,10 @@ describe("incoming phases", () => {
     assert.equal(stored?.status, "Q");
     assert.equal(stored?.direction, "I");
     assert.equal(stored?.externalId, "ext-1");
-    assert.deepEqual(stored?.transmissions.map((tr) => [tr.backend, tr.identity, tr.status]), [["mockbackend", "555", "Q"]]);
+    assert.deepEqual(
+      stored?.transmissions.map((tr) => [tr.backend, tr.identity, tr.status]),
+      [["mockbackend", "555", "Q"]],
+    );
     release();
     await t.router.idle();
     assert.equal((await t.store.getMessage(msg.id))?.status, "R");
@@ -204,20 +218,25 @@ describe("outgoing", () => {
 
   test("one send call per backend carries all of that backend's identities; the message ends S", async () => {
     const t = await createTestRouter({ backends: { one: MockBackend, two: MockBackend } });
-    const connections = [
-      ...(await t.connections(["111", "222"], "one")),
-      ...(await t.connections(["333"], "two")),
-      ...(await t.connections(["444"], "one")),
-    ];
+    const connections = [...(await t.connections(["111", "222"], "one")), ...(await t.connections(["333"], "two")), ...(await t.connections(["444"], "one"))];
     const msg = await t.router.send("hello", connections);
     await t.router.idle();
-    assert.deepEqual(t.sent("one").map((s) => s.identities), [["111", "222", "444"]]);
-    assert.deepEqual(t.sent("two").map((s) => s.identities), [["333"]]);
+    assert.deepEqual(
+      t.sent("one").map((s) => s.identities),
+      [["111", "222", "444"]],
+    );
+    assert.deepEqual(
+      t.sent("two").map((s) => s.identities),
+      [["333"]],
+    );
     assert.deepEqual(t.sent("one")[0], { id: msg.id, text: "hello", identities: ["111", "222", "444"], context: {} });
     const record = await t.store.getMessage(msg.id);
     assert.equal(record?.status, "S");
     assert.ok(record?.sentAt);
-    assert.deepEqual(record?.transmissions.map((tr) => tr.status), ["S", "S", "S", "S"]);
+    assert.deepEqual(
+      record?.transmissions.map((tr) => tr.status),
+      ["S", "S", "S", "S"],
+    );
     await t.close();
   });
 
@@ -243,7 +262,11 @@ describe("outgoing", () => {
     const record = await t.store.getMessage(msg.id);
     assert.deepEqual(
       record?.transmissions.map((tr) => [tr.identity, tr.status]),
-      [["100", "E"], ["200", "S"], ["310", "E"]],
+      [
+        ["100", "E"],
+        ["200", "S"],
+        ["310", "E"],
+      ],
     );
     assert.equal(record?.status, "E");
     await t.close();
@@ -251,11 +274,7 @@ describe("outgoing", () => {
 
   test("a failing backend group does not stop the others; an unknown backend fails only its group", async () => {
     const t = await createTestRouter({ backends: { good: MockBackend, bad: RaisesBackend }, pipeline: { maxAttempts: 1 } });
-    const connections = [
-      ...(await t.connections(["1"], "good")),
-      ...(await t.connections(["2"], "bad")),
-      ...(await t.connections(["3"], "not-installed")),
-    ];
+    const connections = [...(await t.connections(["1"], "good")), ...(await t.connections(["2"], "bad")), ...(await t.connections(["3"], "not-installed"))];
     const msg = await t.router.send("hello", connections);
     await t.router.idle();
     const record = await t.store.getMessage(msg.id);
@@ -296,9 +315,7 @@ describe("outgoing", () => {
     const [connection] = await t.connections(["555"]);
     const msg = await t.router.receive("hi", connection, { fields: { externalId: "gw-42" } });
     await t.router.idle();
-    assert.deepEqual(t.sent(), [
-      { id: t.sent()[0].id, text: "got hi", identities: ["555"], context: { inResponseTo: msg.id, externalId: "gw-42" } },
-    ]);
+    assert.deepEqual(t.sent(), [{ id: t.sent()[0].id, text: "got hi", identities: ["555"], context: { inResponseTo: msg.id, externalId: "gw-42" } }]);
     const [reply] = await t.store.listMessages({ inResponseTo: msg.id });
     assert.equal(reply.text, "got hi");
     assert.equal(reply.status, "S");
@@ -337,7 +354,10 @@ describe("module-level API", () => {
       await receive("in", connection);
       await t.router.idle();
       await t.router.idle();
-      assert.deepEqual(t.sent().map((s) => s.text), ["out"]);
+      assert.deepEqual(
+        t.sent().map((s) => s.text),
+        ["out"],
+      );
       assert.equal((await t.store.listMessages({ direction: "I" })).length, 1);
     } finally {
       setRouter(undefined);
@@ -367,7 +387,10 @@ test("a message accepted by a process with a free worker is processed there, wit
   await eventually(async () => (await store.getMessage(msg.id))?.status === "R");
   assert.equal((await store.getMessage(msg.id))?.status, "R");
   await t.router.idle();
-  assert.deepEqual(t.sent().map((s) => s.text), ["handed over"]);
+  assert.deepEqual(
+    t.sent().map((s) => s.text),
+    ["handed over"],
+  );
   await t.close();
 });
 
@@ -376,7 +399,10 @@ test("a reply made by a process with a free sender is sent there, without a clai
   const msg = await t.router.receive("echo straight out", connection);
   const reply = async () => (await store.listMessages({ inResponseTo: msg.id }))[0];
   await eventually(async () => (await reply())?.status === "S");
-  assert.deepEqual(t.sent().map((s) => s.text), ["straight out"]);
+  assert.deepEqual(
+    t.sent().map((s) => s.text),
+    ["straight out"],
+  );
   const { status, transmissions } = (await reply())!;
   assert.deepEqual([status, transmissions.map((tr) => [tr.status, tr.attempts])], ["S", [["S", 1]]]);
   await t.close();

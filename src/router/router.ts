@@ -5,14 +5,7 @@ import { errorText, MessageSendingError, NoBackendError } from "../errors.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
 import { pipelineOptionsSchema, type PipelineOptions, type PipelineSettings } from "../pipeline/policy.ts";
 import type { Connection } from "../messages/connection.ts";
-import {
-  ErrorMessage,
-  IncomingMessage,
-  OutgoingMessage,
-  type BackendContext,
-  type Fields,
-  type OutgoingKind,
-} from "../messages/messages.ts";
+import { ErrorMessage, IncomingMessage, OutgoingMessage, type BackendContext, type Fields, type OutgoingKind } from "../messages/messages.ts";
 import { EmbeddedQueue } from "../queue/embedded.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Reservation } from "../pipeline/work-loop.ts";

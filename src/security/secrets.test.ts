@@ -13,7 +13,13 @@ test("sameSecret: equal texts only, whatever their lengths or characters", () =>
 test("secretRedactor: every form of a secret, in one pass, longest first", () => {
   const secret = 'p@ss w0rd/"x"';
   const redact = secretRedactor([secret, "s3cr3t-t0ken-long"]);
-  const text = [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1), "s3cr3t-t0ken-long"].join(" | ");
+  const text = [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1),
+    "s3cr3t-t0ken-long",
+  ].join(" | ");
   assert.equal(redact(text), "*** | *** | *** | *** | ***");
 });
 

@@ -87,7 +87,8 @@ export function refuseAccess(request: FastifyRequest, policy: AccessPolicy, real
       return {
         status: 403,
         headers: {},
-        error: "only clients on this machine are served until an API token is configured (apiToken or RAPIDSMS_API_TOKEN); behind a reverse proxy, also list it in trustedProxies",
+        error:
+          "only clients on this machine are served until an API token is configured (apiToken or RAPIDSMS_API_TOKEN); behind a reverse proxy, also list it in trustedProxies",
       };
     }
     const hostname = requestHostname(request);
@@ -99,7 +100,7 @@ export function refuseAccess(request: FastifyRequest, policy: AccessPolicy, real
   if (sameSecret(presentedToken(request) ?? "", policy.token)) return null;
   return {
     status: 401,
-        // Two header lines: a browser offers its login prompt for Basic only when Basic has a line of its own.
+    // Two header lines: a browser offers its login prompt for Basic only when Basic has a line of its own.
     headers: { "www-authenticate": [`Bearer realm="${realm}"`, `Basic realm="${realm}", charset="UTF-8"`] },
     error: "missing or wrong API token: send Authorization: Bearer <token> (or the token as the password of HTTP Basic)",
   };
@@ -133,7 +134,11 @@ export function refuseCrossSite(request: FastifyRequest, policy: AccessPolicy): 
   }
   const origin = request.headers.origin;
   if (origin !== undefined && !sameOrigin(origin, request) && !policy.allowedOrigin(origin)) {
-    return { status: 403, headers: {}, error: `refused a request from the page at ${origin}: only this server's own pages may change things here (set publicUrl if it is served under another name)` };
+    return {
+      status: 403,
+      headers: {},
+      error: `refused a request from the page at ${origin}: only this server's own pages may change things here (set publicUrl if it is served under another name)`,
+    };
   }
   const type = (request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   // DELETE always asks first (it is not a method a form or a no-cors fetch can use); it needs no body.

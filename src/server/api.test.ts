@@ -39,8 +39,17 @@ describe("/api without a token", () => {
     const detail = (await app.inject({ url: `/api/messages/${body.id}` })).json();
     assert.equal(detail.status, "S");
     assert.equal(detail.direction, "O");
-    assert.deepEqual(detail.transmissions.map((t: { identity: string; status: string }) => [t.identity, t.status]), [["111", "S"], ["222", "S"]]);
-    assert.deepEqual(detail.transmissions[0].attemptLog.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome]), [[1, "S"]]);
+    assert.deepEqual(
+      detail.transmissions.map((t: { identity: string; status: string }) => [t.identity, t.status]),
+      [
+        ["111", "S"],
+        ["222", "S"],
+      ],
+    );
+    assert.deepEqual(
+      detail.transmissions[0].attemptLog.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome]),
+      [[1, "S"]],
+    );
     assert.equal(await system.store.countBackendMessages({ name: "db", direction: "O" }), 2);
   });
 
@@ -48,12 +57,21 @@ describe("/api without a token", () => {
     const response = await app.inject({
       method: "POST",
       url: "/api/messages",
-      payload: { connections: [{ backend: "db", identity: "1" }, { backend: "other", identity: "2" }], text: "hi" },
+      payload: {
+        connections: [
+          { backend: "db", identity: "1" },
+          { backend: "other", identity: "2" },
+        ],
+        text: "hi",
+      },
     });
     assert.equal(response.statusCode, 202);
     await system.router.idle();
     const detail = (await app.inject({ url: `/api/messages/${response.json().id}` })).json();
-    assert.deepEqual(detail.transmissions.map((t: { backend: string }) => t.backend), ["db", "other"]);
+    assert.deepEqual(
+      detail.transmissions.map((t: { backend: string }) => t.backend),
+      ["db", "other"],
+    );
   });
 
   const invalid: [string, unknown, RegExp][] = [
@@ -90,10 +108,16 @@ describe("/api without a token", () => {
     await system.router.receive("echo two", connection);
     await system.router.idle();
     const inbound = (await app.inject({ url: "/api/messages?identity=555&direction=I" })).json();
-    assert.deepEqual(inbound.messages.map((m: { text: string }) => m.text), ["echo two", "echo one"]);
+    assert.deepEqual(
+      inbound.messages.map((m: { text: string }) => m.text),
+      ["echo two", "echo one"],
+    );
     assert.equal(inbound.next, null);
     const replies = (await app.inject({ url: "/api/messages?backend=tester&direction=O&status=S" })).json();
-    assert.deepEqual(replies.messages.map((m: { text: string }) => m.text), ["two", "one"]);
+    assert.deepEqual(
+      replies.messages.map((m: { text: string }) => m.text),
+      ["two", "one"],
+    );
     const first = (await app.inject({ url: "/api/messages?identity=555&limit=3" })).json();
     assert.equal(first.messages.length, 3);
     const second = (await app.inject({ url: `/api/messages?identity=555&limit=3&before=${first.next}` })).json();

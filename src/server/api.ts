@@ -31,14 +31,16 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
       }
       const connections: Connection[] = [];
       for (const [backend, group] of Map.groupBy(wanted, (c) => c.backend)) {
-        connections.push(...(await system.router.lookupConnections(backend, group.map((c) => c.identity))));
+        connections.push(
+          ...(await system.router.lookupConnections(
+            backend,
+            group.map((c) => c.identity),
+          )),
+        );
       }
       const msg = await system.router.send(body.text, connections);
       if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
-      return reply
-        .code(202)
-        .header("location", `/api/messages/${msg.id}`)
-        .send({ id: msg.id, status: "P", transmissions: msg.connections.length });
+      return reply.code(202).header("location", `/api/messages/${msg.id}`).send({ id: msg.id, status: "P", transmissions: msg.connections.length });
     });
 
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {

@@ -63,13 +63,23 @@ describe("the generic inbound view", () => {
   });
 
   test("POST reads a JSON body", async () => {
-    const response = await app.inject({ method: "POST", url: "/backend/http/", headers: JSON_TYPE, payload: JSON.stringify({ identity: "1004", text: "json" }) });
+    const response = await app.inject({
+      method: "POST",
+      url: "/backend/http/",
+      headers: JSON_TYPE,
+      payload: JSON.stringify({ identity: "1004", text: "json" }),
+    });
     assert.equal(response.statusCode, 200);
     assert.equal((await storedFrom("1004"))[0].text, "json");
   });
 
   test("a number as identity in a JSON body is taken as its digits", async () => {
-    const response = await app.inject({ method: "POST", url: "/backend/http/", headers: JSON_TYPE, payload: JSON.stringify({ identity: 15551005, text: "n" }) });
+    const response = await app.inject({
+      method: "POST",
+      url: "/backend/http/",
+      headers: JSON_TYPE,
+      payload: JSON.stringify({ identity: 15551005, text: "n" }),
+    });
     assert.equal(response.statusCode, 200);
     assert.equal((await storedFrom("15551005"))[0].text, "n");
   });
@@ -110,7 +120,12 @@ describe("the generic inbound view", () => {
 
   for (const method of ["PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] as const) {
     test(`${method} is a 405 with an allow header listing GET and POST`, async () => {
-      const response = await app.inject({ method, url: "/backend/http/?identity=1200&text=x", headers: FORM, payload: method === "HEAD" ? undefined : "identity=1200&text=x" });
+      const response = await app.inject({
+        method,
+        url: "/backend/http/?identity=1200&text=x",
+        headers: FORM,
+        payload: method === "HEAD" ? undefined : "identity=1200&text=x",
+      });
       assert.equal(response.statusCode, 405);
       assert.equal(response.headers.allow, "GET, POST");
       assert.deepEqual(await storedFrom("1200"), []);
@@ -151,7 +166,10 @@ describe("the generic inbound view", () => {
     assert.equal(get.headers.allow, "POST");
     const post = await app.inject({ method: "POST", url: "/backend/post-only/", headers: FORM, payload: "identity=1500&text=y" });
     assert.equal(post.statusCode, 200);
-    assert.deepEqual((await storedFrom("1500")).map((m) => m.text), ["y"]);
+    assert.deepEqual(
+      (await storedFrom("1500")).map((m) => m.text),
+      ["y"],
+    );
   });
 
   test("a path of a backend that is not installed is a 404", async () => {
@@ -203,7 +221,13 @@ describe("the message tester backend and the apps", () => {
     assert.equal(response.body, "OK");
     await system.router.idle();
     const rows = await system.store.listBackendMessages({ name: "httptester", identity: "1900" });
-    assert.deepEqual(rows.map((r) => [r.direction, r.text]), [["O", "hi there"], ["I", "echo hi there"]]);
+    assert.deepEqual(
+      rows.map((r) => [r.direction, r.text]),
+      [
+        ["O", "hi there"],
+        ["I", "echo hi there"],
+      ],
+    );
   });
 
   test("a message no app handles gets the default response", async () => {

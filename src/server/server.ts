@@ -71,7 +71,10 @@ export async function createServer(system: System, options: ServerOptions = {}):
     const check = (part: string, ping: () => Promise<void>) =>
       ping().then(
         () => "ok",
-        (error: unknown) => (app.log.warn({ err: error }, `health check: the ${part} is unreachable`), "unreachable"),
+        (error: unknown) => {
+          app.log.warn({ err: error }, `health check: the ${part} is unreachable`);
+          return "unreachable";
+        },
       );
     const [store, queue] = await Promise.all([check("store", () => system.store.ping()), check("queue", () => system.queue.ping())]);
     const ok = store === "ok" && queue === "ok";

@@ -3,16 +3,52 @@ import { PreparedQuery, type Executor } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 const MESSAGE_COLUMNS = [
-  "id", "direction", "status", "text", "fields", "context", "external_id", "in_response_to", "priority", "error",
-  "claimed_by", "claimed_until", "created_at", "updated_at", "sent_at", "delivered_at",
+  "id",
+  "direction",
+  "status",
+  "text",
+  "fields",
+  "context",
+  "external_id",
+  "in_response_to",
+  "priority",
+  "error",
+  "claimed_by",
+  "claimed_until",
+  "created_at",
+  "updated_at",
+  "sent_at",
+  "delivered_at",
 ] as const satisfies readonly (keyof Database["messages"])[];
 
 const TRANSMISSION_COLUMNS = [
-  "message_id", "connection_id", "direction", "status", "rank", "error", "attempts", "next_attempt_at", "claimed_by",
-  "claimed_until", "external_id", "segments", "created_at", "updated_at", "sent_at", "delivered_at",
+  "message_id",
+  "connection_id",
+  "direction",
+  "status",
+  "rank",
+  "error",
+  "attempts",
+  "next_attempt_at",
+  "claimed_by",
+  "claimed_until",
+  "external_id",
+  "segments",
+  "created_at",
+  "updated_at",
+  "sent_at",
+  "delivered_at",
 ] as const satisfies readonly (keyof Database["transmissions"])[];
 
-const ATTEMPT_COLUMNS = ["transmission_id", "attempt", "at", "outcome", "duration_ms", "error", "answer"] as const satisfies readonly (keyof Database["attempts"])[];
+const ATTEMPT_COLUMNS = [
+  "transmission_id",
+  "attempt",
+  "at",
+  "outcome",
+  "duration_ms",
+  "error",
+  "answer",
+] as const satisfies readonly (keyof Database["attempts"])[];
 
 /**
  * The statements every message runs through, compiled once per store (see PreparedQuery); with
@@ -21,65 +57,79 @@ const ATTEMPT_COLUMNS = ["transmission_id", "attempt", "at", "outcome", "duratio
 export function hotQueries(db: Kysely<Database>, direct?: Executor) {
   return {
     /** Takes a gateway id for a message, unless it was taken within the window. */
-    claimGatewayId: new PreparedQuery<"backend" | "externalId" | "messageId" | "at" | "windowStart", { message_id: string }>((p) =>
-      db
-        .insertInto("inbound_dedupe")
-        .values({ backend: p("backend"), external_id: p("externalId"), message_id: p("messageId"), received_at: p("at") })
-        .onConflict((oc) =>
-          oc
-            .columns(["backend", "external_id"])
-            .doUpdateSet({ message_id: p("messageId"), received_at: p("at") })
-            .where("inbound_dedupe.received_at", "<", p("windowStart")),
-        )
-        .returning("message_id"),
+    claimGatewayId: new PreparedQuery<"backend" | "externalId" | "messageId" | "at" | "windowStart", { message_id: string }>(
+      (p) =>
+        db
+          .insertInto("inbound_dedupe")
+          .values({ backend: p("backend"), external_id: p("externalId"), message_id: p("messageId"), received_at: p("at") })
+          .onConflict((oc) =>
+            oc
+              .columns(["backend", "external_id"])
+              .doUpdateSet({ message_id: p("messageId"), received_at: p("at") })
+              .where("inbound_dedupe.received_at", "<", p("windowStart")),
+          )
+          .returning("message_id"),
       direct,
     ),
-    insertMessage: new PreparedQuery<(typeof MESSAGE_COLUMNS)[number], never>((p) =>
-      db.insertInto("messages").values(Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, p(c)])) as never),
+    insertMessage: new PreparedQuery<(typeof MESSAGE_COLUMNS)[number], never>(
+      (p) => db.insertInto("messages").values(Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, p(c)])) as never),
       direct,
     ),
     /** Returns the new transmission's id (a transmission stored already claimed goes to the sender). */
-    insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number }>((p) =>
-      db.insertInto("transmissions").values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never).returning("id"),
+    insertTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number }>(
+      (p) =>
+        db
+          .insertInto("transmissions")
+          .values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never)
+          .returning("id"),
       direct,
     ),
-    insertAttempt: new PreparedQuery<(typeof ATTEMPT_COLUMNS)[number], never>((p) =>
-      db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
+    insertAttempt: new PreparedQuery<(typeof ATTEMPT_COLUMNS)[number], never>(
+      (p) => db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
       direct,
     ),
     /** Finishes an unprocessed inbound message (and only one still unprocessed). */
-    completeIncoming: new PreparedQuery<"id" | "status" | "error" | "stamp", never>((p) =>
-      db
-        .updateTable("messages")
-        .set({ status: p("status"), error: p("error"), updated_at: p("stamp"), claimed_by: null, claimed_until: null })
-        .where("id", "=", p("id"))
-        .where("status", "=", "Q"),
+    completeIncoming: new PreparedQuery<"id" | "status" | "error" | "stamp", never>(
+      (p) =>
+        db
+          .updateTable("messages")
+          .set({ status: p("status"), error: p("error"), updated_at: p("stamp"), claimed_by: null, claimed_until: null })
+          .where("id", "=", p("id"))
+          .where("status", "=", "Q"),
       direct,
     ),
-    setTransmissionsOf: new PreparedQuery<"messageId" | "status" | "error" | "stamp", never>((p) =>
-      db.updateTable("transmissions").set({ status: p("status"), error: p("error"), updated_at: p("stamp") }).where("message_id", "=", p("messageId")),
+    setTransmissionsOf: new PreparedQuery<"messageId" | "status" | "error" | "stamp", never>(
+      (p) =>
+        db
+          .updateTable("transmissions")
+          .set({ status: p("status"), error: p("error"), updated_at: p("stamp") })
+          .where("message_id", "=", p("messageId")),
       direct,
     ),
     /** Records a send's outcome on a claimed transmission; null keeps a column as it was. */
-    recordAttempt: new PreparedQuery<"id" | "status" | "error" | "nextAttemptAt" | "stamp" | "sentAt" | "externalId" | "segments", never>((p) =>
-      db
-        .updateTable("transmissions")
-        .set({
-          status: p("status"),
-          error: p("error"),
-          next_attempt_at: p("nextAttemptAt"),
-          claimed_by: null,
-          claimed_until: null,
-          updated_at: p("stamp"),
-          sent_at: sql`coalesce(${p("sentAt")}, sent_at)`,
-          external_id: sql`coalesce(${p("externalId")}, external_id)`,
-          segments: sql`coalesce(${p("segments")}, segments)`,
-        })
-        .where("id", "=", p("id"))
-        .where("status", "=", "P"),
+    recordAttempt: new PreparedQuery<"id" | "status" | "error" | "nextAttemptAt" | "stamp" | "sentAt" | "externalId" | "segments", never>(
+      (p) =>
+        db
+          .updateTable("transmissions")
+          .set({
+            status: p("status"),
+            error: p("error"),
+            next_attempt_at: p("nextAttemptAt"),
+            claimed_by: null,
+            claimed_until: null,
+            updated_at: p("stamp"),
+            sent_at: sql`coalesce(${p("sentAt")}, sent_at)`,
+            external_id: sql`coalesce(${p("externalId")}, external_id)`,
+            segments: sql`coalesce(${p("segments")}, segments)`,
+          })
+          .where("id", "=", p("id"))
+          .where("status", "=", "P"),
       direct,
     ),
-    messageOfTransmission: new PreparedQuery<"id", { message_id: string }>((p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id")), direct),
+    messageOfTransmission: new PreparedQuery<"id", { message_id: string }>(
+      (p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id")),
+      direct,
+    ),
     /** A message's direction and status with each of its transmissions' status and error (none: nulls). */
     messageStatuses: new PreparedQuery<
       "id",
@@ -89,26 +139,28 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
         status: Database["transmissions"]["status"] | null;
         error: string | null;
       }
-    >((p) =>
-      db
-        .selectFrom("messages")
-        .leftJoin("transmissions", "transmissions.message_id", "messages.id")
-        .select(["messages.direction", "messages.status as message_status", "transmissions.status", "transmissions.error"])
-        .where("messages.id", "=", p("id")),
+    >(
+      (p) =>
+        db
+          .selectFrom("messages")
+          .leftJoin("transmissions", "transmissions.message_id", "messages.id")
+          .select(["messages.direction", "messages.status as message_status", "transmissions.status", "transmissions.error"])
+          .where("messages.id", "=", p("id")),
       direct,
     ),
     /** Saves a message's derived status; null sent or delivered times keep theirs. */
-    setMessageStatus: new PreparedQuery<"id" | "status" | "error" | "stamp" | "sentAt" | "deliveredAt", never>((p) =>
-      db
-        .updateTable("messages")
-        .set({
-          status: p("status"),
-          error: p("error"),
-          updated_at: p("stamp"),
-          sent_at: sql`coalesce(${p("sentAt")}, sent_at)`,
-          delivered_at: sql`coalesce(${p("deliveredAt")}, delivered_at)`,
-        })
-        .where("id", "=", p("id")),
+    setMessageStatus: new PreparedQuery<"id" | "status" | "error" | "stamp" | "sentAt" | "deliveredAt", never>(
+      (p) =>
+        db
+          .updateTable("messages")
+          .set({
+            status: p("status"),
+            error: p("error"),
+            updated_at: p("stamp"),
+            sent_at: sql`coalesce(${p("sentAt")}, sent_at)`,
+            delivered_at: sql`coalesce(${p("deliveredAt")}, delivered_at)`,
+          })
+          .where("id", "=", p("id")),
       direct,
     ),
   };

@@ -124,11 +124,7 @@ export class KyselyStore implements Store {
   }
 
   async setConnectionContact(connectionId: number, contactId: number | null): Promise<void> {
-    await this.db
-      .updateTable("connections")
-      .set({ contact_id: contactId, modified_on: now() })
-      .where("id", "=", connectionId)
-      .execute();
+    await this.db.updateTable("connections").set({ contact_id: contactId, modified_on: now() }).where("id", "=", connectionId).execute();
   }
 
   /**
@@ -153,7 +149,7 @@ export class KyselyStore implements Store {
         for (const write of batch) done.push(await write.run(trx));
         return done;
       });
-      batch.forEach((write, i) => write.resolve(results[i]));
+      for (const [i, write] of batch.entries()) write.resolve(results[i]);
     } catch {
       for (const write of batch) await this.db.transaction().execute(write.run).then(write.resolve, write.reject);
     }
@@ -188,7 +184,11 @@ export class KyselyStore implements Store {
       await trx
         .updateTable("messages")
         .set({ claimed_by: owner, claimed_until: now + leaseMs })
-        .where("id", "in", rows.map((r) => r.id))
+        .where(
+          "id",
+          "in",
+          rows.map((r) => r.id),
+        )
         .execute();
       return rows.map((r) => ({
         id: r.id,
@@ -249,7 +249,11 @@ export class KyselyStore implements Store {
       await trx
         .updateTable("transmissions")
         .set((eb) => ({ status: "P", claimed_by: owner, claimed_until: now + leaseMs, attempts: eb("attempts", "+", 1) }))
-        .where("id", "in", rows.map((r) => r.id))
+        .where(
+          "id",
+          "in",
+          rows.map((r) => r.id),
+        )
         .execute();
       return rows.map((r) => ({
         id: r.id,
@@ -321,8 +325,18 @@ export class KyselyStore implements Store {
 
   async renewClaims(owner: string, leaseMs: number, now = Date.now()): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("messages").set({ claimed_until: now + leaseMs }).where("claimed_by", "=", owner).where("status", "=", "Q").execute();
-      await trx.updateTable("transmissions").set({ claimed_until: now + leaseMs }).where("claimed_by", "=", owner).where("status", "=", "P").execute();
+      await trx
+        .updateTable("messages")
+        .set({ claimed_until: now + leaseMs })
+        .where("claimed_by", "=", owner)
+        .where("status", "=", "Q")
+        .execute();
+      await trx
+        .updateTable("transmissions")
+        .set({ claimed_until: now + leaseMs })
+        .where("claimed_by", "=", owner)
+        .where("status", "=", "P")
+        .execute();
     });
   }
 
@@ -431,20 +445,20 @@ export class KyselyStore implements Store {
 
   private transmissionsQuery() {
     return recipients(this.db).select([
-        "transmissions.id",
-        "transmissions.message_id",
-        "transmissions.connection_id",
-        "transmissions.status",
-        "transmissions.error",
-        "transmissions.attempts",
-        "transmissions.next_attempt_at",
-        "transmissions.external_id",
-        "transmissions.segments",
-        "transmissions.sent_at",
-        "transmissions.delivered_at",
-        "backends.name as backend",
-        "connections.identity",
-      ]);
+      "transmissions.id",
+      "transmissions.message_id",
+      "transmissions.connection_id",
+      "transmissions.status",
+      "transmissions.error",
+      "transmissions.attempts",
+      "transmissions.next_attempt_at",
+      "transmissions.external_id",
+      "transmissions.segments",
+      "transmissions.sent_at",
+      "transmissions.delivered_at",
+      "backends.name as backend",
+      "connections.identity",
+    ]);
   }
 
   private async listMessagesWhere(query: MessageQuery & { id?: string }): Promise<MessageRecord[]> {
@@ -483,10 +497,19 @@ export class KyselyStore implements Store {
       .execute();
     if (messages.length === 0) return [];
     const transmissions = await this.transmissionsQuery()
-      .where("transmissions.message_id", "in", messages.map((m) => m.id))
+      .where(
+        "transmissions.message_id",
+        "in",
+        messages.map((m) => m.id),
+      )
       .orderBy("transmissions.id")
       .execute();
-    return messages.map((m) => toMessageRecord(m, transmissions.filter((t) => t.message_id === m.id)));
+    return messages.map((m) =>
+      toMessageRecord(
+        m,
+        transmissions.filter((t) => t.message_id === m.id),
+      ),
+    );
   }
 
   async addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void> {
@@ -494,7 +517,17 @@ export class KyselyStore implements Store {
     const stamp = now();
     await this.db
       .insertInto("backend_messages")
-      .values(rows.map((r) => ({ name: r.name, date: stamp, direction: r.direction, message_id: r.messageId, external_id: r.externalId, identity: r.identity, text: r.text })))
+      .values(
+        rows.map((r) => ({
+          name: r.name,
+          date: stamp,
+          direction: r.direction,
+          message_id: r.messageId,
+          external_id: r.externalId,
+          identity: r.identity,
+          text: r.text,
+        })),
+      )
       .execute();
   }
 
@@ -562,7 +595,10 @@ async function acceptOne(trx: Transaction<Database>, hot: HotQueries, init: Inco
     }
   }
   const claim = options.claim ? { claimed_by: options.claim.owner, claimed_until: options.claim.until } : {};
-  await hot.insertMessage.run(trx, newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId, ...claim }, stamp));
+  await hot.insertMessage.run(
+    trx,
+    newMessage({ id: init.id, direction: "I", status: "Q", text: init.text, fields: init.fields, external_id: externalId, ...claim }, stamp),
+  );
   await hot.insertTransmission.run(trx, newTransmission(init.id, init.connection.id, "I", stamp));
   return { id: init.id, duplicate: false };
 }
@@ -702,11 +738,26 @@ function newTransmission(messageId: string, connectionId: number, direction: Dir
 }
 
 /** Records an outbound message; with `claim`, its transmissions are claimed at once and returned. */
-async function insertOutgoing(trx: Transaction<Database>, hot: HotQueries, init: OutgoingRecordInit, stamp: string, claim?: Claim): Promise<ClaimedTransmission[]> {
+async function insertOutgoing(
+  trx: Transaction<Database>,
+  hot: HotQueries,
+  init: OutgoingRecordInit,
+  stamp: string,
+  claim?: Claim,
+): Promise<ClaimedTransmission[]> {
   await hot.insertMessage.run(
     trx,
     newMessage(
-      { id: init.id, direction: "O", status: "P", text: init.text, fields: init.fields, in_response_to: init.inResponseTo, context: init.context, priority: init.priority },
+      {
+        id: init.id,
+        direction: "O",
+        status: "P",
+        text: init.text,
+        fields: init.fields,
+        in_response_to: init.inResponseTo,
+        context: init.context,
+        priority: init.priority,
+      },
       stamp,
     ),
   );
@@ -732,7 +783,16 @@ async function messagesOf(trx: Transaction<Database>, hot: HotQueries, outcomes:
   const rows =
     outcomes.length === 1
       ? (await hot.messageOfTransmission.run(trx, { id: outcomes[0].transmissionId })).rows
-      : await trx.selectFrom("transmissions").select("message_id").distinct().where("id", "in", outcomes.map((o) => o.transmissionId)).execute();
+      : await trx
+          .selectFrom("transmissions")
+          .select("message_id")
+          .distinct()
+          .where(
+            "id",
+            "in",
+            outcomes.map((o) => o.transmissionId),
+          )
+          .execute();
   return rows.map((r) => r.message_id);
 }
 
@@ -742,7 +802,10 @@ async function refreshMessageStatus(trx: Transaction<Database>, hot: HotQueries,
   if (rows.length === 0) throw new Error(`message ${messageId} is not in the store`);
   const [{ direction, message_status: was }] = rows;
   const transmissions = rows.filter((r) => r.status !== null);
-  const status = deriveMessageStatus(direction, transmissions.map((r) => r.status!));
+  const status = deriveMessageStatus(
+    direction,
+    transmissions.map((r) => r.status!),
+  );
   const errors = [...new Set(transmissions.map((r) => r.error).filter((e): e is string => !!e))];
   await hot.setMessageStatus.run(trx, {
     id: messageId,

@@ -7,6 +7,7 @@ type IdColumn = [type: "integer" | "serial", build: (column: ColumnDefinitionBui
 /** Schema migrations, in order, for either database. Never edit a released one: add the next. */
 const migrations = (id: IdColumn): Record<string, Migration> => ({
   "0001_core": {
+    // biome-ignore lint/suspicious/noExplicitAny: a migration must not depend on the schema types of today's code
     async up(db: Kysely<any>) {
       await db.schema
         .createTable("backends")
@@ -77,11 +78,7 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .execute();
       await db.schema.createIndex("transmissions_message").on("transmissions").column("message_id").execute();
       // Claims walk it in order: queued outbound transmissions by rank (replies first), then due time.
-      await db.schema
-        .createIndex("transmissions_queue")
-        .on("transmissions")
-        .columns(["direction", "status", "rank", "next_attempt_at", "id"])
-        .execute();
+      await db.schema.createIndex("transmissions_queue").on("transmissions").columns(["direction", "status", "rank", "next_attempt_at", "id"]).execute();
       await db.schema.createIndex("transmissions_external_id").on("transmissions").column("external_id").execute();
       await db.schema
         .createTable("inbound_dedupe")
@@ -129,14 +126,22 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addColumn("identity", "text", (c) => c.notNull())
         .addColumn("text", "text", (c) => c.notNull())
         .execute();
-      await db.schema
-        .createIndex("backend_messages_name_identity")
-        .on("backend_messages")
-        .columns(["name", "identity"])
-        .execute();
+      await db.schema.createIndex("backend_messages_name_identity").on("backend_messages").columns(["name", "identity"]).execute();
     },
+    // biome-ignore lint/suspicious/noExplicitAny: as for up
     async down(db: Kysely<any>) {
-      for (const table of ["send_pacing", "delivery_reports", "attempts", "inbound_dedupe", "backend_messages", "transmissions", "messages", "connections", "contacts", "backends"]) {
+      for (const table of [
+        "send_pacing",
+        "delivery_reports",
+        "attempts",
+        "inbound_dedupe",
+        "backend_messages",
+        "transmissions",
+        "messages",
+        "connections",
+        "contacts",
+        "backends",
+      ]) {
         await sql`drop table if exists ${sql.table(table)}`.execute(db);
       }
     },

@@ -11,7 +11,7 @@ import { withConnectionCache } from "./connection-cache.ts";
 export function openStore(url: string, baseDir = process.cwd()): Store {
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length);
-    if (path === "" ) throw new ConfigError(`database "${url}": give a file, as in sqlite:./rapidsms.db, or sqlite::memory:`);
+    if (path === "") throw new ConfigError(`database "${url}": give a file, as in sqlite:./rapidsms.db, or sqlite::memory:`);
     return path === ":memory:" ? openSqliteStore(path) : withConnectionCache(openSqliteStoreInThread(resolve(baseDir, path)));
   }
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url);

@@ -26,7 +26,7 @@ export class PreparedQuery<Name extends string, Row> {
    * `direct`, when given, runs the query instead of the executor passed to `run`: on SQLite, the
    * statement itself on the store's only connection, which is inside the same transaction.
    */
-  // `any`: a mark stands in for a value of whatever type the column has.
+  // biome-ignore lint/suspicious/noExplicitAny: a mark stands in for a value of whatever type the column has
   constructor(build: (param: (name: Name) => any) => Compilable<Row>, direct?: Executor) {
     this.direct = direct;
     this.compiled = build((name) => `${MARK}${name}`).compile();

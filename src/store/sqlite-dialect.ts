@@ -1,4 +1,4 @@
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { CompiledQuery, QueryResult, SqliteDatabase, SqliteStatement } from "kysely";
 import type { Executor } from "./prepared.ts";
 

@@ -62,11 +62,14 @@ test("openStore takes sqlite:PATH relative to the base folder and refuses other 
   const store = openStore("sqlite:./nested/app.db", dir);
   await store.migrate();
   await store.close();
-  assert.throws(() => openStore("mysql://u:pw@host/db"), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.doesNotMatch(error.message, /pw/);
-    return true;
-  });
+  assert.throws(
+    () => openStore("mysql://u:pw@host/db"),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.doesNotMatch(error.message, /pw/);
+      return true;
+    },
+  );
   assert.throws(() => openStore("sqlite:"), ConfigError);
 });
 

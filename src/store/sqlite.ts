@@ -15,7 +15,9 @@ export function openSqliteStore(path: string): KyselyStore {
   database.exec("pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma busy_timeout = 5000;");
   // Checkpoints run in a worker thread; the writer's own, at 40 MB of WAL, are only a backstop.
   if (file) database.exec("pragma wal_autocheckpoint = 10000; pragma journal_size_limit = 67108864;");
-  const checkpointer = file ? startCheckpointer(path, (error) => process.emitWarning(`the SQLite checkpoint thread stopped (${error.message}); the writer checkpoints alone`)) : undefined;
+  const checkpointer = file
+    ? startCheckpointer(path, (error) => process.emitWarning(`the SQLite checkpoint thread stopped (${error.message}); the writer checkpoints alone`))
+    : undefined;
   const adapted = kyselyDatabase(database);
   const close = adapted.close.bind(adapted);
   adapted.close = async () => {

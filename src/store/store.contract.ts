@@ -37,11 +37,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   test(`${name}: lookupConnections creates each (backend, identity) once and answers in input order`, () =>
     withStore(async (store) => {
       const first = await store.lookupConnections("kannel", ["222", "111", "222"]);
-      assert.deepEqual(first.map((c) => c.identity), ["222", "111", "222"]);
+      assert.deepEqual(
+        first.map((c) => c.identity),
+        ["222", "111", "222"],
+      );
       assert.equal(first[0].id, first[2].id);
       const again = await store.lookupConnections("kannel", ["111", "333"]);
       assert.equal(again[0].id, first[1].id);
-      assert.deepEqual(again.map((c) => c.backend), ["kannel", "kannel"]);
+      assert.deepEqual(
+        again.map((c) => c.backend),
+        ["kannel", "kannel"],
+      );
       const elsewhere = await store.lookupConnections("vumi", ["111"]);
       assert.notEqual(elsewhere[0].id, first[1].id);
       assert.deepEqual(await store.lookupConnections("kannel", []), []);
@@ -80,7 +86,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(stored?.direction, "I");
       assert.equal(stored?.externalId, "gw-1");
       assert.deepEqual(stored?.fields, { externalId: "gw-1", to: "555" });
-      assert.deepEqual(stored?.transmissions.map((t) => [t.backend, t.identity, t.status]), [["kannel", "111", "Q"]]);
+      assert.deepEqual(
+        stored?.transmissions.map((t) => [t.backend, t.identity, t.status]),
+        [["kannel", "111", "Q"]],
+      );
     }));
 
   test(`${name}: a gateway id seen again on the same backend within the window is a duplicate of the first`, () =>
@@ -105,10 +114,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await accept(store, "b", connection);
       const now = Date.now();
       const first = await store.claimIncoming("w1", 1, 1_000, now);
-      assert.deepEqual(first.map((m) => [m.id, m.text, m.connection.identity, m.connection.backend]), [["a", "text of a", "111", "kannel"]]);
-      assert.deepEqual((await store.claimIncoming("w2", 10, 1_000, now)).map((m) => m.id), ["b"]);
+      assert.deepEqual(
+        first.map((m) => [m.id, m.text, m.connection.identity, m.connection.backend]),
+        [["a", "text of a", "111", "kannel"]],
+      );
+      assert.deepEqual(
+        (await store.claimIncoming("w2", 10, 1_000, now)).map((m) => m.id),
+        ["b"],
+      );
       assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 500), []);
-      assert.deepEqual((await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id), ["a", "b"]);
+      assert.deepEqual(
+        (await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id),
+        ["a", "b"],
+      );
     }));
 
   test(`${name}: a message accepted already claimed is left to its claimer until the lease runs out`, () =>
@@ -117,7 +135,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const now = Date.now();
       await store.acceptIncoming({ id: "mine", text: "hi", fields: {}, connection }, { dedupeWindowMs: 0, claim: { owner: "w1", until: now + 1_000 } });
       assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 500), []);
-      assert.deepEqual((await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id), ["mine"]);
+      assert.deepEqual(
+        (await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id),
+        ["mine"],
+      );
     }));
 
   test(`${name}: renewClaims keeps a lease; releaseClaims gives the work back at once`, () =>
@@ -132,7 +153,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 1_500), []);
       assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now + 1_500), []);
       await store.releaseClaims("w1");
-      assert.deepEqual((await store.claimIncoming("w2", 10, 1_000, now + 1_500)).map((m) => m.id), ["a"]);
+      assert.deepEqual(
+        (await store.claimIncoming("w2", 10, 1_000, now + 1_500)).map((m) => m.id),
+        ["a"],
+      );
       const [again] = await store.claimTransmissions("w2", 10, 1_000, now + 1_500);
       assert.equal(again.attempt, 1, "a released claim does not count as an attempt");
     }));
@@ -145,7 +169,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.completeIncoming("in", { status: "R", replies: [reply] });
       await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] });
       assert.equal((await store.getMessage("in"))?.status, "R");
-      assert.deepEqual((await store.listMessages({ inResponseTo: "in" })).map((m) => [m.id, m.status, m.transmissions[0].status]), [["reply", "P", "Q"]]);
+      assert.deepEqual(
+        (await store.listMessages({ inResponseTo: "in" })).map((m) => [m.id, m.status, m.transmissions[0].status]),
+        [["reply", "P", "Q"]],
+      );
       assert.deepEqual(await store.claimIncoming("w", 10, 1_000), []);
     }));
 
@@ -169,7 +196,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const outcomes = again.map((t) => ({ transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "S" as const, durationMs: 1 }));
       assert.deepEqual([...(await store.recordAttempts(outcomes))], [["reply", "S"]]);
       assert.equal((await store.getMessage("reply"))?.status, "S");
-      assert.deepEqual(await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] }, { claim: { owner: "w1", until: now + 1_000 } }), [], "nothing when already completed");
+      assert.deepEqual(
+        await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] }, { claim: { owner: "w1", until: now + 1_000 } }),
+        [],
+        "nothing when already completed",
+      );
     }));
 
   test(`${name}: an app failure completes the message as E with the reason`, () =>
@@ -194,13 +225,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const claimed = await store.claimTransmissions("w1", 10, 1_000, now);
       assert.deepEqual(
         claimed.map((t) => [t.messageId, t.identity, t.backend, t.attempt]),
-        [["reply", "222", "kannel", 1], ["bulk", "111", "kannel", 1], ["bulk", "222", "kannel", 1]],
+        [
+          ["reply", "222", "kannel", 1],
+          ["bulk", "111", "kannel", 1],
+          ["bulk", "222", "kannel", 1],
+        ],
       );
       assert.deepEqual(claimed[1].context, { campaign: "x" });
       assert.equal(claimed[1].text, "text of bulk");
       assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now), []);
       const reclaimed = await store.claimTransmissions("w2", 10, 1_000, now + 1_001);
-      assert.deepEqual(reclaimed.map((t) => t.attempt), [2, 2, 2]);
+      assert.deepEqual(
+        reclaimed.map((t) => t.attempt),
+        [2, 2, 2],
+      );
     }));
 
   test(`${name}: recordAttempts sets S, schedules a retry (Q) or gives up (E), logs each attempt and derives the message status`, () =>
@@ -216,18 +254,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       ]);
       assert.deepEqual([...statuses], [["m", "E"]]);
       const record = await store.getMessage("m");
-      assert.deepEqual(record?.transmissions.map((t) => [t.identity, t.status, t.error, t.externalId]), [
-        ["111", "S", null, "gw-a"],
-        ["222", "Q", "503", null],
-        ["333", "E", "400 bad number", null],
-      ]);
+      assert.deepEqual(
+        record?.transmissions.map((t) => [t.identity, t.status, t.error, t.externalId]),
+        [
+          ["111", "S", null, "gw-a"],
+          ["222", "Q", "503", null],
+          ["333", "E", "400 bad number", null],
+        ],
+      );
       assert.equal(record?.transmissions[1].nextAttemptAt, now + 5_000);
       assert.deepEqual(await store.claimTransmissions("w", 10, 1_000, now + 4_999), []);
       const [retry] = await store.claimTransmissions("w", 10, 1_000, now + 5_000);
       assert.deepEqual([retry.identity, retry.attempt], ["222", 2]);
       await store.recordAttempts([{ transmissionId: retry.id, attempt: 2, status: "S", durationMs: 8 }]);
       const detail = await store.getTransmission(b.id);
-      assert.deepEqual(detail?.attemptLog.map((l) => [l.attempt, l.outcome, l.error]), [[1, "retry", "503"], [2, "S", null]]);
+      assert.deepEqual(
+        detail?.attemptLog.map((l) => [l.attempt, l.outcome, l.error]),
+        [
+          [1, "retry", "503"],
+          [2, "S", null],
+        ],
+      );
       assert.equal(detail?.status, "S");
       assert.ok(detail?.sentAt);
       assert.equal(await store.getTransmission(999_999), undefined);
@@ -262,7 +309,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const delivered = await store.getMessage("m");
       assert.equal(delivered?.status, "D");
       assert.ok(delivered?.deliveredAt);
-      assert.deepEqual((await store.getTransmission(a.id))?.deliveryReports.map((r) => [r.status, r.detail]), [["S", "buffered"], ["D", null]]);
+      assert.deepEqual(
+        (await store.getTransmission(a.id))?.deliveryReports.map((r) => [r.status, r.detail]),
+        [
+          ["S", "buffered"],
+          ["D", null],
+        ],
+      );
       assert.equal(await store.reportDelivery({ backend: "vumi", externalId: "gw-a" }, { status: "D" }), null);
       assert.equal(await store.reportDelivery({ messageId: "nope", identity: "111" }, { status: "D" }), null);
     }));
@@ -339,9 +392,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
       await store.addBackendMessages([row("111", "a", "I"), row("111", "b"), row("222", "c")]);
       await store.addBackendMessages([{ ...row("111", "z"), name: "other" }]);
-      assert.deepEqual((await store.listBackendMessages({ name: "tester" })).map((m) => m.text), ["c", "b", "a"]);
-      assert.deepEqual((await store.listBackendMessages({ name: "tester", identity: "111", direction: "O" })).map((m) => m.text), ["b"]);
-      assert.deepEqual((await store.listBackendMessages({ name: "tester", limit: 1, offset: 1 })).map((m) => m.text), ["b"]);
+      assert.deepEqual(
+        (await store.listBackendMessages({ name: "tester" })).map((m) => m.text),
+        ["c", "b", "a"],
+      );
+      assert.deepEqual(
+        (await store.listBackendMessages({ name: "tester", identity: "111", direction: "O" })).map((m) => m.text),
+        ["b"],
+      );
+      assert.deepEqual(
+        (await store.listBackendMessages({ name: "tester", limit: 1, offset: 1 })).map((m) => m.text),
+        ["b"],
+      );
       assert.equal(await store.countBackendMessages({ name: "tester" }), 3);
       assert.equal(await store.clearBackendMessages("tester", "111"), 2);
       assert.equal(await store.countBackendMessages({ name: "tester" }), 1);

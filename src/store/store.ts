@@ -157,10 +157,7 @@ export interface SendOutcome {
 }
 
 /** Which transmission a delivery report is about. */
-export type TransmissionRef =
-  | { transmissionId: number }
-  | { messageId: string; identity: string }
-  | { backend: string; externalId: string };
+export type TransmissionRef = { transmissionId: number } | { messageId: string; identity: string } | { backend: string; externalId: string };
 
 export interface DeliveryReport {
   /** D delivered; E failed; S still on its way (buffered, submitted): recorded, status unchanged. */

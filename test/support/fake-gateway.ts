@@ -29,7 +29,13 @@ export class FakeGateway {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        this.requests.push({ at: Date.now(), method: request.method ?? "", url: request.url ?? "", headers: request.headers, body: Buffer.concat(chunks).toString() });
+        this.requests.push({
+          at: Date.now(),
+          method: request.method ?? "",
+          url: request.url ?? "",
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
         response.writeHead(this.status, { "content-type": "text/plain" }).end(this.answer);
       });
     });

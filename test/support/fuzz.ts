@@ -48,7 +48,7 @@ const phone = fc.oneof(fc.constantFrom("1112223333", "+255700000001", "5550001")
 
 /** Percent-encodes any UTF-16 (a lone surrogate as the bytes of U+FFFD would be wrong: as raw junk bytes instead). */
 function percent(value: unknown): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? "";
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "");
   return [...text].map((c) => (c.isWellFormed() ? encodeURIComponent(c) : `%ED%A0%${(0x80 + (c.charCodeAt(0) & 0x3f)).toString(16).toUpperCase()}`)).join("");
 }
 
@@ -60,24 +60,47 @@ const rawQuery = fc.oneof(
 /** A query string: the endpoint's fields, percent-encoded, or junk. */
 function query(names: Spec): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 4, arbitrary: fields(names).map((f) => Object.entries(f).map(([k, v]) => `${percent(k)}=${percent(v)}`).join("&")) },
+    {
+      weight: 4,
+      arbitrary: fields(names).map((f) =>
+        Object.entries(f)
+          .map(([k, v]) => `${percent(k)}=${percent(v)}`)
+          .join("&"),
+      ),
+    },
     { weight: 1, arbitrary: rawQuery },
   );
 }
 
-const CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/json", "text/plain", "", "application/json; charset=latin1", "multipart/form-data", "application/xml"];
+const CONTENT_TYPES = [
+  "application/json",
+  "application/x-www-form-urlencoded",
+  "text/json",
+  "text/plain",
+  "",
+  "application/json; charset=latin1",
+  "multipart/form-data",
+  "application/xml",
+];
 
 /** A body: JSON, form, or bytes, under a content type that may or may not match. */
 function body(names: Spec): fc.Arbitrary<{ payload: string | Buffer; contentType: string }> {
   const json = fields(names).map((f) => JSON.stringify(f));
-  const form = fields(names).map((f) => Object.entries(f).map(([k, v]) => `${percent(k)}=${percent(v)}`).join("&"));
+  const form = fields(names).map((f) =>
+    Object.entries(f)
+      .map(([k, v]) => `${percent(k)}=${percent(v)}`)
+      .join("&"),
+  );
   const junk = fc.oneof(
     fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
     fc.constantFrom('{"a":', "[", "null", '"\\ud800"', "[1,2]", "{}", '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'),
   );
   return fc.record({
     payload: fc.oneof({ weight: 4, arbitrary: json }, { weight: 3, arbitrary: form }, { weight: 1, arbitrary: junk }),
-    contentType: fc.oneof({ weight: 2, arbitrary: fc.constantFrom("application/json", "application/x-www-form-urlencoded") }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) }),
+    contentType: fc.oneof(
+      { weight: 2, arbitrary: fc.constantFrom("application/json", "application/x-www-form-urlencoded") },
+      { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+    ),
   });
 }
 
@@ -89,7 +112,10 @@ export interface Endpoint {
 /** Headers a browser, a proxy or an attacker adds. */
 const headers = fc.dictionary(
   fc.constantFrom("origin", "sec-fetch-site", "x-forwarded-for", "authorization", "host", "accept-charset"),
-  fc.oneof(fc.constantFrom("http://evil.example", "null", "cross-site", "same-origin", "127.0.0.1", "Basic Og==", "Bearer x", "localhost", "evil.example"), fc.string({ maxLength: 20 }).filter((v) => /^[\x20-\x7e]*$/.test(v))),
+  fc.oneof(
+    fc.constantFrom("http://evil.example", "null", "cross-site", "same-origin", "127.0.0.1", "Basic Og==", "Bearer x", "localhost", "evil.example"),
+    fc.string({ maxLength: 20 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+  ),
   { maxKeys: 2 },
 );
 
@@ -127,7 +153,14 @@ export const ENDPOINTS: Endpoint[] = [
   post("/backend/http/", { identity: phone, text }),
   post("/backend/custom-http/", { phone, message: text, id: text }),
   post("/backend/httptester/", { identity: phone, text }),
-  get("/backend/kannel/", { id: phone, text, charset: fc.constantFrom("UTF-8", "UTF-16BE", "ISO-8859-1", "windows-1252", "ebcdic"), coding: fc.constantFrom("0", "1", "2", "3"), raw: text, msgid: text }),
+  get("/backend/kannel/", {
+    id: phone,
+    text,
+    charset: fc.constantFrom("UTF-8", "UTF-16BE", "ISO-8859-1", "windows-1252", "ebcdic"),
+    coding: fc.constantFrom("0", "1", "2", "3"),
+    raw: text,
+    msgid: text,
+  }),
   get("/backend/kannel/status/", {
     message_id: text,
     identity: phone,
@@ -140,7 +173,17 @@ export const ENDPOINTS: Endpoint[] = [
   }),
   post("/backend/vumi/", VUMI),
   post("/backend/vumi/events/", {
-    event_type: fc.constantFrom("ack", "nack", "delivery_report", "submitted", "rejected", "delivery_succeeded", "delivery_failed", "delivery_pending", "other"),
+    event_type: fc.constantFrom(
+      "ack",
+      "nack",
+      "delivery_report",
+      "submitted",
+      "rejected",
+      "delivery_succeeded",
+      "delivery_failed",
+      "delivery_pending",
+      "other",
+    ),
     user_message_id: text,
     message_id: text,
     sent_message_id: null,
@@ -183,17 +226,19 @@ export async function fuzzEndpoint(app: FastifyInstance, endpoint: Endpoint, run
   let failure: FuzzResult["failure"];
   const started = performance.now();
   let requests = 0;
-  await fc.assert(
-    fc.asyncProperty(endpoint.requests, async (request) => {
-      const response = await app.inject(request);
-      requests++;
-      statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
-      if (response.statusCode >= 500) failure ??= { request, status: response.statusCode, body: response.body };
-      return response.statusCode < 500;
-    }),
-    { numRuns: runs, seed, endOnFailure: true },
-  ).catch((error: unknown) => {
-    if (!failure) throw error;
-  });
+  await fc
+    .assert(
+      fc.asyncProperty(endpoint.requests, async (request) => {
+        const response = await app.inject(request);
+        requests++;
+        statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+        if (response.statusCode >= 500) failure ??= { request, status: response.statusCode, body: response.body };
+        return response.statusCode < 500;
+      }),
+      { numRuns: runs, seed, endOnFailure: true },
+    )
+    .catch((error: unknown) => {
+      if (!failure) throw error;
+    });
   return { requests, statuses, failure, ms: performance.now() - started };
 }

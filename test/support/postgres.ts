@@ -2,12 +2,17 @@ import { execFileSync, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unlessInCi } from "./components.ts";
 import { freePort } from "./free-port.ts";
 
-const BIN = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").map((v) => `/usr/lib/postgresql/${v}/bin`).find((bin) => existsSync(`${bin}/initdb`)) : undefined;
+const BIN = existsSync("/usr/lib/postgresql")
+  ? readdirSync("/usr/lib/postgresql")
+      .map((v) => `/usr/lib/postgresql/${v}/bin`)
+      .find((bin) => existsSync(`${bin}/initdb`))
+  : undefined;
 
 /** Why PostgreSQL tests cannot run here, or false when they can. */
-export const POSTGRES_MISSING: string | false = BIN ? false : "PostgreSQL is not installed: apt-get install postgresql (.ci/run does)";
+export const POSTGRES_MISSING: string | false = unlessInCi(BIN ? false : "PostgreSQL is not installed: apt-get install postgresql (.ci/run does)");
 
 export interface PostgresServer {
   /** A URL to the `postgres` database, as superuser. */
@@ -34,7 +39,24 @@ export async function startPostgres(): Promise<PostgresServer> {
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   const server = spawn(
     `${BIN}/postgres`,
-    ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
+    [
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=200",
+    ],
     { uid, gid, stdio: ["ignore", "ignore", "pipe"] },
   );
   let log = "";

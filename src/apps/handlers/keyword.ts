@@ -14,7 +14,7 @@ export class KeywordHandler extends BaseHandler {
   static pattern(): RegExp {
     if (!this.keyword) throw new HandlerError(`${this.name}: a KeywordHandler must define a keyword.`);
     // RapidSMS compiles the keyword in verbose mode, where unescaped whitespace is ignored.
-    const keyword = this.keyword.replace(/(\\.)|\s+/g, (match, escaped: string | undefined) => escaped ?? "");
+    const keyword = this.keyword.replace(/(\\.)|\s+/g, (_match, escaped: string | undefined) => escaped ?? "");
     return new RegExp(`^\\s*(?:${keyword})[\\s,;:]*([^\\s,;:].*)?$`, "is");
   }
 

@@ -17,7 +17,10 @@ test("the database backend stores one outbound row per identity with the message
       ["db", "O", "m1", "gw-9", "111", "hello"],
     ],
   );
-  assert.deepEqual((await backend.sentMessages("222")).map((r) => r.text), ["hello"]);
+  assert.deepEqual(
+    (await backend.sentMessages("222")).map((r) => r.text),
+    ["hello"],
+  );
   await t.close();
 });
 

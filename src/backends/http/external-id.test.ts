@@ -15,7 +15,10 @@ test("with externalIdName, the gateway's id becomes fields.externalId and a rede
   assert.equal(inbound.length, 1);
   assert.equal(inbound[0].externalId, "gw-1");
   assert.deepEqual(inbound[0].fields, { externalId: "gw-1" });
-  assert.deepEqual(t.sent("gw").map((s) => [s.text, s.context.externalId]), [["hi", "gw-1"]]);
+  assert.deepEqual(
+    t.sent("gw").map((s) => [s.text, s.context.externalId]),
+    [["hi", "gw-1"]],
+  );
   await t.close();
 });
 

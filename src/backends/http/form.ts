@@ -32,7 +32,9 @@ const ILL_FORMED = "Not valid text: it holds a lone UTF-16 surrogate, which no S
  * can keep such a string as it is.
  */
 function illFormedFields(data: FormData): string[] {
-  return Object.entries(data).filter(([, value]) => holdsIllFormed(value, 0)).map(([field]) => field);
+  return Object.entries(data)
+    .filter(([, value]) => holdsIllFormed(value, 0))
+    .map(([field]) => field);
 }
 
 function holdsIllFormed(value: unknown, depth: number): boolean {

@@ -16,21 +16,27 @@ const isViewClass = (value: unknown): value is typeof GenericHttpBackendView =>
 
 export const httpOptionsSchema = z
   .object({
-    params: z.preprocess(
-      camelCaseKeys,
-      z
-        .object({
-          identityName: z.string().min(1).optional(),
-          textName: z.string().min(1).optional(),
-          externalIdName: z.string().min(1).optional(),
-        })
-        .strict(),
-    ).optional(),
+    params: z
+      .preprocess(
+        camelCaseKeys,
+        z
+          .object({
+            identityName: z.string().min(1).optional(),
+            textName: z.string().min(1).optional(),
+            externalIdName: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     methods: z.array(methodName).nonempty().optional(),
     /** A GenericHttpBackendView subclass (from a .ts/.js config) to serve instead of the generic view. */
     view: z.custom<typeof GenericHttpBackendView>(isViewClass, "expected a subclass of GenericHttpBackendView").optional(),
     sendUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
-    sendMethod: z.string().transform((m) => m.toUpperCase()).pipe(z.enum(["GET", "POST"])).default("POST"),
+    sendMethod: z
+      .string()
+      .transform((m) => m.toUpperCase())
+      .pipe(z.enum(["GET", "POST"]))
+      .default("POST"),
     sendParams: z.record(z.string(), z.coerce.string()).default({}),
     timeoutMs: z.number().int().positive().default(10_000),
   })

@@ -128,7 +128,10 @@ describe("http engine: the requests it sends", () => {
   test("the identity and text go under the configured parameter names", async () => {
     const { backend } = await httpBackend({ params: { identityName: "phone", textName: "message" } });
     await backend.send({ id: "m1", text: "hi", identities: ["333"], context: {} });
-    assert.deepEqual(gateway.requests.map((r) => r.form), [{ phone: "333", message: "hi" }]);
+    assert.deepEqual(
+      gateway.requests.map((r) => r.form),
+      [{ phone: "333", message: "hi" }],
+    );
   });
 
   test("sendMethod GET puts sendParams, identity and text in the query, keeping the sendUrl's own query", async () => {

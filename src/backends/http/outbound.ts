@@ -43,11 +43,14 @@ export function createHttpSender(options: HttpSendOptions) {
     const message = first instanceof Error ? first.message : String(first);
     const retryable = failures.some((f) => f.error instanceof MessageSendingError && f.error.retryable);
     if (failures.length === identities.length && first instanceof GatewayError && failures.length === 1) throw first;
-    throw new MessageSendingError(failures.length === identities.length ? message : `${failures.length} of ${identities.length} identities failed: ${message}`, {
-      failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity),
-      retryable,
-      code: first instanceof MessageSendingError ? first.code : undefined,
-      cause: first,
-    });
+    throw new MessageSendingError(
+      failures.length === identities.length ? message : `${failures.length} of ${identities.length} identities failed: ${message}`,
+      {
+        failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity),
+        retryable,
+        code: first instanceof MessageSendingError ? first.code : undefined,
+        cause: first,
+      },
+    );
   };
 }

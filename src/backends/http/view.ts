@@ -12,6 +12,7 @@ import {
 } from "./form.ts";
 
 /** A form class; the view builds it with `formContext()` (the backend name, the router, and what the form needs). */
+// biome-ignore lint/suspicious/noExplicitAny: each form class takes the context its view builds for it (see formContext)
 export type FormClass = new (context: any) => BaseHttpForm;
 
 export interface HttpViewOptions {
@@ -44,7 +45,10 @@ export class BaseHttpBackendView implements BackendView {
     const allowed = this.allowedMethods();
     if (!allowed.includes(request.method.toLowerCase())) {
       return {
-        ...textResponse(405, `method ${request.method} not allowed: use ${allowed.map((m) => m.toUpperCase()).join(" or ") || "nothing, this view accepts no method"}`),
+        ...textResponse(
+          405,
+          `method ${request.method} not allowed: use ${allowed.map((m) => m.toUpperCase()).join(" or ") || "nothing, this view accepts no method"}`,
+        ),
         headers: { allow: allowed.map((m) => m.toUpperCase()).join(", ") },
       };
     }

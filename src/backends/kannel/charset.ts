@@ -59,7 +59,15 @@ export function decodeText(bytes: Buffer, charset: string | undefined, coding: s
 export function percentEncodeBytes(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) {
-    if ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x2d || byte === 0x2e || byte === 0x5f || byte === 0x7e) {
+    if (
+      (byte >= 0x30 && byte <= 0x39) ||
+      (byte >= 0x41 && byte <= 0x5a) ||
+      (byte >= 0x61 && byte <= 0x7a) ||
+      byte === 0x2d ||
+      byte === 0x2e ||
+      byte === 0x5f ||
+      byte === 0x7e
+    ) {
       out += String.fromCharCode(byte);
     } else if (byte === 0x20) {
       out += "+";

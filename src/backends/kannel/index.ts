@@ -9,22 +9,35 @@ import { KannelDeliveryReportView } from "./status.ts";
 
 export const kannelOptionsSchema = z
   .object({
-    sendsmsUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:13013/cgi-bin/sendsms" }).default("http://127.0.0.1:13013/cgi-bin/sendsms"),
+    sendsmsUrl: z
+      .url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:13013/cgi-bin/sendsms" })
+      .default("http://127.0.0.1:13013/cgi-bin/sendsms"),
     sendsmsParams: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).default({}),
     charset: z
       .string()
-      .transform((name, ctx) => outboundCharset(name) ?? (ctx.addIssue({ code: "custom", message: `expected one of ${OUTBOUND_CHARSETS.join(", ")}` }), z.NEVER))
+      .transform((name, ctx) => {
+        const charset = outboundCharset(name);
+        if (charset) return charset;
+        ctx.addIssue({ code: "custom", message: `expected one of ${OUTBOUND_CHARSETS.join(", ")}` });
+        return z.NEVER;
+      })
       .default("UTF-8"),
     coding: z.union([z.literal("auto"), z.literal(0), z.literal(1), z.literal(2)], { error: 'expected "auto", 0, 1 or 2' }).default("auto"),
     encodeErrors: z.enum(["ignore", "replace", "strict"]).default("ignore"),
-    deliveryReportUrl: z.url({ protocol: /^https?$/, error: "expected this server's base URL, such as http://127.0.0.1:8000" }).nullable().default(null),
+    deliveryReportUrl: z
+      .url({ protocol: /^https?$/, error: "expected this server's base URL, such as http://127.0.0.1:8000" })
+      .nullable()
+      .default(null),
     dlrMask: z.number().int().min(0).max(31).default(31),
     timeoutMs: z.number().int().positive().default(10_000),
     maxConcurrency: z.number().int().positive().default(16),
     params: z
       .preprocess(
         camelCaseKeys,
-        z.object({ identityName: z.string().min(1), textName: z.string().min(1), rawName: z.string().min(1), externalIdName: z.string().min(1) }).partial().strict(),
+        z
+          .object({ identityName: z.string().min(1), textName: z.string().min(1), rawName: z.string().min(1), externalIdName: z.string().min(1) })
+          .partial()
+          .strict(),
       )
       .optional(),
   })

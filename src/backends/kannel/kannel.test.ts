@@ -29,10 +29,24 @@ describe("Kannel inbound (get-url)", () => {
       {
         identity: "255711000001",
         text: "hello  world",
-        fields: { to: "15555", charset: "UTF-8", coding: "0", smsc: "fake", msgid: "90e9f51c", ts: "1795386689", dcs: "00", service: "default", externalId: "90e9f51c" },
+        fields: {
+          to: "15555",
+          charset: "UTF-8",
+          coding: "0",
+          smsc: "fake",
+          msgid: "90e9f51c",
+          ts: "1795386689",
+          dcs: "00",
+          service: "default",
+          externalId: "90e9f51c",
+        },
       },
     ],
-    ["UTF-8 text with a GSM extension character", "id=255700000001&text=Habari%2C+%C3%B1+%E2%82%AC&charset=UTF-8&coding=0", { identity: "255700000001", text: "Habari, ñ €" }],
+    [
+      "UTF-8 text with a GSM extension character",
+      "id=255700000001&text=Habari%2C+%C3%B1+%E2%82%AC&charset=UTF-8&coding=0",
+      { identity: "255700000001", text: "Habari, ñ €" },
+    ],
     [
       "UCS-2 with an emoji, decoded from the raw UTF-16BE bytes (text= lost a byte to %a)",
       "id=255700000001&text=%00H%00i%00+%D8%3D%DE&raw=%00H%00i%00+%D8%3D%DE%00&charset=UTF-16BE&coding=2",
@@ -59,8 +73,18 @@ describe("Kannel inbound (get-url)", () => {
     ["no sender", "text=hi", 400, "form failed to validate\nid: This field is required."],
     ["an empty text", "id=1&text=", 400, "form failed to validate\ntext: This field is required."],
     ["no text at all", "id=1", 400, "form failed to validate\ntext: This field is required."],
-    ["UCS-2 with an odd number of bytes", "id=1&raw=%00h%00&coding=2&charset=UTF-16BE", 400, "form failed to validate\ntext: cannot decode the text as UTF-16BE (coding 2): UCS-2 text has an odd number of bytes"],
-    ["bytes that are not UTF-8", "id=1&text=%FF%FE", 400, "form failed to validate\ntext: cannot decode the text as UTF-8 (coding 0): The encoded data was not valid for encoding utf-8"],
+    [
+      "UCS-2 with an odd number of bytes",
+      "id=1&raw=%00h%00&coding=2&charset=UTF-16BE",
+      400,
+      "form failed to validate\ntext: cannot decode the text as UTF-16BE (coding 2): UCS-2 text has an odd number of bytes",
+    ],
+    [
+      "bytes that are not UTF-8",
+      "id=1&text=%FF%FE",
+      400,
+      "form failed to validate\ntext: cannot decode the text as UTF-8 (coding 0): The encoded data was not valid for encoding utf-8",
+    ],
     ["an unknown coding", "id=1&text=hi&coding=5", 400, "form failed to validate\ncoding: expected 0 (7-bit), 1 (8-bit) or 2 (UCS-2)"],
   ];
   for (const [name, query, status, body] of refused) {
@@ -97,7 +121,10 @@ describe("Kannel inbound (get-url)", () => {
 });
 
 describe("Kannel outbound (sendsms)", () => {
-  const options = (extra: object = {}) => ({ backendName: "kannel", ...kannelOptionsSchema.parse({ sendsmsUrl: "http://127.0.0.1:13013/cgi-bin/sendsms", ...extra }) });
+  const options = (extra: object = {}) => ({
+    backendName: "kannel",
+    ...kannelOptionsSchema.parse({ sendsmsUrl: "http://127.0.0.1:13013/cgi-bin/sendsms", ...extra }),
+  });
   const dlrUrl = (base: string, name: string, id: string) =>
     encodeURIComponent(`${base}/backend/${name}/status/?message_id=${id}&status=%d&status_text=%A&smsc=%i&sms_id=%I&fid=%F&identity=%p&date_sent=%t`);
 
@@ -109,15 +136,63 @@ describe("Kannel outbound (sendsms)", () => {
       `smsc=x&from=123&username=u&password=p&to=111+222&text=%00h%00i&coding=2&charset=UTF-16BE&dlr-mask=31&dlr-url=${dlrUrl("http://example.com", "kannel", "ID1")}`,
       1,
     ],
-    ["GSM text goes as coding 0 in UTF-8, the extension character intact", {}, { text: "price: 5€", identities: ["111"] }, "to=111&text=price%3A+5%E2%82%AC&coding=0&charset=UTF-8", 1],
-    ["text outside GSM goes as UCS-2: coding 2, sent as UTF-8 for Kannel to convert", {}, { text: "Habari ç 😀", identities: ["111"] }, "to=111&text=Habari+%C3%A7+%F0%9F%98%80&coding=2&charset=UTF-8", 1],
-    ["a + in a recipient is sent as %2B, not as a space", {}, { text: "hi", identities: ["+255700000001", "+255700000002"] }, "to=%2B255700000001+%2B255700000002&text=hi&coding=0&charset=UTF-8", 1],
-    ["an explicit ASCII charset drops what it cannot hold, as RapidSMS did", { charset: "ascii", coding: 0 }, { text: "héllo", identities: ["1"] }, "to=1&text=hllo&coding=0&charset=ASCII", 1],
-    ["encodeErrors replace puts ? for what the charset cannot hold", { charset: "ISO-8859-1", coding: 0, encodeErrors: "replace" }, { text: "ñ€", identities: ["1"] }, "to=1&text=%F1%3F&coding=0&charset=ISO-8859-1", 1],
+    [
+      "GSM text goes as coding 0 in UTF-8, the extension character intact",
+      {},
+      { text: "price: 5€", identities: ["111"] },
+      "to=111&text=price%3A+5%E2%82%AC&coding=0&charset=UTF-8",
+      1,
+    ],
+    [
+      "text outside GSM goes as UCS-2: coding 2, sent as UTF-8 for Kannel to convert",
+      {},
+      { text: "Habari ç 😀", identities: ["111"] },
+      "to=111&text=Habari+%C3%A7+%F0%9F%98%80&coding=2&charset=UTF-8",
+      1,
+    ],
+    [
+      "a + in a recipient is sent as %2B, not as a space",
+      {},
+      { text: "hi", identities: ["+255700000001", "+255700000002"] },
+      "to=%2B255700000001+%2B255700000002&text=hi&coding=0&charset=UTF-8",
+      1,
+    ],
+    [
+      "an explicit ASCII charset drops what it cannot hold, as RapidSMS did",
+      { charset: "ascii", coding: 0 },
+      { text: "héllo", identities: ["1"] },
+      "to=1&text=hllo&coding=0&charset=ASCII",
+      1,
+    ],
+    [
+      "encodeErrors replace puts ? for what the charset cannot hold",
+      { charset: "ISO-8859-1", coding: 0, encodeErrors: "replace" },
+      { text: "ñ€", identities: ["1"] },
+      "to=1&text=%F1%3F&coding=0&charset=ISO-8859-1",
+      1,
+    ],
     ["a long GSM text is reported as 2 segments", {}, { text: "a".repeat(200), identities: ["1"] }, `to=1&text=${"a".repeat(200)}&coding=0&charset=UTF-8`, 2],
-    ["a long UCS-2 text is reported in parts of 67", {}, { text: "ç".repeat(140), identities: ["1"] }, `to=1&text=${"%C3%A7".repeat(140)}&coding=2&charset=UTF-8`, 3],
-    ["the sendsms URL's own query is kept", { sendsmsUrl: "http://127.0.0.1:13013/cgi-bin/sendsms?account=a" }, { text: "hi", identities: ["1"] }, "account=a&to=1&text=hi&coding=0&charset=UTF-8", 1],
-    ["a custom DLR mask", { deliveryReportUrl: "http://127.0.0.1:8000/", dlrMask: 3 }, { text: "hi", identities: ["1"] }, `to=1&text=hi&coding=0&charset=UTF-8&dlr-mask=3&dlr-url=${dlrUrl("http://127.0.0.1:8000", "kannel", "ID1")}`, 1],
+    [
+      "a long UCS-2 text is reported in parts of 67",
+      {},
+      { text: "ç".repeat(140), identities: ["1"] },
+      `to=1&text=${"%C3%A7".repeat(140)}&coding=2&charset=UTF-8`,
+      3,
+    ],
+    [
+      "the sendsms URL's own query is kept",
+      { sendsmsUrl: "http://127.0.0.1:13013/cgi-bin/sendsms?account=a" },
+      { text: "hi", identities: ["1"] },
+      "account=a&to=1&text=hi&coding=0&charset=UTF-8",
+      1,
+    ],
+    [
+      "a custom DLR mask",
+      { deliveryReportUrl: "http://127.0.0.1:8000/", dlrMask: 3 },
+      { text: "hi", identities: ["1"] },
+      `to=1&text=hi&coding=0&charset=UTF-8&dlr-mask=3&dlr-url=${dlrUrl("http://127.0.0.1:8000", "kannel", "ID1")}`,
+      1,
+    ],
   ];
   for (const [name, extra, { text, identities }, query, segments] of cases) {
     test(`sendsms: ${name}`, () => {
@@ -148,7 +223,12 @@ describe("Kannel outbound (sendsms)", () => {
       gateway.status = status;
       gateway.answer = answer;
       const t = await createTestRouter({
-        backends: { kannel: { engine: KannelBackend, options: { sendsmsUrl: `${gateway.url}/cgi-bin/sendsms`, sendsmsParams: { username: "u", password: "pa ss&w0rd" } } } },
+        backends: {
+          kannel: {
+            engine: KannelBackend,
+            options: { sendsmsUrl: `${gateway.url}/cgi-bin/sendsms`, sendsmsParams: { username: "u", password: "pa ss&w0rd" } },
+          },
+        },
       });
       try {
         return await t.router.backends.get("kannel")!.send({ id: "1", text: "hi", identities: ["1"], context: {} });
@@ -205,7 +285,9 @@ describe("Kannel delivery reports (/backend/<name>/status/)", () => {
     await gateway.listen();
     gateway.status = 202;
     gateway.answer = "0: Accepted for delivery";
-    t = await createTestRouter({ backends: { kannel: { engine: KannelBackend, options: { sendsmsUrl: `${gateway.url}/cgi-bin/sendsms`, deliveryReportUrl: "http://127.0.0.1:8000" } } } });
+    t = await createTestRouter({
+      backends: { kannel: { engine: KannelBackend, options: { sendsmsUrl: `${gateway.url}/cgi-bin/sendsms`, deliveryReportUrl: "http://127.0.0.1:8000" } } },
+    });
     [, view] = t.router.backends.get("kannel")!.views();
     const msg = await t.router.send("hello", await t.connections(["111", "222", "333", "444"], "kannel"));
     await t.router.idle();
@@ -221,7 +303,10 @@ describe("Kannel delivery reports (/backend/<name>/status/)", () => {
     return t.store.getTransmission(record!.transmissions.find((tr) => tr.identity === identity)!.id);
   };
   const report = (identity: string, status: string, extra = "") =>
-    get(view, `message_id=${messageId}&status=${status}&status_text=ACK%2F&smsc=fake&sms_id=abc&fid=&identity=${identity}&date_sent=2026-11-22+22%3A31%3A29${extra}`);
+    get(
+      view,
+      `message_id=${messageId}&status=${status}&status_text=ACK%2F&smsc=fake&sms_id=abc&fid=&identity=${identity}&date_sent=2026-11-22+22%3A31%3A29${extra}`,
+    );
 
   test("the dlr-url Kannel was given points at this view, with the message id", () => {
     const dlr = new URL(gateway.requests[0].url, "http://x").searchParams.get("dlr-url")!;

@@ -18,7 +18,13 @@ test("the message tester records what was typed before the router sees it, and s
   assert.equal(response.body, "OK");
   await t.router.idle();
   const rows = await t.store.listBackendMessages({ name: "httptester", identity: "1112223333" });
-  assert.deepEqual(rows.map((r) => [r.direction, r.text]), [["O", "hello"], ["I", "echo hello"]]);
+  assert.deepEqual(
+    rows.map((r) => [r.direction, r.text]),
+    [
+      ["O", "hello"],
+      ["I", "echo hello"],
+    ],
+  );
   const [incoming] = await t.store.listMessages({ direction: "I" });
   assert.equal(rows[1].messageId, incoming.id);
   assert.equal(incoming.status, "R");

@@ -91,7 +91,10 @@ export class VumiEventView implements BackendView {
     const message = await store.getMessage(id);
     const transmissions = message?.direction === "O" ? message.transmissions.filter((t) => t.backend === this.backendName) : [];
     if (transmissions.length === 0) {
-      return textResponse(400, `no message ${id} was sent through this backend: the event's id matches neither an id the gateway answered with nor one of our message ids`);
+      return textResponse(
+        400,
+        `no message ${id} was sent through this backend: the event's id matches neither an id the gateway answered with nor one of our message ids`,
+      );
     }
     if (transmissions.length > 1) {
       return textResponse(

@@ -57,6 +57,9 @@ export class VumiBackend extends BackendBase<VumiOptions> {
 
   override views(): BackendView[] {
     const guard = inboundGuard(this.config);
-    return [new VumiBackendView({ backendName: this.name, router: this.router, guard }), new VumiEventView({ backendName: this.name, router: this.router, guard })];
+    return [
+      new VumiBackendView({ backendName: this.name, router: this.router, guard }),
+      new VumiEventView({ backendName: this.name, router: this.router, guard }),
+    ];
   }
 }

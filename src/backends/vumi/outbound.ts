@@ -54,7 +54,7 @@ export function gatewayMessageIds(answer: string, identities: readonly string[])
     return Object.keys(ids).length > 0 ? ids : undefined;
   }
   const result = property(parsed, "result");
-  const id = result === undefined ? idText(property(parsed, "message_id")) : idText(property(result, "message_id")) ?? idText(property(result, "id"));
+  const id = result === undefined ? idText(property(parsed, "message_id")) : (idText(property(result, "message_id")) ?? idText(property(result, "id")));
   return id === undefined ? undefined : Object.fromEntries(identities.map((identity) => [identity, id]));
 }
 

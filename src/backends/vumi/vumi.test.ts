@@ -47,7 +47,18 @@ describe("Vumi inbound (POST /backend/<name>/)", () => {
       {
         identity: "2",
         text: "yo",
-        fields: { message_id: "abc", to_addr: "1", from_addr: "2", in_reply_to: "", session_event: "", content: "yo", transport_name: "t", transport_type: "sms", group: "", externalId: "abc" },
+        fields: {
+          message_id: "abc",
+          to_addr: "1",
+          from_addr: "2",
+          in_reply_to: "",
+          session_event: "",
+          content: "yo",
+          transport_name: "t",
+          transport_type: "sms",
+          group: "",
+          externalId: "abc",
+        },
       },
     ],
     [
@@ -70,18 +81,53 @@ describe("Vumi inbound (POST /backend/<name>/)", () => {
         },
       },
     ],
-    ["JSON null content is an empty text (a USSD session start)", vumiMessage({ message_id: "m-null", from_addr: "3", content: null, session_event: "new" }), { identity: "3", text: "" }],
+    [
+      "JSON null content is an empty text (a USSD session start)",
+      vumiMessage({ message_id: "m-null", from_addr: "3", content: null, session_event: "new" }),
+      { identity: "3", text: "" },
+    ],
     ["an empty content is a valid, empty message", vumiMessage({ message_id: "m-empty", from_addr: "4", content: "" }), { identity: "4", text: "" }],
     ["no content at all is an empty text", vumiMessage({ message_id: "m-none", from_addr: "5" }), { identity: "5", text: "" }],
     [
       "JSON nulls in in_reply_to, session_event and group become empty",
       vumiMessage({ message_id: "m-nulls", from_addr: "6", content: "x", in_reply_to: null, session_event: null, group: null }),
-      { identity: "6", text: "x", fields: { message_id: "m-nulls", to_addr: "15555", from_addr: "6", in_reply_to: "", session_event: "", content: "x", transport_name: "sms_transport", transport_type: "sms", group: "", externalId: "m-nulls" } },
+      {
+        identity: "6",
+        text: "x",
+        fields: {
+          message_id: "m-nulls",
+          to_addr: "15555",
+          from_addr: "6",
+          in_reply_to: "",
+          session_event: "",
+          content: "x",
+          transport_name: "sms_transport",
+          transport_type: "sms",
+          group: "",
+          externalId: "m-nulls",
+        },
+      },
     ],
-    ["the content is kept exactly, whitespace and emoji included", vumiMessage({ message_id: "m-exact", from_addr: "7", content: "  two  spaces 😀\n" }), { identity: "7", text: "  two  spaces 😀\n" }],
-    ["a body left unparsed (text/json) is read as JSON", JSON.stringify(vumiMessage({ message_id: "m-string", from_addr: "8", content: "raw" })), { identity: "8", text: "raw" }],
-    ["a body as bytes is read as UTF-8 JSON", Buffer.from(JSON.stringify(vumiMessage({ message_id: "m-bytes", from_addr: "9", content: "ñ€" }))), { identity: "9", text: "ñ€" }],
-    ["numbers in address fields are taken as their digits", vumiMessage({ message_id: 42, from_addr: 255700000010, to_addr: 15555, content: "n" }), { identity: "255700000010", text: "n" }],
+    [
+      "the content is kept exactly, whitespace and emoji included",
+      vumiMessage({ message_id: "m-exact", from_addr: "7", content: "  two  spaces 😀\n" }),
+      { identity: "7", text: "  two  spaces 😀\n" },
+    ],
+    [
+      "a body left unparsed (text/json) is read as JSON",
+      JSON.stringify(vumiMessage({ message_id: "m-string", from_addr: "8", content: "raw" })),
+      { identity: "8", text: "raw" },
+    ],
+    [
+      "a body as bytes is read as UTF-8 JSON",
+      Buffer.from(JSON.stringify(vumiMessage({ message_id: "m-bytes", from_addr: "9", content: "ñ€" }))),
+      { identity: "9", text: "ñ€" },
+    ],
+    [
+      "numbers in address fields are taken as their digits",
+      vumiMessage({ message_id: 42, from_addr: 255700000010, to_addr: 15555, content: "n" }),
+      { identity: "255700000010", text: "n" },
+    ],
   ];
   for (const [name, body, expected] of accepted) {
     test(`200 with an empty body: ${name}`, async () => {
@@ -96,12 +142,28 @@ describe("Vumi inbound (POST /backend/<name>/)", () => {
 
   const required = ["message_id", "to_addr", "from_addr", "transport_name", "transport_type"];
   const refused: [string, unknown, RegExp][] = [
-    ["an empty object: every required field named", {}, new RegExp(`^form failed to validate\n${required.map((f) => `${f}: This field is required\\.`).join("\n")}$`)],
+    [
+      "an empty object: every required field named",
+      {},
+      new RegExp(`^form failed to validate\n${required.map((f) => `${f}: This field is required\\.`).join("\n")}$`),
+    ],
     ["no from_addr", vumiMessage({ message_id: "r1", content: "hi" }), /^form failed to validate\nfrom_addr: This field is required\.$/],
     ["an empty message_id", vumiMessage({ message_id: "", from_addr: "1" }), /^form failed to validate\nmessage_id: This field is required\.$/],
-    ["a content that is not text", vumiMessage({ message_id: "r2", from_addr: "1", content: { text: "hi" } }), /^form failed to validate\ncontent: Expected text\.$/],
-    ["a NUL character in the content", vumiMessage({ message_id: "r3", from_addr: "1", content: "h\u0000i" }), /^form failed to validate\ncontent: Null characters are not allowed\.$/],
-    ["a body that is not JSON", "message_id=abc&from_addr=1", /^form failed to validate\nthe body is not valid JSON \(.+\): POST the message as a JSON object$/],
+    [
+      "a content that is not text",
+      vumiMessage({ message_id: "r2", from_addr: "1", content: { text: "hi" } }),
+      /^form failed to validate\ncontent: Expected text\.$/,
+    ],
+    [
+      "a NUL character in the content",
+      vumiMessage({ message_id: "r3", from_addr: "1", content: "h\u0000i" }),
+      /^form failed to validate\ncontent: Null characters are not allowed\.$/,
+    ],
+    [
+      "a body that is not JSON",
+      "message_id=abc&from_addr=1",
+      /^form failed to validate\nthe body is not valid JSON \(.+\): POST the message as a JSON object$/,
+    ],
     ["an empty body", "", /^form failed to validate\nthe body is empty: POST the message as a JSON object$/],
     ["no body at all", undefined, /^form failed to validate\nthe body is empty/],
     ["a JSON array", "[1, 2]", /^form failed to validate\nthe body is a JSON array, not an object/],
@@ -186,7 +248,10 @@ describe("Vumi outbound: the request sent", () => {
   for (const [name, extra, { id = "ID1", text = "hi", identities, context = {} }, headers, body] of cases) {
     test(`POST: ${name}`, () => {
       const request = prepareVumiRequest(options(extra), { id, text, identities, context });
-      assert.deepEqual({ method: request.method, url: request.url, headers: request.headers, body: request.body }, { method: "POST", url: SEND_URL, headers, body });
+      assert.deepEqual(
+        { method: request.method, url: request.url, headers: request.headers, body: request.body },
+        { method: "POST", url: SEND_URL, headers, body },
+      );
     });
   }
 });
@@ -200,8 +265,18 @@ describe("Vumi outbound: the gateway's answer", () => {
       { "111": "V1", "222": "V2" },
     ],
     ["Junebug: result.id", '{"status":201,"code":"created","description":"message submitted","result":{"id":"J1"}}', ["111"], { "111": "J1" }],
-    ["Junebug's documented result.message_id", '{"status":201,"code":"created","description":"message submitted","result":{"message_id":"J2"}}', ["111"], { "111": "J2" }],
-    ["Vumi's HTTP API: the message with its message_id, for each recipient", '{"message_id":"H1","to_addr":"111","content":"hi"}', ["111", "222"], { "111": "H1", "222": "H1" }],
+    [
+      "Junebug's documented result.message_id",
+      '{"status":201,"code":"created","description":"message submitted","result":{"message_id":"J2"}}',
+      ["111"],
+      { "111": "J2" },
+    ],
+    [
+      "Vumi's HTTP API: the message with its message_id, for each recipient",
+      '{"message_id":"H1","to_addr":"111","content":"hi"}',
+      ["111", "222"],
+      { "111": "H1", "222": "H1" },
+    ],
     ["a relay entry for a number we did not send to is ignored", '[{"message_id":"V9","to_addr":"999"}]', ["111"], undefined],
     ["an answer that is not JSON carries no ids", "OK", ["111"], undefined],
     ["a JSON answer without an id carries none", '{"status":"queued"}', ["111"], undefined],
@@ -221,7 +296,12 @@ describe("Vumi outbound: the gateway's answer", () => {
     gateway.status = status;
     gateway.answer = answer;
     const t = await createTestRouter({
-      backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: `${gateway.url}/send`, sendsmsParams: { transport_name: "t" }, sendsmsUser: "u", sendsmsPass: password } } },
+      backends: {
+        vumi: {
+          engine: VumiBackend,
+          options: { sendsmsUrl: `${gateway.url}/send`, sendsmsParams: { transport_name: "t" }, sendsmsUser: "u", sendsmsPass: password },
+        },
+      },
     });
     try {
       return await t.router.backends.get("vumi")!.send({ id: "ID1", text: "hi", identities, context: {} });
@@ -257,7 +337,12 @@ describe("Vumi outbound: the gateway's answer", () => {
   });
 
   const failures: [number, string, boolean, RegExp][] = [
-    [400, '{"status":400,"code":"Bad Request","description":"api usage error"}', false, /answered 400 .*api usage error.*; check the backend's options and the message$/],
+    [
+      400,
+      '{"status":400,"code":"Bad Request","description":"api usage error"}',
+      false,
+      /answered 400 .*api usage error.*; check the backend's options and the message$/,
+    ],
     [401, `Unauthorized: bad password ${password}`, false, /answered 401 .*Unauthorized: bad password \*\*\*; check sendsmsUser and sendsmsPass$/],
     [403, "Forbidden", false, /answered 403 .*Forbidden; check sendsmsUser and sendsmsPass$/],
     [429, "Too Many Requests", true, /answered 429 .*; will retry$/],
@@ -276,7 +361,9 @@ describe("Vumi outbound: the gateway's answer", () => {
   }
 
   test("a refused connection is retryable", async () => {
-    const t = await createTestRouter({ backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: "http://127.0.0.1:9/send", sendsmsUser: "u", sendsmsPass: password } } } });
+    const t = await createTestRouter({
+      backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: "http://127.0.0.1:9/send", sendsmsUser: "u", sendsmsPass: password } } },
+    });
     await assert.rejects(t.router.backends.get("vumi")!.send({ id: "1", text: "hi", identities: ["1"], context: {} }), (error: unknown) => {
       assert.ok(error instanceof MessageSendingError && error.retryable);
       assert.ok(!error.message.includes(password));
@@ -341,17 +428,78 @@ describe("Vumi events (POST /backend/<name>/events/)", () => {
     return t.store.getTransmission(record!.transmissions.find((tr) => tr.identity === identity)!.id);
   };
 
-  const vumiEvent = (fields: Record<string, unknown>) => ({ message_type: "event", message_version: "20110921", event_id: "ev-1", timestamp: "2026-01-05 10:00:01.000000", transport_name: "t", ...fields });
+  const vumiEvent = (fields: Record<string, unknown>) => ({
+    message_type: "event",
+    message_version: "20110921",
+    event_id: "ev-1",
+    timestamp: "2026-01-05 10:00:01.000000",
+    transport_name: "t",
+    ...fields,
+  });
   const cases: [string, Record<string, unknown>, [string, string], string, RegExp][] = [
-    ["ack by the gateway's id is recorded; the transmission stays S", vumiEvent({ event_type: "ack", user_message_id: "GW-A", sent_message_id: "smsc-1" }), ["A", "111"], "S", /^ack: sent as smsc-1$/],
-    ["delivery_report delivered marks it D", vumiEvent({ event_type: "delivery_report", user_message_id: "GW-A", delivery_status: "delivered" }), ["A", "111"], "D", /^delivery_report: delivered$/],
-    ["delivery_report pending is recorded; the transmission stays S", vumiEvent({ event_type: "delivery_report", user_message_id: "GW-B2", delivery_status: "pending" }), ["B", "222"], "S", /^delivery_report: pending$/],
-    ["delivery_report failed marks it E", vumiEvent({ event_type: "delivery_report", user_message_id: "GW-B3", delivery_status: "failed" }), ["B", "333"], "E", /^delivery_report: failed$/],
-    ["an event naming our own message id (echoed rapidsms_msg_id) matches its one transmission", vumiEvent({ event_type: "delivery_report", user_message_id: "@C", delivery_status: "delivered" }), ["C", "444"], "D", /^delivery_report: delivered$/],
-    ["nack marks it E with the reason", vumiEvent({ event_type: "nack", user_message_id: "@F", nack_reason: "Unknown address." }), ["F", "888"], "E", /^nack: Unknown address\.$/],
-    ["Junebug's submitted by its message_id is recorded; the transmission stays S", { event_type: "submitted", message_id: "GW-E", channel_id: "ch-1", timestamp: "2026-01-05 10:00:01", event_details: {} }, ["E", "777"], "S", /^submitted$/],
-    ["Junebug's delivery_succeeded marks it D", { event_type: "delivery_succeeded", message_id: "GW-E", channel_id: "ch-1", event_details: {} }, ["E", "777"], "D", /^delivery_succeeded$/],
-    ["Junebug's rejected marks it E with the reason", { event_type: "rejected", message_id: "GW-G", channel_id: "ch-1", event_details: { reason: "No route" } }, ["G", "999"], "E", /^rejected: No route$/],
+    [
+      "ack by the gateway's id is recorded; the transmission stays S",
+      vumiEvent({ event_type: "ack", user_message_id: "GW-A", sent_message_id: "smsc-1" }),
+      ["A", "111"],
+      "S",
+      /^ack: sent as smsc-1$/,
+    ],
+    [
+      "delivery_report delivered marks it D",
+      vumiEvent({ event_type: "delivery_report", user_message_id: "GW-A", delivery_status: "delivered" }),
+      ["A", "111"],
+      "D",
+      /^delivery_report: delivered$/,
+    ],
+    [
+      "delivery_report pending is recorded; the transmission stays S",
+      vumiEvent({ event_type: "delivery_report", user_message_id: "GW-B2", delivery_status: "pending" }),
+      ["B", "222"],
+      "S",
+      /^delivery_report: pending$/,
+    ],
+    [
+      "delivery_report failed marks it E",
+      vumiEvent({ event_type: "delivery_report", user_message_id: "GW-B3", delivery_status: "failed" }),
+      ["B", "333"],
+      "E",
+      /^delivery_report: failed$/,
+    ],
+    [
+      "an event naming our own message id (echoed rapidsms_msg_id) matches its one transmission",
+      vumiEvent({ event_type: "delivery_report", user_message_id: "@C", delivery_status: "delivered" }),
+      ["C", "444"],
+      "D",
+      /^delivery_report: delivered$/,
+    ],
+    [
+      "nack marks it E with the reason",
+      vumiEvent({ event_type: "nack", user_message_id: "@F", nack_reason: "Unknown address." }),
+      ["F", "888"],
+      "E",
+      /^nack: Unknown address\.$/,
+    ],
+    [
+      "Junebug's submitted by its message_id is recorded; the transmission stays S",
+      { event_type: "submitted", message_id: "GW-E", channel_id: "ch-1", timestamp: "2026-01-05 10:00:01", event_details: {} },
+      ["E", "777"],
+      "S",
+      /^submitted$/,
+    ],
+    [
+      "Junebug's delivery_succeeded marks it D",
+      { event_type: "delivery_succeeded", message_id: "GW-E", channel_id: "ch-1", event_details: {} },
+      ["E", "777"],
+      "D",
+      /^delivery_succeeded$/,
+    ],
+    [
+      "Junebug's rejected marks it E with the reason",
+      { event_type: "rejected", message_id: "GW-G", channel_id: "ch-1", event_details: { reason: "No route" } },
+      ["G", "999"],
+      "E",
+      /^rejected: No route$/,
+    ],
   ];
   for (const [name, event, [letter, identity], status, detail] of cases) {
     test(`200: ${name}`, async () => {
@@ -368,11 +516,36 @@ describe("Vumi events (POST /backend/<name>/events/)", () => {
   });
 
   const refused: [string, () => BackendView, unknown, RegExp][] = [
-    ["an id that is neither a gateway id nor ours", () => view, vumiEvent({ event_type: "ack", user_message_id: "nope" }), /^no message nope was sent through this backend: /],
-    ["another backend's gateway id", () => otherView, vumiEvent({ event_type: "ack", user_message_id: "GW-A" }), /^no message GW-A was sent through this backend/],
-    ["our id of a message to two recipients, without saying which", () => view, vumiEvent({ event_type: "ack", user_message_id: "@D" }), /went to 2 recipients through this backend and the event does not say which/],
-    ["an unknown event_type", () => view, vumiEvent({ event_type: "bounce", user_message_id: "GW-A" }), /^form failed to validate\nevent_type: expected ack, nack, delivery_report \(Vumi\) or submitted, rejected, delivery_succeeded, delivery_failed, delivery_pending \(Junebug\)$/],
-    ["a delivery report without delivery_status", () => view, vumiEvent({ event_type: "delivery_report", user_message_id: "GW-A" }), /^form failed to validate\ndelivery_status: expected pending, failed or delivered$/],
+    [
+      "an id that is neither a gateway id nor ours",
+      () => view,
+      vumiEvent({ event_type: "ack", user_message_id: "nope" }),
+      /^no message nope was sent through this backend: /,
+    ],
+    [
+      "another backend's gateway id",
+      () => otherView,
+      vumiEvent({ event_type: "ack", user_message_id: "GW-A" }),
+      /^no message GW-A was sent through this backend/,
+    ],
+    [
+      "our id of a message to two recipients, without saying which",
+      () => view,
+      vumiEvent({ event_type: "ack", user_message_id: "@D" }),
+      /went to 2 recipients through this backend and the event does not say which/,
+    ],
+    [
+      "an unknown event_type",
+      () => view,
+      vumiEvent({ event_type: "bounce", user_message_id: "GW-A" }),
+      /^form failed to validate\nevent_type: expected ack, nack, delivery_report \(Vumi\) or submitted, rejected, delivery_succeeded, delivery_failed, delivery_pending \(Junebug\)$/,
+    ],
+    [
+      "a delivery report without delivery_status",
+      () => view,
+      vumiEvent({ event_type: "delivery_report", user_message_id: "GW-A" }),
+      /^form failed to validate\ndelivery_status: expected pending, failed or delivered$/,
+    ],
     ["an ack without user_message_id", () => view, vumiEvent({ event_type: "ack" }), /^form failed to validate\nuser_message_id: This field is required\.$/],
     ["a body that is not JSON", () => view, "{event", /^form failed to validate\nthe body is not valid JSON/],
   ];
@@ -391,7 +564,10 @@ describe("Vumi events (POST /backend/<name>/events/)", () => {
 });
 
 describe("Vumi inbound credentials", () => {
-  const basic = (user: string, pass: string) => ({ "content-type": "application/json", authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` });
+  const basic = (user: string, pass: string) => ({
+    "content-type": "application/json",
+    authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`,
+  });
   const bearer = (token: string) => ({ "content-type": "application/json", authorization: `Bearer ${token}` });
   const password = "s3cret pass";
   const token = "tok-0123456789abcdef";
@@ -405,7 +581,12 @@ describe("Vumi inbound credentials", () => {
     ["inboundToken: no token", { inboundToken: token }, {}, 401],
     ["inboundToken: a wrong bearer token", { inboundToken: token }, { headers: bearer("tok-wrong") }, 401],
     ["inboundToken: the token as a bearer token", { inboundToken: token }, { headers: bearer(token) }, 200],
-    ["inboundToken: the token as Junebug sends it, Authorization: Token <token>", { inboundToken: token }, { headers: { authorization: `Token ${token}` } }, 200],
+    [
+      "inboundToken: the token as Junebug sends it, Authorization: Token <token>",
+      { inboundToken: token },
+      { headers: { authorization: `Token ${token}` } },
+      200,
+    ],
     ["inboundToken: the token in ?token=", { inboundToken: token }, { query: { token } }, 200],
     ["inboundToken: the token as a Basic password is not enough", { inboundToken: token }, { headers: basic("vumi", token) }, 401],
     ["both configured: the token alone will do", { inboundUser: "vumi", inboundPass: password, inboundToken: token }, { headers: bearer(token) }, 200],
@@ -419,7 +600,10 @@ describe("Vumi inbound credentials", () => {
       const response = await post(inbound, vumiMessage({ message_id: `auth-${n}`, from_addr: "1", content: "hi" }), request);
       assert.equal(response.status, status, response.body);
       if (status === 401) {
-        assert.match(String(response.headers!["www-authenticate"]), "inboundToken" in credentials && !("inboundUser" in credentials) ? /^Bearer realm="rapidsms"$/ : /^Basic realm="rapidsms"/);
+        assert.match(
+          String(response.headers!["www-authenticate"]),
+          "inboundToken" in credentials && !("inboundUser" in credentials) ? /^Bearer realm="rapidsms"$/ : /^Basic realm="rapidsms"/,
+        );
         assert.match(response.body, /^missing or wrong credentials: send /);
         assert.ok(!response.body.includes(password) && !response.body.includes(token), response.body);
       }
@@ -428,7 +612,10 @@ describe("Vumi inbound credentials", () => {
   }
 
   test("the events view asks for the same credentials", async () => {
-    const t = await createTestRouter({ backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: SEND_URL, inboundUser: "vumi", inboundPass: password } } }, stopped: true });
+    const t = await createTestRouter({
+      backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: SEND_URL, inboundUser: "vumi", inboundPass: password } } },
+      stopped: true,
+    });
     const [, events] = t.router.backends.get("vumi")!.views();
     const event = { event_type: "ack", user_message_id: "nope" };
     assert.equal((await post(events, event)).status, 401);

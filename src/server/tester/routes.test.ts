@@ -50,10 +50,13 @@ describe("message tester routes", () => {
     assert.deepEqual((await post("/tester/api/send", { identity: "555", text: "echo hi" })).json(), { flash: "Sent message" });
     await system.router.idle();
     const data = (await app.inject({ url: "/tester/api/messages" })).json();
-    assert.deepEqual(data.messages.slice(0, 2).map((m: { direction: string; identity: string; text: string }) => [m.direction, m.identity, m.text]), [
-      ["O", "555", "hi"],
-      ["I", "555", "echo hi"],
-    ]);
+    assert.deepEqual(
+      data.messages.slice(0, 2).map((m: { direction: string; identity: string; text: string }) => [m.direction, m.identity, m.text]),
+      [
+        ["O", "555", "hi"],
+        ["I", "555", "echo hi"],
+      ],
+    );
   });
 
   const invalid: [string, object, string][] = [
@@ -76,7 +79,9 @@ describe("message tester routes", () => {
   });
 
   test("bulk sends one message per line, in order", async () => {
-    assert.deepEqual((await post("/tester/api/bulk", { identity: "777", lines: ["echo one", "echo two", "echo three"] })).json(), { flash: "Sent 3 bulk messages" });
+    assert.deepEqual((await post("/tester/api/bulk", { identity: "777", lines: ["echo one", "echo two", "echo three"] })).json(), {
+      flash: "Sent 3 bulk messages",
+    });
     await system.router.idle();
     const inbound = await system.store.listBackendMessages({ name: "httptester", identity: "777", direction: "I" });
     assert.deepEqual(inbound.map((m) => m.text).reverse(), ["echo one", "echo two", "echo three"]);

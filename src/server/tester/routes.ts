@@ -27,7 +27,10 @@ const identity = z
   .min(1, "Phone number is required")
   .max(100, "Phone number is too long")
   .regex(/^\d+$/, "Phone number must be all numeric");
-const text = z.string().max(10_000).refine((value) => value.isWellFormed(), "The message is not valid text (it has a lone UTF-16 surrogate)");
+const text = z
+  .string()
+  .max(10_000)
+  .refine((value) => value.isWellFormed(), "The message is not valid text (it has a lone UTF-16 surrogate)");
 const sendBody = z.object({ identity, text }).strict();
 const bulkBody = z.object({ identity, lines: z.array(text).min(1, "The file has no lines").max(1_000, "At most 1,000 lines at a time") }).strict();
 const clearBody = z.object({ identity: identity.optional() }).strict();

@@ -129,7 +129,13 @@ $("clear").addEventListener("click", () => {
 $("clear-all").addEventListener("click", () => {
   if (confirm("Clear the messages of every tester number? This cannot be undone.")) act(() => post("/tester/api/clear", {}));
 });
-$("prev").addEventListener("click", () => ((page -= 1), refresh()));
-$("next").addEventListener("click", () => ((page += 1), refresh()));
+$("prev").addEventListener("click", () => {
+  page -= 1;
+  refresh();
+});
+$("next").addEventListener("click", () => {
+  page += 1;
+  refresh();
+});
 refresh();
 listen();
