@@ -52,6 +52,20 @@ export class NoBackendError extends MessageSendingError {
   }
 }
 
+/** A send took longer than its backend's deadline (`pipeline.sendTimeoutMs`): it is tried again later. */
+export class SendTimeoutError extends MessageSendingError {
+  constructor(backend: string, timeoutMs: number) {
+    super(`${backend} did not finish the send within ${timeoutMs} ms (pipeline.sendTimeoutMs); will retry`, { retryable: true, code: "SEND_TIMEOUT" });
+  }
+}
+
+/** A send was cut short because its worker is shutting down; the transmission goes back to the queue. */
+export class SendCancelledError extends MessageSendingError {
+  constructor() {
+    super("the send was cut short: this worker is shutting down; another will send it", { retryable: true, code: "SEND_CANCELLED" });
+  }
+}
+
 /** The message of anything thrown (for an AggregateError, such as a refused connection to every address of a host, each of its errors). */
 export function errorText(error: unknown): string {
   if (error instanceof AggregateError && error.message === "") return [...new Set(error.errors.map(errorText))].join("; ");

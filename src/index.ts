@@ -1,5 +1,4 @@
 // The public API of RapidSMS.ts. Nothing else is public.
-import "./backends/registry.ts";
 
 export { AppBase, type AppClass, type IncomingPhase } from "./apps/app.ts";
 export { DefaultResponseApp } from "./apps/default-response.ts";
@@ -8,9 +7,11 @@ export { HandlersApp } from "./apps/handlers/app.ts";
 export { BaseHandler, InvalidNumberError, NotFoundError, parseNumber, type HandlerClass } from "./apps/handlers/base.ts";
 export { KeywordHandler } from "./apps/handlers/keyword.ts";
 export { PatternHandler } from "./apps/handlers/pattern.ts";
-export { BackendBase, type BackendClass, type SendRequest, type SendResult } from "./backends/backend.ts";
+export { BackendBase, engine, type BackendClass, type SendRequest, type SendResult } from "./backends/backend.ts";
+export type { BackendPort, DeliveryOutcome, DeliveryRef, LoggedMessage, MessageLog } from "./backends/port.ts";
 export { DatabaseBackend } from "./backends/database/index.ts";
-export { engineNames, findEngine, registerEngine } from "./backends/engines.ts";
+export { engineNames, findEngine } from "./backends/engines.ts";
+export { shippedEngines } from "./backends/registry.ts";
 export {
   classifyStatus,
   GatewayClient,
@@ -52,9 +53,12 @@ export {
 } from "./messages/messages.ts";
 export { deriveMessageStatus, type Direction, type Status } from "./messages/status.ts";
 export { getRouter, lookupConnections, receive, send, setRouter } from "./router/global.ts";
-export { Router, type RouterOptions, type RouterSettings } from "./router/router.ts";
+export { Router, type RouterOptions } from "./router/router.ts";
+export type { ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./router/api.ts";
+export { Pipeline } from "./pipeline/pipeline.ts";
 export { createServer } from "./server/server.ts";
 export { openStore } from "./store/open.ts";
 export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions, type PipelineSettings } from "./pipeline/policy.ts";
-export type { DeliveryReport, MessageRecord, Store, TransmissionDetail, TransmissionRecord, TransmissionRef } from "./store/store.ts";
+export type { MessageRecord, Store, TransmissionDetail, TransmissionRecord, TransmissionRef } from "./store/store.ts";
+export type { DeliveryReport } from "./messages/status.ts";
 export { createSystem, type System } from "./system.ts";

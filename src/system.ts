@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
+import type { BackendBase } from "./backends/backend.ts";
 import type { ResolvedConfig } from "./config/config.ts";
+import { errorText, StoreUnavailableError } from "./errors.ts";
 import { silentLogger } from "./logger.ts";
+import { Pipeline } from "./pipeline/pipeline.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
 import type { Queue } from "./queue/queue.ts";
-import { setRouter } from "./router/global.ts";
 import { Router } from "./router/router.ts";
-import { errorText, StoreUnavailableError } from "./errors.ts";
 import { openStore, redactUrl } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
@@ -16,13 +17,20 @@ export interface System {
   config: ResolvedConfig;
   store: Store;
   queue: Queue;
+  /** The phase engine: the apps, `receive`, `send`, `lookupConnections`. */
   router: Router;
+  /** Durable work: accept, process, send, report; the backends. */
+  pipeline: Pipeline;
+  backends: ReadonlyMap<string, BackendBase<object>>;
   role: Role;
-  /** Stops the pipeline (running work finishes, queued work stays queued), then closes the queue and store. */
-  close(): Promise<void>;
+  /**
+   * Stops the pipeline (running work finishes, `shutdownTimeoutMs` at most, then it is given back
+   * for other workers; queued work stays queued), then closes the backends, the queue and the store.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-/** Opens the store (running migrations) and the queue, builds the backends and apps, and installs the router. */
+/** Opens the store (running migrations) and the queue, builds the backends and apps, and starts the workers (unless `web`). */
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all"): Promise<System> {
   const store = openStore(config.database, config.baseDir);
   try {
@@ -36,30 +44,21 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
   }
   // BullMQ and ioredis are loaded only by deployments that use them.
   const queue: Queue = config.queue ? new (await import("./queue/bullmq.ts")).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
-  const backends = Object.fromEntries(
-    Object.entries(config.backends).map(([name, { engine, options }]) => [name, (router: Router) => engine.create(router, name, options)]),
-  );
-  const router = new Router({
-    store,
-    queue,
-    apps: config.apps,
-    backends,
-    settings: { projectName: config.projectName, defaultResponse: config.defaultResponse },
-    pipeline: config.pipeline,
-    logger,
-  });
-  if (role !== "web") await router.start();
-  setRouter(router);
+  const router = new Router({ apps: config.apps, settings: { projectName: config.projectName, defaultResponse: config.defaultResponse }, logger });
+  const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger });
+  if (role !== "web") await pipeline.start();
   return {
     config,
     store,
     queue,
     router,
+    pipeline,
+    backends: pipeline.backends,
     role,
-    async close() {
-      await router.stop();
+    async close(options = {}) {
+      await pipeline.stop(options);
+      await pipeline.closeBackends();
       await queue.close();
-      setRouter(undefined);
       await store.close();
     },
   };

@@ -38,7 +38,7 @@ test("a gateway that answers 503, then refuses connections, then recovers: every
   gateway.answer = "OK";
   await gateway.listen();
   mark("gateway recovers");
-  await system.router.idle();
+  await system.pipeline.idle();
   mark("all messages final");
 
   const records = await Promise.all(ids.map((id) => system.store.getMessage(id)));

@@ -133,7 +133,7 @@ describe("the token protects /api and /tester however the URL is written", () =>
           );
         }
       }
-      await served.system.router.idle();
+      await served.system.pipeline.idle();
       assert.equal(await sideEffects(served.system), before, "a refused request changed nothing");
     });
 
@@ -533,7 +533,7 @@ async function sendAndWait(served: Served, backend: string) {
     payload: { backend, identities: ["5559999"], text: "hello" },
   });
   assert.equal(sent.statusCode, 202, sent.body);
-  await served.system.router.idle();
+  await served.system.pipeline.idle();
   const detail = await served.app.inject({ url: `/api/messages/${sent.json().id}` });
   return { detail: detail.json(), size: detail.body.length };
 }

@@ -74,7 +74,7 @@ shellLines.forEach((line, index) => {
 });
 
 test("the guide's message tester example stores the echo reply hello for 1112223333", async () => {
-  await system.router.idle();
+  await system.pipeline.idle();
   const replies = await system.store.listBackendMessages({ name: "httptester", direction: "O" });
   assert.deepEqual(
     replies.map((row) => [row.identity, row.text]),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, test } from "node:test";
-import { ConfigError, registerEngine, resolveConfig } from "../../src/index.ts";
+import { ConfigError, resolveConfig, shippedEngines } from "../../src/index.ts";
 import { createTestRouter, type TestRouter } from "../../src/testing/harness.ts";
 import { JsonGatewayBackend } from "./custom-outbound-backend.ts";
 
@@ -43,7 +43,7 @@ beforeEach(() => {
 
 async function sendAndWait(text: string, identities: string[]) {
   const msg = await t.router.send(text, await t.connections(identities, "gateway"));
-  await t.router.idle();
+  await t.idle();
   const record = await t.store.getMessage(msg.id);
   assert.ok(record);
   return record;
@@ -84,16 +84,16 @@ test("a 400 answer is not retried: the message fails at once, without the token 
   assert.equal(requests.length, 1);
   const [transmission] = record.transmissions;
   assert.equal(transmission.status, "E");
-  assert.match(transmission.error ?? "", /gateway answered HTTP 400/);
+  assert.match(transmission.error ?? "", /^gateway encountered an error while sending: gateway answered 400 to POST http:\/\/127\.0\.0\.1:\d+\/messages/);
   assert.doesNotMatch(transmission.error ?? "", new RegExp(TOKEN));
 });
 
-test("registerEngine makes the backend installable by its engine name, its options checked", async () => {
-  registerEngine(JsonGatewayBackend);
-  const config = await resolveConfig({ installedBackends: { gateway: { engine: "json-gateway", url, token: TOKEN } } });
+test("given among the engines, the backend is installable by its engine name, its options checked", async () => {
+  const engines = [...shippedEngines, JsonGatewayBackend];
+  const config = await resolveConfig({ installedBackends: { gateway: { engine: "json-gateway", url, token: TOKEN } } }, { engines });
   assert.equal(config.backends.gateway.engine, JsonGatewayBackend);
   await assert.rejects(
-    resolveConfig({ installedBackends: { gateway: { engine: "json-gateway", url: "ftp://example.org/" } } }),
+    resolveConfig({ installedBackends: { gateway: { engine: "json-gateway", url: "ftp://example.org/" } } }, { engines }),
     (error: unknown) => error instanceof ConfigError && /backend "gateway" \(engine json-gateway\): option "url"/.test(error.message),
   );
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AppBase, type Fields, type IncomingMessage } from "../../src/index.ts";
-import { createTestRouter, type TestRouter } from "../../src/testing/harness.ts";
+import { createTestRouter, MockBackend, type TestRouter } from "../../src/testing/harness.ts";
 import { ExtraParamsHttpBackendView } from "./extra-field-form.ts";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -17,8 +17,8 @@ let t: TestRouter;
 let view: ExtraParamsHttpBackendView;
 
 before(async () => {
-  t = await createTestRouter({ apps: [RecordFieldsApp] });
-  view = new ExtraParamsHttpBackendView({ backendName: "extra-params", router: t.router });
+  t = await createTestRouter({ apps: [RecordFieldsApp], backends: { "extra-params": MockBackend } });
+  view = new ExtraParamsHttpBackendView({ port: t.backends.get("extra-params")!.port });
 });
 after(() => t.close());
 
@@ -31,7 +31,7 @@ test("extra-params view passes the extra parameter on to the apps in msg.fields"
     headers: FORM,
   });
   assert.deepEqual([response.status, response.body], [200, "OK"]);
-  await t.router.idle();
+  await t.idle();
   assert.deepEqual(fieldsSeen, [{ extra: "campaign-7" }]);
   const [incoming] = await t.store.listMessages({ direction: "I" });
   assert.deepEqual((await t.store.getMessage(incoming.id))?.fields, { extra: "campaign-7" });

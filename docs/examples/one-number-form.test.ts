@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createTestRouter, type TestRouter } from "../../src/testing/harness.ts";
+import { createTestRouter, MockBackend, type TestRouter } from "../../src/testing/harness.ts";
 import { MY_NUMBER, OnlyTextMeHttpBackendView } from "./one-number-form.ts";
 
 let t: TestRouter;
 let view: OnlyTextMeHttpBackendView;
 
 before(async () => {
-  t = await createTestRouter();
-  view = new OnlyTextMeHttpBackendView({ backendName: "only-text-me", router: t.router });
+  t = await createTestRouter({ backends: { "only-text-me": MockBackend } });
+  view = new OnlyTextMeHttpBackendView({ port: t.backends.get("only-text-me")!.port });
 });
 after(() => t.close());
 

@@ -10,7 +10,7 @@ let view: PhoneMessageView;
 
 before(async () => {
   t = await createTestRouter({ apps: [EchoApp], backends: { mybackend: MockBackend } });
-  view = new PhoneMessageView({ backendName: "mybackend", router: t.router });
+  view = new PhoneMessageView({ port: t.backends.get("mybackend")!.port });
 });
 after(() => t.close());
 
@@ -23,7 +23,7 @@ test("phone/message view accepts phone and message and routes the text to the ro
     headers: FORM,
   });
   assert.deepEqual([response.status, response.body], [200, "OK"]);
-  await t.router.idle();
+  await t.idle();
   const [incoming] = await t.store.listMessages({ direction: "I", identity: "1112223333" });
   assert.equal(incoming.text, "echo hello");
   assert.equal(incoming.status, "R");

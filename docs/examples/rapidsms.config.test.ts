@@ -29,10 +29,10 @@ function postForm(url: string, payload: string) {
 
 for (const prefix of ["/backends", "/backend"]) {
   test(`httptester example: POST identity=1112223333&text=echo hello to ${prefix}/httptester/ answers 200 OK and the echo reply is stored`, async () => {
-    await system.store.clearBackendMessages("httptester");
+    await system.store.clearBackendMessages({ name: "httptester" });
     const response = await postForm(`${prefix}/httptester/`, "identity=1112223333&text=echo hello");
     assert.deepEqual([response.statusCode, response.body], [200, "OK"]);
-    await system.router.idle();
+    await system.pipeline.idle();
     const replies = await system.store.listBackendMessages({ name: "httptester", direction: "O" });
     assert.deepEqual(
       replies.map((row) => [row.identity, row.text]),
@@ -76,7 +76,7 @@ test("only-text-me over HTTP refuses another number with its reason", async () =
 });
 
 test("the gateway backend is installed from the class given as engine, with its token from the environment", () => {
-  const gateway = system.router.backends.get("gateway");
+  const gateway = system.backends.get("gateway");
   assert.ok(gateway instanceof JsonGatewayBackend);
   assert.deepEqual(gateway?.config, { url: "http://127.0.0.1:9000/messages", token: "test-token" });
 });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
-import type { Router } from "../router/router.ts";
+import type { RouterApi } from "../router/api.ts";
 
 type PhaseResult = boolean | void | undefined;
 
@@ -16,9 +16,9 @@ type PhaseResult = boolean | void | undefined;
 export class AppBase {
   /** The name apps are known by in config and logs; defaults to the class name. */
   static appName?: string;
-  readonly router: Router;
+  readonly router: RouterApi;
 
-  constructor(router: Router) {
+  constructor(router: RouterApi) {
     this.router = router;
   }
 
@@ -35,6 +35,6 @@ export class AppBase {
   outgoing(_msg: OutgoingMessage): PhaseResult | Promise<PhaseResult> {}
 }
 
-export type AppClass = new (router: Router) => AppBase;
+export type AppClass = new (router: RouterApi) => AppBase;
 export type IncomingPhase = "filter" | "parse" | "handle" | "default" | "cleanup";
 export const INCOMING_PHASES: readonly IncomingPhase[] = ["filter", "parse", "handle", "default", "cleanup"];

@@ -18,7 +18,7 @@ async function replies(text: string, settings = {}) {
   const t = await createTestRouter({ apps: [builtinApps.echo, builtinApps.ping, builtinApps.default], settings });
   const [connection] = await t.connections(["1112223333"]);
   await t.router.receive(text, connection);
-  await t.router.idle();
+  await t.idle();
   const texts = t.sent().map((s) => s.text);
   await t.close();
   return texts;

@@ -2,7 +2,7 @@ import { HandlersApp } from "./handlers/app.ts";
 import { KeywordHandler } from "./handlers/keyword.ts";
 import { BaseHandler } from "./handlers/base.ts";
 import type { IncomingMessage } from "../messages/messages.ts";
-import type { Router } from "../router/router.ts";
+import type { RouterApi } from "../router/api.ts";
 
 /** `echo <anything>` answers `<anything>`. */
 export class EchoHandler extends KeywordHandler {
@@ -19,7 +19,7 @@ export class EchoHandler extends KeywordHandler {
 
 /** Exactly `ping` (case-sensitive, nothing else around it, as in RapidSMS) answers `pong`. */
 export class PingHandler extends BaseHandler {
-  static override async dispatch(_router: Router | undefined, msg: IncomingMessage): Promise<boolean> {
+  static override async dispatch(_router: RouterApi | undefined, msg: IncomingMessage): Promise<boolean> {
     if (msg.text !== "ping") return false;
     msg.respond("pong");
     return true;

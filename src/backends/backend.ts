@@ -1,9 +1,8 @@
 import { z } from "zod";
 import type { BackendContext } from "../messages/messages.ts";
-import type { Router } from "../router/router.ts";
-import type { BackendRow } from "../store/store.ts";
+import type { FastifyPluginAsync } from "fastify";
+import type { BackendPort, PagesContext } from "./port.ts";
 import type { BackendView } from "./view.ts";
-import { findEngine } from "./engines.ts";
 
 /** What `BackendBase.send` receives: one text for every identity, all on this backend. */
 export interface SendRequest {
@@ -11,6 +10,11 @@ export interface SendRequest {
   text: string;
   identities: string[];
   context: BackendContext;
+  /**
+   * Aborted when the pipeline stops waiting: the send's deadline passed, or the process is
+   * shutting down. Pass it on to the gateway call (`GatewayClient.call` takes it).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a backend may report about a successful `send`. */
@@ -26,6 +30,11 @@ export interface SendResult {
 /**
  * A connection to one SMS gateway. Subclass it, give it a static `engine` name and an
  * `optionsSchema`, implement `send`, and (for inbound traffic) return its HTTP views from `views()`.
+ *
+ * The framework builds every backend (see build.ts): it validates the options with
+ * `optionsSchema` first, constructs the backend, then calls `configure(options)` once, after the
+ * subclass's own field initialisers have run. Backends talk to the rest of the system only through
+ * their `port`.
  */
 export abstract class BackendBase<Options extends object = Record<string, unknown>> {
   /** The name used as `engine` in `installedBackends`. */
@@ -34,28 +43,20 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
   static aliases: readonly string[] = [];
   /** Validates and defaults the options of an `installedBackends` entry (keys already camelCased). */
   static optionsSchema: z.ZodType<object> = z.object({});
-  /** Option keys whose values are never shown (in logs, errors, `rapidsms backends`). */
+  /** Option keys whose values are never shown (in logs, errors, `rapidsms backends`, gateway answers). */
   static secretOptions: readonly string[] = [];
+  /** True for a backend that plays the message tester (its `pages()` are the tester). */
+  static providesTester = false;
 
-  readonly router: Router;
+  readonly port: BackendPort;
   readonly name: string;
   /** The options as configured, after validation. */
   readonly config: Options;
 
-  constructor(router: Router, name: string, options: Options) {
-    this.router = router;
-    this.name = name;
+  constructor(port: BackendPort, options: Options) {
+    this.port = port;
+    this.name = port.name;
     this.config = options;
-  }
-
-  /**
-   * Builds a backend and configures it. Use this rather than `new`: `configure` runs after the
-   * constructor, so what it sets is not overwritten by the subclass's own field initialisers.
-   */
-  static create<B extends BackendBase<any>>(this: new (router: Router, name: string, options: any) => B, router: Router, name: string, options: object): B {
-    const backend = new this(router, name, options);
-    backend.configure(options);
-    return backend;
   }
 
   /** Called once with the backend's options, right after construction; override to keep what `send` needs. */
@@ -72,26 +73,34 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
     return [];
   }
 
-  /** The persisted Backend row of this backend (created on first use). */
-  get model(): Promise<BackendRow> {
-    return this.router.store.getOrCreateBackend(this.name);
+  /** Pages for people (a backend with `providesTester` serves the message tester), mounted by the server when configured. */
+  pages(_context: PagesContext): FastifyPluginAsync | undefined {
+    return undefined;
   }
+
+  /** Lets go of what the backend holds (its gateway connections); the framework calls it when the system closes. */
+  async close(): Promise<void> {}
 
   toString(): string {
     return this.name;
   }
-
-  /** The backend class of an engine name or RapidSMS dotted path; throws if none matches. */
-  static find(engine: string): BackendClass {
-    return findEngine(engine);
-  }
 }
 
-export type BackendClass = {
-  new (router: Router, name: string, options: any): BackendBase<any>;
-  create(router: Router, name: string, options: object): BackendBase<any>;
+/**
+ * A backend class as the framework builds it: its constructor takes the options its schema gives
+ * (`engine()` checks that at compile time for the shipped ones).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a list of engines holds classes of every options type; engine() checks each one
+export interface BackendClass<Options extends object = any> {
+  new (port: BackendPort, options: Options): BackendBase<Options>;
   engine: string;
   aliases: readonly string[];
   optionsSchema: z.ZodType<object>;
   secretOptions: readonly string[];
-};
+  providesTester: boolean;
+}
+
+/** A backend class whose constructor takes exactly what its options schema gives. */
+export function engine<S extends z.ZodType<object>>(backend: BackendClass<z.output<S>> & { optionsSchema: S }): BackendClass {
+  return backend;
+}

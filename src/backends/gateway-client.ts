@@ -103,8 +103,8 @@ export class GatewayClient {
   private readonly credentialsHint: string;
   private readonly secrets: readonly string[];
   private redactor: (text: string) => string;
-  /** Passwords of URLs already seen: each is added to the redactor once. */
-  private readonly urlPasswords = new Set<string>();
+  /** Credentials learned from calls (URL passwords, Authorization headers): each added to the redactor once. */
+  private readonly learned = new Set<string>();
 
   constructor(options: GatewayClientOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -126,6 +126,7 @@ export class GatewayClient {
    */
   async call(call: GatewayCall): Promise<GatewayAnswer> {
     const { url, headers } = this.withUrlCredentials(call.url, call.headers);
+    this.learnAuthorization(headers);
     const shown = describeTarget(call.method, url);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
@@ -194,6 +195,21 @@ export class GatewayClient {
     return { status: response.statusCode, headers: response.headers, body, truncated, logText };
   }
 
+  /** What a call sends as its Authorization (after the scheme) is a secret too: an echoing gateway must not show it. */
+  private learnAuthorization(headers: Record<string, string> | undefined): void {
+    if (!headers) return;
+    for (const [name, value] of Object.entries(headers)) {
+      if (name.toLowerCase() === "authorization") this.learn([value.replace(/^\S+\s+/, "")]);
+    }
+  }
+
+  private learn(secrets: readonly string[]): void {
+    const fresh = secrets.filter((secret) => !this.learned.has(secret));
+    if (fresh.length === 0) return;
+    for (const secret of fresh) this.learned.add(secret);
+    this.redactor = secretRedactor([...this.secrets, ...this.learned]);
+  }
+
   /** Moves `user:pass@` out of a URL into an Authorization header (unless the call sets one). */
   private withUrlCredentials(raw: string, headers: Record<string, string> | undefined): { url: string; headers: Record<string, string> | undefined } {
     if (!raw.includes("@")) return { url: raw, headers };
@@ -202,10 +218,7 @@ export class GatewayClient {
     const user = decodeURIComponent(url.username);
     const password = decodeURIComponent(url.password);
     const basic = Buffer.from(`${user}:${password}`, "utf8").toString("base64");
-    if (password !== "" && !this.urlPasswords.has(password)) {
-      this.urlPasswords.add(password).add(basic);
-      this.redactor = secretRedactor([...this.secrets, ...this.urlPasswords]);
-    }
+    if (password !== "") this.learn([password, basic]);
     url.username = "";
     url.password = "";
     const hasAuthorization = Object.keys(headers ?? {}).some((name) => name.toLowerCase() === "authorization");

@@ -1,11 +1,15 @@
-import { registerEngine } from "./engines.ts";
+import { engine, type BackendClass } from "./backend.ts";
 import { DatabaseBackend } from "./database/index.ts";
 import { HttpBackend } from "./http/index.ts";
 import { KannelBackend } from "./kannel/index.ts";
 import { HttpTesterBackend } from "./message-tester/index.ts";
 import { VumiBackend } from "./vumi/index.ts";
 
-/** The shipped engines: one line per backend. */
-export const shippedEngines = [HttpBackend, DatabaseBackend, HttpTesterBackend, KannelBackend, VumiBackend];
-
-for (const engine of shippedEngines) registerEngine(engine);
+/** The shipped engines: one line per backend. Passed to the config resolver, never registered anywhere. */
+export const shippedEngines: readonly BackendClass[] = [
+  engine(HttpBackend),
+  engine(DatabaseBackend),
+  engine(HttpTesterBackend),
+  engine(KannelBackend),
+  engine(VumiBackend),
+];

@@ -12,7 +12,7 @@ export async function runBackends(options: { config?: string }): Promise<void> {
     if (names.length === 0) process.stdout.write("no backends installed\n");
     for (const name of names) {
       const { engine, options: backendOptions } = config.backends[name];
-      const backend = system.router.backends.get(name)!;
+      const backend = system.backends.get(name)!;
       const urls = backend.views().map((view) => `${BACKEND_PREFIXES[0]}/${name}/${view.path}`);
       process.stdout.write(`${name}\n  engine:  ${engine.engine}\n  inbound: ${urls.join(", ") || "none (send only)"}\n`);
       process.stdout.write(`  options: ${JSON.stringify(redactOptions(backendOptions, engine.secretOptions))}\n`);

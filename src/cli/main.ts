@@ -12,6 +12,12 @@ function port(value: string): number {
   return n;
 }
 
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number of milliseconds");
+  return n;
+}
+
 function rate(value: string): number {
   const n = Number(value);
   if (!(n > 0)) throw new InvalidArgumentError("expected a positive number of messages per second");
@@ -41,6 +47,7 @@ export function buildCli(): Command {
     .option("-p, --port <n>", "port to listen on (default: PORT, then the config, then 8000)", port)
     .option("--host <host>", "address to listen on (default: HOST, then the config, then 127.0.0.1)")
     .addOption(new Option("--role <role>", "web: HTTP only; worker: processing and sending only; all: both").choices(["web", "worker", "all"]).default("all"))
+    .option("--shutdown-timeout <ms>", "how long stopping waits for work under way before giving it back to other workers (default 30000)", milliseconds)
     .action((options) => runStart({ ...program.opts(), ...options }));
 
   program

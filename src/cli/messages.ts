@@ -18,8 +18,8 @@ async function withSystem<T>(options: CommonOptions, run: (system: System) => Pr
 }
 
 function requireBackend(system: System, name: string): void {
-  if (!system.router.backends.has(name)) {
-    const installed = [...system.router.backends.keys()].join(", ") || "none";
+  if (!system.backends.has(name)) {
+    const installed = [...system.backends.keys()].join(", ") || "none";
     throw new ConfigError(`no backend named "${name}" is installed (installed: ${installed})`);
   }
 }
@@ -37,7 +37,7 @@ export async function runSend(options: CommonOptions & { backend: string; to: st
     requireBackend(system, options.backend);
     const connections = await system.router.lookupConnections(options.backend, options.to);
     const msg = await system.router.send(options.text, connections);
-    const record = msg.processed ? await system.router.waitForMessage(msg.id, options.waitMs) : undefined;
+    const record = msg.processed ? await system.pipeline.waitForMessage(msg.id, options.waitMs) : undefined;
     if (!record) {
       process.stdout.write(`message ${msg.id} was cancelled by an app's outgoing phase\n`);
       return true;
@@ -54,9 +54,9 @@ export async function runReceive(options: CommonOptions & { backend: string; fro
   await withSystem(options, async (system) => {
     const [connection] = await system.router.lookupConnections(options.backend, [options.from]);
     const msg = await system.router.receive(options.text, connection);
-    const incoming = await system.router.waitForMessage(msg.id);
+    const incoming = await system.pipeline.waitForMessage(msg.id);
     const replies = await Promise.all(
-      (await system.store.listMessages({ inResponseTo: msg.id })).map(async (reply) => (await system.router.waitForMessage(reply.id)) ?? reply),
+      (await system.store.listMessages({ inResponseTo: msg.id })).map(async (reply) => (await system.pipeline.waitForMessage(reply.id)) ?? reply),
     );
     process.stdout.write(`message ${msg.id}: ${incoming?.status ?? "?"}${incoming?.error ? ` (${incoming.error})` : ""}\n`);
     if (replies.length === 0) process.stdout.write("no replies\n");

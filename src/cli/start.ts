@@ -2,6 +2,7 @@ import { loadConfig } from "../config/load.ts";
 import { redactUrl } from "../store/open.ts";
 import { configSecrets, createLogger } from "../logger.ts";
 import { createServer } from "../server/server.ts";
+import { setRouter } from "../router/global.ts";
 import { createSystem, type Role } from "../system.ts";
 
 export interface StartOptions {
@@ -9,23 +10,28 @@ export interface StartOptions {
   port?: number;
   host?: string;
   role?: Role;
+  /** How long stopping waits for work under way, in ms (default: pipeline.shutdownTimeoutMs, 30 s). */
+  shutdownTimeout?: number;
 }
 
 /**
  * Runs the server (and/or the workers, by role) until SIGTERM or SIGINT, then stops taking
- * requests, finishes the work under way and closes the queue and the store.
+ * requests, finishes the work under way (for the shutdown timeout at most: what is still running
+ * then is given back for other workers) and closes the queue and the store.
  */
 export async function runStart(options: StartOptions): Promise<void> {
   const role = options.role ?? "all";
   const config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
   const logger = createLogger(config.logLevel, configSecrets(config));
   const system = await createSystem(config, logger, role);
+  // This process's system: RapidSMS's module-level receive() and send() use its router.
+  setRouter(system.router);
   const context = {
     role,
     config: config.source ?? "embedded default",
     database: redactUrl(config.database),
     queue: system.queue.description,
-    backends: [...system.router.backends.keys()],
+    backends: [...system.backends.keys()],
   };
   const server = role === "worker" ? undefined : await createServer(system, { logger });
   if (server) {
@@ -42,8 +48,15 @@ export async function runStart(options: StartOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: no new requests; finishing accepted messages");
+    const timeoutMs = options.shutdownTimeout ?? config.pipeline.shutdownTimeoutMs;
+    // Whatever hangs past the deadline (a request that never ends, a gateway), the process exits.
+    setTimeout(() => {
+      logger.error({ timeoutMs }, "shutdown did not finish in time; exiting now");
+      process.exit(1);
+    }, timeoutMs + 5_000).unref();
     await server?.close();
-    await system.close();
+    await system.close({ timeoutMs });
+    setRouter(undefined);
     logger.info("stopped");
     process.exit(0);
   };

@@ -6,7 +6,7 @@ import { AppBase, type AppClass } from "../apps/app.ts";
 import { builtinApps } from "../apps/builtin.ts";
 import { BackendBase, type BackendClass } from "../backends/backend.ts";
 import { findEngine } from "../backends/engines.ts";
-import "../backends/registry.ts";
+import { shippedEngines } from "../backends/registry.ts";
 import { ConfigError } from "../errors.ts";
 import { isLoopbackHost } from "../security/addresses.ts";
 import { redactUrlCredentials } from "../security/secrets.ts";
@@ -58,6 +58,8 @@ const APP_ALIASES: Record<string, string> = { "rapidsms.contrib.default": "defau
 export interface ResolveOptions {
   baseDir?: string;
   source?: string | null;
+  /** The engines `engine` names may pick from (default: the shipped ones). A backend class given as `engine` needs no entry here. */
+  engines?: readonly BackendClass[];
   /** Values that win over the file (command-line flags, environment). */
   overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "queue" | "logLevel" | "apiToken" | "publicUrl">>;
 }
@@ -85,7 +87,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   const top = parsed.data;
   const backends: ResolvedConfig["backends"] = {};
   for (const [name, settings] of Object.entries(top.installedBackends)) {
-    backends[name] = resolveBackend(name, settings as BackendSettings);
+    backends[name] = resolveBackend(name, settings as BackendSettings, options.engines ?? shippedEngines);
   }
   const apps: AppClass[] = [];
   for (const app of top.apps) apps.push(await resolveApp(app, baseDir));
@@ -113,7 +115,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   };
 }
 
-function resolveBackend(name: string, settings: BackendSettings): { engine: BackendClass; options: object } {
+function resolveBackend(name: string, settings: BackendSettings, engines: readonly BackendClass[]): { engine: BackendClass; options: object } {
   if (!BACKEND_NAME.test(name)) {
     throw new ConfigError(`backend "${name}": a backend name is used in URLs (/backend/<name>/): use letters, digits, "-", "_" or ".", at most 64 characters`);
   }
@@ -130,7 +132,7 @@ function resolveBackend(name: string, settings: BackendSettings): { engine: Back
     engine = engineRef;
   } else {
     try {
-      engine = findEngine(String(engineRef));
+      engine = findEngine(String(engineRef), engines);
     } catch (error) {
       throw new ConfigError(`backend "${name}": ${(error as Error).message}`);
     }
@@ -193,12 +195,12 @@ function isAddressOrRange(value: string): boolean {
 function resolveTester(setting: boolean | { backend?: string }, backends: ResolvedConfig["backends"]): ResolvedConfig["tester"] {
   if (setting === false) return null;
   const wanted = typeof setting === "object" ? setting.backend : undefined;
-  const testers = Object.keys(backends).filter((name) => backends[name].engine.engine === "httptester");
+  const testers = Object.keys(backends).filter((name) => backends[name].engine.providesTester);
   const backend = wanted ?? testers[0];
   if (backend === undefined || !testers.includes(backend)) {
     throw new ConfigError(
       wanted
-        ? `tester: "${wanted}" is not an installed backend of engine httptester (installed: ${testers.join(", ") || "none"})`
+        ? `tester: "${wanted}" is not an installed backend that plays the message tester (engine httptester); those installed: ${testers.join(", ") || "none"}`
         : `tester: the message tester needs a backend of engine httptester: add "httptester": { "engine": "httptester" } to installedBackends`,
     );
   }

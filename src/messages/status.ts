@@ -17,3 +17,10 @@ export function deriveMessageStatus(direction: Direction, transmissions: readonl
   if (transmissions.some((s) => s !== "D")) return "S";
   return "D";
 }
+
+/** What a gateway reports about a message it took. */
+export interface DeliveryReport {
+  /** D delivered; E failed; S still on its way (buffered, submitted): recorded, status unchanged. */
+  status: "D" | "E" | "S";
+  detail?: string;
+}

@@ -1,80 +1,177 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { BackendBase, BackendClass } from "../backends/backend.ts";
+import { buildBackend } from "../backends/build.ts";
+import type { Connection } from "../messages/connection.ts";
+import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
 import type { Queue, WorkSource } from "../queue/queue.ts";
+import type { RouterPort } from "../router/api.ts";
 import type { Router } from "../router/router.ts";
-import type { ClaimedTransmission, OutgoingWork } from "../store/store.ts";
+import type { MessageRecord, OutgoingWork, Store } from "../store/store.ts";
+import { backendPort } from "./backend-port.ts";
+import { Leases } from "./leases.ts";
 import type { PipelineOptions } from "./policy.ts";
+import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
 import { Sender } from "./sender.ts";
 import type { Job } from "./work-loop.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+export interface PipelineInit {
+  store: Store;
+  queue: Queue;
+  router: Router;
+  /** The installed backends: the pipeline builds each and gives it its port. */
+  backends: Readonly<Record<string, { engine: BackendClass; options: object }>>;
+  options: PipelineOptions;
+  logger: Logger;
+}
+
 /**
- * The background work of one worker process: running accepted messages through the apps and
- * sending queued transmissions, as the queue hands them out. Work is claimed in the store with
- * leases renewed while this process lives, so work claimed by a process that died is picked up again.
+ * Owns durable work: accepting inbound messages (dedupe, store, hand-off to a local worker),
+ * processing them (claim, the router's phases, complete), sending (the backends, batching,
+ * retries, pacing, deadlines), delivery reports, and every claim's lease. The router it is given
+ * sends its messages here (it is the router's port).
  */
-export class Pipeline implements WorkSource {
+export class Pipeline implements RouterPort, WorkSource {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly router: Router;
-  private readonly options: PipelineOptions;
+  readonly backends: ReadonlyMap<string, BackendBase<object>>;
+  private readonly store: Store;
   private readonly queue: Queue;
+  private readonly options: PipelineOptions;
+  private readonly logger: Logger;
+  private readonly leases: Leases;
   private readonly sender: Sender;
+  private readonly processor: Processor;
+  private active = false;
   private housekeeping: NodeJS.Timeout | undefined;
 
-  constructor(router: Router, options: PipelineOptions, queue: Queue) {
-    this.router = router;
-    this.options = options;
+  constructor(init: PipelineInit) {
+    const { store, queue, router, options, logger } = init;
+    this.store = store;
     this.queue = queue;
-    this.sender = new Sender(router, options, this.owner, queue);
+    this.options = options;
+    this.logger = logger;
+    this.leases = new Leases({ store, owner: this.owner, leaseMs: options.leaseMs, logger });
+    const backends = new Map<string, BackendBase<object>>();
+    for (const [name, { engine, options: backendOptions }] of Object.entries(init.backends)) {
+      const port = backendPort({ name, engine, options: backendOptions, store, logger, accept: (msg) => this.accept(msg) });
+      backends.set(name, buildBackend(engine, port, backendOptions));
+    }
+    this.backends = backends;
+    this.sender = new Sender({ store, backends, leases: this.leases, queue, options, logger });
+    this.processor = new Processor({ store, router, leases: this.leases, queue, sender: this.sender, options, logger });
+    router.connect(this);
   }
 
-  async claimIncoming(limit: number, only?: string): Promise<Job[]> {
-    const claimed = await this.router.store.claimIncoming(this.owner, limit, this.options.leaseMs, Date.now(), only);
-    return claimed.map((message) => () => this.router.processClaimed(message));
+  /** Whether this process's workers run (start() was called, stop() not yet). */
+  get running(): boolean {
+    return this.active;
+  }
+
+  lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]> {
+    return this.store.lookupConnections({ backend: backendName, identities });
+  }
+
+  /**
+   * Stores an inbound message durably (status Q), deduplicated by its gateway id. A worker of
+   * this process with room takes it straight from here: it is stored claimed by that worker, so
+   * no other takes it unless this process dies.
+   */
+  async accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }> {
+    const place = this.active ? this.queue.local?.reserveInbound() : undefined;
+    const claim = place ? this.leases.claim() : undefined;
+    const connection = msg.connection;
+    let accepted: { id: string; duplicate: boolean };
+    try {
+      accepted = await this.store.acceptIncoming({
+        message: { id: msg.id, text: msg.text, fields: msg.fields, connection },
+        dedupeWindowMs: this.options.dedupeWindowMs,
+        claim,
+      });
+    } catch (error) {
+      place?.cancel();
+      throw error;
+    }
+    if (accepted.duplicate) {
+      place?.cancel();
+    } else if (place && claim) {
+      // The fields as a worker would read them back from the store (JSON), whichever path it takes.
+      const fields = JSON.parse(JSON.stringify(msg.fields));
+      place.run(this.processor.job({ id: msg.id, text: msg.text, fields, connection, token: claim.token, attempt: 1 }));
+    } else {
+      await handOver(this.logger, () => this.queue.incomingAccepted(msg.id));
+    }
+    return accepted;
+  }
+
+  /** Stores an outgoing message with one queued transmission per connection, and tells the queue. */
+  async enqueue(msg: OutgoingMessage, { priority }: { priority: number }): Promise<void> {
+    const record = outgoingRecord(msg, priority);
+    await this.store.enqueueOutgoing({ message: record });
+    await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
+  }
+
+  claimIncoming(limit: number, only?: string): Promise<Job[]> {
+    return this.processor.claim(limit, only);
   }
 
   claimSends(limit: number, only?: OutgoingWork): Promise<Job[]> {
     return this.sender.claim(limit, only);
   }
 
-  /** Sends transmissions this process stored already claimed (see Router.processClaimed). */
-  sendClaimed(claimed: readonly ClaimedTransmission[]): Promise<void> {
-    return this.sender.sendClaimed(claimed);
-  }
-
   async hasDueSends(work: OutgoingWork): Promise<boolean> {
-    return (await this.router.store.dueTransmissions(work)) > 0;
+    return (await this.store.dueTransmissions({ work })) > 0;
   }
 
   staleOutgoing(): Promise<OutgoingWork[]> {
-    return this.router.store.staleOutgoing(this.options.staleAfterMs, 1_000);
+    return this.store.staleOutgoing({ graceMs: this.options.staleAfterMs, limit: 1_000 });
   }
 
+  /** Starts the background work (a worker's role): processing accepted messages and sending queued ones. */
   async start(): Promise<void> {
+    if (this.active) return;
+    this.active = true;
+    this.leases.start();
     await this.queue.consume(this, {
       inboundConcurrency: this.options.inboundConcurrency,
       sendConcurrency: this.options.sendConcurrency,
       pollMs: this.options.pollMs,
-      backends: [...this.router.backends.keys()],
+      backends: [...this.backends.keys()],
     });
-    let lastPurge = 0;
-    this.housekeeping = setInterval(
-      () => {
-        const now = Date.now();
-        void this.router.store
-          .renewClaims(this.owner, this.options.leaseMs, now)
-          .catch((error) => this.router.logger.error({ err: error }, "renewing work leases failed"));
-        if (now - lastPurge > 10 * 60_000) {
-          lastPurge = now;
-          void this.router.store
-            .purgeDedupe(now - this.options.dedupeWindowMs)
-            .catch((error) => this.router.logger.error({ err: error }, "purging old gateway ids failed"));
-        }
-      },
-      Math.max(50, Math.floor(this.options.leaseMs / 3)),
-    );
+    let lastPurge = Date.now();
+    this.housekeeping = setInterval(() => {
+      const now = Date.now();
+      if (now - lastPurge < 10 * 60_000) return;
+      lastPurge = now;
+      void this.store
+        .purgeDedupe({ olderThan: now - this.options.dedupeWindowMs })
+        .catch((error) => this.logger.error({ err: error }, "purging old gateway ids failed"));
+    }, 60_000);
     this.housekeeping.unref();
+  }
+
+  /**
+   * Stops taking work and waits for the work under way, `shutdownTimeoutMs` at most (or
+   * `timeoutMs`); work still running then is given back for other workers, and this resolves.
+   */
+  async stop({ timeoutMs = this.options.shutdownTimeoutMs }: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    clearInterval(this.housekeeping);
+    // Work still running at the deadline is given back before it is told to stop, so that
+    // whatever it writes as it stops is fenced out.
+    await this.queue.stop({
+      timeoutMs,
+      onDeadline: () => this.leases.release().catch((error) => this.logger.error({ err: error }, "giving back unfinished work failed; its leases run out")),
+    });
+    this.leases.stop();
+  }
+
+  /** Lets go of the backends' connections to their gateways. */
+  async closeBackends(): Promise<void> {
+    await Promise.allSettled([...this.backends.values()].map((backend) => backend.close()));
   }
 
   /**
@@ -84,16 +181,23 @@ export class Pipeline implements WorkSource {
   async idle(): Promise<void> {
     for (;;) {
       while (this.queue.busy) await sleep(2);
-      const pending = await this.router.store.pendingWork();
+      const pending = await this.store.pendingWork();
       if (pending.inbound === 0 && pending.outbound === 0 && pending.nextRetryAt === null) return;
       await sleep(pending.nextRetryAt === null ? 5 : Math.max(5, Math.min(1_000, pending.nextRetryAt - Date.now())));
     }
   }
 
-  /** Stops taking work, lets running work finish, and gives back anything still claimed. */
-  async stop(): Promise<void> {
-    clearInterval(this.housekeeping);
-    await this.queue.stop();
-    await this.router.store.releaseClaims(this.owner);
+  /**
+   * Waits until a message is done: an inbound one processed (R or E) and its replies final, an
+   * outbound one sent, delivered or failed (S, D or E). Returns its record, or the last seen on timeout.
+   */
+  async waitForMessage(id: string, timeoutMs = 30_000): Promise<MessageRecord | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await this.store.getMessage(id);
+      const done = record && (record.direction === "I" ? record.status !== "Q" : !["Q", "P"].includes(record.status));
+      if (done || Date.now() >= deadline) return record;
+      await sleep(10);
+    }
   }
 }

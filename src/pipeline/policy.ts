@@ -13,7 +13,10 @@ export const pipelineOptionsSchema = z
   .object({
     /** Identities per `send` call at most. */
     batchSize: z.number().int().positive().default(200),
-    /** Tries per transmission, the first included, before it is marked E. */
+    /**
+     * Tries per transmission, and per inbound message's processing (a failing app or store, a
+     * worker that died with it), the first included, before it is marked E.
+     */
     maxAttempts: z.number().int().positive().default(10),
     /** The first retry waits about this long; each next one twice as long, up to `maxDelayMs`. */
     baseDelayMs: z.number().int().nonnegative().default(1_000),
@@ -49,6 +52,15 @@ export const pipelineOptionsSchema = z
       .int()
       .positive()
       .default(10 * 60_000),
+    /**
+     * The deadline of every send to a backend, from the call to its answer; past it the send is
+     * a retryable failure. Backends' own `timeoutMs` bound each gateway call within it.
+     */
+    sendTimeoutMs: z.number().int().positive().default(30_000),
+    /** Per backend name, a `sendTimeoutMs` of its own. */
+    sendTimeouts: z.record(z.string(), z.number().int().positive()).default({}),
+    /** How long stopping waits for work under way before it gives that work back for other workers. */
+    shutdownTimeoutMs: z.number().int().nonnegative().default(30_000),
   })
   .strict();
 

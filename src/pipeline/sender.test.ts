@@ -26,13 +26,13 @@ class ScriptedBackend extends BackendBase<object> {
 async function scripted(script: (string | string[])[], pipeline = {}) {
   ScriptedBackend.script = [...script];
   const t = await createTestRouter({ backends: { gw: ScriptedBackend }, pipeline });
-  return { t, backend: t.router.backends.get("gw") as ScriptedBackend };
+  return { t, backend: t.backends.get("gw") as ScriptedBackend };
 }
 
 test("a retryable failure is retried with backoff until it succeeds; every attempt is recorded", async () => {
   const { t, backend } = await scripted(["retry", "retry", "ok"]);
   const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
-  await t.router.idle();
+  await t.idle();
   const record = await t.store.getMessage(msg.id);
   assert.equal(record?.status, "S");
   assert.equal(backend.calls.length, 3);
@@ -55,7 +55,7 @@ test("a retryable failure is retried with backoff until it succeeds; every attem
 test("retries stop at maxAttempts and the transmission ends E with the reason", async () => {
   const { t, backend } = await scripted(["retry", "retry", "retry", "retry"], { maxAttempts: 3 });
   const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
-  await t.router.idle();
+  await t.idle();
   const record = await t.store.getMessage(msg.id);
   assert.equal(backend.calls.length, 3);
   assert.equal(record?.status, "E");
@@ -66,7 +66,7 @@ test("retries stop at maxAttempts and the transmission ends E with the reason", 
 test("a permanent failure is not retried", async () => {
   const { t, backend } = await scripted(["permanent"]);
   const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
-  await t.router.idle();
+  await t.idle();
   assert.equal(backend.calls.length, 1);
   assert.equal((await t.store.getMessage(msg.id))?.status, "E");
   await t.close();
@@ -75,7 +75,7 @@ test("a permanent failure is not retried", async () => {
 test("after a partial failure only the failed identities are retried; a sent one is never sent again", async () => {
   const { t, backend } = await scripted([["222"], "ok"]);
   const msg = await t.router.send("hi", await t.connections(["111", "222", "333"], "gw"));
-  await t.router.idle();
+  await t.idle();
   assert.deepEqual(
     backend.calls.map((c) => c.identities),
     [["111", "222", "333"], ["222"]],
@@ -97,7 +97,7 @@ test("a message to many identities is sent in batches of batchSize per send call
   const t = await createTestRouter({ pipeline: { batchSize: 200 } });
   const identities = Array.from({ length: 450 }, (_, i) => String(1_000 + i));
   const msg = await t.router.send("bulk", await t.connections(identities));
-  await t.router.idle();
+  await t.idle();
   assert.deepEqual(
     t.sent().map((s) => s.identities.length),
     [200, 200, 50],
@@ -124,7 +124,7 @@ test("replies to one identity reach the backend in the order they were queued", 
   const t = await createTestRouter({ backends: { mockbackend: Slow } });
   const [connection] = await t.connections(["111"]);
   for (const text of ["1", "2", "3"]) await t.router.send(text, connection);
-  await t.router.idle();
+  await t.idle();
   assert.deepEqual(
     t.sent().map((s) => s.text),
     ["1", "2", "3"],
@@ -139,24 +139,25 @@ test("work claimed by a process that died is claimed again once its lease runs o
   const [connection2] = await t.connections(["222"]);
   const incoming = await t.router.receive("x", connection2);
   // A dead process's claims: taken and never finished.
-  await t.store.claimTransmissions("dead-process", 10, 100);
-  await t.store.claimIncoming("dead-process", 10, 100);
-  t.router.start();
-  await t.router.idle();
+  const dead = { token: "dead-process#1", until: Date.now() + 100 };
+  await t.store.claimTransmissions({ claim: dead, limit: 10 });
+  await t.store.claimIncoming({ claim: dead, limit: 10, maxAttempts: 10 });
+  await t.pipeline.start();
+  await t.idle();
   assert.equal((await t.store.getMessage(msg.id))?.status, "S");
   assert.equal((await t.store.getMessage(incoming.id))?.status, "R");
   assert.equal(t.sent().length, 1);
   await t.close();
 });
 
-test("stopping the router leaves queued work queued, and a new start picks it up", async () => {
+test("stopping the pipeline leaves queued work queued, and a new start picks it up", async () => {
   const t = await createTestRouter();
-  await t.router.stop();
+  await t.pipeline.stop();
   const msg = await t.router.send("later", await t.connections(["111"]));
   assert.equal((await t.store.getMessage(msg.id))?.status, "P");
   assert.equal(t.sent().length, 0);
-  t.router.start();
-  await t.router.idle();
+  await t.pipeline.start();
+  await t.idle();
   assert.equal((await t.store.getMessage(msg.id))?.status, "S");
   await t.close();
 });
@@ -170,7 +171,7 @@ test("a redelivered gateway id is answered as a duplicate and processed once", a
   assert.equal(again.duplicate, true);
   assert.equal(again.id, first.id);
   assert.equal((await t.store.listMessages({ direction: "I" })).length, 1);
-  t.router.start();
+  await t.pipeline.start();
   await t.close();
 });
 
@@ -187,7 +188,7 @@ test("a backend limited in segments per second takes a slot per segment", async 
   const t = await createTestRouter({ backends: { mockbackend: Timed }, pipeline: { rateLimits: { mockbackend: { perSecond, count: "segments" } } } });
   const twoSegments = "x".repeat(200);
   for (let i = 0; i < 6; i++) await t.router.send(twoSegments, await t.connections([String(5_000 + i)]));
-  await t.router.idle();
+  await t.idle();
   const gaps = times.slice(1).map((time, i) => time - times[i]);
   const interval = sendInterval(perSecond);
   assert.equal(times.length, 6);

@@ -1,8 +1,10 @@
-import { errorText, MessageSendingError } from "../errors.ts";
+import type { Logger } from "pino";
+import type { BackendBase, SendResult } from "../backends/backend.ts";
+import { errorText, MessageSendingError, NoBackendError, SendCancelledError, SendTimeoutError } from "../errors.ts";
 import { smsSize } from "../messages/encoding.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { Router } from "../router/router.ts";
-import type { ClaimedTransmission, OutgoingWork, SendOutcome } from "../store/store.ts";
+import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store } from "../store/store.ts";
+import type { Leases } from "./leases.ts";
 import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
 
@@ -15,47 +17,54 @@ interface Batch {
   transmissions: ClaimedTransmission[];
 }
 
+export interface SenderInit {
+  store: Store;
+  backends: ReadonlyMap<string, BackendBase<object>>;
+  leases: Leases;
+  queue: Queue;
+  options: PipelineOptions;
+  logger: Logger;
+}
+
 /**
  * Claims due transmissions, sends them in batches (one `send` per message and backend, at most
- * `batchSize` identities, or one at a time to a rate-limited backend), and records each attempt:
- * S, Q again after a backoff for a retryable failure, or E once retries are spent or the failure
- * is permanent.
+ * `batchSize` identities, or one at a time to a rate-limited backend), each within its backend's
+ * deadline, and records each attempt: S, Q again after a backoff for a retryable failure, or E
+ * once retries are spent or the failure is permanent.
  */
 export class Sender {
-  private readonly router: Router;
-  private readonly options: PipelineOptions;
-  private readonly owner: string;
-  private readonly queue: Queue;
+  private readonly init: SenderInit;
   /** Batches for the same recipients on the same backend go out in the order they were queued. */
   private readonly chains = new Map<string, Promise<void>>();
   /** Rate-limited backends this process has sent to. */
   private readonly warm = new Set<string>();
 
-  constructor(router: Router, options: PipelineOptions, owner: string, queue: Queue) {
-    this.router = router;
-    this.options = options;
-    this.owner = owner;
-    this.queue = queue;
+  constructor(init: SenderInit) {
+    this.init = init;
   }
 
-  /** Claims due transmissions (of `only`, if given) for up to `free` send calls. */
+  /** Claims due transmissions (of `only`, if given) for up to `free` send calls; a job per batch. */
   async claim(free: number, only?: OutgoingWork): Promise<Job[]> {
-    const limit = only ? this.batchSize(only.backend) : free * this.options.batchSize;
-    const claimed = await this.router.store.claimTransmissions(this.owner, limit, this.options.leaseMs, Date.now(), only);
-    return this.batches(claimed).map((batch) => () => this.sendInOrder(batch));
+    const { store, leases, options } = this.init;
+    const limit = only ? this.batchSize(only.backend) : free * options.batchSize;
+    const claimed = await store.claimTransmissions({ claim: leases.claim(), limit, only });
+    return this.batches(claimed).map((batch) => this.job(batch));
   }
 
-  /** Sends transmissions this process already holds (see Router.processClaimed), batch after batch. */
-  async sendClaimed(claimed: readonly ClaimedTransmission[]): Promise<void> {
-    for (const batch of this.batches(claimed)) await this.sendInOrder(batch);
+  /** Sends transmissions this process stored already claimed (see Processor), batch after batch. */
+  async sendClaimed(claimed: readonly ClaimedTransmission[], signal: AbortSignal): Promise<void> {
+    for (const batch of this.batches(claimed)) await this.job(batch)(signal);
   }
 
-  private sendInOrder(batch: Batch): Promise<void> {
-    return this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch));
+  /** The job of one batch: it holds the batch's claim (renewed) until it is done, whatever happens. */
+  private job(batch: Batch): Job {
+    const release = this.init.leases.hold(batch.transmissions[0].token);
+    return (signal) =>
+      this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch, signal)).finally(release);
   }
 
   private batchSize(backend: string): number {
-    return this.options.rateLimits[backend] ? 1 : this.options.batchSize;
+    return this.init.options.rateLimits[backend] ? 1 : this.init.options.batchSize;
   }
 
   /**
@@ -63,7 +72,7 @@ export class Sender {
    * process on it shares the limit, whatever the queue.
    */
   private async pace(backend: string, text: string): Promise<void> {
-    const limit = this.options.rateLimits[backend];
+    const limit = this.init.options.rateLimits[backend];
     if (!limit) return;
     const interval = sendInterval(limit.perSecond);
     // A send to a backend limited in segments takes a slot per segment. This process's first send
@@ -72,7 +81,7 @@ export class Sender {
     const slots = (limit.count === "segments" ? smsSize(text).segments : 1) + (this.warm.has(backend) ? 0 : 1);
     this.warm.add(backend);
     for (;;) {
-      const at = await this.router.store.reserveSendSlot(backend, interval * slots);
+      const at = await this.init.store.reserveSendSlot({ backend, intervalMs: interval * slots });
       if (at > Date.now()) await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
       // A send held up past its slot gives the slot up and takes the next free one, rather than
       // going out right behind the send of the following slot.
@@ -84,7 +93,7 @@ export class Sender {
     const batches: Batch[] = [];
     const open = new Map<string, Batch>();
     for (const transmission of claimed) {
-      const key = `${transmission.messageId}\n${transmission.backend}`;
+      const key = `${transmission.messageId}\n${transmission.backend}\n${transmission.token}`;
       let batch = open.get(key);
       if (!batch || batch.transmissions.length >= this.batchSize(transmission.backend)) {
         batch = { messageId: transmission.messageId, backend: transmission.backend, text: transmission.text, context: transmission.context, transmissions: [] };
@@ -106,17 +115,17 @@ export class Sender {
     return next;
   }
 
-  private async send(batch: Batch): Promise<void> {
+  private async send(batch: Batch, signal: AbortSignal): Promise<void> {
     await this.pace(batch.backend, batch.text);
     const started = performance.now();
-    const identities = batch.transmissions.map((t) => t.identity);
     let outcomes: SendOutcome[];
     try {
-      const result = await this.router.sendToBackend(batch.backend, batch.messageId, batch.text, identities, batch.context);
+      const result = await this.call(batch, signal);
       const durationMs = performance.now() - started;
       outcomes = batch.transmissions.map((t) => ({
         transmissionId: t.id,
         messageId: t.messageId,
+        token: t.token,
         attempt: t.attempt,
         status: "S",
         answer: result?.answer ?? null,
@@ -127,29 +136,93 @@ export class Sender {
     } catch (error) {
       outcomes = this.failureOutcomes(batch, error, performance.now() - started);
     }
-    await this.router.store.recordAttempts(outcomes);
+    await this.record(batch, outcomes);
     const retries = outcomes.filter((o) => o.status === "Q").map((o) => o.nextAttemptAt!);
     if (retries.length > 0) {
-      await this.queue.outgoingQueued([{ messageId: batch.messageId, backend: batch.backend, notBefore: Math.min(...retries) }]);
+      await this.init.queue.outgoingQueued([{ messageId: batch.messageId, backend: batch.backend, notBefore: Math.min(...retries) }]);
+    }
+  }
+
+  /**
+   * Calls the backend's `send` within its deadline: past it (or when the job is told to stop) the
+   * call's signal aborts, and the send is a retryable failure whether or not the backend listens.
+   */
+  private async call(batch: Batch, signal: AbortSignal): Promise<SendResult | void> {
+    const { backends, options, logger } = this.init;
+    const backend = backends.get(batch.backend);
+    if (!backend) throw new NoBackendError(batch.backend);
+    const timeoutMs = options.sendTimeouts[batch.backend] ?? options.sendTimeoutMs;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let shutdown = () => {};
+    const stopped = new Promise<never>((_resolve, reject) => {
+      const stop = (error: Error) => {
+        controller.abort(error);
+        reject(error);
+      };
+      timer = setTimeout(() => stop(new SendTimeoutError(batch.backend, timeoutMs)), timeoutMs);
+      shutdown = () => stop(new SendCancelledError());
+      if (signal.aborted) shutdown();
+      else signal.addEventListener("abort", shutdown, { once: true });
+    });
+    stopped.catch(() => undefined);
+    const identities = batch.transmissions.map((t) => t.identity);
+    try {
+      return await Promise.race([
+        backend.send({ id: batch.messageId, text: batch.text, identities, context: batch.context, signal: controller.signal }),
+        stopped,
+      ]);
+    } catch (error) {
+      if (!(error instanceof MessageSendingError))
+        logger.error(
+          { err: error, backend: batch.backend, messageId: batch.messageId },
+          `${batch.backend} failed while sending (not a MessageSendingError: a bug in the backend?)`,
+        );
+      else logger.warn({ err: error, backend: batch.backend, messageId: batch.messageId }, `${batch.backend} could not send`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", shutdown);
+    }
+  }
+
+  /**
+   * Records the outcomes. A store that fails is asked once more; if it fails again, the job ends
+   * and its claim runs out, so that the send is claimed (and made) again: at least once.
+   */
+  private async record(batch: Batch, outcomes: SendOutcome[]): Promise<void> {
+    const { store, logger } = this.init;
+    let recorded: Awaited<ReturnType<Store["recordAttempts"]>>;
+    try {
+      recorded = await store.recordAttempts({ outcomes });
+    } catch (error) {
+      logger.error({ err: error, messageId: batch.messageId }, "recording a send's outcome failed; trying once more");
+      recorded = await store.recordAttempts({ outcomes });
+    }
+    if (recorded.fenced.length > 0) {
+      logger.warn(
+        { messageId: batch.messageId, backend: batch.backend, transmissions: recorded.fenced },
+        "a send's outcome was not recorded: its claim ran out and another worker holds the transmission now",
+      );
     }
   }
 
   private failureOutcomes(batch: Batch, error: unknown, durationMs: number): SendOutcome[] {
+    const { options } = this.init;
     const sendError = error instanceof MessageSendingError ? error : undefined;
     const failed = new Set(sendError?.failedIdentities ?? []);
     const retryable = sendError?.retryable ?? true;
-    const reason = errorText(error);
+    // As RapidSMS logs it: which backend failed, then why (a partial failure's own message names the identities).
+    const reason =
+      failed.size > 0 || error instanceof NoBackendError ? errorText(error) : `${batch.backend} encountered an error while sending: ${errorText(error)}`;
     const now = Date.now();
     return batch.transmissions.map((t): SendOutcome => {
-      if (failed.size > 0 && !failed.has(t.identity)) {
-        return { transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "S", durationMs };
+      const base = { transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, durationMs };
+      if (failed.size > 0 && !failed.has(t.identity)) return { ...base, status: "S" };
+      if (retryable && t.attempt < options.maxAttempts) {
+        return { ...base, status: "Q", nextAttemptAt: now + retryDelay(t.attempt, options), error: reason };
       }
-      if (retryable && t.attempt < this.options.maxAttempts) {
-        const nextAttemptAt = now + retryDelay(t.attempt, this.options);
-        return { transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "Q", nextAttemptAt, error: reason, durationMs };
-      }
-      const why = retryable ? `${reason} (gave up after ${t.attempt} attempts)` : reason;
-      return { transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "E", error: why, durationMs };
+      return { ...base, status: "E", error: retryable ? `${reason} (gave up after ${t.attempt} attempts)` : reason };
     });
   }
 }

@@ -1,11 +1,19 @@
 import type { Logger } from "pino";
 
-export type Job = () => Promise<void>;
+/** A unit of work; `signal` aborts when the loop stops waiting for it (the shutdown deadline). */
+export type Job = (signal: AbortSignal) => Promise<void>;
 
 /** A place held in a WorkLoop for a job about to be handed in. */
 export interface Reservation {
   run(job: Job): void;
   cancel(): void;
+}
+
+export interface StopOptions {
+  /** How long to wait for the work under way. */
+  timeoutMs?: number;
+  /** Runs when the wait is over and work is still under way, before that work is told to stop. */
+  onDeadline?: () => Promise<void>;
 }
 
 export interface WorkLoopOptions {
@@ -39,6 +47,8 @@ export class WorkLoop {
   private drained = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Aborted when stop() gives up waiting for the running jobs. */
+  private abort = new AbortController();
 
   constructor(options: WorkLoopOptions) {
     this.options = options;
@@ -90,12 +100,27 @@ export class WorkLoop {
     return this.claiming || this.running.size > 0 || this.reserved > 0;
   }
 
-  /** Stops claiming and waits for the running jobs. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits for the running jobs, `timeoutMs` at most; then runs `onDeadline`,
+   * signals the jobs still running to stop, and returns without them. Resolves whether every job
+   * finished in time.
+   */
+  async stop({ timeoutMs = Number.POSITIVE_INFINITY, onDeadline }: StopOptions = {}): Promise<boolean> {
     this.active = false;
     this.wake();
     await this.loop;
-    await Promise.allSettled([...this.running]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const finished = await Promise.race([Promise.allSettled([...this.running]).then(() => true as const), deadline]);
+    clearTimeout(timer);
+    if (!finished) {
+      await onDeadline?.();
+      this.abort.abort(new Error("the work loop stopped waiting for this job (shutdown deadline)"));
+    }
+    this.abort = new AbortController();
+    return finished;
   }
 
   private async run(): Promise<void> {
@@ -123,7 +148,8 @@ export class WorkLoop {
   }
 
   private track(job: Job): void {
-    const running: Promise<void> = job()
+    const running: Promise<void> = Promise.resolve()
+      .then(() => job(this.abort.signal))
       .catch((error) => this.options.logger.error({ err: error, loop: this.options.name }, "a job failed; its work will be claimed again"))
       .finally(() => {
         this.running.delete(running);

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { WorkLoop } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
+import type { Job, StopOptions } from "../pipeline/work-loop.ts";
 import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
 
 const INBOUND = "rapidsms-inbound";
@@ -21,6 +22,8 @@ const keep = { removeOnComplete: true, removeOnFail: 1_000 };
  */
 export class BullmqQueue implements Queue {
   readonly description: string;
+  /** Its workers may be in any process: no hand-off. */
+  readonly local = null;
   private readonly logger: Logger;
   private readonly connection: Redis;
   /** Workers block on connections of their own; BullMQ leaves closing given connections to us. */
@@ -30,6 +33,8 @@ export class BullmqQueue implements Queue {
   private sweeper: WorkLoop | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private active = 0;
+  /** Aborted when stop() gives up waiting for the jobs under way. */
+  private abort = new AbortController();
 
   constructor(url: string, logger: Logger) {
     this.logger = logger;
@@ -52,8 +57,10 @@ export class BullmqQueue implements Queue {
     return connection;
   }
 
-  async incomingAccepted(id: string): Promise<void> {
-    await this.queue(INBOUND).add("incoming", { id }, { jobId: id, ...keep });
+  async incomingAccepted(id: string, notBefore?: number): Promise<void> {
+    const delay = Math.max(0, (notBefore ?? 0) - Date.now());
+    // A retry is a job of its own: the first one, with the message's id, may still be kept as completed.
+    await this.queue(INBOUND).add("incoming", { id }, { jobId: notBefore ? `${id}-${notBefore}` : id, delay, ...keep });
   }
 
   /** `stale`: handed out again by the sweep; one such job per message and backend at a time. */
@@ -76,10 +83,10 @@ export class BullmqQueue implements Queue {
   }
 
   async consume(source: WorkSource, options: ConsumeOptions): Promise<void> {
-    const run = async (jobs: (() => Promise<void>)[]) => {
+    const run = async (jobs: Job[]) => {
       this.active++;
       try {
-        for (const job of jobs) await job();
+        for (const job of jobs) await job(this.abort.signal);
       } finally {
         this.active--;
       }
@@ -128,13 +135,26 @@ export class BullmqQueue implements Queue {
     return this.active > 0 || !!this.sweeper?.busy;
   }
 
-  async stop(): Promise<void> {
+  async stop({ timeoutMs = Number.POSITIVE_INFINITY, onDeadline }: StopOptions = {}): Promise<boolean> {
     clearInterval(this.staleTimer);
-    await Promise.all([this.sweeper?.stop(), ...this.workers.map((w) => w.close())]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const closing = Promise.all([this.sweeper?.stop({ timeoutMs }), ...this.workers.map((w) => w.close())]).then(() => true as const);
+    const finished = await Promise.race([closing, deadline]);
+    clearTimeout(timer);
+    if (!finished) {
+      await onDeadline?.();
+      this.abort.abort(new Error("the queue stopped waiting for this job (shutdown deadline)"));
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    this.abort = new AbortController();
     for (const connection of this.workerConnections) connection.disconnect();
     this.workers.length = 0;
     this.workerConnections.length = 0;
     this.sweeper = undefined;
+    return finished;
   }
 
   async ping(): Promise<void> {

@@ -1,14 +1,15 @@
 import type { Logger } from "pino";
-import { WorkLoop, type Reservation } from "../pipeline/work-loop.ts";
+import { WorkLoop, type Reservation, type StopOptions } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
-import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
+import type { ConsumeOptions, LocalWorkers, Queue, WorkSource } from "./queue.ts";
 
 /**
  * The embedded queue: the store is the queue. Workers poll it with leased claims; in the process
  * that accepted the work they are woken at once.
  */
-export class EmbeddedQueue implements Queue {
+export class EmbeddedQueue implements Queue, LocalWorkers {
   readonly description = "embedded (on the store)";
+  readonly local: LocalWorkers = this;
   private readonly logger: Logger;
   private inbound: WorkLoop | undefined;
   private sender: WorkLoop | undefined;
@@ -17,8 +18,15 @@ export class EmbeddedQueue implements Queue {
     this.logger = logger;
   }
 
-  async incomingAccepted(): Promise<void> {
-    this.inbound?.wake();
+  async incomingAccepted(_id: string, notBefore?: number): Promise<void> {
+    this.wakeAt(() => this.inbound?.wake(), notBefore);
+  }
+
+  /** Wakes a loop now, or when `notBefore` comes (then, not only at the next poll). */
+  private wakeAt(wake: () => void, notBefore?: number): void {
+    const wait = (notBefore ?? 0) - Date.now();
+    if (wait <= 0) wake();
+    else setTimeout(wake, wait).unref();
   }
 
   reserveInbound(): Reservation | undefined {
@@ -60,10 +68,15 @@ export class EmbeddedQueue implements Queue {
     return !!(this.inbound?.busy || this.sender?.busy);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([this.inbound?.stop(), this.sender?.stop()]);
+  async stop(options: StopOptions = {}): Promise<boolean> {
+    // One deadline for both loops, and `onDeadline` once.
+    let called: Promise<void> | undefined;
+    const onDeadline = () => (called ??= options.onDeadline?.() ?? Promise.resolve());
+    const loops = [this.inbound, this.sender].filter((loop) => loop !== undefined);
+    const finished = await Promise.all(loops.map((loop) => loop.stop({ timeoutMs: options.timeoutMs, onDeadline })));
     this.inbound = undefined;
     this.sender = undefined;
+    return finished.every(Boolean);
   }
 
   async ping(): Promise<void> {}

@@ -6,6 +6,9 @@ import { EchoApp } from "../apps/echo.ts";
 import { BackendBase, type SendRequest } from "../backends/backend.ts";
 import type { IncomingMessage } from "../messages/messages.ts";
 import type { PipelineSettings } from "../pipeline/policy.ts";
+import { silentLogger } from "../logger.ts";
+import { Pipeline } from "../pipeline/pipeline.ts";
+import { pipelineOptionsSchema } from "../pipeline/policy.ts";
 import { Router } from "../router/router.ts";
 import type { Store } from "../store/store.ts";
 import type { Queue } from "./queue.ts";
@@ -13,7 +16,7 @@ import type { Queue } from "./queue.ts";
 /** Records every send with its time; sends with `fail` in the text fail once per identity. */
 class RecordingBackend extends BackendBase<object> {
   static override engine = "recording";
-  static override optionsSchema: z.ZodType<object> = z.object({});
+  static override optionsSchema = z.object({});
   static sends: (SendRequest & { at: number; backend: string })[] = [];
   static failed = new Set<string>();
   static delayMs = 0;
@@ -42,21 +45,33 @@ const FAST: PipelineSettings = { pollMs: 50, baseDelayMs: 20, maxDelayMs: 100, l
  * process's queue on the same work.
  */
 export function queueContract(name: string, open: (shared?: Store) => Promise<QueueFixture>): void {
+  /** A process on the fixture's store and queue: its router and pipeline (a worker, unless `worker` is false). */
   async function router(fixture: QueueFixture, options: { apps?: (typeof AppBase)[]; pipeline?: PipelineSettings; worker?: boolean } = {}) {
-    const r = new Router({
+    const r = new Router({ apps: options.apps ?? [EchoApp] });
+    const recording = { engine: RecordingBackend, options: {} };
+    const pipeline = new Pipeline({
       store: fixture.store,
       queue: fixture.queue,
-      apps: options.apps ?? [EchoApp],
-      backends: { gw: (router) => RecordingBackend.create(router, "gw", {}), bulk: (router) => RecordingBackend.create(router, "bulk", {}) },
-      pipeline: { ...FAST, ...options.pipeline },
+      router: r,
+      backends: { gw: recording, bulk: recording },
+      options: pipelineOptionsSchema.parse({ ...FAST, ...options.pipeline }),
+      logger: silentLogger,
     });
-    opened.routers.push(r);
+    const process = {
+      receive: r.receive.bind(r),
+      send: r.send.bind(r),
+      lookupConnections: r.lookupConnections.bind(r),
+      start: () => pipeline.start(),
+      stop: () => pipeline.stop(),
+      idle: () => pipeline.idle(),
+    };
+    opened.routers.push(process);
     if (!opened.fixtures.includes(fixture)) opened.fixtures.push(fixture);
-    if (options.worker !== false) await r.start();
-    return r;
+    if (options.worker !== false) await pipeline.start();
+    return process;
   }
   /** What the running test opened: closed after it, even when it fails (a running worker would hold the process). */
-  const opened = { routers: [] as Router[], fixtures: [] as QueueFixture[] };
+  const opened = { routers: [] as { stop(): Promise<void> }[], fixtures: [] as QueueFixture[] };
   async function cleanup() {
     for (const r of opened.routers.splice(0)) await r.stop();
     const fixtures = opened.fixtures.splice(0);
@@ -174,14 +189,16 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     const r = await router(fixture, { pipeline: { staleAfterMs: 100 } });
     const [connection] = await r.lookupConnections("gw", ["333"]);
     // As if the web process died between its commit and telling the queue.
-    await fixture.store.acceptIncoming({ id: "orphan-in", text: "echo orphan", fields: {}, connection }, { dedupeWindowMs: 0 });
-    await fixture.store.enqueueOutgoing({ id: "orphan-out", text: "lost job", fields: {}, context: {}, inResponseTo: null, connections: [connection] });
+    await fixture.store.acceptIncoming({ message: { id: "orphan-in", text: "echo orphan", fields: {}, connection }, dedupeWindowMs: 0 });
+    await fixture.store.enqueueOutgoing({
+      message: { id: "orphan-out", text: "lost job", fields: {}, context: {}, inResponseTo: null, connections: [connection] },
+    });
     const deadline = Date.now() + 10_000;
     while (RecordingBackend.sends.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(RecordingBackend.sends.map((s) => s.text).sort(), ["lost job", "orphan"]);
   });
 
-  test(`${name}: an app's failure marks the message E and the worker goes on`, async () => {
+  test(`${name}: an app that keeps failing ends E after maxAttempts, and the worker goes on`, async () => {
     reset();
     class Broken extends AppBase {
       override handle(msg: IncomingMessage): boolean {
@@ -191,7 +208,7 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
       }
     }
     const fixture = await open();
-    const r = await router(fixture, { apps: [Broken] });
+    const r = await router(fixture, { apps: [Broken], pipeline: { maxAttempts: 2 } });
     const [connection] = await r.lookupConnections("gw", ["444"]);
     const bad = await r.receive("boom", connection);
     const good = await r.receive("ok", connection);

@@ -1,4 +1,4 @@
-import type { Job, Reservation } from "../pipeline/work-loop.ts";
+import type { Job, Reservation, StopOptions } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
 
 /** What a worker process can do; a queue decides when, and on what. */
@@ -22,6 +22,18 @@ export interface ConsumeOptions {
 }
 
 /**
+ * Places in this process's own workers, for work this process stores already claimed (see
+ * Pipeline.accept): the work skips a claim through the store. Only a queue whose workers run in
+ * the accepting process has them.
+ */
+export interface LocalWorkers {
+  /** A place for an inbound message to be processed here, if this process takes inbound work and has room. */
+  reserveInbound(): Reservation | undefined;
+  /** A place for sends to be made here, if this process sends and has room. */
+  reserveSend(): Reservation | undefined;
+}
+
+/**
  * Hands work from where it is accepted (a web process) to where it is done (a worker). The store
  * stays the truth: a job only says where to look, and a worker claims the work in the store
  * before doing it, so a job delivered twice does nothing the second time.
@@ -29,26 +41,22 @@ export interface ConsumeOptions {
 export interface Queue {
   /** For logs and /healthz. */
   readonly description: string;
-  /** An inbound message was accepted. */
-  incomingAccepted(id: string): Promise<void>;
-  /**
-   * A place for an inbound message to be processed by this process, without a claim through the
-   * store, when this process takes inbound work and has room (the embedded queue only).
-   */
-  reserveInbound?(): Reservation | undefined;
-  /**
-   * A place for sends to be made by this process, of transmissions it stores already claimed, when
-   * this process sends and has room (the embedded queue only).
-   */
-  reserveSend?(): Reservation | undefined;
+  /** This process's workers, when the queue runs them here (the embedded queue); null otherwise. */
+  readonly local: LocalWorkers | null;
+  /** An inbound message was accepted (or, with `notBefore`, is to be processed again then). */
+  incomingAccepted(id: string, notBefore?: number): Promise<void>;
   /** Transmissions were queued (new, or to retry at `notBefore`). */
   outgoingQueued(work: readonly OutgoingWork[]): Promise<void>;
   /** Worker role: start taking work. */
   consume(source: WorkSource, options: ConsumeOptions): Promise<void>;
   /** True while this process is claiming or doing work. */
   readonly busy: boolean;
-  /** Stops taking work and waits for the work under way. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking work and waits for the work under way, `timeoutMs` at most; then runs
+   * `onDeadline` and signals the work still under way to stop. Resolves whether all of it
+   * finished in time.
+   */
+  stop(options?: StopOptions): Promise<boolean>;
   /** Throws when the queue cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,12 +1,13 @@
+// The phase engine alone: no store, no queue, no pipeline. What is stored and sent is the
+// pipeline's business (pipeline/pipeline.test.ts).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AppBase, type IncomingPhase } from "../apps/app.ts";
-import { MessageSendingError, NoBackendError } from "../errors.ts";
-import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
-import { createTestRouter, FailedIdentitiesBackend, MockBackend, RaisesBackend } from "../testing/harness.ts";
+import type { Connection } from "../messages/connection.ts";
+import { IncomingMessage, type OutgoingMessage } from "../messages/messages.ts";
+import type { RouterPort } from "./api.ts";
 import { getRouter, lookupConnections, receive, send, setRouter } from "./global.ts";
-import { EchoApp } from "../apps/echo.ts";
-import { openSqliteStore } from "../store/sqlite.ts";
+import { Router } from "./router.ts";
 
 type Calls = string[];
 
@@ -40,29 +41,52 @@ function recordingApp(name: string, calls: Calls, results: Partial<Record<Incomi
   };
 }
 
-async function receiveAndWait(t: Awaited<ReturnType<typeof createTestRouter>>, text: string, identity = "1112223333") {
-  const [connection] = await t.connections([identity]);
-  const msg = await t.router.receive(text, connection);
-  await t.router.idle();
-  return msg;
+/** A port that keeps what the router hands it in memory. */
+class MemoryPort implements RouterPort {
+  readonly accepted: IncomingMessage[] = [];
+  readonly enqueued: { msg: OutgoingMessage; priority: number }[] = [];
+  private readonly seen = new Map<string, string>();
+  private ids = 0;
+
+  async accept(msg: IncomingMessage) {
+    const gatewayId = msg.fields.externalId as string | undefined;
+    const original = gatewayId ? this.seen.get(gatewayId) : undefined;
+    if (original) return { id: original, duplicate: true };
+    if (gatewayId) this.seen.set(gatewayId, msg.id);
+    this.accepted.push(msg);
+    return { id: msg.id, duplicate: false };
+  }
+
+  async enqueue(msg: OutgoingMessage, { priority }: { priority: number }) {
+    this.enqueued.push({ msg, priority });
+  }
+
+  async lookupConnections(backend: string, identities: readonly string[]): Promise<Connection[]> {
+    return identities.map((identity) => ({ id: ++this.ids, backend, identity, contactId: null }));
+  }
 }
+
+const connection: Connection = { id: 1, backend: "mock", identity: "1112223333", contactId: null };
+const incoming = (text = "hello") => new IncomingMessage({ connections: [connection], text });
+const texts = (replies: OutgoingMessage[]) => replies.map((r) => r.text);
 
 describe("incoming phases", () => {
   test("an unhandled message goes through filter, parse, handle, default and cleanup, apps in order", async () => {
     const calls: Calls = [];
-    const t = await createTestRouter({ apps: [recordingApp("a", calls), recordingApp("b", calls)] });
-    await receiveAndWait(t, "hello");
+    const router = new Router({ apps: [recordingApp("a", calls), recordingApp("b", calls)] });
+    const msg = incoming();
+    await router.process(msg);
     assert.deepEqual(calls, ["a.filter", "b.filter", "a.parse", "b.parse", "a.handle", "b.handle", "a.default", "b.default", "a.cleanup", "b.cleanup"]);
-    await t.close();
+    assert.equal(msg.processed, true);
   });
 
   test("filter returning true stops every later app and phase, cleanup included", async () => {
     const calls: Calls = [];
-    const t = await createTestRouter({ apps: [recordingApp("a", calls, { filter: true }), recordingApp("b", calls)] });
-    const msg = await receiveAndWait(t, "hello");
+    const router = new Router({ apps: [recordingApp("a", calls, { filter: true }), recordingApp("b", calls)] });
+    const msg = incoming();
+    await router.process(msg);
     assert.deepEqual(calls, ["a.filter"]);
-    assert.equal((await t.store.getMessage(msg.id))?.status, "R");
-    await t.close();
+    assert.equal(msg.processed, false);
   });
 
   test("responses queued before a filter stops the message are still sent", async () => {
@@ -72,134 +96,126 @@ describe("incoming phases", () => {
         return true;
       }
     }
-    const t = await createTestRouter({ apps: [RespondThenFilter] });
-    await receiveAndWait(t, "hello");
-    assert.deepEqual(
-      t.sent().map((s) => s.text),
-      ["filtered"],
-    );
-    await t.close();
+    assert.deepEqual(texts(await new Router({ apps: [RespondThenFilter] }).process(incoming())), ["filtered"]);
   });
 
   test("handle returning true ends the handle phase, marks the message handled and skips default and cleanup", async () => {
     const calls: Calls = [];
-    const seen: IncomingMessage[] = [];
-    class Sees extends AppBase {
-      override filter(msg: IncomingMessage) {
-        seen.push(msg);
-      }
-    }
-    const t = await createTestRouter({ apps: [Sees, recordingApp("a", calls, { handle: true }), recordingApp("b", calls)] });
-    await receiveAndWait(t, "hello");
-    const [msg] = seen;
+    const router = new Router({ apps: [recordingApp("a", calls, { handle: true }), recordingApp("b", calls)] });
+    const msg = incoming();
+    await router.process(msg);
     assert.deepEqual(calls, ["a.filter", "b.filter", "a.parse", "b.parse", "a.handle"]);
     assert.equal(msg.handled, true);
-    await t.close();
   });
 
   test("default runs until an app returns true, then cleanup still runs for the unhandled message", async () => {
     const calls: Calls = [];
-    const t = await createTestRouter({
-      apps: [recordingApp("a", calls, { default: true }), recordingApp("b", calls)],
-    });
-    await receiveAndWait(t, "hello");
+    await new Router({ apps: [recordingApp("a", calls, { default: true }), recordingApp("b", calls)] }).process(incoming());
     assert.deepEqual(calls.slice(6), ["a.default", "a.cleanup", "b.cleanup"]);
-    await t.close();
   });
 
   test("only exactly true counts: truthy values do not stop filter or handle", async () => {
     const calls: Calls = [];
-    const t = await createTestRouter({
-      apps: [recordingApp("a", calls, { filter: 1, handle: "yes" }), recordingApp("b", calls)],
-    });
-    const msg = await receiveAndWait(t, "hello");
+    const msg = incoming();
+    await new Router({ apps: [recordingApp("a", calls, { filter: 1, handle: "yes" }), recordingApp("b", calls)] }).process(msg);
     assert.equal(msg.handled, false);
     assert.equal(calls.filter((c) => c.endsWith(".cleanup")).length, 2);
-    await t.close();
   });
 
-  test("replies are sent only after every phase has run, in the order respond() was called", async () => {
-    const sentDuringPhases: number[] = [];
-    let t!: Awaited<ReturnType<typeof createTestRouter>>;
+  test("replies come out after every phase has run, in the order respond() was called, each through the outgoing phase", async () => {
+    const calls: Calls = [];
     class Responder extends AppBase {
       override handle(msg: IncomingMessage) {
         msg.respond("first");
         msg.respond("second");
       }
       override cleanup() {
-        sentDuringPhases.push(t.sent().length);
+        calls.push("cleanup");
+      }
+      override outgoing(msg: OutgoingMessage) {
+        calls.push(`outgoing ${msg.text}`);
       }
     }
-    t = await createTestRouter({ apps: [Responder] });
-    await receiveAndWait(t, "hello");
-    assert.deepEqual(sentDuringPhases, [0]);
-    assert.deepEqual(
-      t.sent().map((s) => s.text),
-      ["first", "second"],
-    );
-    await t.close();
+    const replies = await new Router({ apps: [Responder] }).process(incoming());
+    assert.deepEqual(texts(replies), ["first", "second"]);
+    assert.deepEqual(calls, ["cleanup", "outgoing first", "outgoing second"]);
+    assert.ok(replies.every((reply) => reply.inResponseTo?.text === "hello"));
   });
 
-  test("an app that throws marks the message E with the reason and sends none of its replies", async () => {
+  test("a reply an outgoing app cancels is not among the replies", async () => {
+    class Censor extends AppBase {
+      override handle(msg: IncomingMessage) {
+        msg.respond("keep");
+        msg.respond("drop");
+      }
+      override outgoing(msg: OutgoingMessage) {
+        return msg.text !== "drop";
+      }
+    }
+    assert.deepEqual(texts(await new Router({ apps: [Censor] }).process(incoming())), ["keep"]);
+  });
+
+  test("an app that throws makes process() throw, for the pipeline to try again", async () => {
     class Broken extends AppBase {
       override handle(msg: IncomingMessage): boolean {
         msg.respond("never sent");
         throw new Error("database is down");
       }
     }
-    const t = await createTestRouter({ apps: [Broken] });
-    const msg = await receiveAndWait(t, "hello");
-    const record = await t.store.getMessage(msg.id);
-    assert.equal(record?.status, "E");
-    assert.equal(record?.error, "database is down");
-    assert.equal(t.sent().length, 0);
-    await t.close();
+    await assert.rejects(new Router({ apps: [Broken] }).process(incoming()), /database is down/);
   });
 
-  test("receive stores the message as Q before it resolves; processing marks it R", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    class Slow extends AppBase {
-      override async handle() {
-        await gate;
+  test("msg.error makes an ErrorMessage", async () => {
+    class Errs extends AppBase {
+      override handle(msg: IncomingMessage) {
+        msg.error("bad input");
+        return true;
       }
     }
-    const t = await createTestRouter({ apps: [Slow] });
-    const [connection] = await t.connections(["555"]);
-    const msg = await t.router.receive("hello", connection, { fields: { externalId: "ext-1" } });
-    const stored = await t.store.getMessage(msg.id);
-    assert.equal(stored?.status, "Q");
-    assert.equal(stored?.direction, "I");
-    assert.equal(stored?.externalId, "ext-1");
-    assert.deepEqual(
-      stored?.transmissions.map((tr) => [tr.backend, tr.identity, tr.status]),
-      [["mockbackend", "555", "Q"]],
-    );
-    release();
-    await t.router.idle();
-    assert.equal((await t.store.getMessage(msg.id))?.status, "R");
-    await t.close();
+    const [reply] = await new Router({ apps: [Errs] }).process(incoming());
+    assert.deepEqual([reply.constructor.name, reply.kind], ["ErrorMessage", "error"]);
+  });
+
+  test("a reply's backend context carries the inbound message's id and gateway id", async () => {
+    class Echo extends AppBase {
+      override handle(msg: IncomingMessage) {
+        msg.respond(`got ${msg.text}`);
+        return true;
+      }
+    }
+    const msg = new IncomingMessage({ connections: [connection], text: "hi", fields: { externalId: "gw-42" } });
+    const [reply] = await new Router({ apps: [Echo] }).process(msg);
+    assert.deepEqual(reply.extraBackendContext(), { inResponseTo: msg.id, externalId: "gw-42" });
   });
 });
 
-describe("outgoing", () => {
-  test("outgoing phase runs apps in reverse order", async () => {
-    const calls: Calls = [];
-    const t = await createTestRouter({ apps: [recordingApp("a", calls), recordingApp("b", calls)] });
-    await t.router.send("hi", await t.connections(["1"]));
-    assert.deepEqual(calls, ["b.outgoing", "a.outgoing"]);
-    await t.close();
+describe("receive and send through the port", () => {
+  test("receive hands the message to the port; a duplicate comes back with the original's id", async () => {
+    const port = new MemoryPort();
+    const router = new Router({ port });
+    const first = await router.receive("hello", connection, { fields: { externalId: "gw-7" } });
+    const again = await router.receive("hello", connection, { fields: { externalId: "gw-7" } });
+    assert.deepEqual([first.duplicate, again.duplicate, again.id], [false, true, first.id]);
+    assert.deepEqual(port.accepted, [first]);
   });
 
-  test("an outgoing app returning false cancels the message: nothing is sent or stored", async () => {
+  test("the outgoing phase runs apps in reverse order, then the message goes to the port", async () => {
     const calls: Calls = [];
-    const t = await createTestRouter({ apps: [recordingApp("a", calls), recordingApp("b", calls, { outgoing: false })] });
-    const msg = await t.router.send("hi", await t.connections(["1"]));
+    const port = new MemoryPort();
+    const router = new Router({ apps: [recordingApp("a", calls), recordingApp("b", calls)], port });
+    const msg = await router.send("hi", connection, { priority: 3 });
+    assert.deepEqual(calls, ["b.outgoing", "a.outgoing"]);
+    assert.deepEqual(port.enqueued, [{ msg, priority: 3 }]);
+  });
+
+  test("an outgoing app returning false cancels the message: nothing reaches the port", async () => {
+    const calls: Calls = [];
+    const port = new MemoryPort();
+    const router = new Router({ apps: [recordingApp("a", calls), recordingApp("b", calls, { outgoing: false })], port });
+    const msg = await router.send("hi", connection);
     assert.deepEqual(calls, ["b.outgoing"]);
     assert.equal(msg.processed, false);
-    assert.equal(t.sent().length, 0);
-    assert.equal(await t.store.getMessage(msg.id), undefined);
-    await t.close();
+    assert.deepEqual(port.enqueued, []);
   });
 
   test("an outgoing app that throws is skipped and the message is still sent", async () => {
@@ -208,202 +224,48 @@ describe("outgoing", () => {
         throw new Error("boom");
       }
     }
-    const t = await createTestRouter({ apps: [Throws] });
-    const msg = await t.router.send("hi", await t.connections(["1"]));
-    await t.router.idle();
+    const port = new MemoryPort();
+    const msg = await new Router({ apps: [Throws], port }).send("hi", connection);
     assert.equal(msg.processed, true);
-    assert.equal(t.sent().length, 1);
-    await t.close();
+    assert.equal(port.enqueued.length, 1);
   });
 
-  test("one send call per backend carries all of that backend's identities; the message ends S", async () => {
-    const t = await createTestRouter({ backends: { one: MockBackend, two: MockBackend } });
-    const connections = [...(await t.connections(["111", "222"], "one")), ...(await t.connections(["333"], "two")), ...(await t.connections(["444"], "one"))];
-    const msg = await t.router.send("hello", connections);
-    await t.router.idle();
-    assert.deepEqual(
-      t.sent("one").map((s) => s.identities),
-      [["111", "222", "444"]],
-    );
-    assert.deepEqual(
-      t.sent("two").map((s) => s.identities),
-      [["333"]],
-    );
-    assert.deepEqual(t.sent("one")[0], { id: msg.id, text: "hello", identities: ["111", "222", "444"], context: {} });
-    const record = await t.store.getMessage(msg.id);
-    assert.equal(record?.status, "S");
-    assert.ok(record?.sentAt);
-    assert.deepEqual(
-      record?.transmissions.map((tr) => tr.status),
-      ["S", "S", "S", "S"],
-    );
-    await t.close();
+  test("sending to no connection is refused; a connection given twice counts once", async () => {
+    const port = new MemoryPort();
+    const router = new Router({ port });
+    await assert.rejects(router.send("hello", []), /at least one connection/);
+    const msg = await router.send("hello", [connection, connection]);
+    assert.deepEqual(msg.connections, [connection]);
   });
 
-  test("sending to no connection is refused", async () => {
-    const t = await createTestRouter();
-    await assert.rejects(t.router.send("hello", []), /at least one connection/);
-    await t.close();
-  });
-
-  test("a connection given twice gets one transmission", async () => {
-    const t = await createTestRouter();
-    const [c] = await t.connections(["111"]);
-    await t.router.send("hello", [c, c]);
-    await t.router.idle();
-    assert.deepEqual(t.sent()[0].identities, ["111"]);
-    await t.close();
-  });
-
-  test("failedIdentities marks only those E, the others S, and the message E", async () => {
-    const t = await createTestRouter({ backends: { fi: FailedIdentitiesBackend }, pipeline: { maxAttempts: 1 } });
-    const msg = await t.router.send("hello", await t.connections(["100", "200", "310"], "fi"));
-    await t.router.idle();
-    const record = await t.store.getMessage(msg.id);
-    assert.deepEqual(
-      record?.transmissions.map((tr) => [tr.identity, tr.status]),
-      [
-        ["100", "E"],
-        ["200", "S"],
-        ["310", "E"],
-      ],
-    );
-    assert.equal(record?.status, "E");
-    await t.close();
-  });
-
-  test("a failing backend group does not stop the others; an unknown backend fails only its group", async () => {
-    const t = await createTestRouter({ backends: { good: MockBackend, bad: RaisesBackend }, pipeline: { maxAttempts: 1 } });
-    const connections = [...(await t.connections(["1"], "good")), ...(await t.connections(["2"], "bad")), ...(await t.connections(["3"], "not-installed"))];
-    const msg = await t.router.send("hello", connections);
-    await t.router.idle();
-    const record = await t.store.getMessage(msg.id);
-    const byBackend = Object.fromEntries(record!.transmissions.map((tr) => [tr.backend, tr]));
-    assert.equal(byBackend.good.status, "S");
-    assert.equal(byBackend.bad.status, "E");
-    assert.match(byBackend.bad.error!, /bad encountered an error while sending: Error!/);
-    assert.equal(byBackend["not-installed"].status, "E");
-    assert.match(byBackend["not-installed"].error!, /Router is not configured with the not-installed backend/);
-    assert.equal(t.sent("good").length, 1);
-    await t.close();
-  });
-
-  test("sendToBackend throws NoBackendError for an unknown name and wraps other errors in MessageSendingError", async () => {
-    const t = await createTestRouter({ backends: { bad: RaisesBackend, fi: FailedIdentitiesBackend } });
-    await assert.rejects(t.router.sendToBackend("nope", "id", "x", ["1"], {}), NoBackendError);
-    await assert.rejects(t.router.sendToBackend("bad", "id", "x", ["1"], {}), (error: unknown) => {
-      assert.ok(error instanceof MessageSendingError);
-      assert.deepEqual(error.failedIdentities, []);
-      return true;
-    });
-    await assert.rejects(t.router.sendToBackend("fi", "id", "x", ["1", "2"], {}), (error: unknown) => {
-      assert.ok(error instanceof MessageSendingError);
-      assert.deepEqual(error.failedIdentities, ["1"]);
-      return true;
-    });
-    await t.close();
-  });
-
-  test("a reply carries inResponseTo and the inbound message's externalId to its backend", async () => {
-    class Echo extends AppBase {
-      override handle(msg: IncomingMessage) {
-        msg.respond(`got ${msg.text}`);
-        return true;
-      }
-    }
-    const t = await createTestRouter({ apps: [Echo] });
-    const [connection] = await t.connections(["555"]);
-    const msg = await t.router.receive("hi", connection, { fields: { externalId: "gw-42" } });
-    await t.router.idle();
-    assert.deepEqual(t.sent(), [{ id: t.sent()[0].id, text: "got hi", identities: ["555"], context: { inResponseTo: msg.id, externalId: "gw-42" } }]);
-    const [reply] = await t.store.listMessages({ inResponseTo: msg.id });
-    assert.equal(reply.text, "got hi");
-    assert.equal(reply.status, "S");
-    await t.close();
-  });
-
-  test("msg.error sends an ErrorMessage", async () => {
-    const kinds: string[] = [];
-    class Errs extends AppBase {
-      override handle(msg: IncomingMessage) {
-        msg.error("bad input");
-        return true;
-      }
-      override outgoing(msg: OutgoingMessage) {
-        kinds.push(`${msg.constructor.name}:${msg.kind}`);
-      }
-    }
-    const t = await createTestRouter({ apps: [Errs] });
-    await receiveAndWait(t, "x");
-    assert.deepEqual(kinds, ["ErrorMessage:error"]);
-    await t.close();
+  test("a router with no port says how to get one", async () => {
+    await assert.rejects(new Router().receive("x", connection), /not connected to a pipeline: build it with createSystem/);
   });
 });
 
 describe("module-level API", () => {
-  test("getRouter throws until a router is set; receive, send and lookupConnections use it", async () => {
+  test("getRouter throws until a router is set; receive, send and lookupConnections use the one set", async () => {
     setRouter(undefined);
     assert.throws(() => getRouter(), /no router is running/);
-    const t = await createTestRouter();
-    setRouter(t.router);
+    const port = new MemoryPort();
+    const router = new Router({ port });
+    setRouter(router);
     try {
-      assert.equal(getRouter(), t.router);
-      const [connection] = await lookupConnections("mockbackend", [1112223333]);
-      assert.equal(connection.identity, "1112223333");
-      await send("out", connection);
-      await receive("in", connection);
-      await t.router.idle();
-      await t.router.idle();
+      assert.equal(getRouter(), router);
+      const [found] = await lookupConnections("mockbackend", [1112223333]);
+      assert.deepEqual([found.backend, found.identity], ["mockbackend", "1112223333"]);
+      await send("out", found);
+      await receive("in", found);
       assert.deepEqual(
-        t.sent().map((s) => s.text),
+        port.enqueued.map((e) => e.msg.text),
         ["out"],
       );
-      assert.equal((await t.store.listMessages({ direction: "I" })).length, 1);
+      assert.deepEqual(
+        port.accepted.map((m) => m.text),
+        ["in"],
+      );
     } finally {
       setRouter(undefined);
-      await t.close();
     }
   });
-});
-
-/** A router whose store never hands out `hidden`'s work: only a hand-over within the process gets it done. */
-async function routerWhoseStoreHides(hidden: "claimIncoming" | "claimTransmissions") {
-  const inner = openSqliteStore(":memory:");
-  const store = new Proxy(inner, { get: (target, key) => (key === hidden ? async () => [] : Reflect.get(target, key)) });
-  const t = await createTestRouter({ store, apps: [EchoApp] });
-  const [connection] = await t.connections(["555"]);
-  return { t, store, connection };
-}
-
-/** Polls `done` every 10 ms for up to 5 s. */
-async function eventually(done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
-test("a message accepted by a process with a free worker is processed there, without a claim through the store", async () => {
-  const { t, store, connection } = await routerWhoseStoreHides("claimIncoming");
-  const msg = await t.router.receive("echo handed over", connection);
-  await eventually(async () => (await store.getMessage(msg.id))?.status === "R");
-  assert.equal((await store.getMessage(msg.id))?.status, "R");
-  await t.router.idle();
-  assert.deepEqual(
-    t.sent().map((s) => s.text),
-    ["handed over"],
-  );
-  await t.close();
-});
-
-test("a reply made by a process with a free sender is sent there, without a claim through the store", async () => {
-  const { t, store, connection } = await routerWhoseStoreHides("claimTransmissions");
-  const msg = await t.router.receive("echo straight out", connection);
-  const reply = async () => (await store.listMessages({ inResponseTo: msg.id }))[0];
-  await eventually(async () => (await reply())?.status === "S");
-  assert.deepEqual(
-    t.sent().map((s) => s.text),
-    ["straight out"],
-  );
-  const { status, transmissions } = (await reply())!;
-  assert.deepEqual([status, transmissions.map((tr) => [tr.status, tr.attempts])], ["S", [["S", 1]]]);
-  await t.close();
 });

@@ -35,7 +35,7 @@ describe("/api without a token", () => {
     const body = response.json();
     assert.deepEqual(body, { id: body.id, status: "P", transmissions: 2 });
     assert.equal(response.headers.location, `/api/messages/${body.id}`);
-    await system.router.idle();
+    await system.pipeline.idle();
     const detail = (await app.inject({ url: `/api/messages/${body.id}` })).json();
     assert.equal(detail.status, "S");
     assert.equal(detail.direction, "O");
@@ -66,7 +66,7 @@ describe("/api without a token", () => {
       },
     });
     assert.equal(response.statusCode, 202);
-    await system.router.idle();
+    await system.pipeline.idle();
     const detail = (await app.inject({ url: `/api/messages/${response.json().id}` })).json();
     assert.deepEqual(
       detail.transmissions.map((t: { backend: string }) => t.backend),
@@ -106,7 +106,7 @@ describe("/api without a token", () => {
     const [connection] = await system.router.lookupConnections("tester", ["555"]);
     await system.router.receive("echo one", connection);
     await system.router.receive("echo two", connection);
-    await system.router.idle();
+    await system.pipeline.idle();
     const inbound = (await app.inject({ url: "/api/messages?identity=555&direction=I" })).json();
     assert.deepEqual(
       inbound.messages.map((m: { text: string }) => m.text),

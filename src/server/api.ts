@@ -23,10 +23,10 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
       const body = parse(sendMessageBody, request.body, reply);
       if (!body) return reply;
       const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
-      const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.router.backends.has(name));
+      const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.backends.has(name));
       if (unknown.length > 0) {
         return reply.code(400).send({
-          error: `backend ${unknown.map((n) => `"${n}"`).join(", ")} is not installed; installed: ${[...system.router.backends.keys()].join(", ")}`,
+          error: `backend ${unknown.map((n) => `"${n}"`).join(", ")} is not installed; installed: ${[...system.backends.keys()].join(", ")}`,
         });
       }
       const connections: Connection[] = [];

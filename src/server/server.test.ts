@@ -219,7 +219,7 @@ describe("the message tester backend and the apps", () => {
     const response = await app.inject({ method: "POST", url: "/backend/httptester/", headers: FORM, payload: "identity=1900&text=echo+hi+there" });
     assert.equal(response.statusCode, 200);
     assert.equal(response.body, "OK");
-    await system.router.idle();
+    await system.pipeline.idle();
     const rows = await system.store.listBackendMessages({ name: "httptester", identity: "1900" });
     assert.deepEqual(
       rows.map((r) => [r.direction, r.text]),
@@ -232,7 +232,7 @@ describe("the message tester backend and the apps", () => {
 
   test("a message no app handles gets the default response", async () => {
     await app.inject({ method: "GET", url: "/backend/httptester/?identity=1901&text=gibberish" });
-    await system.router.idle();
+    await system.pipeline.idle();
     const [reply] = await system.store.listBackendMessages({ name: "httptester", identity: "1901", direction: "O" });
     assert.equal(reply.text, "Sorry, RapidSMS could not understand your message.");
   });

@@ -3,11 +3,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import type { System } from "../system.ts";
-import { accessPolicy } from "./access.ts";
+import { accessPolicy, protect, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
-import { textErrors } from "./errors.ts";
+import { jsonErrors, textErrors } from "./errors.ts";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
-import { testerPlugin } from "./tester/routes.ts";
+import type { PagesContext } from "../backends/port.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
@@ -50,7 +50,7 @@ export async function createServer(system: System, options: ServerOptions = {}):
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.setErrorHandler(textErrors);
 
-  for (const [name, backend] of system.router.backends) {
+  for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
       for (const prefix of BACKEND_PREFIXES) {
         app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view) });
@@ -63,7 +63,15 @@ export async function createServer(system: System, options: ServerOptions = {}):
     await app.register(apiPlugin(system, policy), { prefix: "/api" });
   }
   if (system.config.tester) {
-    await app.register(testerPlugin(system, policy, { backend: system.config.tester.backend, maxStreams: limits.testerStreams }), { prefix: "/tester" });
+    const context: PagesContext = {
+      maxStreams: limits.testerStreams,
+      protect(scope, { realm, errors }) {
+        protect(scope, policy, { realm, send: errors === "json" ? sendJsonRefusal : sendTextRefusal });
+        scope.setErrorHandler(errors === "json" ? jsonErrors : textErrors);
+      },
+    };
+    const pages = system.backends.get(system.config.tester.backend)?.pages(context);
+    if (pages) await app.register(pages, { prefix: "/tester" });
   }
 
   app.get("/healthz", async (_request, reply) => {

@@ -10,9 +10,9 @@ async function countingStore(): Promise<{ store: Store; asked: string[] }> {
   await inner.migrate();
   const asked: string[] = [];
   const store: Store = Object.create(inner);
-  store.lookupConnections = (backend, identities) => {
-    asked.push(...identities);
-    return inner.lookupConnections(backend, identities);
+  store.lookupConnections = (args) => {
+    asked.push(...args.identities);
+    return inner.lookupConnections(args);
   };
   return { store, asked };
 }
@@ -20,12 +20,12 @@ async function countingStore(): Promise<{ store: Store; asked: string[] }> {
 test("a connection looked up once is answered from the cache after that, the same as the store's", async () => {
   const { store, asked } = await countingStore();
   const cached = withConnectionCache(store);
-  const first = await cached.lookupConnections("kannel", ["111", "222"]);
-  const again = await cached.lookupConnections("kannel", ["222", "111"]);
+  const first = await cached.lookupConnections({ backend: "kannel", identities: ["111", "222"] });
+  const again = await cached.lookupConnections({ backend: "kannel", identities: ["222", "111"] });
   assert.deepEqual(again, [first[1], first[0]]);
   assert.deepEqual(asked, ["111", "222"]);
   // Another backend's identity is another connection.
-  const [other] = await cached.lookupConnections("vumi", ["111"]);
+  const [other] = await cached.lookupConnections({ backend: "vumi", identities: ["111"] });
   assert.notEqual(other.id, first[0].id);
   assert.deepEqual(asked, ["111", "222", "111"]);
 });
@@ -33,24 +33,24 @@ test("a connection looked up once is answered from the cache after that, the sam
 test("linking a connection to a contact shows in the cached connection", async () => {
   const { store } = await countingStore();
   const cached = withConnectionCache(store);
-  const [connection] = await cached.lookupConnections("kannel", ["111"]);
+  const [connection] = await cached.lookupConnections({ backend: "kannel", identities: ["111"] });
   const contact = await cached.createContact({ name: "Ana" });
-  await cached.setConnectionContact(connection.id, contact.id);
-  assert.equal((await cached.lookupConnections("kannel", ["111"]))[0].contactId, contact.id);
-  await cached.setConnectionContact(connection.id, null);
-  assert.equal((await cached.lookupConnections("kannel", ["111"]))[0].contactId, null);
+  await cached.setConnectionContact({ connectionId: connection.id, contactId: contact.id });
+  assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["111"] }))[0].contactId, contact.id);
+  await cached.setConnectionContact({ connectionId: connection.id, contactId: null });
+  assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["111"] }))[0].contactId, null);
 });
 
 test("the cache holds at most its size: connections in use stay, the others age out", async () => {
   const { store, asked } = await countingStore();
   const cached = withConnectionCache(store, 4);
-  await cached.lookupConnections("kannel", ["keep"]);
+  await cached.lookupConnections({ backend: "kannel", identities: ["keep"] });
   for (const identity of ["a", "b", "c", "d", "e", "f"]) {
-    await cached.lookupConnections("kannel", [identity]);
-    await cached.lookupConnections("kannel", ["keep"]);
+    await cached.lookupConnections({ backend: "kannel", identities: [identity] });
+    await cached.lookupConnections({ backend: "kannel", identities: ["keep"] });
   }
   asked.length = 0;
-  await cached.lookupConnections("kannel", ["keep"]);
-  await cached.lookupConnections("kannel", ["a"]);
+  await cached.lookupConnections({ backend: "kannel", identities: ["keep"] });
+  await cached.lookupConnections({ backend: "kannel", identities: ["a"] });
   assert.deepEqual(asked, ["a"]);
 });

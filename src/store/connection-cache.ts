@@ -29,15 +29,15 @@ export function withConnectionCache(store: Store, max = 20_000): Store {
     return aged;
   };
   const cached: Store = Object.create(store);
-  cached.lookupConnections = async (backend, identities) => {
+  cached.lookupConnections = async ({ backend, identities }) => {
     const known = identities.map((identity) => find(keyOf(backend, identity)));
     if (known.every((c) => c !== undefined)) return known as Connection[];
-    const connections = await store.lookupConnections(backend, identities);
+    const connections = await store.lookupConnections({ backend, identities });
     for (const connection of connections) remember(keyOf(backend, connection.identity), connection);
     return connections;
   };
-  cached.setConnectionContact = async (connectionId, contactId) => {
-    await store.setConnectionContact(connectionId, contactId);
+  cached.setConnectionContact = async ({ connectionId, contactId }) => {
+    await store.setConnectionContact({ connectionId, contactId });
     for (const generation of [recent, older]) {
       for (const [key, connection] of generation) {
         if (connection.id === connectionId) generation.set(key, { ...connection, contactId });

@@ -13,6 +13,8 @@ const MESSAGE_COLUMNS = [
   "in_response_to",
   "priority",
   "error",
+  "attempts",
+  "next_attempt_at",
   "claimed_by",
   "claimed_until",
   "created_at",
@@ -88,14 +90,15 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
       (p) => db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
       direct,
     ),
-    /** Finishes an unprocessed inbound message (and only one still unprocessed). */
-    completeIncoming: new PreparedQuery<"id" | "status" | "error" | "stamp", never>(
+    /** Finishes an unprocessed inbound message, if this claim still holds it. */
+    completeIncoming: new PreparedQuery<"id" | "token" | "stamp", never>(
       (p) =>
         db
           .updateTable("messages")
-          .set({ status: p("status"), error: p("error"), updated_at: p("stamp"), claimed_by: null, claimed_until: null })
+          .set({ status: "R", error: null, updated_at: p("stamp"), claimed_by: null, claimed_until: null })
           .where("id", "=", p("id"))
-          .where("status", "=", "Q"),
+          .where("status", "=", "Q")
+          .where("claimed_by", "=", p("token")),
       direct,
     ),
     setTransmissionsOf: new PreparedQuery<"messageId" | "status" | "error" | "stamp", never>(
@@ -106,15 +109,19 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
           .where("message_id", "=", p("messageId")),
       direct,
     ),
-    /** Records a send's outcome on a claimed transmission; null keeps a column as it was. */
-    recordAttempt: new PreparedQuery<"id" | "status" | "error" | "nextAttemptAt" | "stamp" | "sentAt" | "externalId" | "segments", never>(
+    /**
+     * Records a send's outcome on a transmission, if this claim still holds it; null keeps a
+     * column as it was. A transmission that a delivery report already moved on (D, E) keeps its
+     * status: the report knows more than the send's answer.
+     */
+    recordAttempt: new PreparedQuery<"id" | "token" | "status" | "error" | "nextAttemptAt" | "stamp" | "sentAt" | "externalId" | "segments", never>(
       (p) =>
         db
           .updateTable("transmissions")
           .set({
-            status: p("status"),
-            error: p("error"),
-            next_attempt_at: p("nextAttemptAt"),
+            status: sql`case when status = 'P' then ${p("status")} else status end`,
+            error: sql`case when status = 'P' then ${p("error")} else error end`,
+            next_attempt_at: sql`case when status = 'P' then ${p("nextAttemptAt")} else next_attempt_at end`,
             claimed_by: null,
             claimed_until: null,
             updated_at: p("stamp"),
@@ -123,7 +130,7 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
             segments: sql`coalesce(${p("segments")}, segments)`,
           })
           .where("id", "=", p("id"))
-          .where("status", "=", "P"),
+          .where("claimed_by", "=", p("token")),
       direct,
     ),
     messageOfTransmission: new PreparedQuery<"id", { message_id: string }>(

@@ -1,6 +1,5 @@
 import { sql, type ColumnDefinitionBuilder, type Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
-import type { Dialect } from "./kysely-store.ts";
 
 type IdColumn = [type: "integer" | "serial", build: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder];
 
@@ -146,9 +145,33 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       }
     },
   },
+  // Inbound processing is retried with backoff and given up on; claims are renewed, released and
+  // fenced by their token, which the indexes find without scanning the tables' history.
+  "0002_claims": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable("messages")
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable("messages")
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull().defaultTo(0))
+        .execute();
+      for (const table of ["messages", "transmissions"]) {
+        await db.schema.createIndex(`${table}_claimed_by`).on(table).column("claimed_by").where(sql.ref("claimed_by"), "is not", null).execute();
+      }
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      for (const table of ["messages", "transmissions"]) await db.schema.dropIndex(`${table}_claimed_by`).execute();
+      await db.schema.alterTable("messages").dropColumn("next_attempt_at").execute();
+      await db.schema.alterTable("messages").dropColumn("attempts").execute();
+    },
+  },
 });
 
-export function migrationProvider(dialect: Dialect): MigrationProvider {
+export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProvider {
   const id: IdColumn = dialect === "postgres" ? ["serial", (c) => c.primaryKey()] : ["integer", (c) => c.primaryKey().autoIncrement()];
   return { getMigrations: async () => migrations(id) };
 }

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { postgresDialect } from "./kysely/dialect.ts";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 
@@ -20,5 +21,5 @@ export function openPostgresStore(url: string, poolSize = 20): KyselyStore {
   // the pool drops it and the next query opens a new one.
   pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore(db, "postgres");
+  return new KyselyStore(db, postgresDialect(db));
 }

@@ -28,6 +28,11 @@ export interface Database {
     context: string;
     priority: number;
     error: string | null;
+    /** Inbound: claims for processing so far (the current one included). */
+    attempts: number;
+    /** Inbound: epoch ms before which a message whose processing failed is not claimed again. */
+    next_attempt_at: number;
+    /** The token of the claim that holds it (see Store.Claim), or null. */
     claimed_by: string | null;
     claimed_until: number | null;
     created_at: string;

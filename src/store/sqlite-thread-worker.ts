@@ -1,6 +1,6 @@
 import { isMainThread, parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { openSqliteStore } from "./sqlite.ts";
-import type { Answer, Call } from "./sqlite-thread.ts";
+import type { Answer, Call } from "./sqlite-thread-protocol.ts";
 import type { Store } from "./store.ts";
 
 /**

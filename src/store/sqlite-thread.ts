@@ -1,57 +1,10 @@
 import module from "node:module";
 import { Worker } from "node:worker_threads";
 import type { Store } from "./store.ts";
+import { METHODS, type Answer, type Call, type Method } from "./sqlite-thread-protocol.ts";
 // Does nothing here; see there. With every module of the thread already stripped and the compile
 // cache written before it starts, the thread needs no TypeScript stripper of its own (15 MiB).
 import "./sqlite-thread-worker.ts";
-
-const METHODS = [
-  "migrate",
-  "close",
-  "ping",
-  "getOrCreateBackend",
-  "lookupConnections",
-  "createContact",
-  "getContact",
-  "setConnectionContact",
-  "acceptIncoming",
-  "claimIncoming",
-  "completeIncoming",
-  "enqueueOutgoing",
-  "claimTransmissions",
-  "dueTransmissions",
-  "staleOutgoing",
-  "recordAttempts",
-  "renewClaims",
-  "releaseClaims",
-  "pendingWork",
-  "reserveSendSlot",
-  "purgeDedupe",
-  "reportDelivery",
-  "getMessage",
-  "getTransmission",
-  "listMessages",
-  "addBackendMessages",
-  "listBackendMessages",
-  "countBackendMessages",
-  "clearBackendMessages",
-] as const satisfies readonly (keyof Store)[];
-
-// Every method of Store must be in METHODS: this fails to compile when one is missing.
-const everyMethod: Exclude<keyof Store, (typeof METHODS)[number]> extends never ? true : never = true;
-void everyMethod;
-
-export interface Call {
-  id: number;
-  method: (typeof METHODS)[number];
-  args: unknown[];
-}
-
-export interface Answer {
-  id: number;
-  result?: unknown;
-  error?: unknown;
-}
 
 interface Pending {
   resolve(value: unknown): void;
@@ -100,7 +53,7 @@ export function openSqliteStoreInThread(path: string): Store {
     outbox = [];
     worker.postMessage(calls);
   };
-  const call = (method: (typeof METHODS)[number], args: unknown[]) =>
+  const call = (method: Method, args: unknown[]) =>
     new Promise((resolve, reject) => {
       if (stopped) return reject(stopped);
       const id = next++;

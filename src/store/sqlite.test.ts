@@ -21,10 +21,10 @@ storeContract("sqlite file in its own thread", async () => openStore(`sqlite:${j
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));
   await store.migrate();
-  const [connection] = await store.lookupConnections("kannel", ["111"]);
+  const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["111"] });
   const init = { id: "twice", text: "hi", fields: {}, connection };
-  await store.acceptIncoming(init, { dedupeWindowMs: 0 });
-  await assert.rejects(store.acceptIncoming(init, { dedupeWindowMs: 0 }), /UNIQUE constraint failed: messages.id/);
+  await store.acceptIncoming({ message: init, dedupeWindowMs: 0 });
+  await assert.rejects(store.acceptIncoming({ message: init, dedupeWindowMs: 0 }), /UNIQUE constraint failed: messages.id/);
   await store.close();
   await assert.rejects(store.ping(), /store is closed/);
 });
@@ -33,8 +33,8 @@ test("sqlite file: what was stored is there after the store is closed and opened
   const path = join(dir, "reopen.db");
   const first = openSqliteStore(path);
   await first.migrate();
-  const [connection] = await first.lookupConnections("kannel", ["111"]);
-  await first.acceptIncoming({ id: "kept", text: "hello", fields: {}, connection }, { dedupeWindowMs: 0 });
+  const [connection] = await first.lookupConnections({ backend: "kannel", identities: ["111"] });
+  await first.acceptIncoming({ message: { id: "kept", text: "hello", fields: {}, connection }, dedupeWindowMs: 0 });
   await first.close();
   const second = openSqliteStore(path);
   await second.migrate();
@@ -46,11 +46,11 @@ test("sqlite file: the WAL is copied into the database file by the checkpoint th
   const path = join(dir, "checkpointed.db");
   const store = openSqliteStore(path);
   await store.migrate();
-  const [connection] = await store.lookupConnections("kannel", ["111"]);
+  const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["111"] });
   await new Promise((resolve) => setTimeout(resolve, 700));
   const before = statSync(path).size;
   // Far fewer pages than the writer's own checkpoint threshold (10,000).
-  for (let i = 0; i < 200; i++) await store.acceptIncoming({ id: `wal-${i}`, text: "x".repeat(500), fields: {}, connection }, { dedupeWindowMs: 0 });
+  for (let i = 0; i < 200; i++) await store.acceptIncoming({ message: { id: `wal-${i}`, text: "x".repeat(500), fields: {}, connection }, dedupeWindowMs: 0 });
   assert.ok(statSync(`${path}-wal`).size > 100_000, "the writes went to the WAL");
   const deadline = Date.now() + 5_000;
   while (statSync(path).size <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 import { startCheckpointer } from "./sqlite-checkpointer.ts";
+import { sqliteDialect } from "./sqlite-group-commit.ts";
 import { directExecutor, kyselyDatabase } from "./sqlite-dialect.ts";
 
 /** The embedded store: one SQLite file in WAL mode (or `:memory:` for tests). */
@@ -25,5 +26,5 @@ export function openSqliteStore(path: string): KyselyStore {
     await close();
   };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: adapted }) });
-  return new KyselyStore(db, "sqlite", directExecutor(adapted));
+  return new KyselyStore(db, sqliteDialect(db), directExecutor(adapted));
 }

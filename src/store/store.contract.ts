@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
-import type { OutgoingRecordInit, Store } from "./store.ts";
+import type { Claim, OutgoingRecordInit, SendOutcome, Store } from "./store.ts";
 
 /**
  * The behaviour every Store must have. Each implementation's test file calls this with a factory
@@ -18,6 +18,33 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     }
   }
+
+  const DAY = 24 * 60 * 60 * 1000;
+  let claims = 0;
+  /** A fresh claim, leased for `leaseMs` from `now`. */
+  const claim = (now = Date.now(), leaseMs = 1_000): Claim => ({ token: `w#${++claims}`, until: now + leaseMs });
+  const connect = (store: Store, backend: string, identities: string[]) => store.lookupConnections({ backend, identities });
+  const accept = (store: Store, id: string, connection: Connection, fields: Fields = {}, now?: number) =>
+    store.acceptIncoming({ message: { id, text: `text of ${id}`, fields, connection }, dedupeWindowMs: DAY, now });
+  const claimIn = (store: Store, held: Claim, now?: number, limit = 10) => store.claimIncoming({ claim: held, limit, maxAttempts: 5, now });
+  const claimOut = (store: Store, held: Claim, now?: number, limit = 10) => store.claimTransmissions({ claim: held, limit, now });
+  const outgoing = (id: string, connections: Connection[], extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit => ({
+    id,
+    text: `text of ${id}`,
+    fields: {},
+    context: {},
+    inResponseTo: null,
+    connections,
+    ...extra,
+  });
+  const sent = (t: { id: number; token: string; attempt: number }, extra: Partial<SendOutcome> = {}): SendOutcome => ({
+    transmissionId: t.id,
+    token: t.token,
+    attempt: t.attempt,
+    status: "S",
+    durationMs: 1,
+    ...extra,
+  });
 
   test(`${name}: migrate is safe to run again`, () =>
     withStore(async (store) => {
@@ -36,50 +63,37 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
   test(`${name}: lookupConnections creates each (backend, identity) once and answers in input order`, () =>
     withStore(async (store) => {
-      const first = await store.lookupConnections("kannel", ["222", "111", "222"]);
+      const first = await connect(store, "kannel", ["222", "111", "222"]);
       assert.deepEqual(
         first.map((c) => c.identity),
         ["222", "111", "222"],
       );
       assert.equal(first[0].id, first[2].id);
-      const again = await store.lookupConnections("kannel", ["111", "333"]);
+      const again = await connect(store, "kannel", ["111", "333"]);
       assert.equal(again[0].id, first[1].id);
       assert.deepEqual(
         again.map((c) => c.backend),
         ["kannel", "kannel"],
       );
-      const elsewhere = await store.lookupConnections("vumi", ["111"]);
+      const elsewhere = await connect(store, "vumi", ["111"]);
       assert.notEqual(elsewhere[0].id, first[1].id);
-      assert.deepEqual(await store.lookupConnections("kannel", []), []);
+      assert.deepEqual(await connect(store, "kannel", []), []);
     }));
 
   test(`${name}: a connection can be linked to a contact`, () =>
     withStore(async (store) => {
       const contact = await store.createContact({ name: "Amina", language: "sw" });
       assert.deepEqual(await store.getContact(contact.id), { id: contact.id, name: "Amina", language: "sw" });
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       assert.equal(connection.contactId, null);
-      await store.setConnectionContact(connection.id, contact.id);
-      const [linked] = await store.lookupConnections("kannel", ["111"]);
+      await store.setConnectionContact({ connectionId: connection.id, contactId: contact.id });
+      const [linked] = await connect(store, "kannel", ["111"]);
       assert.equal(linked.contactId, contact.id);
     }));
 
-  const DAY = 24 * 60 * 60 * 1000;
-  const accept = (store: Store, id: string, connection: Connection, fields: Fields = {}, now?: number) =>
-    store.acceptIncoming({ id, text: `text of ${id}`, fields, connection }, { dedupeWindowMs: DAY, now });
-  const outgoing = (id: string, connections: Connection[], extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit => ({
-    id,
-    text: `text of ${id}`,
-    fields: {},
-    context: {},
-    inResponseTo: null,
-    connections,
-    ...extra,
-  });
-
   test(`${name}: an accepted message is stored as Q with its fields`, () =>
     withStore(async (store) => {
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       assert.deepEqual(await accept(store, "in1", connection, { externalId: "gw-1", to: "555" }), { id: "in1", duplicate: false });
       const stored = await store.getMessage("in1");
       assert.equal(stored?.status, "Q");
@@ -94,8 +108,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
   test(`${name}: a gateway id seen again on the same backend within the window is a duplicate of the first`, () =>
     withStore(async (store) => {
-      const [onKannel] = await store.lookupConnections("kannel", ["111"]);
-      const [onVumi] = await store.lookupConnections("vumi", ["111"]);
+      const [onKannel] = await connect(store, "kannel", ["111"]);
+      const [onVumi] = await connect(store, "vumi", ["111"]);
       const t0 = 1_000_000_000_000;
       await accept(store, "first", onKannel, { externalId: "gw-1" }, t0);
       assert.deepEqual(await accept(store, "again", onKannel, { externalId: "gw-1" }, t0 + DAY - 1), { id: "first", duplicate: true });
@@ -104,137 +118,180 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await accept(store, "no-id", onKannel, {}, t0 + 2), { id: "no-id", duplicate: false });
       assert.deepEqual(await accept(store, "later", onKannel, { externalId: "gw-1" }, t0 + DAY + 1), { id: "later", duplicate: false });
       assert.deepEqual(await accept(store, "later-again", onKannel, { externalId: "gw-1" }, t0 + DAY + 2), { id: "later", duplicate: true });
-      assert.equal(await store.purgeDedupe(t0 + DAY), 1);
+      assert.equal(await store.purgeDedupe({ olderThan: t0 + DAY }), 1);
     }));
 
   test(`${name}: claimIncoming leases the oldest unprocessed messages once, and again when the lease ran out`, () =>
     withStore(async (store) => {
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       await accept(store, "a", connection);
       await accept(store, "b", connection);
       const now = Date.now();
-      const first = await store.claimIncoming("w1", 1, 1_000, now);
+      const first = await claimIn(store, claim(now), now, 1);
       assert.deepEqual(
-        first.map((m) => [m.id, m.text, m.connection.identity, m.connection.backend]),
-        [["a", "text of a", "111", "kannel"]],
+        first.map((m) => [m.id, m.text, m.connection.identity, m.connection.backend, m.attempt]),
+        [["a", "text of a", "111", "kannel", 1]],
       );
       assert.deepEqual(
-        (await store.claimIncoming("w2", 10, 1_000, now)).map((m) => m.id),
+        (await claimIn(store, claim(now), now)).map((m) => m.id),
         ["b"],
       );
-      assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 500), []);
+      assert.deepEqual(await claimIn(store, claim(now + 500), now + 500), []);
       assert.deepEqual(
-        (await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id),
-        ["a", "b"],
+        (await claimIn(store, claim(now + 1_001), now + 1_001)).map((m) => [m.id, m.attempt]),
+        [
+          ["a", 2],
+          ["b", 2],
+        ],
       );
     }));
 
   test(`${name}: a message accepted already claimed is left to its claimer until the lease runs out`, () =>
     withStore(async (store) => {
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       const now = Date.now();
-      await store.acceptIncoming({ id: "mine", text: "hi", fields: {}, connection }, { dedupeWindowMs: 0, claim: { owner: "w1", until: now + 1_000 } });
-      assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 500), []);
+      await store.acceptIncoming({ message: { id: "mine", text: "hi", fields: {}, connection }, dedupeWindowMs: 0, claim: claim(now) });
+      assert.deepEqual(await claimIn(store, claim(now + 500), now + 500), []);
       assert.deepEqual(
-        (await store.claimIncoming("w2", 10, 1_000, now + 1_001)).map((m) => m.id),
-        ["mine"],
+        (await claimIn(store, claim(now + 1_001), now + 1_001)).map((m) => [m.id, m.attempt]),
+        [["mine", 2]],
       );
     }));
 
-  test(`${name}: renewClaims keeps a lease; releaseClaims gives the work back at once`, () =>
+  test(`${name}: renewClaims keeps only the leases it names; releaseClaims gives their work back at once`, () =>
     withStore(async (store) => {
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       await accept(store, "a", connection);
-      await store.enqueueOutgoing(outgoing("o", [connection]));
+      await accept(store, "b", connection);
+      await store.enqueueOutgoing({ message: outgoing("o", [connection]) });
       const now = Date.now();
-      await store.claimIncoming("w1", 10, 1_000, now);
-      await store.claimTransmissions("w1", 10, 1_000, now);
-      await store.renewClaims("w1", 1_000, now + 900);
-      assert.deepEqual(await store.claimIncoming("w2", 10, 1_000, now + 1_500), []);
-      assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now + 1_500), []);
-      await store.releaseClaims("w1");
+      const running = claim(now);
+      const finished = claim(now);
+      await claimIn(store, running, now, 1);
+      await claimIn(store, finished, now, 1);
+      await claimOut(store, running, now);
+      await store.renewClaims({ tokens: [running.token], until: now + 2_000 });
       assert.deepEqual(
-        (await store.claimIncoming("w2", 10, 1_000, now + 1_500)).map((m) => m.id),
-        ["a"],
+        (await claimIn(store, claim(now + 1_500), now + 1_500)).map((m) => m.id),
+        ["b"],
+        "only the renewed claim holds past its first lease",
       );
-      const [again] = await store.claimTransmissions("w2", 10, 1_000, now + 1_500);
-      assert.equal(again.attempt, 1, "a released claim does not count as an attempt");
+      assert.deepEqual(await claimOut(store, claim(now + 1_500), now + 1_500), []);
+      await store.releaseClaims({ tokens: [running.token] });
+      const [again] = await claimIn(store, claim(now + 1_500), now + 1_500);
+      assert.deepEqual([again.id, again.attempt], ["a", 1], "a released claim does not count as an attempt");
+      const [resent] = await claimOut(store, claim(now + 1_500), now + 1_500);
+      assert.equal(resent.attempt, 1);
     }));
 
-  test(`${name}: completeIncoming marks R and queues the replies in one step; a second completion changes nothing`, () =>
+  test(`${name}: completeIncoming marks R and queues the replies in one step, once, and only for the claim that holds the message`, () =>
     withStore(async (store) => {
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       await accept(store, "in", connection);
+      const now = Date.now();
+      const [stale] = await claimIn(store, claim(now, 10), now);
+      const [current] = await claimIn(store, claim(now + 20), now + 20);
       const reply = outgoing("reply", [connection], { inResponseTo: "in", context: { inResponseTo: "in" }, priority: 1 });
-      await store.completeIncoming("in", { status: "R", replies: [reply] });
-      await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] });
+      assert.deepEqual(await store.completeIncoming({ id: "in", token: stale.token, replies: [{ ...reply, id: "late" }] }), { applied: false, claimed: [] });
+      assert.equal((await store.getMessage("in"))?.status, "Q", "the stale worker's completion is fenced out");
+      assert.deepEqual(await store.completeIncoming({ id: "in", token: current.token, replies: [reply] }), { applied: true, claimed: [] });
+      assert.deepEqual((await store.completeIncoming({ id: "in", token: current.token, replies: [{ ...reply, id: "reply-2" }] })).applied, false);
       assert.equal((await store.getMessage("in"))?.status, "R");
       assert.deepEqual(
         (await store.listMessages({ inResponseTo: "in" })).map((m) => [m.id, m.status, m.transmissions[0].status]),
         [["reply", "P", "Q"]],
       );
-      assert.deepEqual(await store.claimIncoming("w", 10, 1_000), []);
+      assert.deepEqual(await claimIn(store, claim(now + 5_000), now + 5_000), []);
     }));
 
-  test(`${name}: completeIncoming with a claim stores the replies' transmissions claimed and returns them; others wait out the lease`, () =>
+  test(`${name}: completeIncoming with claimReplies stores the replies' transmissions claimed and returns them`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222"]);
+      const connections = await connect(store, "kannel", ["111", "222"]);
       await accept(store, "in", connections[0]);
       const now = Date.now();
+      const [held] = await claimIn(store, claim(now), now);
       const reply = outgoing("reply", connections, { inResponseTo: "in", context: { inResponseTo: "in" }, priority: 1 });
-      const handed = await store.completeIncoming("in", { status: "R", replies: [reply] }, { claim: { owner: "w1", until: now + 1_000 } });
+      const replies = claim(now);
+      const { claimed } = await store.completeIncoming({ id: "in", token: held.token, replies: [reply], claimReplies: replies });
       assert.deepEqual(
-        handed.map(({ messageId, text, context, backend, identity, attempt }) => ({ messageId, text, context, backend, identity, attempt })),
-        ["111", "222"].map((identity) => ({ messageId: "reply", text: reply.text, context: { inResponseTo: "in" }, backend: "kannel", identity, attempt: 1 })),
+        claimed.map(({ messageId, text, context, backend, identity, attempt, token }) => ({ messageId, text, context, backend, identity, attempt, token })),
+        ["111", "222"].map((identity) => ({
+          messageId: "reply",
+          text: reply.text,
+          context: { inResponseTo: "in" },
+          backend: "kannel",
+          identity,
+          attempt: 1,
+          token: replies.token,
+        })),
       );
       const [stored] = await store.listMessages({ inResponseTo: "in" });
-      assert.deepEqual(stored.transmissions.map((t) => [t.id, t.status, t.attempts]).sort(), handed.map((t) => [t.id, "P", 1]).sort());
-      assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now + 500), [], "claimed by w1 until its lease runs out");
-      const again = await store.claimTransmissions("w2", 10, 1_000, now + 1_001);
-      assert.deepEqual(again.map((t) => [t.id, t.attempt]).sort(), handed.map((t) => [t.id, 2]).sort());
-      // As the sender records them: with the message at hand.
-      const outcomes = again.map((t) => ({ transmissionId: t.id, messageId: t.messageId, attempt: t.attempt, status: "S" as const, durationMs: 1 }));
-      assert.deepEqual([...(await store.recordAttempts(outcomes))], [["reply", "S"]]);
+      assert.deepEqual(stored.transmissions.map((t) => [t.id, t.status, t.attempts]).sort(), claimed.map((t) => [t.id, "P", 1]).sort());
+      assert.deepEqual(await claimOut(store, claim(now + 500), now + 500), [], "claimed until its lease runs out");
+      const again = await claimOut(store, claim(now + 1_001), now + 1_001);
+      assert.deepEqual(again.map((t) => [t.id, t.attempt]).sort(), claimed.map((t) => [t.id, 2]).sort());
+      const recorded = await store.recordAttempts({ outcomes: again.map((t) => sent(t, { messageId: t.messageId })) });
+      assert.deepEqual([...recorded.statuses], [["reply", "S"]]);
+      assert.deepEqual(recorded.fenced, []);
       assert.equal((await store.getMessage("reply"))?.status, "S");
-      assert.deepEqual(
-        await store.completeIncoming("in", { status: "R", replies: [{ ...reply, id: "reply-2" }] }, { claim: { owner: "w1", until: now + 1_000 } }),
-        [],
-        "nothing when already completed",
-      );
     }));
 
-  test(`${name}: an app failure completes the message as E with the reason`, () =>
+  test(`${name}: a failed processing goes back to the queue after its backoff, then ends E at the last attempt`, () =>
     withStore(async (store) => {
-      const [connection] = await store.lookupConnections("kannel", ["111"]);
+      const [connection] = await connect(store, "kannel", ["111"]);
       await accept(store, "in", connection);
-      await store.completeIncoming("in", { status: "E", error: "app failed", replies: [] });
+      const now = Date.now();
+      const [first] = await claimIn(store, claim(now), now);
+      assert.equal(await store.failIncoming({ id: "in", token: "someone-else", error: "x", nextAttemptAt: now }), false, "fenced");
+      assert.equal(await store.failIncoming({ id: "in", token: first.token, error: "the app failed", nextAttemptAt: now + 5_000 }), true);
+      const waiting = await store.getMessage("in");
+      assert.deepEqual([waiting?.status, waiting?.error], ["Q", "the app failed"]);
+      assert.deepEqual(await store.pendingWork({ now }), { inbound: 0, outbound: 0, nextRetryAt: now + 5_000 });
+      assert.deepEqual(await claimIn(store, claim(now + 4_999), now + 4_999), []);
+      const [second] = await claimIn(store, claim(now + 5_000), now + 5_000);
+      assert.equal(second.attempt, 2);
+      assert.equal(await store.failIncoming({ id: "in", token: second.token, error: "the app failed again", nextAttemptAt: null }), true);
       const failed = await store.getMessage("in");
-      assert.equal(failed?.status, "E");
-      assert.equal(failed?.error, "app failed");
-      assert.equal(failed?.transmissions[0].status, "E");
+      assert.deepEqual([failed?.status, failed?.error, failed?.transmissions[0].status], ["E", "the app failed again", "E"]);
+    }));
+
+  test(`${name}: a message claimed maxAttempts times (its workers died with it) is not handed out again: it ends E`, () =>
+    withStore(async (store) => {
+      const [connection] = await connect(store, "kannel", ["111"]);
+      await accept(store, "poison", connection);
+      let now = Date.now();
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        assert.equal((await claimIn(store, claim(now, 10), now)).length, 1, `attempt ${attempt}`);
+        now += 20;
+      }
+      assert.deepEqual(await claimIn(store, claim(now), now), []);
+      const record = await store.getMessage("poison");
+      assert.equal(record?.status, "E");
+      assert.match(record?.error ?? "", /^processing failed 5 times/);
     }));
 
   test(`${name}: claimTransmissions leases due outbound transmissions by priority, never inbound ones`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222"]);
+      const connections = await connect(store, "kannel", ["111", "222"]);
       await accept(store, "inbound", connections[0]);
-      await store.enqueueOutgoing(outgoing("bulk", connections, { context: { campaign: "x" } }));
-      await store.enqueueOutgoing(outgoing("reply", [connections[1]], { priority: 1 }));
+      await store.enqueueOutgoing({ message: outgoing("bulk", connections, { context: { campaign: "x" } }) });
+      await store.enqueueOutgoing({ message: outgoing("reply", [connections[1]], { priority: 1 }) });
       assert.equal((await store.getMessage("bulk"))?.status, "P");
       const now = Date.now();
-      const claimed = await store.claimTransmissions("w1", 10, 1_000, now);
+      const held = claim(now);
+      const claimed = await claimOut(store, held, now);
       assert.deepEqual(
-        claimed.map((t) => [t.messageId, t.identity, t.backend, t.attempt]),
+        claimed.map((t) => [t.messageId, t.identity, t.backend, t.attempt, t.token]),
         [
-          ["reply", "222", "kannel", 1],
-          ["bulk", "111", "kannel", 1],
-          ["bulk", "222", "kannel", 1],
+          ["reply", "222", "kannel", 1, held.token],
+          ["bulk", "111", "kannel", 1, held.token],
+          ["bulk", "222", "kannel", 1, held.token],
         ],
       );
       assert.deepEqual(claimed[1].context, { campaign: "x" });
       assert.equal(claimed[1].text, "text of bulk");
-      assert.deepEqual(await store.claimTransmissions("w2", 10, 1_000, now), []);
-      const reclaimed = await store.claimTransmissions("w2", 10, 1_000, now + 1_001);
+      assert.deepEqual(await claimOut(store, claim(now), now), []);
+      const reclaimed = await claimOut(store, claim(now + 1_001), now + 1_001);
       assert.deepEqual(
         reclaimed.map((t) => t.attempt),
         [2, 2, 2],
@@ -243,15 +300,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
   test(`${name}: recordAttempts sets S, schedules a retry (Q) or gives up (E), logs each attempt and derives the message status`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222", "333"]);
-      await store.enqueueOutgoing(outgoing("m", connections));
+      const connections = await connect(store, "kannel", ["111", "222", "333"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
       const now = Date.now();
-      const [a, b, c] = await store.claimTransmissions("w", 10, 1_000, now);
-      const statuses = await store.recordAttempts([
-        { transmissionId: a.id, attempt: 1, status: "S", answer: "0: Accepted", externalId: "gw-a", durationMs: 12 },
-        { transmissionId: b.id, attempt: 1, status: "Q", nextAttemptAt: now + 5_000, error: "503", durationMs: 10 },
-        { transmissionId: c.id, attempt: 1, status: "E", error: "400 bad number", durationMs: 9 },
-      ]);
+      const [a, b, c] = await claimOut(store, claim(now), now);
+      const { statuses } = await store.recordAttempts({
+        outcomes: [
+          sent(a, { answer: "0: Accepted", externalId: "gw-a", durationMs: 12 }),
+          sent(b, { status: "Q", nextAttemptAt: now + 5_000, error: "503", durationMs: 10 }),
+          sent(c, { status: "E", error: "400 bad number", durationMs: 9 }),
+        ],
+      });
       assert.deepEqual([...statuses], [["m", "E"]]);
       const record = await store.getMessage("m");
       assert.deepEqual(
@@ -263,10 +322,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ],
       );
       assert.equal(record?.transmissions[1].nextAttemptAt, now + 5_000);
-      assert.deepEqual(await store.claimTransmissions("w", 10, 1_000, now + 4_999), []);
-      const [retry] = await store.claimTransmissions("w", 10, 1_000, now + 5_000);
+      assert.deepEqual(await claimOut(store, claim(now + 4_999), now + 4_999), []);
+      const [retry] = await claimOut(store, claim(now + 5_000), now + 5_000);
       assert.deepEqual([retry.identity, retry.attempt], ["222", 2]);
-      await store.recordAttempts([{ transmissionId: retry.id, attempt: 2, status: "S", durationMs: 8 }]);
+      await store.recordAttempts({ outcomes: [sent(retry, { durationMs: 8 })] });
       const detail = await store.getTransmission(b.id);
       assert.deepEqual(
         detail?.attemptLog.map((l) => [l.attempt, l.outcome, l.error]),
@@ -280,32 +339,50 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.getTransmission(999_999), undefined);
     }));
 
+  test(`${name}: a stale sender's outcome is fenced out: the worker that holds the claim now decides`, () =>
+    withStore(async (store) => {
+      const [connection] = await connect(store, "kannel", ["111"]);
+      await store.enqueueOutgoing({ message: outgoing("m", [connection]) });
+      const now = Date.now();
+      const [stale] = await claimOut(store, claim(now, 10), now);
+      const [current] = await claimOut(store, claim(now + 20), now + 20);
+      assert.deepEqual((await store.recordAttempts({ outcomes: [sent(current)] })).fenced, []);
+      const late = await store.recordAttempts({ outcomes: [sent(stale, { status: "E", error: "timed out" })] });
+      assert.deepEqual(late.fenced, [stale.id]);
+      const detail = await store.getTransmission(stale.id);
+      assert.equal(detail?.status, "S");
+      assert.deepEqual(
+        detail?.attemptLog.map((l) => [l.attempt, l.outcome]),
+        [[2, "S"]],
+        "nothing of the stale outcome was written",
+      );
+    }));
+
   test(`${name}: a message whose transmissions are all sent is S, with its sent time`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222"]);
-      await store.enqueueOutgoing(outgoing("m", connections));
-      const claimed = await store.claimTransmissions("w", 10, 1_000);
-      const statuses = await store.recordAttempts(claimed.map((t) => ({ transmissionId: t.id, attempt: 1, status: "S" as const, durationMs: 1 })));
+      const connections = await connect(store, "kannel", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
+      const claimed = await claimOut(store, claim());
+      const { statuses } = await store.recordAttempts({ outcomes: claimed.map((t) => sent(t)) });
       assert.equal(statuses.get("m"), "S");
       const record = await store.getMessage("m");
       assert.equal(record?.status, "S");
       assert.ok(record?.sentAt);
     }));
 
-  test(`${name}: delivery reports find a transmission by id, by message and identity, or by gateway id`, () =>
+  test(`${name}: delivery reports find transmissions by id, by message and identity, or by gateway id, on their own backend only`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222"]);
-      await store.enqueueOutgoing(outgoing("m", connections));
-      const [a, b] = await store.claimTransmissions("w", 10, 1_000);
-      await store.recordAttempts([
-        { transmissionId: a.id, attempt: 1, status: "S", externalId: "gw-a", durationMs: 1 },
-        { transmissionId: b.id, attempt: 1, status: "S", durationMs: 1 },
-      ]);
-      assert.equal(await store.reportDelivery({ backend: "kannel", externalId: "gw-a" }, { status: "S", detail: "buffered" }), a.id);
+      const connections = await connect(store, "kannel", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
+      const [a, b] = await claimOut(store, claim());
+      await store.recordAttempts({ outcomes: [sent(a, { externalId: "gw-a" }), sent(b)] });
+      const report = (ref: Parameters<Store["reportDelivery"]>[0]["ref"], status: "S" | "D" | "E", detail?: string) =>
+        store.reportDelivery({ ref, report: { status, detail } });
+      assert.deepEqual(await report({ backend: "kannel", externalId: "gw-a" }, "S", "buffered"), { transmissionIds: [a.id] });
       assert.equal((await store.getMessage("m"))?.status, "S", "an interim report changes nothing");
-      assert.equal(await store.reportDelivery({ transmissionId: a.id }, { status: "D" }), a.id);
+      assert.deepEqual(await report({ transmissionId: a.id }, "D"), { transmissionIds: [a.id] });
       assert.equal((await store.getMessage("m"))?.status, "S");
-      assert.equal(await store.reportDelivery({ messageId: "m", identity: "222" }, { status: "D", detail: "delivered" }), b.id);
+      assert.deepEqual(await report({ backend: "kannel", messageId: "m", identity: "222" }, "D", "delivered"), { transmissionIds: [b.id] });
       const delivered = await store.getMessage("m");
       assert.equal(delivered?.status, "D");
       assert.ok(delivered?.deliveredAt);
@@ -316,22 +393,58 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           ["D", null],
         ],
       );
-      assert.equal(await store.reportDelivery({ backend: "vumi", externalId: "gw-a" }, { status: "D" }), null);
-      assert.equal(await store.reportDelivery({ messageId: "nope", identity: "111" }, { status: "D" }), null);
+      assert.deepEqual((await report({ backend: "vumi", externalId: "gw-a" }, "E")).transmissionIds, []);
+      assert.deepEqual(
+        (await report({ backend: "vumi", messageId: "m", identity: "111" }, "E")).transmissionIds,
+        [],
+        "another backend's report does not touch it",
+      );
+      assert.match((await report({ backend: "kannel", messageId: "nope", identity: "111" }, "D")).unmatched ?? "", /no message nope/);
     }));
 
-  test(`${name}: a failure report marks the transmission and the message E; a report that overtakes the send answer stands`, () =>
+  test(`${name}: a report naming a gateway id that several recipients share lands on all of them`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222"]);
-      await store.enqueueOutgoing(outgoing("m", connections));
-      const [a, b] = await store.claimTransmissions("w", 10, 1_000);
-      await store.reportDelivery({ transmissionId: a.id }, { status: "D" });
-      await store.recordAttempts([
-        { transmissionId: a.id, attempt: 1, status: "S", durationMs: 1 },
-        { transmissionId: b.id, attempt: 1, status: "S", durationMs: 1 },
-      ]);
-      assert.equal((await store.getTransmission(a.id))?.status, "D");
-      await store.reportDelivery({ transmissionId: b.id }, { status: "E", detail: "SMSC reject" });
+      const connections = await connect(store, "junebug", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
+      const claimed = await claimOut(store, claim());
+      await store.recordAttempts({ outcomes: claimed.map((t) => sent(t, { externalId: "one-id" })) });
+      const result = await store.reportDelivery({ ref: { backend: "junebug", externalId: "one-id" }, report: { status: "E", detail: "failed" } });
+      assert.deepEqual(result.transmissionIds.sort(), claimed.map((t) => t.id).sort());
+      assert.deepEqual(
+        (await store.getMessage("m"))?.transmissions.map((t) => t.status),
+        ["E", "E"],
+      );
+    }));
+
+  test(`${name}: a report by gateway id or message id falls back to our id only when the message went to one recipient there`, () =>
+    withStore(async (store) => {
+      const one = await connect(store, "vumi", ["111"]);
+      const two = await connect(store, "vumi", ["222", "333"]);
+      await store.enqueueOutgoing({ message: outgoing("single", one) });
+      await store.enqueueOutgoing({ message: outgoing("pair", two) });
+      const claimed = await claimOut(store, claim());
+      await store.recordAttempts({ outcomes: claimed.map((t) => sent(t)) });
+      const report = (id: string) => store.reportDelivery({ ref: { backend: "vumi", externalIdOrMessageId: id }, report: { status: "D" } });
+      assert.equal((await report("single")).transmissionIds.length, 1);
+      assert.match((await report("pair")).unmatched ?? "", /went to 2 recipients/);
+      assert.match((await report("unknown")).unmatched ?? "", /matches neither/);
+    }));
+
+  test(`${name}: a failure report marks the transmission and the message E; a report that overtakes the send answer stands, and the answer is still recorded`, () =>
+    withStore(async (store) => {
+      const connections = await connect(store, "kannel", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
+      const [a, b] = await claimOut(store, claim());
+      await store.reportDelivery({ ref: { transmissionId: a.id }, report: { status: "D" } });
+      const recorded = await store.recordAttempts({ outcomes: [sent(a, { externalId: "gw-a", segments: 2 }), sent(b)] });
+      assert.deepEqual(recorded.fenced, []);
+      const overtaken = await store.getTransmission(a.id);
+      assert.deepEqual([overtaken?.status, overtaken?.externalId, overtaken?.segments, !!overtaken?.sentAt], ["D", "gw-a", 2, true]);
+      assert.deepEqual(
+        overtaken?.attemptLog.map((l) => l.outcome),
+        ["S"],
+      );
+      await store.reportDelivery({ ref: { transmissionId: b.id }, report: { status: "E", detail: "SMSC reject" } });
       const record = await store.getMessage("m");
       assert.equal(record?.status, "E");
       assert.equal(record?.transmissions[1].error, "SMSC reject");
@@ -339,75 +452,32 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
   test(`${name}: pendingWork counts unprocessed inbound, due outbound and the next retry`, () =>
     withStore(async (store) => {
-      const connections = await store.lookupConnections("kannel", ["111", "222"]);
+      const connections = await connect(store, "kannel", ["111", "222"]);
       assert.deepEqual(await store.pendingWork(), { inbound: 0, outbound: 0, nextRetryAt: null });
       await accept(store, "in", connections[0]);
-      await store.enqueueOutgoing(outgoing("m", connections));
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
       const now = Date.now();
-      assert.deepEqual(await store.pendingWork(now), { inbound: 1, outbound: 2, nextRetryAt: null });
-      const [a] = await store.claimTransmissions("w", 1, 1_000, now);
-      await store.recordAttempts([{ transmissionId: a.id, attempt: 1, status: "Q", nextAttemptAt: now + 60_000, durationMs: 1 }]);
-      assert.deepEqual(await store.pendingWork(now), { inbound: 1, outbound: 1, nextRetryAt: now + 60_000 });
+      assert.deepEqual(await store.pendingWork({ now }), { inbound: 1, outbound: 2, nextRetryAt: null });
+      const [a] = await claimOut(store, claim(now), now, 1);
+      await store.recordAttempts({ outcomes: [sent(a, { status: "Q", nextAttemptAt: now + 60_000 })] });
+      assert.deepEqual(await store.pendingWork({ now }), { inbound: 1, outbound: 1, nextRetryAt: now + 60_000 });
     }));
 
-  test(`${name}: send slots of a backend are spaced one interval apart, and each backend has its own`, () =>
+  test(`${name}: 10,000 recipients fit in one send: bulk writes are cut within the database's parameter limit`, { timeout: 120_000 }, () =>
     withStore(async (store) => {
-      const now = Date.now();
-      assert.equal(await store.reserveSendSlot("kannel", 200, now), now, "the first slot is at once");
-      assert.equal(await store.reserveSendSlot("kannel", 200, now + 10), now + 200);
-      assert.equal(await store.reserveSendSlot("kannel", 200, now + 20), now + 400);
-      assert.equal(await store.reserveSendSlot("vumi", 200, now + 30), now + 30, "another backend's first slot is at once");
-      assert.equal(await store.reserveSendSlot("kannel", 200, now + 5_000), now + 5_000, "after a pause, the next slot is at once");
-    }));
-
-  test(`${name}: listMessages filters by direction, status, backend, identity and reply, newest first, paged by id`, () =>
-    withStore(async (store) => {
-      const [a] = await store.lookupConnections("kannel", ["111"]);
-      const [b] = await store.lookupConnections("vumi", ["222"]);
-      await accept(store, "m1", a);
-      await accept(store, "m2", b);
-      await store.enqueueOutgoing(outgoing("m3", [a], { inResponseTo: "m1" }));
-      const ids = async (query: Parameters<Store["listMessages"]>[0]) => (await store.listMessages(query)).map((m) => m.id);
-      assert.deepEqual(await ids({}), ["m3", "m2", "m1"]);
-      assert.deepEqual(await ids({ direction: "I" }), ["m2", "m1"]);
-      assert.deepEqual(await ids({ status: "P" }), ["m3"]);
-      assert.deepEqual(await ids({ backend: "kannel" }), ["m3", "m1"]);
-      assert.deepEqual(await ids({ identity: "222" }), ["m2"]);
-      assert.deepEqual(await ids({ inResponseTo: "m1" }), ["m3"]);
-      assert.deepEqual(await ids({ limit: 1 }), ["m3"]);
-      assert.deepEqual(await ids({ before: "m3", limit: 1 }), ["m2"]);
-      assert.deepEqual(await ids({ before: "m1" }), []);
-      assert.equal(await store.getMessage("nope"), undefined);
-    }));
-
-  test(`${name}: backend messages are stored per backend and identity, listed newest first and cleared`, () =>
-    withStore(async (store) => {
-      const row = (identity: string, text: string, direction: "I" | "O" = "O") => ({
-        name: "tester",
-        direction,
-        messageId: "m",
-        externalId: "",
-        identity,
-        text,
-      });
-      await store.addBackendMessages([row("111", "a", "I"), row("111", "b"), row("222", "c")]);
-      await store.addBackendMessages([{ ...row("111", "z"), name: "other" }]);
-      assert.deepEqual(
-        (await store.listBackendMessages({ name: "tester" })).map((m) => m.text),
-        ["c", "b", "a"],
-      );
-      assert.deepEqual(
-        (await store.listBackendMessages({ name: "tester", identity: "111", direction: "O" })).map((m) => m.text),
-        ["b"],
-      );
-      assert.deepEqual(
-        (await store.listBackendMessages({ name: "tester", limit: 1, offset: 1 })).map((m) => m.text),
-        ["b"],
-      );
-      assert.equal(await store.countBackendMessages({ name: "tester" }), 3);
-      assert.equal(await store.clearBackendMessages("tester", "111"), 2);
-      assert.equal(await store.countBackendMessages({ name: "tester" }), 1);
-      assert.equal(await store.clearBackendMessages("tester"), 1);
-      assert.equal(await store.countBackendMessages({ name: "other" }), 1);
-    }));
+      const identities = Array.from({ length: 10_000 }, (_, i) => `2557${String(i).padStart(8, "0")}`);
+      const connections = await connect(store, "kannel", identities);
+      assert.equal(new Set(connections.map((c) => c.id)).size, 10_000);
+      await store.enqueueOutgoing({ message: outgoing("bulk", connections) });
+      const claimed = await claimOut(store, claim(), undefined, 10_000);
+      assert.equal(claimed.length, 10_000);
+      const { statuses } = await store.recordAttempts({ outcomes: claimed.map((t) => sent(t)) });
+      assert.equal(statuses.get("bulk"), "S");
+      await accept(store, "in", connections[0]);
+      const [held] = await claimIn(store, claim());
+      const reply = outgoing("reply-to-all", connections, { inResponseTo: "in" });
+      assert.equal((await store.completeIncoming({ id: "in", token: held.token, replies: [reply] })).applied, true);
+      assert.equal((await store.getMessage("reply-to-all"))?.transmissions.length, 10_000);
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 import type { Connection } from "../messages/connection.ts";
 import type { BackendContext, Fields } from "../messages/messages.ts";
-import type { Direction, Status } from "../messages/status.ts";
+import type { DeliveryReport, Direction, Status } from "../messages/status.ts";
 
 export interface BackendRow {
   id: number;
@@ -70,37 +70,22 @@ export interface MessageRecord {
   transmissions: TransmissionRecord[];
 }
 
+/**
+ * A lease on work. `token` names this one claim (a process makes many), and every write that
+ * finishes the work must present it: a worker whose lease ran out and was taken over finds its
+ * token gone, and its write is not applied (fencing).
+ */
+export interface Claim {
+  token: string;
+  /** Epoch ms the lease lasts until, unless renewed. */
+  until: number;
+}
+
 export interface IncomingRecordInit {
   id: string;
   text: string;
   fields: Fields;
   connection: Connection;
-}
-
-/** A lease on work: `owner` has it until `until` (epoch ms). */
-export interface Claim {
-  owner: string;
-  until: number;
-}
-
-export interface IncomingResult {
-  status: "R" | "E";
-  error?: string;
-  replies: readonly OutgoingRecordInit[];
-}
-
-export interface AcceptOptions {
-  /** A redelivery of the same gateway id on the same backend within this window is a duplicate. */
-  dedupeWindowMs: number;
-  now?: number;
-  /** Stores the message already claimed, by `owner` until `until` (epoch ms): a worker in the accepting process takes it. */
-  claim?: Claim;
-}
-
-export interface AcceptResult {
-  /** The stored message's id: the new one, or for a duplicate the original's. */
-  id: string;
-  duplicate: boolean;
 }
 
 export interface OutgoingRecordInit {
@@ -114,11 +99,21 @@ export interface OutgoingRecordInit {
   priority?: number;
 }
 
+export interface AcceptResult {
+  /** The stored message's id: the new one, or for a duplicate the original's. */
+  id: string;
+  duplicate: boolean;
+}
+
 export interface ClaimedIncoming {
   id: string;
   text: string;
   fields: Fields;
   connection: Connection;
+  /** The claim this message is held under. */
+  token: string;
+  /** Counting this one. */
+  attempt: number;
 }
 
 export interface ClaimedTransmission {
@@ -128,6 +123,8 @@ export interface ClaimedTransmission {
   context: BackendContext;
   backend: string;
   identity: string;
+  /** The claim this transmission is held under. */
+  token: string;
   /** Counting this one. */
   attempt: number;
 }
@@ -145,6 +142,8 @@ export interface SendOutcome {
   transmissionId: number;
   /** The transmission's message, when the caller has it at hand: saves looking it up. */
   messageId?: string;
+  /** The claim the transmission was sent under: the outcome applies only if it still holds. */
+  token: string;
   attempt: number;
   /** S sent, Q to retry at `nextAttemptAt`, E given up. */
   status: "S" | "Q" | "E";
@@ -156,13 +155,26 @@ export interface SendOutcome {
   durationMs: number;
 }
 
-/** Which transmission a delivery report is about. */
-export type TransmissionRef = { transmissionId: number } | { messageId: string; identity: string } | { backend: string; externalId: string };
+export interface RecordedAttempts {
+  /** Each message's status after the outcomes, by message id. */
+  statuses: Map<string, Status>;
+  /** Transmissions whose claim was no longer the outcome's: nothing was written for them. */
+  fenced: number[];
+}
 
-export interface DeliveryReport {
-  /** D delivered; E failed; S still on its way (buffered, submitted): recorded, status unchanged. */
-  status: "D" | "E" | "S";
-  detail?: string;
+/** Which transmission a delivery report is about; a gateway id and a message id name transmissions on one backend. */
+export type TransmissionRef =
+  | { transmissionId: number }
+  | { backend: string; messageId: string; identity: string }
+  | { backend: string; externalId: string }
+  /** The gateway's id if it is one, else our message id if that message went to just one recipient there. */
+  | { backend: string; externalIdOrMessageId: string };
+
+export interface ReportResult {
+  /** The transmissions the report was recorded on; empty when it matched none. */
+  transmissionIds: number[];
+  /** Why it matched none (or could not tell which), when it did not. */
+  unmatched?: string;
 }
 
 export interface MessageQuery {
@@ -177,11 +189,11 @@ export interface MessageQuery {
 }
 
 export interface PendingWork {
-  /** Inbound messages accepted and not yet processed. */
+  /** Inbound messages accepted and not yet processed (due now, or claimed). */
   inbound: number;
   /** Transmissions to send now (queued and due, or claimed). */
   outbound: number;
-  /** Epoch ms of the earliest retry waiting, or null. */
+  /** Epoch ms of the earliest retry waiting (inbound or outbound), or null. */
   nextRetryAt: number | null;
 }
 
@@ -207,88 +219,119 @@ export interface BackendMessageQuery {
   offset?: number;
 }
 
-/**
- * Everything the system persists, and the durable queues on it: accepted inbound messages wait
- * as Q until a worker claims them; outbound transmissions wait as Q until a sender claims them.
- * A claim is a lease: work whose lease ran out (its process died) is claimed again. The embedded
- * SQLite store implements it; every implementation passes store.contract.ts.
- */
-export interface Store {
-  /** Creates or upgrades the schema; safe to run on every start. */
-  migrate(): Promise<void>;
-  close(): Promise<void>;
-  /** Throws when the database cannot be reached. */
-  ping(): Promise<void>;
-
+/** Backends, connections and contacts. */
+export interface ConnectionStore {
   getOrCreateBackend(name: string): Promise<BackendRow>;
   /** Get-or-create one connection per identity on the named backend, in input order. */
-  lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]>;
-
-  createContact(init: { name?: string; language?: string }): Promise<ContactRow>;
+  lookupConnections(args: { backend: string; identities: readonly string[] }): Promise<Connection[]>;
+  createContact(args: { name?: string; language?: string }): Promise<ContactRow>;
   getContact(id: number): Promise<ContactRow | undefined>;
-  setConnectionContact(connectionId: number, contactId: number | null): Promise<void>;
+  setConnectionContact(args: { connectionId: number; contactId: number | null }): Promise<void>;
+}
 
+/** Accepted inbound messages, their claims and their completion. */
+export interface InboundStore {
   /**
    * Durably records an inbound message (status Q) unless `fields.externalId` was already
-   * accepted on the same backend within the dedupe window.
+   * accepted on the same backend within the dedupe window. With `claim`, it is stored already
+   * claimed (its first attempt), for a worker of this process to take at once.
    */
-  acceptIncoming(init: IncomingRecordInit, options: AcceptOptions): Promise<AcceptResult>;
-  /** Leases up to `limit` unprocessed inbound messages to `owner`, oldest first (or just message `only`). */
-  claimIncoming(owner: string, limit: number, leaseMs: number, now?: number, only?: string): Promise<ClaimedIncoming[]>;
+  acceptIncoming(args: { message: IncomingRecordInit; dedupeWindowMs: number; now?: number; claim?: Claim }): Promise<AcceptResult>;
   /**
-   * Marks an inbound message R or E and queues its replies, in one transaction. With `claim`, the
-   * replies' transmissions are stored already claimed (P, first attempt) by `claim.owner` and
-   * returned, for a sender of that process to send at once; without, they are queued (Q) and none
-   * are returned. Returns nothing either way when the message was already completed.
+   * Leases up to `limit` due unprocessed inbound messages under `claim`, oldest first (or just
+   * message `only`). A message already tried `maxAttempts` times is not handed out: it ends E.
    */
-  completeIncoming(id: string, result: IncomingResult, options?: { claim?: Claim }): Promise<ClaimedTransmission[]>;
+  claimIncoming(args: { claim: Claim; limit: number; maxAttempts: number; now?: number; only?: string }): Promise<ClaimedIncoming[]>;
+  /**
+   * Marks a claimed inbound message R and queues its replies, in one transaction, if `token`
+   * still holds it. With `claimReplies`, the replies' transmissions are stored already claimed
+   * (P, first attempt) and returned. `applied` is false when the claim was lost (fenced out).
+   */
+  completeIncoming(args: {
+    id: string;
+    token: string;
+    replies: readonly OutgoingRecordInit[];
+    claimReplies?: Claim;
+  }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }>;
+  /**
+   * A claimed message's processing failed: back to the queue at `nextAttemptAt`, or E with the
+   * reason when `nextAttemptAt` is null (given up). False when the claim was lost.
+   */
+  failIncoming(args: { id: string; token: string; error: string; nextAttemptAt: number | null }): Promise<boolean>;
+}
 
+/** Outbound messages, their transmissions, claims and attempts. */
+export interface OutboundStore {
   /** Records an outbound message (P) with one queued transmission (Q) per connection. */
-  enqueueOutgoing(init: OutgoingRecordInit): Promise<void>;
-  /**
-   * Leases up to `limit` due transmissions to `owner` (marking them P), by priority then age;
-   * `only` limits them to one message on one backend.
-   */
-  claimTransmissions(owner: string, limit: number, leaseMs: number, now?: number, only?: OutgoingWork): Promise<ClaimedTransmission[]>;
+  enqueueOutgoing(args: { message: OutgoingRecordInit }): Promise<void>;
+  /** Leases up to `limit` due transmissions under `claim` (marking them P), by priority then age; `only` limits them to one message on one backend. */
+  claimTransmissions(args: { claim: Claim; limit: number; now?: number; only?: OutgoingWork }): Promise<ClaimedTransmission[]>;
   /** How many transmissions of `work` are due now (queued and due, or claimed with an expired lease). */
-  dueTransmissions(work: OutgoingWork, now?: number): Promise<number>;
+  dueTransmissions(args: { work: OutgoingWork; now?: number }): Promise<number>;
   /**
    * Outbound work nobody seems to be on: transmissions due for longer than `graceMs`, or claimed
-   * by a process whose lease ran out. For queues whose jobs can be lost (a web process dying
-   * between its commit and the enqueue).
+   * by a process whose lease ran out. For queues whose jobs can be lost.
    */
-  staleOutgoing(graceMs: number, limit: number, now?: number): Promise<OutgoingWork[]>;
-  /** Records one send attempt's outcomes and re-derives each message's status; returns them by message id. */
-  recordAttempts(outcomes: readonly SendOutcome[]): Promise<Map<string, Status>>;
-  /** Extends the leases `owner` holds. */
-  renewClaims(owner: string, leaseMs: number, now?: number): Promise<void>;
-  /** Gives back what `owner` claimed and did not finish, to be claimed again at once. */
-  releaseClaims(owner: string): Promise<void>;
-  /** What is left to do; `nextRetryAt` tells a worker when to look again. */
-  pendingWork(now?: number): Promise<PendingWork>;
+  staleOutgoing(args: { graceMs: number; limit: number; now?: number }): Promise<OutgoingWork[]>;
+  /**
+   * Records one send's outcomes (each applied only if its claim still holds), logs each attempt
+   * and re-derives each message's status. A delivery report that overtook the answer keeps its
+   * status; the send's time, gateway id and segments are recorded all the same.
+   */
+  recordAttempts(args: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts>;
   /**
    * Reserves the next send slot of a rate-limited backend, for every process on this store:
    * returns the epoch ms at which this send may go (now, or later), one `intervalMs` after the last.
    */
-  reserveSendSlot(backend: string, intervalMs: number, now?: number): Promise<number>;
+  reserveSendSlot(args: { backend: string; intervalMs: number; now?: number }): Promise<number>;
+}
+
+/** Leases on claimed work, by claim token: found through indexes, never by scanning history. */
+export interface ClaimStore {
+  /** Extends the leases of these claims to `until`. */
+  renewClaims(args: { tokens: readonly string[]; until: number }): Promise<void>;
+  /** Gives back what these claims hold and did not finish, to be claimed again at once (the attempt does not count). */
+  releaseClaims(args: { tokens: readonly string[] }): Promise<void>;
+}
+
+/** Delivery reports and the dedupe window. */
+export interface DeliveryStore {
+  /** Records a gateway's delivery report: D and E update the transmission (and its message), S is recorded only. */
+  reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport }): Promise<ReportResult>;
   /** Forgets gateway ids accepted before `olderThan` (epoch ms); returns how many. */
-  purgeDedupe(olderThan: number): Promise<number>;
+  purgeDedupe(args: { olderThan: number }): Promise<number>;
+}
 
-  /**
-   * Records a gateway's delivery report on a transmission: D and E update its status (and the
-   * message's), S is recorded only. Returns the transmission's id, or null when none matches.
-   */
-  reportDelivery(ref: TransmissionRef, report: DeliveryReport): Promise<number | null>;
-
+/** What people and tools read. */
+export interface ReadStore {
   getMessage(id: string): Promise<MessageRecord | undefined>;
   /** One transmission with every attempt and delivery report. */
   getTransmission(id: number): Promise<TransmissionDetail | undefined>;
   /** Newest first. */
   listMessages(query: MessageQuery): Promise<MessageRecord[]>;
+  /** What is left to do; `nextRetryAt` tells a worker when to look again. */
+  pendingWork(args?: { now?: number }): Promise<PendingWork>;
+}
 
+/** The database backend's table (and the message tester's conversation). */
+export interface BackendMessageStore {
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void>;
   /** Newest first. */
   listBackendMessages(query: BackendMessageQuery): Promise<BackendMessage[]>;
   countBackendMessages(query: Omit<BackendMessageQuery, "limit" | "offset">): Promise<number>;
-  clearBackendMessages(name: string, identity?: string): Promise<number>;
+  clearBackendMessages(args: { name: string; identity?: string }): Promise<number>;
+}
+
+/**
+ * Everything the system persists, and the durable queues on it: accepted inbound messages wait
+ * as Q until a worker claims them; outbound transmissions wait as Q until a sender claims them.
+ * A claim is a lease with a token (see Claim). The embedded SQLite store and the PostgreSQL
+ * store implement it; every implementation passes store.contract.ts.
+ */
+export interface Store extends ConnectionStore, InboundStore, OutboundStore, ClaimStore, DeliveryStore, ReadStore, BackendMessageStore {
+  /** Creates or upgrades the schema; safe to run on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
 }

@@ -1,18 +1,21 @@
 import { z } from "zod";
 import type { AppClass } from "../apps/app.ts";
 import { BackendBase, type BackendClass, type SendRequest } from "../backends/backend.ts";
-import "../backends/registry.ts";
 import { MessageSendingError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
-import type { PipelineSettings } from "../pipeline/policy.ts";
-import { Router, type RouterSettings } from "../router/router.ts";
+import { silentLogger } from "../logger.ts";
+import { Pipeline } from "../pipeline/pipeline.ts";
+import { pipelineOptionsSchema, type PipelineSettings } from "../pipeline/policy.ts";
+import { EmbeddedQueue } from "../queue/embedded.ts";
+import type { RouterSettings } from "../router/api.ts";
+import { Router } from "../router/router.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 
 /** Records every `send` call in memory. */
 export class MockBackend extends BackendBase<object> {
   static override engine = "mock";
-  static override optionsSchema: z.ZodType<object> = z.object({}).passthrough();
+  static override optionsSchema = z.object({}).passthrough();
   readonly messages: SendRequest[] = [];
 
   override async send(request: SendRequest): Promise<void> {
@@ -53,21 +56,25 @@ export interface TestRouterOptions {
   /** Defaults here are fast: polls every 10 ms, retries after 10 ms, 50 ms at most. */
   pipeline?: PipelineSettings;
   store?: Store;
-  /** Leave the pipeline stopped (messages are accepted and sent, but not processed). */
+  /** Leave the pipeline stopped (messages are accepted and queued, but not processed or sent). */
   stopped?: boolean;
 }
 
 export interface TestRouter {
   router: Router;
+  pipeline: Pipeline;
   store: Store;
+  backends: ReadonlyMap<string, BackendBase<object>>;
   /** Connections on `backendName` (default `mockbackend`). */
   connections(identities: readonly string[], backendName?: string): Promise<Connection[]>;
-  /** Sends recorded by a MockBackend (default `mockbackend`); call `router.idle()` first. */
+  /** Sends recorded by a MockBackend (default `mockbackend`); call `idle()` first. */
   sent(backendName?: string): SendRequest[];
+  /** Resolves when every message is processed and every transmission final. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A router on an in-memory SQLite store, for tests of apps and backends. */
+/** A router and its pipeline on an in-memory SQLite store, for tests of apps and backends. */
 export async function createTestRouter(options: TestRouterOptions = {}): Promise<TestRouter> {
   const store = options.store ?? openSqliteStore(":memory:");
   await store.migrate();
@@ -75,30 +82,35 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
   const backends = Object.fromEntries(
     Object.entries(specs).map(([name, spec]) => {
       const { engine, options: backendOptions } = typeof spec === "function" ? { engine: spec, options: {} } : spec;
-      const parsed = engine.optionsSchema.parse(backendOptions ?? {});
-      return [name, (router: Router) => engine.create(router, name, parsed)];
+      return [name, { engine, options: engine.optionsSchema.parse(backendOptions ?? {}) }];
     }),
   );
-  const router = new Router({
+  const router = new Router({ apps: options.apps, settings: options.settings });
+  const pipeline = new Pipeline({
     store,
-    apps: options.apps,
+    queue: new EmbeddedQueue(silentLogger),
+    router,
     backends,
-    settings: options.settings,
-    pipeline: { pollMs: 10, baseDelayMs: 10, maxDelayMs: 50, ...options.pipeline },
+    options: pipelineOptionsSchema.parse({ pollMs: 10, baseDelayMs: 10, maxDelayMs: 50, ...options.pipeline }),
+    logger: silentLogger,
   });
-  if (!options.stopped) await router.start();
+  if (!options.stopped) await pipeline.start();
   return {
     router,
+    pipeline,
     store,
+    backends: pipeline.backends,
     connections: (identities, backendName = "mockbackend") => router.lookupConnections(backendName, identities),
     sent(backendName = "mockbackend") {
-      const backend = router.backends.get(backendName);
+      const backend = pipeline.backends.get(backendName);
       if (!(backend instanceof MockBackend)) throw new Error(`backend ${backendName} is not a MockBackend`);
       return backend.messages;
     },
+    idle: () => pipeline.idle(),
     async close() {
-      await router.idle();
-      await router.stop();
+      if (pipeline.running) await pipeline.idle();
+      await pipeline.stop();
+      await pipeline.closeBackends();
       await store.close();
     },
   };

@@ -1,5 +1,5 @@
 import { IncomingMessage, type RespondOptions, type Response } from "../../messages/messages.ts";
-import type { Router } from "../../router/router.ts";
+import type { RouterApi } from "../../router/api.ts";
 
 /** Thrown by a handler when what the message names does not exist; answered as an error reply. */
 export class NotFoundError extends Error {
@@ -25,8 +25,8 @@ export function parseNumber(text: string): number {
 }
 
 export type HandlerClass = {
-  new (router: Router | undefined, msg: IncomingMessage): BaseHandler;
-  dispatch(router: Router | undefined, msg: IncomingMessage): Promise<boolean>;
+  new (router: RouterApi | undefined, msg: IncomingMessage): BaseHandler;
+  dispatch(router: RouterApi | undefined, msg: IncomingMessage): Promise<boolean>;
 };
 
 /**
@@ -34,15 +34,15 @@ export type HandlerClass = {
  * subclasses (KeywordHandler, PatternHandler) implement it.
  */
 export class BaseHandler {
-  readonly router: Router | undefined;
+  readonly router: RouterApi | undefined;
   readonly msg: IncomingMessage;
 
-  constructor(router: Router | undefined, msg: IncomingMessage) {
+  constructor(router: RouterApi | undefined, msg: IncomingMessage) {
     this.router = router;
     this.msg = msg;
   }
 
-  static async dispatch(_router: Router | undefined, _msg: IncomingMessage): Promise<boolean> {
+  static async dispatch(_router: RouterApi | undefined, _msg: IncomingMessage): Promise<boolean> {
     return false;
   }
 

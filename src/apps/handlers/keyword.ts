@@ -1,6 +1,6 @@
 import { HandlerError } from "../../errors.ts";
 import type { IncomingMessage } from "../../messages/messages.ts";
-import type { Router } from "../../router/router.ts";
+import type { RouterApi } from "../../router/api.ts";
 import { BaseHandler, InvalidNumberError, NotFoundError } from "./base.ts";
 
 /**
@@ -18,7 +18,7 @@ export class KeywordHandler extends BaseHandler {
     return new RegExp(`^\\s*(?:${keyword})[\\s,;:]*([^\\s,;:].*)?$`, "is");
   }
 
-  static override async dispatch(router: Router | undefined, msg: IncomingMessage): Promise<boolean> {
+  static override async dispatch(router: RouterApi | undefined, msg: IncomingMessage): Promise<boolean> {
     const match = this.pattern().exec(msg.text);
     if (!match) return false;
     const handler = new this(router, msg);

@@ -1,6 +1,6 @@
 import { HandlerError } from "../../errors.ts";
 import type { IncomingMessage } from "../../messages/messages.ts";
-import type { Router } from "../../router/router.ts";
+import type { RouterApi } from "../../router/api.ts";
 import { BaseHandler } from "./base.ts";
 
 /**
@@ -16,7 +16,7 @@ export class PatternHandler extends BaseHandler {
     return new RegExp(`^(?:${source})`, "i");
   }
 
-  static override async dispatch(router: Router | undefined, msg: IncomingMessage): Promise<boolean> {
+  static override async dispatch(router: RouterApi | undefined, msg: IncomingMessage): Promise<boolean> {
     const match = this.regex().exec(msg.text);
     if (!match) return false;
     await new this(router, msg).handle(...match.slice(1));

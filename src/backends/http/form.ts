@@ -1,9 +1,9 @@
 import { z } from "zod";
 import type { Connection } from "../../messages/connection.ts";
 import type { Fields } from "../../messages/messages.ts";
-import type { Router } from "../../router/router.ts";
+import type { BackendPort } from "../port.ts";
 
-/** What a form hands to the router. */
+/** What a form hands on to be received. */
 export interface IncomingData {
   connection: Connection;
   text: string;
@@ -19,7 +19,7 @@ export type ValidationResult = { success: true; data: FormData } | { success: fa
 
 export interface FormContext {
   backendName: string;
-  router: Router;
+  port: BackendPort;
 }
 
 export const NON_FIELD_ERRORS = "__all__";
@@ -75,11 +75,11 @@ export function textField() {
  */
 export abstract class BaseHttpForm {
   readonly backendName: string;
-  readonly router: Router;
+  readonly port: BackendPort;
 
   constructor(context: FormContext) {
     this.backendName = context.backendName;
-    this.router = context.router;
+    this.port = context.port;
   }
 
   abstract schema(): z.ZodType<FormData>;
@@ -98,7 +98,7 @@ export abstract class BaseHttpForm {
   }
 
   lookupConnections(identities: readonly string[]): Promise<Connection[]> {
-    return this.router.lookupConnections(this.backendName, identities);
+    return this.port.lookupConnections(identities);
   }
 }
 

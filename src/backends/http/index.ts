@@ -52,19 +52,20 @@ export class HttpBackend extends BackendBase<HttpOptions> {
   static override engine = "http";
   static override optionsSchema = httpOptionsSchema;
   static override secretOptions = ["sendParams"];
-  private sender?: (request: SendRequest) => Promise<SendResult>;
-
-  override configure(options: HttpOptions): void {
-    if (!options.sendUrl) return;
-    this.sender = createHttpSender({
-      sendUrl: options.sendUrl,
-      sendMethod: options.sendMethod,
-      sendParams: options.sendParams,
-      identityName: options.params?.identityName ?? "identity",
-      textName: options.params?.textName ?? "text",
-      timeoutMs: options.timeoutMs,
-    });
-  }
+  private readonly client = this.port.gatewayClient({ timeoutMs: this.config.timeoutMs, credentialsHint: "the credentials in sendParams (or in sendUrl)" });
+  private readonly sender = this.config.sendUrl
+    ? createHttpSender(
+        {
+          sendUrl: this.config.sendUrl,
+          sendMethod: this.config.sendMethod,
+          sendParams: this.config.sendParams,
+          identityName: this.config.params?.identityName ?? "identity",
+          textName: this.config.params?.textName ?? "text",
+          timeoutMs: this.config.timeoutMs,
+        },
+        this.client,
+      )
+    : undefined;
 
   override async send(request: SendRequest): Promise<SendResult> {
     if (!this.sender) {
@@ -76,8 +77,12 @@ export class HttpBackend extends BackendBase<HttpOptions> {
     return this.sender(request);
   }
 
+  override close(): Promise<void> {
+    return this.client.close();
+  }
+
   override views(): BackendView[] {
     const View = this.config.view ?? GenericHttpBackendView;
-    return [new View({ backendName: this.name, router: this.router, params: this.config.params, methods: this.config.methods })];
+    return [new View({ port: this.port, params: this.config.params, methods: this.config.methods })];
   }
 }

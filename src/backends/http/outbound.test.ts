@@ -88,7 +88,7 @@ async function httpBackend(options: Record<string, unknown> = {}) {
     pipeline: { maxAttempts: 3 },
   });
   routers.push(t);
-  return { t, backend: t.router.backends.get("gw") as HttpBackend };
+  return { t, backend: t.backends.get("gw") as HttpBackend };
 }
 
 async function sendError(backend: HttpBackend, identities: string[], text = "hi"): Promise<MessageSendingError> {
@@ -237,7 +237,7 @@ describe("http engine: failures", () => {
   test("a backend without sendUrl fails every send with a permanent MessageSendingError saying so", async () => {
     const t = await createTestRouter({ backends: { inbound: { engine: HttpBackend, options: {} } } });
     routers.push(t);
-    const error = await sendError(t.router.backends.get("inbound") as HttpBackend, ["999"]);
+    const error = await sendError(t.backends.get("inbound") as HttpBackend, ["999"]);
     assert.equal(error.retryable, false);
     assert.equal(error.code, "BACKEND_CANNOT_SEND");
     assert.match(error.message, /backend "inbound" \(engine http\) has no sendUrl/);
@@ -250,7 +250,7 @@ describe("http engine through the router", () => {
     const { t } = await httpBackend();
     gateway.answer = (r) => (r.form.identity === "222" ? { status: 400, body: "invalid destination" } : { status: 200, body: "ok" });
     const msg = await t.router.send("hello", await t.connections(["111", "222", "333"], "gw"));
-    await t.router.idle();
+    await t.idle();
     const record = await t.store.getMessage(msg.id);
     assert.ok(record);
     const byIdentity = Object.fromEntries(record.transmissions.map((tr) => [tr.identity, tr.status]));
@@ -265,7 +265,7 @@ describe("http engine through the router", () => {
     let calls = 0;
     gateway.answer = () => (++calls === 1 ? { status: 503, body: "busy" } : { status: 200 });
     const msg = await t.router.send("retry me", await t.connections(["444"], "gw"));
-    await t.router.idle();
+    await t.idle();
     const record = await t.store.getMessage(msg.id);
     assert.equal(record?.status, "S");
     assert.equal(record?.transmissions[0].status, "S");
@@ -277,7 +277,7 @@ describe("http engine through the router", () => {
     const { t } = await httpBackend();
     gateway.answer = () => ({ status: 503, body: "busy" });
     const msg = await t.router.send("never", await t.connections(["445"], "gw"));
-    await t.router.idle();
+    await t.idle();
     const record = await t.store.getMessage(msg.id);
     assert.equal(record?.status, "E");
     assert.equal(record?.transmissions[0].attempts, 3);

@@ -1,6 +1,6 @@
 import { MessageSendingError } from "../../errors.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
-import { GatewayClient, GatewayError, type GatewayCall } from "../gateway-client.ts";
+import { GatewayError, type GatewayCall, type GatewayClient } from "../gateway-client.ts";
 
 export interface HttpSendOptions {
   sendUrl: string;
@@ -15,13 +15,7 @@ export interface HttpSendOptions {
  * The generic HTTP gateway call: one request per identity, the identity and text under the same
  * parameter names as inbound, plus `sendParams`; in the query for GET, form-encoded for POST.
  */
-export function createHttpSender(options: HttpSendOptions) {
-  const client = new GatewayClient({
-    timeoutMs: options.timeoutMs,
-    secrets: Object.values(options.sendParams),
-    credentialsHint: "the credentials in sendParams (or in sendUrl)",
-  });
-
+export function createHttpSender(options: HttpSendOptions, client: GatewayClient) {
   function prepare(identity: string, text: string): GatewayCall {
     const params = new URLSearchParams({ ...options.sendParams, [options.identityName]: identity, [options.textName]: text });
     if (options.sendMethod === "GET") {
@@ -32,8 +26,8 @@ export function createHttpSender(options: HttpSendOptions) {
     return { method: "POST", url: options.sendUrl, headers: { "content-type": "application/x-www-form-urlencoded" }, body: params.toString() };
   }
 
-  return async function send({ text, identities }: SendRequest): Promise<SendResult> {
-    const outcomes = await Promise.allSettled(identities.map((identity) => client.call(prepare(identity, text))));
+  return async function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
+    const outcomes = await Promise.allSettled(identities.map((identity) => client.call({ ...prepare(identity, text), signal })));
     const failures = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ identity: identities[i], error: outcome.reason as unknown }] : []));
     if (failures.length === 0) {
       const answers = [...new Set(outcomes.map((o) => (o.status === "fulfilled" ? o.value.logText : "")))].filter(Boolean);

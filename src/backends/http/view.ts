@@ -1,4 +1,4 @@
-import type { Router } from "../../router/router.ts";
+import type { BackendPort } from "../port.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 import {
   GenericHttpForm,
@@ -11,13 +11,13 @@ import {
   type IncomingData,
 } from "./form.ts";
 
-/** A form class; the view builds it with `formContext()` (the backend name, the router, and what the form needs). */
+/** A form class; the view builds it with `formContext()` (the backend name, its port, and what the form needs). */
 // biome-ignore lint/suspicious/noExplicitAny: each form class takes the context its view builds for it (see formContext)
 export type FormClass = new (context: any) => BaseHttpForm;
 
 export interface HttpViewOptions {
-  backendName: string;
-  router: Router;
+  /** The backend's port: where valid messages go (and its name). */
+  port: BackendPort;
   /** Parameter names for the generic form (`identityName`, `textName`). */
   params?: GenericHttpParams;
   /** Allowed HTTP methods, lower case. */
@@ -26,19 +26,19 @@ export interface HttpViewOptions {
 
 /**
  * The inbound view of a backend: checks the method, validates the request's parameters with the
- * form, and hands the message to the router. 200 means accepted (stored), not replied.
+ * form, and hands the message to the backend's port. 200 means accepted (stored), not replied.
  */
 export class BaseHttpBackendView implements BackendView {
   readonly path: string = "";
   readonly backendName: string;
-  readonly router: Router;
+  readonly port: BackendPort;
   /** Lower-case HTTP methods this view accepts; any other gets 405. */
   httpMethodNames: readonly string[] = [];
   formClass: FormClass = GenericHttpForm;
 
   constructor(options: HttpViewOptions) {
-    this.backendName = options.backendName;
-    this.router = options.router;
+    this.backendName = options.port.name;
+    this.port = options.port;
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
@@ -72,7 +72,7 @@ export class BaseHttpBackendView implements BackendView {
   }
 
   protected formContext(): FormContext {
-    return { backendName: this.backendName, router: this.router };
+    return { backendName: this.backendName, port: this.port };
   }
 
   /** The parameters to validate: by default the body, as RapidSMS does for POST. */
@@ -80,9 +80,9 @@ export class BaseHttpBackendView implements BackendView {
     return bodyData(request);
   }
 
-  /** Hands a valid message to the router; it is stored before this resolves. */
+  /** Hands a valid message on; it is stored before this resolves. */
   protected async accept(incoming: IncomingData, _request: ViewRequest): Promise<void> {
-    await this.router.receive(incoming.text, incoming.connection, { fields: incoming.fields });
+    await this.port.receive(incoming.text, incoming.connection, { fields: incoming.fields });
   }
 
   protected formValid(): ViewResponse {

@@ -54,20 +54,22 @@ export class KannelBackend extends BackendBase<KannelOptions> {
   static override aliases = ["rapidsms.backends.kannel.KannelBackend", "rapidsms.backends.kannel.outgoing.KannelBackend"];
   static override optionsSchema = kannelOptionsSchema;
   static override secretOptions = ["sendsmsParams"];
-  private sender!: (request: SendRequest) => Promise<SendResult>;
-
-  override configure(options: KannelOptions): void {
-    this.sender = createKannelSender({ backendName: this.name, ...options });
-  }
+  private readonly client = this.port.gatewayClient({
+    timeoutMs: this.config.timeoutMs,
+    connections: this.config.maxConcurrency,
+    credentialsHint: "username and password in sendsmsParams",
+  });
+  private readonly sender = createKannelSender({ backendName: this.name, ...this.config }, this.client);
 
   override send(request: SendRequest): Promise<SendResult> {
     return this.sender(request);
   }
 
+  override close(): Promise<void> {
+    return this.client.close();
+  }
+
   override views(): BackendView[] {
-    return [
-      new KannelBackendView({ backendName: this.name, router: this.router, kannelParams: this.config.params }),
-      new KannelDeliveryReportView(this.router),
-    ];
+    return [new KannelBackendView({ port: this.port, kannelParams: this.config.params }), new KannelDeliveryReportView(this.port)];
   }
 }

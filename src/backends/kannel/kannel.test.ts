@@ -18,7 +18,7 @@ describe("Kannel inbound (get-url)", () => {
   let view: BackendView;
   before(async () => {
     t = await createTestRouter({ backends: { kannel: KannelBackend }, stopped: true });
-    [view] = t.router.backends.get("kannel")!.views();
+    [view] = t.backends.get("kannel")!.views();
   });
   after(() => t.close());
 
@@ -113,7 +113,7 @@ describe("Kannel inbound (get-url)", () => {
       backends: { kannel: { engine: KannelBackend, options: { params: { identity_name: "sender", text_name: "msg" } } } },
       stopped: true,
     });
-    const [customView] = custom.router.backends.get("kannel")!.views();
+    const [customView] = custom.backends.get("kannel")!.views();
     assert.equal((await get(customView, "sender=5&msg=hey")).status, 200);
     assert.equal((await get(customView, "id=5&text=hey")).status, 400);
     await custom.close();
@@ -205,7 +205,7 @@ describe("Kannel outbound (sendsms)", () => {
 
   test("sendsms with encodeErrors strict refuses text the charset cannot hold, permanently", async () => {
     const t = await createTestRouter({ backends: { kannel: { engine: KannelBackend, options: { charset: "ascii", coding: 0, encodeErrors: "strict" } } } });
-    await assert.rejects(t.router.backends.get("kannel")!.send({ id: "1", text: "ñ", identities: ["1"], context: {} }), (error: unknown) => {
+    await assert.rejects(t.backends.get("kannel")!.send({ id: "1", text: "ñ", identities: ["1"], context: {} }), (error: unknown) => {
       assert.ok(error instanceof MessageSendingError);
       assert.equal(error.retryable, false);
       assert.match(error.message, /"ñ" cannot be sent in ASCII: set coding to "auto"/);
@@ -231,7 +231,7 @@ describe("Kannel outbound (sendsms)", () => {
         },
       });
       try {
-        return await t.router.backends.get("kannel")!.send({ id: "1", text: "hi", identities: ["1"], context: {} });
+        return await t.backends.get("kannel")!.send({ id: "1", text: "hi", identities: ["1"], context: {} });
       } finally {
         await t.close();
       }
@@ -267,7 +267,7 @@ describe("Kannel outbound (sendsms)", () => {
 
     test("a refused connection is retryable", async () => {
       const t = await createTestRouter({ backends: { kannel: { engine: KannelBackend, options: { sendsmsUrl: "http://127.0.0.1:9/cgi-bin/sendsms" } } } });
-      await assert.rejects(t.router.backends.get("kannel")!.send({ id: "1", text: "hi", identities: ["1"], context: {} }), (error: unknown) => {
+      await assert.rejects(t.backends.get("kannel")!.send({ id: "1", text: "hi", identities: ["1"], context: {} }), (error: unknown) => {
         assert.ok(error instanceof MessageSendingError && error.retryable);
         return true;
       });
@@ -288,9 +288,9 @@ describe("Kannel delivery reports (/backend/<name>/status/)", () => {
     t = await createTestRouter({
       backends: { kannel: { engine: KannelBackend, options: { sendsmsUrl: `${gateway.url}/cgi-bin/sendsms`, deliveryReportUrl: "http://127.0.0.1:8000" } } },
     });
-    [, view] = t.router.backends.get("kannel")!.views();
+    [, view] = t.backends.get("kannel")!.views();
     const msg = await t.router.send("hello", await t.connections(["111", "222", "333", "444"], "kannel"));
-    await t.router.idle();
+    await t.idle();
     messageId = msg.id;
   });
   after(async () => {

@@ -1,7 +1,7 @@
 import { MessageSendingError } from "../../errors.ts";
 import { isGsm7, smsSize } from "../../messages/encoding.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
-import { GatewayClient } from "../gateway-client.ts";
+import type { GatewayClient } from "../gateway-client.ts";
 import { encodeText, percentEncodeBytes, UnencodableTextError, type EncodeErrors, type OutboundCharset } from "./charset.ts";
 
 export interface KannelSendOptions {
@@ -50,15 +50,10 @@ export function prepareSendsms(options: KannelSendOptions, { id, text, identitie
  * Kannel's sendsms over keep-alive connections, at most `maxConcurrency` at once. 202 (`0: Accepted
  * for delivery`, `3: Queued for later delivery`) is sent; 403 (credentials) and 400 are permanent;
  * 5xx and connection errors are retried. Every value of `sendsmsParams` is kept out of what is
- * stored and shown, since that is where Kannel takes its username and password.
+ * stored and shown (it is the backend's secret option), since that is where Kannel takes its
+ * username and password.
  */
-export function createKannelSender(options: KannelSendOptions) {
-  const client = new GatewayClient({
-    timeoutMs: options.timeoutMs,
-    connections: options.maxConcurrency,
-    secrets: Object.values(options.sendsmsParams),
-    credentialsHint: "username and password in sendsmsParams",
-  });
+export function createKannelSender(options: KannelSendOptions, client: GatewayClient) {
   return async function send(request: SendRequest): Promise<SendResult> {
     let prepared: { url: string; segments: number };
     try {
@@ -67,7 +62,7 @@ export function createKannelSender(options: KannelSendOptions) {
       if (!(error instanceof UnencodableTextError)) throw error;
       throw new MessageSendingError(`${error.message}: set coding to "auto" or choose another charset`, { retryable: false, code: "TEXT_UNENCODABLE" });
     }
-    const answer = await client.call({ method: "GET", url: prepared.url });
+    const answer = await client.call({ method: "GET", url: prepared.url, signal: request.signal });
     return { answer: answer.logText, segments: prepared.segments };
   };
 }

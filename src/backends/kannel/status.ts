@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { Router } from "../../router/router.ts";
-import type { DeliveryReport } from "../../store/store.ts";
+import type { DeliveryReport } from "../../messages/status.ts";
+import type { BackendPort } from "../port.ts";
 import { fieldErrors, textField } from "../http/form.ts";
 import { formatFormErrors, lastValues } from "../http/view.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
@@ -31,10 +31,10 @@ const reportSchema = z.object({
  */
 export class KannelDeliveryReportView implements BackendView {
   readonly path = "status/";
-  private readonly router: Router;
+  private readonly port: BackendPort;
 
-  constructor(router: Router) {
-    this.router = router;
+  constructor(port: BackendPort) {
+    this.port = port;
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
@@ -44,10 +44,9 @@ export class KannelDeliveryReportView implements BackendView {
     const report = parsed.data;
     const type = DLR_TYPES[report.status];
     const detail = [`${report.status} ${type.label}`, report.status_text, report.fid && `smsc id ${report.fid}`].filter(Boolean).join(": ");
-    const matched = await this.router.store.reportDelivery({ messageId: report.message_id, identity: report.identity }, { status: type.status, detail });
-    if (matched === null) {
-      return textResponse(400, `no message ${report.message_id} was sent to ${report.identity} through this backend`);
-    }
+    const outcome = await this.port.reportDelivery({ messageId: report.message_id, identity: report.identity }, { status: type.status, detail });
+    if (outcome.matched === 0)
+      return textResponse(400, outcome.reason ?? `no message ${report.message_id} was sent to ${report.identity} through this backend`);
     return textResponse(200, "");
   }
 }

@@ -1,7 +1,10 @@
 import type { Connection } from "../../messages/connection.ts";
 import { newMessageId } from "../../messages/ids.ts";
 import type { Fields } from "../../messages/messages.ts";
+import type { FastifyPluginAsync } from "fastify";
 import type { SendRequest } from "../backend.ts";
+import type { PagesContext } from "../port.ts";
+import { testerPages } from "./pages.ts";
 import type { IncomingData } from "../http/form.ts";
 import { GenericHttpBackendView, type HttpViewOptions } from "../http/view.ts";
 import { DatabaseBackend } from "../database/index.ts";
@@ -28,6 +31,7 @@ export class MessageTesterView extends GenericHttpBackendView {
 export class HttpTesterBackend extends DatabaseBackend {
   static override engine = "httptester";
   static override aliases = [];
+  static override providesTester = true;
   private readonly listeners = new Set<() => void>();
 
   /** Calls `listener` after each change this process makes to the conversation; returns how to stop. */
@@ -42,14 +46,14 @@ export class HttpTesterBackend extends DatabaseBackend {
    */
   async receiveFromTester(connection: Connection, text: string, fields?: Fields): Promise<void> {
     const id = newMessageId();
-    await this.router.store.addBackendMessages([{ name: this.name, direction: "I", messageId: id, externalId: "", identity: connection.identity, text }]);
+    await this.port.messages.add([{ direction: "I", messageId: id, externalId: "", identity: connection.identity, text }]);
     this.changed();
-    await this.router.receive(text, connection, { fields, id });
+    await this.port.receive(text, connection, { fields, id });
   }
 
   /** Forgets one number's conversation, or every one; returns how many messages went. */
   async clear(identity?: string): Promise<number> {
-    const cleared = await this.router.store.clearBackendMessages(this.name, identity);
+    const cleared = await this.port.messages.clear(identity);
     this.changed();
     return cleared;
   }
@@ -59,8 +63,12 @@ export class HttpTesterBackend extends DatabaseBackend {
     this.changed();
   }
 
+  override pages(context: PagesContext): FastifyPluginAsync {
+    return testerPages(this, context);
+  }
+
   override views() {
-    return [new MessageTesterView({ backendName: this.name, router: this.router, backend: this })];
+    return [new MessageTesterView({ port: this.port, backend: this })];
   }
 
   private changed(): void {

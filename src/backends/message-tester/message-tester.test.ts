@@ -6,7 +6,7 @@ import { HttpTesterBackend } from "./index.ts";
 
 test("the message tester records what was typed before the router sees it, and stores the replies", async () => {
   const t = await createTestRouter({ apps: [EchoApp], backends: { httptester: HttpTesterBackend } });
-  const [view] = t.router.backends.get("httptester")!.views();
+  const [view] = t.backends.get("httptester")!.views();
   const response = await view.handle({
     method: "POST",
     url: "/backend/httptester/",
@@ -16,7 +16,7 @@ test("the message tester records what was typed before the router sees it, and s
   });
   assert.equal(response.status, 200);
   assert.equal(response.body, "OK");
-  await t.router.idle();
+  await t.idle();
   const rows = await t.store.listBackendMessages({ name: "httptester", identity: "1112223333" });
   assert.deepEqual(
     rows.map((r) => [r.direction, r.text]),
@@ -33,7 +33,7 @@ test("the message tester records what was typed before the router sees it, and s
 
 test("the message tester refuses an empty identity with the generic form's reason", async () => {
   const t = await createTestRouter({ backends: { httptester: HttpTesterBackend } });
-  const [view] = t.router.backends.get("httptester")!.views();
+  const [view] = t.backends.get("httptester")!.views();
   const response = await view.handle({ method: "GET", url: "/", query: { identity: " ", text: "x" } });
   assert.equal(response.status, 400);
   assert.equal(response.body, "form failed to validate\nidentity: This field is required.");

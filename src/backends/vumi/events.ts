@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { Router } from "../../router/router.ts";
-import type { DeliveryReport } from "../../store/store.ts";
+import type { DeliveryReport } from "../../messages/status.ts";
+import type { BackendPort } from "../port.ts";
 import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
 import { formatFormErrors } from "../http/view.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
@@ -63,13 +63,11 @@ function readEvent(event: VumiEvent): { id: string; report: DeliveryReport } {
  */
 export class VumiEventView implements BackendView {
   readonly path = "events/";
-  private readonly backendName: string;
-  private readonly router: Router;
+  private readonly port: BackendPort;
   private readonly guard: InboundGuard;
 
-  constructor(options: { backendName: string; router: Router; guard: InboundGuard }) {
-    this.backendName = options.backendName;
-    this.router = options.router;
+  constructor(options: { port: BackendPort; guard: InboundGuard }) {
+    this.port = options.port;
     this.guard = options.guard;
   }
 
@@ -82,27 +80,7 @@ export class VumiEventView implements BackendView {
     const parsed = eventSchema.safeParse(body.value);
     if (!parsed.success) return textResponse(400, formatFormErrors(fieldErrors(parsed.error.issues)));
     const { id, report } = readEvent(parsed.data);
-    return this.record(id, report);
-  }
-
-  private async record(id: string, report: DeliveryReport): Promise<ViewResponse> {
-    const store = this.router.store;
-    if ((await store.reportDelivery({ backend: this.backendName, externalId: id }, report)) !== null) return textResponse(200, "");
-    const message = await store.getMessage(id);
-    const transmissions = message?.direction === "O" ? message.transmissions.filter((t) => t.backend === this.backendName) : [];
-    if (transmissions.length === 0) {
-      return textResponse(
-        400,
-        `no message ${id} was sent through this backend: the event's id matches neither an id the gateway answered with nor one of our message ids`,
-      );
-    }
-    if (transmissions.length > 1) {
-      return textResponse(
-        400,
-        `message ${id} went to ${transmissions.length} recipients through this backend and the event does not say which: have the gateway answer each send with its own message ids`,
-      );
-    }
-    await store.reportDelivery({ transmissionId: transmissions[0].id }, report);
-    return textResponse(200, "");
+    const outcome = await this.port.reportDelivery({ externalIdOrMessageId: id }, report);
+    return outcome.matched > 0 ? textResponse(200, "") : textResponse(400, outcome.reason ?? `no message ${id} was sent through this backend`);
   }
 }

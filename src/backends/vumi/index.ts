@@ -45,21 +45,23 @@ export class VumiBackend extends BackendBase<VumiOptions> {
   static override aliases = ["rapidsms.backends.vumi.VumiBackend", "rapidsms.backends.vumi.outgoing.VumiBackend"];
   static override optionsSchema = vumiOptionsSchema;
   static override secretOptions = ["sendsmsPass", "inboundPass", "inboundToken"];
-  private sender!: (request: SendRequest) => Promise<SendResult>;
-
-  override configure(options: VumiOptions): void {
-    this.sender = createVumiSender(options);
-  }
+  private readonly client = this.port.gatewayClient({
+    timeoutMs: this.config.timeoutMs,
+    connections: this.config.maxConcurrency,
+    credentialsHint: "sendsmsUser and sendsmsPass",
+  });
+  private readonly sender = createVumiSender(this.config, this.client);
 
   override send(request: SendRequest): Promise<SendResult> {
     return this.sender(request);
   }
 
+  override close(): Promise<void> {
+    return this.client.close();
+  }
+
   override views(): BackendView[] {
     const guard = inboundGuard(this.config);
-    return [
-      new VumiBackendView({ backendName: this.name, router: this.router, guard }),
-      new VumiEventView({ backendName: this.name, router: this.router, guard }),
-    ];
+    return [new VumiBackendView({ port: this.port, guard }), new VumiEventView({ port: this.port, guard })];
   }
 }

@@ -1,5 +1,5 @@
 import type { SendRequest, SendResult } from "../backend.ts";
-import { GatewayClient, type GatewayCall } from "../gateway-client.ts";
+import type { GatewayCall, GatewayClient } from "../gateway-client.ts";
 
 export interface VumiSendOptions {
   sendsmsUrl: string;
@@ -59,18 +59,12 @@ export function gatewayMessageIds(answer: string, identities: readonly string[])
 }
 
 /**
- * Vumi's send endpoint over keep-alive connections. 2xx is sent; 401 and 403 (credentials) and
- * other 4xx are permanent; 429, 5xx and connection errors are retried.
+ * Vumi's send endpoint, through the backend's gateway client. 2xx is sent; 401 and 403
+ * (credentials) and other 4xx are permanent; 429, 5xx and connection errors are retried.
  */
-export function createVumiSender(options: VumiSendOptions) {
-  const client = new GatewayClient({
-    timeoutMs: options.timeoutMs,
-    connections: options.maxConcurrency,
-    secrets: [options.sendsmsPass, basicCredentials(options)],
-    credentialsHint: "sendsmsUser and sendsmsPass",
-  });
+export function createVumiSender(options: VumiSendOptions, client: GatewayClient) {
   return async function send(request: SendRequest): Promise<SendResult> {
-    const answer = await client.call(prepareVumiRequest(options, request));
+    const answer = await client.call({ ...prepareVumiRequest(options, request), signal: request.signal });
     const externalIds = gatewayMessageIds(answer.body, request.identities);
     return externalIds ? { answer: answer.logText, externalIds } : { answer: answer.logText };
   };

@@ -36,7 +36,7 @@ describe("Vumi inbound (POST /backend/<name>/)", () => {
   let view: BackendView;
   before(async () => {
     t = await createTestRouter({ backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: SEND_URL } } }, stopped: true });
-    [view] = t.router.backends.get("vumi")!.views();
+    [view] = t.backends.get("vumi")!.views();
   });
   after(() => t.close());
 
@@ -304,7 +304,7 @@ describe("Vumi outbound: the gateway's answer", () => {
       },
     });
     try {
-      return await t.router.backends.get("vumi")!.send({ id: "ID1", text: "hi", identities, context: {} });
+      return await t.backends.get("vumi")!.send({ id: "ID1", text: "hi", identities, context: {} });
     } finally {
       await t.close();
     }
@@ -364,7 +364,7 @@ describe("Vumi outbound: the gateway's answer", () => {
     const t = await createTestRouter({
       backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: "http://127.0.0.1:9/send", sendsmsUser: "u", sendsmsPass: password } } },
     });
-    await assert.rejects(t.router.backends.get("vumi")!.send({ id: "1", text: "hi", identities: ["1"], context: {} }), (error: unknown) => {
+    await assert.rejects(t.backends.get("vumi")!.send({ id: "1", text: "hi", identities: ["1"], context: {} }), (error: unknown) => {
       assert.ok(error instanceof MessageSendingError && error.retryable);
       assert.ok(!error.message.includes(password));
       return true;
@@ -376,7 +376,7 @@ describe("Vumi outbound: the gateway's answer", () => {
     gateway.status = 200;
     gateway.answer = "[]";
     const t = await createTestRouter({ apps: [EchoApp], backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: `${gateway.url}/send` } } } });
-    const [view] = t.router.backends.get("vumi")!.views();
+    const [view] = t.backends.get("vumi")!.views();
     assert.equal((await post(view, vumiMessage({ message_id: "in-42", from_addr: "255700000042", content: "echo hello" }))).status, 200);
     await t.close();
     const sent = JSON.parse(gateway.requests.at(-1)!.body);
@@ -397,8 +397,8 @@ describe("Vumi events (POST /backend/<name>/events/)", () => {
     gateway.status = 200;
     const options = { sendsmsUrl: `${gateway.url}/send` };
     t = await createTestRouter({ backends: { vumi: { engine: VumiBackend, options }, other: { engine: VumiBackend, options } } });
-    [, view] = t.router.backends.get("vumi")!.views();
-    [, otherView] = t.router.backends.get("other")!.views();
+    [, view] = t.backends.get("vumi")!.views();
+    [, otherView] = t.backends.get("other")!.views();
     const sends: [string, string[], string][] = [
       ["A", ["111"], '{"status":201,"code":"created","description":"message submitted","result":{"id":"GW-A"}}'],
       ["B", ["222", "333"], '[{"message_id":"GW-B2","to_addr":"222"},{"message_id":"GW-B3","to_addr":"333"}]'],
@@ -411,7 +411,7 @@ describe("Vumi events (POST /backend/<name>/events/)", () => {
     for (const [letter, identities, answer] of sends) {
       gateway.answer = answer;
       const msg = await t.router.send(`message ${letter}`, await t.connections(identities, "vumi"));
-      await t.router.idle();
+      await t.idle();
       sent[letter] = msg.id;
     }
   });
@@ -532,7 +532,7 @@ describe("Vumi events (POST /backend/<name>/events/)", () => {
       "our id of a message to two recipients, without saying which",
       () => view,
       vumiEvent({ event_type: "ack", user_message_id: "@D" }),
-      /went to 2 recipients through this backend and the event does not say which/,
+      /went to 2 recipients through this backend and the report does not say which/,
     ],
     [
       "an unknown event_type",
@@ -595,7 +595,7 @@ describe("Vumi inbound credentials", () => {
   for (const [name, credentials, request, status] of cases) {
     test(`${status}: ${name}`, async () => {
       const t = await createTestRouter({ backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: SEND_URL, ...credentials } } }, stopped: true });
-      const [inbound] = t.router.backends.get("vumi")!.views();
+      const [inbound] = t.backends.get("vumi")!.views();
       n += 1;
       const response = await post(inbound, vumiMessage({ message_id: `auth-${n}`, from_addr: "1", content: "hi" }), request);
       assert.equal(response.status, status, response.body);
@@ -616,7 +616,7 @@ describe("Vumi inbound credentials", () => {
       backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: SEND_URL, inboundUser: "vumi", inboundPass: password } } },
       stopped: true,
     });
-    const [, events] = t.router.backends.get("vumi")!.views();
+    const [, events] = t.backends.get("vumi")!.views();
     const event = { event_type: "ack", user_message_id: "nope" };
     assert.equal((await post(events, event)).status, 401);
     assert.equal((await post(events, event, { headers: basic("vumi", password) })).status, 400);

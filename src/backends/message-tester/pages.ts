@@ -2,11 +2,17 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
-import { HttpTesterBackend } from "../../backends/message-tester/index.ts";
-import type { System } from "../../system.ts";
-import { protect, sendJsonRefusal, sendTextRefusal, type AccessPolicy } from "../access.ts";
-import { jsonErrors } from "../errors.ts";
+import type { Connection } from "../../messages/connection.ts";
+import type { BackendPort, PagesContext } from "../port.ts";
 import { ChangeFeed } from "./feed.ts";
+
+/** What the pages need of the message tester's backend (TesterBackend). */
+export interface TesterBackend {
+  readonly port: BackendPort;
+  onChange(listener: () => void): () => void;
+  receiveFromTester(connection: Connection, text: string): Promise<void>;
+  clear(identity?: string): Promise<number>;
+}
 
 const asset = (name: string) => readFileSync(new URL(name, import.meta.url), "utf8");
 const PAGE_SIZE = 20;
@@ -35,33 +41,19 @@ const sendBody = z.object({ identity, text }).strict();
 const bulkBody = z.object({ identity, lines: z.array(text).min(1, "The file has no lines").max(1_000, "At most 1,000 lines at a time") }).strict();
 const clearBody = z.object({ identity: identity.optional() }).strict();
 
-export interface TesterOptions {
-  /** The httptester backend the page plays. */
-  backend: string;
-  /** Pages open at once at most (each holds an event stream). */
-  maxStreams: number;
-  /** How often open pages look for changes other processes made. */
-  pollMs?: number;
-}
-
 /**
- * The message tester, mounted under `/tester`: a page that plays a phone on an httptester
- * backend. What it sends goes through the router like any inbound message; the replies the
- * backend stores appear on the page, announced by server-sent events. Only whoever may use
- * /api may use it.
+ * The message tester, mounted by the server under `/tester`: a page that plays a phone on an
+ * httptester backend. What it sends goes in like any inbound message; the replies the backend
+ * stores appear on the page, announced by server-sent events. The server's guard decides who may
+ * use it (as for /api).
  */
-export function testerPlugin(system: System, policy: AccessPolicy, options: TesterOptions): FastifyPluginAsync {
-  const backend = system.router.backends.get(options.backend);
-  if (!(backend instanceof HttpTesterBackend)) throw new Error(`the message tester needs an httptester backend; "${options.backend}" is not one`);
+export function testerPages(backend: TesterBackend, context: PagesContext): FastifyPluginAsync {
   const feed = new ChangeFeed({
-    maxStreams: options.maxStreams,
-    pollMs: options.pollMs ?? 2_000,
+    maxStreams: context.maxStreams,
+    pollMs: 2_000,
     heartbeatMs: 25_000,
     version: async () => {
-      const [count, [newest]] = await Promise.all([
-        system.store.countBackendMessages({ name: options.backend }),
-        system.store.listBackendMessages({ name: options.backend, limit: 1 }),
-      ]);
+      const [count, [newest]] = await Promise.all([backend.port.messages.count(), backend.port.messages.list({ limit: 1 })]);
       return `${count}:${newest?.id ?? 0}`;
     },
   });
@@ -75,14 +67,13 @@ export function testerPlugin(system: System, policy: AccessPolicy, options: Test
       feed.end();
     });
     await tester.register(async (pages) => {
-      protect(pages, policy, { realm: "RapidSMS message tester", send: sendTextRefusal });
+      context.protect(pages, { realm: "RapidSMS message tester", errors: "text" });
       pageRoutes(pages);
     });
     await tester.register(
       async (api) => {
-        protect(api, policy, { realm: "RapidSMS message tester", send: sendJsonRefusal });
-        api.setErrorHandler(jsonErrors);
-        apiRoutes(api, system, backend, feed, options.backend);
+        context.protect(api, { realm: "RapidSMS message tester", errors: "json" });
+        apiRoutes(api, backend, feed);
       },
       { prefix: "/api" },
     );
@@ -102,12 +93,13 @@ function pageRoutes(pages: FastifyInstance): void {
   });
 }
 
-function apiRoutes(api: FastifyInstance, system: System, backend: HttpTesterBackend, feed: ChangeFeed, name: string): void {
+function apiRoutes(api: FastifyInstance, backend: TesterBackend, feed: ChangeFeed): void {
+  const { port } = backend;
   api.get<{ Querystring: { page?: string } }>("/messages", async (request) => {
-    const total = await system.store.countBackendMessages({ name });
+    const total = await port.messages.count();
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     const current = Math.min(pages, Math.max(1, Number.parseInt(request.query.page ?? "1", 10) || 1));
-    const rows = await system.store.listBackendMessages({ name, limit: PAGE_SIZE, offset: (current - 1) * PAGE_SIZE });
+    const rows = await port.messages.list({ limit: PAGE_SIZE, offset: (current - 1) * PAGE_SIZE });
     return {
       messages: rows.map((row) => ({ id: row.id, date: row.date, identity: row.identity, direction: row.direction, text: row.text })),
       page: current,
@@ -119,7 +111,7 @@ function apiRoutes(api: FastifyInstance, system: System, backend: HttpTesterBack
   api.post("/send", async (request, reply) => {
     const body = parse(sendBody, request.body, reply);
     if (!body) return reply;
-    const [connection] = await system.router.lookupConnections(name, [body.identity]);
+    const [connection] = await port.lookupConnections([body.identity]);
     await backend.receiveFromTester(connection, body.text);
     return { flash: "Sent message" };
   });
@@ -127,7 +119,7 @@ function apiRoutes(api: FastifyInstance, system: System, backend: HttpTesterBack
   api.post("/bulk", async (request, reply) => {
     const body = parse(bulkBody, request.body, reply);
     if (!body) return reply;
-    const [connection] = await system.router.lookupConnections(name, [body.identity]);
+    const [connection] = await port.lookupConnections([body.identity]);
     for (const line of body.lines) await backend.receiveFromTester(connection, line);
     return { flash: `Sent ${body.lines.length} bulk messages` };
   });

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { resolveConfig } from "../../config/resolve.ts";
 import type { RapidSmsConfig } from "../../config/config.ts";
 import { createSystem, type System } from "../../system.ts";
-import { createServer } from "../server.ts";
+import { createServer } from "../../server/server.ts";
 
 async function start(extra: RapidSmsConfig = {}) {
   const config = await resolveConfig({
@@ -48,7 +48,7 @@ describe("message tester routes", () => {
 
   test("sending records the message and the echo reply, newest first", async () => {
     assert.deepEqual((await post("/tester/api/send", { identity: "555", text: "echo hi" })).json(), { flash: "Sent message" });
-    await system.router.idle();
+    await system.pipeline.idle();
     const data = (await app.inject({ url: "/tester/api/messages" })).json();
     assert.deepEqual(
       data.messages.slice(0, 2).map((m: { direction: string; identity: string; text: string }) => [m.direction, m.identity, m.text]),
@@ -73,7 +73,7 @@ describe("message tester routes", () => {
 
   test("an empty message is sent, as from a phone", async () => {
     assert.equal((await post("/tester/api/send", { identity: "556", text: "" })).statusCode, 200);
-    await system.router.idle();
+    await system.pipeline.idle();
     const data = (await app.inject({ url: "/tester/api/messages" })).json();
     assert.ok(data.messages.some((m: { identity: string; direction: string; text: string }) => m.identity === "556" && m.direction === "I" && m.text === ""));
   });
@@ -82,7 +82,7 @@ describe("message tester routes", () => {
     assert.deepEqual((await post("/tester/api/bulk", { identity: "777", lines: ["echo one", "echo two", "echo three"] })).json(), {
       flash: "Sent 3 bulk messages",
     });
-    await system.router.idle();
+    await system.pipeline.idle();
     const inbound = await system.store.listBackendMessages({ name: "httptester", identity: "777", direction: "I" });
     assert.deepEqual(inbound.map((m) => m.text).reverse(), ["echo one", "echo two", "echo three"]);
   });
@@ -97,7 +97,7 @@ describe("message tester routes", () => {
 
   test("the conversation is paged, 20 a page", async () => {
     await post("/tester/api/bulk", { identity: "888", lines: Array.from({ length: 25 }, (_, i) => `note ${i}`) });
-    await system.router.idle();
+    await system.pipeline.idle();
     const first = (await app.inject({ url: "/tester/api/messages" })).json();
     const last = (await app.inject({ url: "/tester/api/messages?page=99" })).json();
     assert.equal(first.total, 50, "25 sent and 25 default replies");

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Connection } from "../messages/connection.ts";
+import type { Fields } from "../messages/messages.ts";
+import type { DeliveryReport, Direction } from "../messages/status.ts";
+import type { GatewayClient, GatewayClientOptions } from "./gateway-client.ts";
+
+/** Which of this backend's transmissions a delivery report is about. */
+export type DeliveryRef =
+  /** Our message id, echoed back by the gateway, and the recipient (Kannel's dlr-url). */
+  | { messageId: string; identity: string }
+  /** The id the gateway answered our send with: every recipient it named. */
+  | { externalId: string }
+  /** The gateway's id if it is one, else our message id when that message went to one recipient here (Vumi's events). */
+  | { externalIdOrMessageId: string };
+
+export interface DeliveryOutcome {
+  /** How many transmissions the report was recorded on. */
+  matched: number;
+  /** Why it matched none, when it did not: for the gateway's 400. */
+  reason?: string;
+}
+
+/** A row of the database backend's log (what it "sent", what the message tester typed). */
+export interface LoggedMessage {
+  id: number;
+  date: string;
+  direction: Direction;
+  messageId: string;
+  externalId: string;
+  identity: string;
+  text: string;
+}
+
+/** The database backend's log of messages, this backend's rows only. */
+export interface MessageLog {
+  add(rows: readonly Omit<LoggedMessage, "id" | "date">[]): Promise<void>;
+  /** Newest first. */
+  list(query?: { identity?: string; direction?: Direction; limit?: number; offset?: number }): Promise<LoggedMessage[]>;
+  count(query?: { identity?: string; direction?: Direction }): Promise<number>;
+  /** Forgets one identity's messages, or all of them; returns how many. */
+  clear(identity?: string): Promise<number>;
+}
+
+/**
+ * What a backend may use of the framework: all it needs to take messages in, report on the ones
+ * it sent, and call its gateway. A backend gets no router, store or pipeline.
+ */
+export interface BackendPort {
+  /** The backend's name in `installedBackends`. */
+  readonly name: string;
+  readonly logger: Logger;
+  /**
+   * Accepts an inbound message: resolved once it is stored durably (answer the gateway 200 then).
+   * A gateway id (`fields.externalId`) seen within the dedupe window is not stored again.
+   */
+  receive(text: string, connection: Connection, options?: { fields?: Fields; id?: string }): Promise<{ id: string; duplicate: boolean }>;
+  /** Get-or-create a connection per identity on this backend, in input order. */
+  lookupConnections(identities: readonly string[]): Promise<Connection[]>;
+  /** Records a delivery report on this backend's transmissions. */
+  reportDelivery(ref: DeliveryRef, report: DeliveryReport): Promise<DeliveryOutcome>;
+  /** An HTTP client for the gateway that already keeps this backend's secret options out of what it returns. */
+  gatewayClient(options: GatewayClientOptions): GatewayClient;
+  /** The database backend's log (see DatabaseBackend). */
+  readonly messages: MessageLog;
+}
+
+/** What the server gives a backend that serves pages to people (the message tester). */
+export interface PagesContext {
+  /**
+   * Guards every route of a scope the way /api is guarded (the API token, or this machine only;
+   * no cross-site writes), and answers its errors as `{ "error" }` (json) or plain text.
+   */
+  protect(scope: FastifyInstance, options: { realm: string; errors: "json" | "text" }): void;
+  /** Pages (event streams) open at once at most. */
+  maxStreams: number;
+}

@@ -1,0 +1,45 @@
+import type { Logger } from "pino";
+import type { BackendClass } from "../backends/backend.ts";
+import { GatewayClient, type GatewayClientOptions } from "../backends/gateway-client.ts";
+import type { BackendPort, DeliveryRef, MessageLog } from "../backends/port.ts";
+import type { Connection } from "../messages/connection.ts";
+import type { Fields } from "../messages/messages.ts";
+import { IncomingMessage } from "../messages/messages.ts";
+import type { DeliveryReport } from "../messages/status.ts";
+import { secretValues } from "../security/secrets.ts";
+import type { Store, TransmissionRef } from "../store/store.ts";
+
+export interface BackendPortInit {
+  name: string;
+  engine: BackendClass;
+  options: object;
+  store: Store;
+  logger: Logger;
+  accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }>;
+}
+
+/** The one way a backend reaches the system: everything scoped to its own name. */
+export function backendPort(init: BackendPortInit): BackendPort {
+  const { name, engine, options, store } = init;
+  const secrets = engine.secretOptions.flatMap((key) => secretValues((options as Record<string, unknown>)[key]));
+  const messages: MessageLog = {
+    add: (rows) => store.addBackendMessages(rows.map((row) => ({ ...row, name }))),
+    list: async (query = {}) => (await store.listBackendMessages({ ...query, name })).map(({ name: _name, ...row }) => row),
+    count: (query = {}) => store.countBackendMessages({ ...query, name }),
+    clear: (identity) => store.clearBackendMessages({ name, identity }),
+  };
+  return {
+    name,
+    logger: init.logger.child({ backend: name }),
+    messages,
+    async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string } = {}) {
+      return init.accept(new IncomingMessage({ connections: [connection], text, fields: receiveOptions.fields, id: receiveOptions.id }));
+    },
+    lookupConnections: (identities) => store.lookupConnections({ backend: name, identities }),
+    async reportDelivery(ref: DeliveryRef, report: DeliveryReport) {
+      const result = await store.reportDelivery({ ref: { backend: name, ...ref } as TransmissionRef, report });
+      return { matched: result.transmissionIds.length, reason: result.unmatched };
+    },
+    gatewayClient: (clientOptions: GatewayClientOptions) => new GatewayClient({ ...clientOptions, secrets: [...secrets, ...(clientOptions.secrets ?? [])] }),
+  };
+}

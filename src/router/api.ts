@@ -1,0 +1,51 @@
+import type { Logger } from "pino";
+import type { Connection } from "../messages/connection.ts";
+import type { Fields, IncomingMessage, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
+
+export interface RouterSettings {
+  /** Interpolated into the default response as `%(project_name)s`. */
+  projectName: string;
+  /** What the `default` app answers to unhandled messages; `null` to stay silent. */
+  defaultResponse: string | null;
+}
+
+export interface ReceiveOptions {
+  fields?: Fields;
+  id?: string;
+}
+
+export interface SendOptions {
+  inResponseTo?: IncomingMessage;
+  fields?: Fields;
+  kind?: OutgoingKind;
+  id?: string;
+  /** Higher goes first; replies are sent with priority 1, other messages default to 0. */
+  priority?: number;
+}
+
+/**
+ * What apps and handlers see of the router (RapidSMS's `self.router`): the settings, and
+ * RapidSMS's three calls, each durable once it resolves.
+ */
+export interface RouterApi {
+  readonly settings: RouterSettings;
+  readonly logger: Logger;
+  /** Accepts an inbound message (stored before this resolves) for the apps to process. */
+  receive(text: string, connection: Connection, options?: ReceiveOptions): Promise<IncomingMessage>;
+  /** Runs the outgoing phases and queues `text` for every connection (stored before this resolves). */
+  send(text: string, connections: Connection | readonly Connection[], options?: SendOptions): Promise<OutgoingMessage>;
+  /** Get-or-create a connection per identity on the named backend, in input order. */
+  lookupConnections(backendName: string, identities: readonly (string | number)[]): Promise<Connection[]>;
+}
+
+/**
+ * Where the router's messages go: the pipeline, in a running system. The router runs phases; what
+ * is stored, claimed and sent, and when, is the port's business.
+ */
+export interface RouterPort {
+  /** Stores an inbound message durably; a gateway id seen within the dedupe window answers the original's id. */
+  accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }>;
+  /** Stores an outgoing message (its outgoing phases have run) for sending. */
+  enqueue(msg: OutgoingMessage, options: { priority: number }): Promise<void>;
+  lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]>;
+}

@@ -1,0 +1,43 @@
+import type { ClaimStore } from "../store.ts";
+import { slices, type StoreContext } from "./rows.ts";
+
+/** Leases by claim token: each statement walks the claimed_by index (claims are few; history is not scanned). */
+export class Claims implements ClaimStore {
+  private readonly ctx: StoreContext;
+
+  constructor(ctx: StoreContext) {
+    this.ctx = ctx;
+  }
+
+  async renewClaims({ tokens, until }: { tokens: readonly string[]; until: number }): Promise<void> {
+    if (tokens.length === 0) return;
+    await this.ctx.dialect.write(async (trx) => {
+      for (const slice of slices(tokens, 1, this.ctx.dialect)) {
+        await trx.updateTable("messages").set({ claimed_until: until }).where("claimed_by", "in", slice).where("status", "=", "Q").execute();
+        await trx.updateTable("transmissions").set({ claimed_until: until }).where("claimed_by", "in", slice).execute();
+      }
+    });
+  }
+
+  async releaseClaims({ tokens }: { tokens: readonly string[] }): Promise<void> {
+    if (tokens.length === 0) return;
+    await this.ctx.dialect.write(async (trx) => {
+      for (const slice of slices(tokens, 1, this.ctx.dialect)) {
+        await trx
+          .updateTable("messages")
+          .set((eb) => ({ claimed_by: null, claimed_until: null, next_attempt_at: 0, attempts: eb("attempts", "-", 1) }))
+          .where("claimed_by", "in", slice)
+          .where("status", "=", "Q")
+          .execute();
+        await trx
+          .updateTable("transmissions")
+          .set((eb) => ({ status: "Q", claimed_by: null, claimed_until: null, next_attempt_at: 0, attempts: eb("attempts", "-", 1) }))
+          .where("claimed_by", "in", slice)
+          .where("status", "=", "P")
+          .execute();
+        // Moved on by a delivery report while its send was under way: nothing to give back but the claim.
+        await trx.updateTable("transmissions").set({ claimed_by: null, claimed_until: null }).where("claimed_by", "in", slice).execute();
+      }
+    });
+  }
+}

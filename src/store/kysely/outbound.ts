@@ -1,0 +1,224 @@
+import { sql, type Transaction } from "kysely";
+import type { Status } from "../../messages/status.ts";
+import type { Database } from "../schema.ts";
+import type { Claim, ClaimedTransmission, OutboundStore, OutgoingRecordInit, OutgoingWork, RecordedAttempts, SendOutcome } from "../store.ts";
+import { isDue, isoNow, newMessage, newTransmission, recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
+
+/** A transmission row binds this many values. */
+const TRANSMISSION_VALUES = 16;
+
+/** Records an outbound message; with `claim`, its transmissions are claimed at once and returned. */
+export async function insertOutgoing(
+  trx: Transaction<Database>,
+  ctx: StoreContext,
+  init: OutgoingRecordInit,
+  stamp: string,
+  claim?: Claim,
+): Promise<ClaimedTransmission[]> {
+  const { hot, dialect } = ctx;
+  await hot.insertMessage.run(
+    trx,
+    newMessage(
+      {
+        id: init.id,
+        direction: "O",
+        status: "P",
+        text: init.text,
+        fields: init.fields,
+        in_response_to: init.inResponseTo,
+        context: init.context,
+        priority: init.priority,
+      },
+      stamp,
+    ),
+  );
+  const transmissions = init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority));
+  if (claim) {
+    const claimed: ClaimedTransmission[] = [];
+    for (const [i, transmission] of transmissions.entries()) {
+      const row = { ...transmission, status: "P" as const, attempts: 1, claimed_by: claim.token, claimed_until: claim.until };
+      const [{ id }] = (await hot.insertTransmission.run(trx, row)).rows;
+      const { backend, identity } = init.connections[i];
+      claimed.push({ id, messageId: init.id, text: init.text, context: init.context, backend, identity, token: claim.token, attempt: 1 });
+    }
+    return claimed;
+  }
+  if (transmissions.length === 1) await hot.insertTransmission.run(trx, transmissions[0]);
+  else for (const slice of slices(transmissions, TRANSMISSION_VALUES, dialect)) await trx.insertInto("transmissions").values(slice).execute();
+  return [];
+}
+
+/** Outbound messages, their transmissions, claims, attempts and pacing. */
+export class Outbound implements OutboundStore {
+  private readonly ctx: StoreContext;
+
+  constructor(ctx: StoreContext) {
+    this.ctx = ctx;
+  }
+
+  async enqueueOutgoing({ message }: { message: OutgoingRecordInit }): Promise<void> {
+    const stamp = isoNow();
+    await this.ctx.dialect.write((trx) => insertOutgoing(trx, this.ctx, message, stamp));
+  }
+
+  claimTransmissions({
+    claim,
+    limit,
+    now = Date.now(),
+    only,
+  }: {
+    claim: Claim;
+    limit: number;
+    now?: number;
+    only?: OutgoingWork;
+  }): Promise<ClaimedTransmission[]> {
+    const { dialect } = this.ctx;
+    return dialect.write(async (trx) => {
+      const claimable = (status: "P" | "Q", max: number) =>
+        dialect
+          .lockForClaim(
+            recipients(trx)
+              .select([
+                "transmissions.id",
+                "transmissions.message_id",
+                "transmissions.attempts",
+                "messages.text",
+                "messages.context",
+                "backends.name as backend",
+                "connections.identity",
+              ])
+              .where("transmissions.direction", "=", "O")
+              .where("transmissions.status", "=", status)
+              .$if(status === "Q", (q) => q.where("transmissions.next_attempt_at", "<=", now))
+              .$if(status === "P", (q) => q.where("transmissions.claimed_until", "<", now))
+              .$if(only !== undefined, (q) => q.where("transmissions.message_id", "=", only!.messageId).where("backends.name", "=", only!.backend))
+              .orderBy("transmissions.rank")
+              .orderBy("transmissions.next_attempt_at")
+              .orderBy("transmissions.id")
+              .limit(max),
+            "transmissions",
+          )
+          .execute();
+      // Work whose claimer died first (rare), then the queue in order, each walking its index.
+      const expired = await claimable("P", limit);
+      const rows = expired.length < limit ? [...expired, ...(await claimable("Q", limit - expired.length))] : expired;
+      if (rows.length === 0) return [];
+      for (const slice of slices(rows, 1, dialect)) {
+        await trx
+          .updateTable("transmissions")
+          .set((eb) => ({ status: "P", claimed_by: claim.token, claimed_until: claim.until, attempts: eb("attempts", "+", 1) }))
+          .where(
+            "id",
+            "in",
+            slice.map((r) => r.id),
+          )
+          .execute();
+      }
+      return rows.map((r) => ({
+        id: r.id,
+        messageId: r.message_id,
+        text: r.text,
+        context: JSON.parse(r.context),
+        backend: r.backend,
+        identity: r.identity,
+        token: claim.token,
+        attempt: r.attempts + 1,
+      }));
+    });
+  }
+
+  async dueTransmissions({ work, now = Date.now() }: { work: OutgoingWork; now?: number }): Promise<number> {
+    const row = await recipients(this.ctx.db)
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("transmissions.message_id", "=", work.messageId)
+      .where("backends.name", "=", work.backend)
+      .where((eb) => isDue(eb, now))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async staleOutgoing({ graceMs, limit, now = Date.now() }: { graceMs: number; limit: number; now?: number }): Promise<OutgoingWork[]> {
+    const rows = await recipients(this.ctx.db)
+      .select(["transmissions.message_id", "backends.name as backend", "messages.priority"])
+      .distinct()
+      .where("messages.direction", "=", "O")
+      .where((eb) => isDue(eb, now, now - graceMs))
+      .where((eb) => eb.or([eb("transmissions.status", "=", "P"), eb("transmissions.updated_at", "<=", new Date(now - graceMs).toISOString())]))
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ messageId: r.message_id, backend: r.backend, priority: r.priority }));
+  }
+
+  async recordAttempts({ outcomes }: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts> {
+    if (outcomes.length === 0) return { statuses: new Map(), fenced: [] };
+    const { hot, dialect } = this.ctx;
+    const stamp = isoNow();
+    return dialect.write(async (trx) => {
+      const applied: SendOutcome[] = [];
+      const fenced: number[] = [];
+      for (const o of outcomes) {
+        const result = await hot.recordAttempt.run(trx, {
+          id: o.transmissionId,
+          token: o.token,
+          status: o.status,
+          error: o.status === "S" ? null : (o.error ?? null),
+          nextAttemptAt: o.status === "Q" ? (o.nextAttemptAt ?? 0) : 0,
+          stamp,
+          sentAt: o.status === "S" ? stamp : null,
+          externalId: o.externalId || null,
+          segments: o.segments || null,
+        });
+        if (Number(result.numAffectedRows ?? 0) === 0) fenced.push(o.transmissionId);
+        else applied.push(o);
+      }
+      const attempts = applied.map((o) => ({
+        transmission_id: o.transmissionId,
+        attempt: o.attempt,
+        at: stamp,
+        outcome: o.status === "Q" ? ("retry" as const) : o.status,
+        duration_ms: Math.round(o.durationMs),
+        error: o.error ?? null,
+        answer: o.answer ?? null,
+      }));
+      if (attempts.length === 1) await hot.insertAttempt.run(trx, attempts[0]);
+      else for (const slice of slices(attempts, 7, dialect)) await trx.insertInto("attempts").values(slice).execute();
+      const statuses = new Map<string, Status>();
+      for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, hot, messageId, stamp));
+      return { statuses, fenced };
+    });
+  }
+
+  /** The messages of the outcomes' transmissions, each once: as the outcomes give them, or from the store. */
+  private async messagesOf(trx: Transaction<Database>, outcomes: readonly SendOutcome[]): Promise<string[]> {
+    if (outcomes.every((o) => o.messageId !== undefined)) return [...new Set(outcomes.map((o) => o.messageId!))];
+    const ids = new Set<string>();
+    for (const slice of slices(outcomes, 1, this.ctx.dialect)) {
+      const rows =
+        slice.length === 1
+          ? (await this.ctx.hot.messageOfTransmission.run(trx, { id: slice[0].transmissionId })).rows
+          : await trx
+              .selectFrom("transmissions")
+              .select("message_id")
+              .distinct()
+              .where(
+                "id",
+                "in",
+                slice.map((o) => o.transmissionId),
+              )
+              .execute();
+      for (const row of rows) ids.add(row.message_id);
+    }
+    return [...ids];
+  }
+
+  async reserveSendSlot({ backend, intervalMs, now = Date.now() }: { backend: string; intervalMs: number; now?: number }): Promise<number> {
+    const later = sql<number>`${sql.raw(this.ctx.dialect.greatest)}(send_pacing.next_at, ${now})`;
+    const row = await this.ctx.db
+      .insertInto("send_pacing")
+      .values({ backend, next_at: now + intervalMs })
+      .onConflict((oc) => oc.column("backend").doUpdateSet({ next_at: sql<number>`${later} + ${intervalMs}` }))
+      .returning("next_at")
+      .executeTakeFirstOrThrow();
+    return Number(row.next_at) - intervalMs;
+  }
+}
