@@ -1,11 +1,13 @@
+import type { ErrorCode } from "./error-codes.ts";
+
 /**
- * One error class per kind of failure. Each has a stable `code` and a message that says what the
- * caller should do next.
+ * One error class per kind of failure. Each has a stable `code` (see error-codes.ts and
+ * docs/errors.md) and a message that says what the caller should do next.
  */
 export class RapidSmsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(message: string, code: string, options?: ErrorOptions) {
+  constructor(message: string, code: ErrorCode, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -24,7 +26,7 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
   failedIdentities?: readonly string[];
   /** Whether sending again later may succeed (timeouts, 5xx, 429) or never will (bad request, bad config). */
   retryable?: boolean;
-  code?: string;
+  code?: ErrorCode;
 }
 
 /**

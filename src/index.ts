@@ -40,7 +40,17 @@ export { VumiBackend } from "./backends/vumi/index.ts";
 export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";
 export { loadConfig } from "./config/load.ts";
 export { resolveConfig } from "./config/resolve.ts";
-export { ConfigError, HandlerError, MessageSendingError, NoBackendError, RapidSmsError, StoreUnavailableError } from "./errors.ts";
+export {
+  ConfigError,
+  HandlerError,
+  MessageSendingError,
+  NoBackendError,
+  RapidSmsError,
+  SendCancelledError,
+  SendTimeoutError,
+  StoreUnavailableError,
+} from "./errors.ts";
+export { ERROR_CODES, type ErrorCode } from "./error-codes.ts";
 export type { Connection } from "./messages/connection.ts";
 export {
   ErrorMessage,

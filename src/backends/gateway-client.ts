@@ -1,4 +1,5 @@
 import { Agent, request, type Dispatcher } from "undici";
+import type { ErrorCode } from "../error-codes.ts";
 import { errorText, MessageSendingError } from "../errors.ts";
 import { secretRedactor } from "../security/secrets.ts";
 
@@ -45,7 +46,7 @@ export interface GatewayAnswer {
 /** What went wrong with a call, as the pipeline needs to know it. */
 export type GatewayFailure = "unreachable" | "timeout" | "cancelled" | "rate-limited" | "unavailable" | "credentials" | "rejected";
 
-const FAILURES: Record<GatewayFailure, { code: string; retryable: boolean }> = {
+const FAILURES: Record<GatewayFailure, { code: ErrorCode; retryable: boolean }> = {
   unreachable: { code: "GATEWAY_UNREACHABLE", retryable: true },
   timeout: { code: "GATEWAY_TIMEOUT", retryable: true },
   cancelled: { code: "GATEWAY_CALL_CANCELLED", retryable: true },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import { ConfigError } from "../errors.ts";
 import { openStore, redactUrl } from "./open.ts";
@@ -75,4 +76,18 @@ test("openStore takes sqlite:PATH relative to the base folder and refuses other 
 
 test("redactUrl hides the password of a database URL", () => {
   assert.equal(redactUrl("postgres://app:s3cret@db:5432/sms"), "postgres://app:***@db:5432/sms");
+});
+
+test("sqlite: renewing, releasing and fencing claims walk the claimed_by index, never the tables' history", async () => {
+  const path = join(dir, "plans.db");
+  const store = openSqliteStore(path);
+  await store.migrate();
+  await store.close();
+  const db = new DatabaseSync(path);
+  const plan = (statement: string) => (db.prepare(`explain query plan ${statement}`).all() as { detail: string }[]).map((row) => row.detail).join("; ");
+  for (const table of ["messages", "transmissions"]) {
+    assert.match(plan(`update ${table} set claimed_until = 1 where claimed_by in ('a', 'b')`), new RegExp(`USING INDEX ${table}_claimed_by`));
+  }
+  assert.match(plan("update transmissions set status = 'S' where id = 1 and claimed_by = 'a'"), /USING INTEGER PRIMARY KEY|USING INDEX/);
+  db.close();
 });
