@@ -129,9 +129,17 @@ export class GatewayClient {
     const { url, headers } = this.withUrlCredentials(call.url, call.headers);
     this.learnAuthorization(headers);
     const shown = describeTarget(call.method, url);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, deadline.signal]) : deadline.signal;
+    // One controller for the deadline and the caller's signal (AbortSignal.any costs far more under load).
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const cancel = () => controller.abort();
+    if (call.signal?.aborted) cancel();
+    else call.signal?.addEventListener("abort", cancel, { once: true });
+    const signal = controller.signal;
     let answer: GatewayAnswer;
     try {
       const response = await request(url, {
@@ -145,7 +153,7 @@ export class GatewayClient {
       });
       answer = await this.read(response);
     } catch (error) {
-      const failure: GatewayFailure = deadline.signal.aborted ? "timeout" : call.signal?.aborted ? "cancelled" : "unreachable";
+      const failure: GatewayFailure = timedOut ? "timeout" : call.signal?.aborted ? "cancelled" : "unreachable";
       const why =
         failure === "timeout"
           ? `no complete answer within ${this.timeoutMs} ms`
@@ -155,6 +163,7 @@ export class GatewayClient {
       throw new GatewayError(`gateway unreachable (${shown}): ${why}; will retry`, { failure, cause: failure === "unreachable" ? error : undefined });
     } finally {
       clearTimeout(timer);
+      call.signal?.removeEventListener("abort", cancel);
     }
     const failure = classifyStatus(answer.status);
     if (failure === null) return answer;
