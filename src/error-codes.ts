@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   CONFIG_INVALID: "The configuration is wrong; the message names the file, backend and option, and what was expected. Fix it and start again.",
   STORE_UNAVAILABLE: "The database could not be opened or brought up to date at start-up. Check that it runs and that `database` (or `DATABASE_URL`) names it.",
+  INPUT_INVALID:
+    "A message, identity or gateway id cannot be taken as it is (too long, not valid text, not an identity its backend can send to). The message names the field; fix the request. A gateway gets a 400.",
   HANDLER_INVALID: "A handler class is incomplete (a KeywordHandler without `keyword`, a PatternHandler without `pattern`). Fix the handler.",
   SEND_FAILED: "A backend could not send (a `MessageSendingError` of its own). Tried again with backoff, unless it said `retryable: false`.",
   BACKEND_NOT_CONFIGURED: "A message went to a backend name that is not in `installedBackends`. Install it, or send through one that is. Not retried.",

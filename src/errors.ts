@@ -74,6 +74,23 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Input that no store or gateway can take as it is: the field it is in, and why. */
+export class InvalidInputError extends RapidSmsError {
+  /** The field, as the caller knows it (`identity`, `text`, `externalId`). */
+  readonly field: string;
+  /** For a list (several identities), which item. */
+  readonly index: number | undefined;
+  /** Why, without the field. */
+  readonly reason: string;
+
+  constructor(field: string, reason: string, index?: number) {
+    super(`${field}${index === undefined ? "" : ` ${index}`}: ${reason}`, "INPUT_INVALID");
+    this.field = field;
+    this.index = index;
+    this.reason = reason;
+  }
+}
+
 /** The database could not be opened or brought up to date at start-up: check that it runs and that the URL names it. */
 export class StoreUnavailableError extends RapidSmsError {
   constructor(message: string, options?: ErrorOptions) {

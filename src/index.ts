@@ -24,6 +24,7 @@ export {
 export {
   BaseHttpForm,
   GenericHttpForm,
+  type FieldRoles,
   textField,
   type FieldErrors,
   type FormContext,
@@ -40,9 +41,11 @@ export { VumiBackend } from "./backends/vumi/index.ts";
 export { defineConfig, type BackendSettings, type RapidSmsConfig, type ResolvedConfig } from "./config/config.ts";
 export { loadConfig } from "./config/load.ts";
 export { resolveConfig } from "./config/resolve.ts";
+export { LIMITS } from "./messages/limits.ts";
 export {
   ConfigError,
   HandlerError,
+  InvalidInputError,
   MessageSendingError,
   NoBackendError,
   RapidSmsError,

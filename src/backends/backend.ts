@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_IDENTITY_PATTERN } from "../messages/limits.ts";
 import type { BackendContext } from "../messages/messages.ts";
 import type { FastifyPluginAsync } from "fastify";
 import type { BackendPort, PagesContext } from "./port.ts";
@@ -45,6 +46,15 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
   static optionsSchema: z.ZodType<object> = z.object({});
   /** Option keys whose values are never shown (in logs, errors, `rapidsms backends`, gateway answers). */
   static secretOptions: readonly string[] = [];
+  /**
+   * What an identity on this backend may look like (besides being text of at most 100
+   * characters): identities that do not match are refused inbound (400) and outbound (the API's
+   * 400). The default refuses control characters; a gateway where a character changes the meaning
+   * (Kannel's `to` separates recipients with spaces) says so here.
+   */
+  static identityPattern: RegExp = DEFAULT_IDENTITY_PATTERN;
+  /** `identityPattern` in words, for the refusal: "expected …". */
+  static identityRule = "text without control characters";
   /** True for a backend that plays the message tester (its `pages()` are the tester). */
   static providesTester = false;
 
@@ -97,6 +107,8 @@ export interface BackendClass<Options extends object = any> {
   aliases: readonly string[];
   optionsSchema: z.ZodType<object>;
   secretOptions: readonly string[];
+  identityPattern: RegExp;
+  identityRule: string;
   providesTester: boolean;
 }
 

@@ -17,6 +17,8 @@ export type DeliveryRef =
 export interface DeliveryOutcome {
   /** How many transmissions the report was recorded on. */
   matched: number;
+  /** True when it named a gateway id no send has brought yet: kept, and applied when one does (answer the gateway 200). */
+  kept: boolean;
   /** Why it matched none, when it did not: for the gateway's 400. */
   reason?: string;
 }
@@ -55,8 +57,13 @@ export interface BackendPort {
    * A gateway id (`fields.externalId`) seen within the dedupe window is not stored again.
    */
   receive(text: string, connection: Connection, options?: { fields?: Fields; id?: string }): Promise<{ id: string; duplicate: boolean }>;
-  /** Get-or-create a connection per identity on this backend, in input order. */
+  /**
+   * Get-or-create a connection per identity on this backend, in input order. Throws
+   * InvalidInputError for an identity this backend cannot take (see `checkIdentity`).
+   */
   lookupConnections(identities: readonly string[]): Promise<Connection[]>;
+  /** Why `identity` cannot be one on this backend (too long, not text, not its pattern), or undefined. */
+  checkIdentity(identity: string): string | undefined;
   /** Records a delivery report on this backend's transmissions. */
   reportDelivery(ref: DeliveryRef, report: DeliveryReport): Promise<DeliveryOutcome>;
   /** An HTTP client for the gateway that already keeps this backend's secret options out of what it returns. */

@@ -6,6 +6,7 @@ import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
 import { IncomingMessage } from "../messages/messages.ts";
 import type { DeliveryReport } from "../messages/status.ts";
+import { unfitIdentity } from "../messages/limits.ts";
 import { secretValues } from "../security/secrets.ts";
 import type { Store, TransmissionRef } from "../store/store.ts";
 
@@ -16,6 +17,7 @@ export interface BackendPortInit {
   store: Store;
   logger: Logger;
   accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }>;
+  lookupConnections(backend: string, identities: readonly string[]): Promise<Connection[]>;
 }
 
 /** The one way a backend reaches the system: everything scoped to its own name. */
@@ -35,10 +37,11 @@ export function backendPort(init: BackendPortInit): BackendPort {
     async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string } = {}) {
       return init.accept(new IncomingMessage({ connections: [connection], text, fields: receiveOptions.fields, id: receiveOptions.id }));
     },
-    lookupConnections: (identities) => store.lookupConnections({ backend: name, identities }),
+    lookupConnections: (identities) => init.lookupConnections(name, identities),
+    checkIdentity: (identity) => unfitIdentity(identity, engine.identityPattern, engine.identityRule),
     async reportDelivery(ref: DeliveryRef, report: DeliveryReport) {
       const result = await store.reportDelivery({ ref: { backend: name, ...ref } as TransmissionRef, report });
-      return { matched: result.transmissionIds.length, reason: result.unmatched };
+      return { matched: result.transmissionIds.length, kept: result.kept ?? false, reason: result.unmatched };
     },
     gatewayClient: (clientOptions: GatewayClientOptions) => new GatewayClient({ ...clientOptions, secrets: [...secrets, ...(clientOptions.secrets ?? [])] }),
   };

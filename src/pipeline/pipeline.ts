@@ -3,7 +3,9 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { BackendBase, BackendClass } from "../backends/backend.ts";
 import { buildBackend } from "../backends/build.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
+import { unfitExternalId, unfitIdentity, unfitMessageText } from "../messages/limits.ts";
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
 import type { Queue, WorkSource } from "../queue/queue.ts";
 import type { RouterPort } from "../router/api.ts";
@@ -17,6 +19,11 @@ import { Sender } from "./sender.ts";
 import type { Job } from "./work-loop.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function checkText(text: string): void {
+  const unfit = unfitMessageText(text);
+  if (unfit) throw new InvalidInputError("text", unfit);
+}
 
 export interface PipelineInit {
   store: Store;
@@ -45,6 +52,8 @@ export class Pipeline implements RouterPort, WorkSource {
   private readonly sender: Sender;
   private readonly processor: Processor;
   private active = false;
+  /** The engines of the installed backends, for their identity rules. */
+  private readonly engines: ReadonlyMap<string, BackendClass>;
   private housekeeping: NodeJS.Timeout | undefined;
 
   constructor(init: PipelineInit) {
@@ -54,9 +63,18 @@ export class Pipeline implements RouterPort, WorkSource {
     this.options = options;
     this.logger = logger;
     this.leases = new Leases({ store, owner: this.owner, leaseMs: options.leaseMs, logger });
+    this.engines = new Map(Object.entries(init.backends).map(([name, { engine }]) => [name, engine]));
     const backends = new Map<string, BackendBase<object>>();
     for (const [name, { engine, options: backendOptions }] of Object.entries(init.backends)) {
-      const port = backendPort({ name, engine, options: backendOptions, store, logger, accept: (msg) => this.accept(msg) });
+      const port = backendPort({
+        name,
+        engine,
+        options: backendOptions,
+        store,
+        logger,
+        accept: (msg) => this.accept(msg),
+        lookupConnections: (backend, identities) => this.lookupConnections(backend, identities),
+      });
       backends.set(name, buildBackend(engine, port, backendOptions));
     }
     this.backends = backends;
@@ -70,7 +88,13 @@ export class Pipeline implements RouterPort, WorkSource {
     return this.active;
   }
 
+  /** Throws InvalidInputError for an identity the backend cannot take: nothing reaches the store that it cannot keep. */
   lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]> {
+    const engine = this.engines.get(backendName);
+    for (const [i, identity] of identities.entries()) {
+      const unfit = unfitIdentity(identity, engine?.identityPattern, engine?.identityRule);
+      if (unfit) return Promise.reject(new InvalidInputError("identity", unfit, identities.length > 1 ? i : undefined));
+    }
     return this.store.lookupConnections({ backend: backendName, identities });
   }
 
@@ -80,6 +104,12 @@ export class Pipeline implements RouterPort, WorkSource {
    * no other takes it unless this process dies.
    */
   async accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }> {
+    checkText(msg.text);
+    const externalId = msg.fields.externalId;
+    if (typeof externalId === "string") {
+      const unfit = unfitExternalId(externalId);
+      if (unfit) throw new InvalidInputError("externalId", unfit);
+    }
     const place = this.active ? this.queue.local?.reserveInbound() : undefined;
     const claim = place ? this.leases.claim() : undefined;
     const connection = msg.connection;
@@ -108,6 +138,7 @@ export class Pipeline implements RouterPort, WorkSource {
 
   /** Stores an outgoing message with one queued transmission per connection, and tells the queue. */
   async enqueue(msg: OutgoingMessage, { priority }: { priority: number }): Promise<void> {
+    checkText(msg.text);
     const record = outgoingRecord(msg, priority);
     await this.store.enqueueOutgoing({ message: record });
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));

@@ -1,13 +1,18 @@
 import { z } from "zod";
+import { LIMITS, unfitText } from "../messages/limits.ts";
 import { STATUSES } from "../messages/status.ts";
 
-const wellFormed = (value: string) => value.isWellFormed();
-const WELL_FORMED = { message: "not valid text: it holds a lone UTF-16 surrogate" };
-const identity = z.string().trim().min(1).max(100).refine(wellFormed, WELL_FORMED);
+/** Refuses what no store or gateway can keep (a lone surrogate, a NUL), with the reason. */
+const storable = (schema: z.ZodString) =>
+  schema.superRefine((value, ctx) => {
+    const unfit = unfitText(value);
+    if (unfit) ctx.addIssue({ code: "custom", message: unfit });
+  });
+const identity = storable(z.string().trim().min(1).max(LIMITS.identity));
 
 export const sendMessageBody = z
   .object({
-    text: z.string().max(10_000).refine(wellFormed, WELL_FORMED).describe("The message text; it is split into SMS segments by the gateway."),
+    text: storable(z.string().max(LIMITS.text)).describe("The message text; it is split into SMS segments by the gateway."),
     backend: z.string().min(1).optional().describe("Installed backend to send through, with `identities`."),
     identities: z.array(identity).min(1).max(10_000).optional().describe("Recipients on `backend`."),
     connections: z

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import type { z } from "zod";
+import { InvalidInputError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
@@ -30,13 +31,23 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
         });
       }
       const connections: Connection[] = [];
-      for (const [backend, group] of Map.groupBy(wanted, (c) => c.backend)) {
-        connections.push(
-          ...(await system.router.lookupConnections(
-            backend,
-            group.map((c) => c.identity),
-          )),
-        );
+      for (const [backend, group] of Map.groupBy(
+        wanted.map((c, at) => ({ ...c, at })),
+        (c) => c.backend,
+      )) {
+        try {
+          connections.push(
+            ...(await system.router.lookupConnections(
+              backend,
+              group.map((c) => c.identity),
+            )),
+          );
+        } catch (error) {
+          if (!(error instanceof InvalidInputError)) throw error;
+          const at = group[error.index ?? 0].at;
+          const path = body.connections ? `connections.${at}.identity` : `identities.${at}`;
+          return reply.code(400).send({ error: `invalid request: ${path}: ${error.reason}`, issues: [{ path, message: error.reason }] });
+        }
       }
       const msg = await system.router.send(body.text, connections);
       if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });

@@ -9,7 +9,17 @@ function describe(error: FastifyError, request: FastifyRequest): { status: numbe
   return { status, message: "internal error: the request was not accepted; try again later" };
 }
 
-/** Errors as plain text: the backends' endpoints, whose callers are gateways. */
+/**
+ * Errors as gateways expect them from the backends' endpoints: a 400 reads like a form's
+ * (`form failed to validate`, then the reason), whatever failed, the body's parser or the form.
+ */
+export function inboundErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const { status, message } = describe(error, request);
+  const body = status === 400 ? `form failed to validate\n${error.message}` : message;
+  return reply.code(status).type("text/plain; charset=utf-8").send(body);
+}
+
+/** Errors as plain text: pages. */
 export function textErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const { status, message } = describe(error, request);
   return reply.code(status).type("text/plain; charset=utf-8").send(message);

@@ -1,11 +1,11 @@
-import formBody from "@fastify/formbody";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import type { System } from "../system.ts";
 import { accessPolicy, protect, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
-import { jsonErrors, textErrors } from "./errors.ts";
+import { parseUrlencoded, UndecodableError } from "../http/urlencoded.ts";
+import { inboundErrors, jsonErrors, textErrors } from "./errors.ts";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
 import type { PagesContext } from "../backends/port.ts";
 
@@ -43,12 +43,21 @@ export async function createServer(system: System, options: ServerOptions = {}):
     },
   });
   app.server.maxConnections = limits.maxConnections;
-  await app.register(formBody);
+  // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (request, body, done) => {
+    const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
+    try {
+      done(null, parseUrlencoded(body as Buffer, charset));
+    } catch (error) {
+      const refusal = error instanceof UndecodableError ? `${error.field}: ${error.message}` : `unknown charset "${charset}": send UTF-8`;
+      done(Object.assign(new Error(refusal), { statusCode: error instanceof UndecodableError ? 400 : 415 }));
+    }
+  });
   // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
   app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
   // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
-  app.setErrorHandler(textErrors);
+  app.setErrorHandler(inboundErrors);
 
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {

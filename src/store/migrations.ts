@@ -169,6 +169,33 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable("messages").dropColumn("attempts").execute();
     },
   },
+  // Delivery reports are recorded once however often a gateway sends them; a report whose gateway
+  // id is not known yet (it overtook the send's answer) waits until it is.
+  "0003_reports": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("delivery_reports").addColumn("fingerprint", "text").execute();
+      await db.schema.createIndex("delivery_reports_once").on("delivery_reports").columns(["transmission_id", "fingerprint"]).unique().execute();
+      await db.schema
+        .createTable("pending_reports")
+        .addColumn("id", ...id)
+        .addColumn("backend", "text", (c) => c.notNull())
+        .addColumn("external_id", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("detail", "text")
+        .addColumn("fingerprint", "text", (c) => c.notNull())
+        .addColumn("received_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("pending_reports_once").on("pending_reports").columns(["backend", "external_id", "fingerprint"]).unique().execute();
+      await db.schema.createIndex("pending_reports_received_at").on("pending_reports").column("received_at").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("pending_reports").execute();
+      await db.schema.dropIndex("delivery_reports_once").execute();
+      await db.schema.alterTable("delivery_reports").dropColumn("fingerprint").execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProvider {

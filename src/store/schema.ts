@@ -73,7 +73,25 @@ export interface Database {
     error: string | null;
     answer: string | null;
   };
-  delivery_reports: { id: Generated<number>; transmission_id: number; at: string; status: Status; detail: string | null };
+  delivery_reports: {
+    id: Generated<number>;
+    transmission_id: number;
+    at: string;
+    status: Status;
+    detail: string | null;
+    /** Identifies the report's content: the same report twice is recorded once. */
+    fingerprint: string | null;
+  };
+  /** Reports naming a gateway id no transmission has yet: they overtook the send's answer. */
+  pending_reports: {
+    id: Generated<number>;
+    backend: string;
+    external_id: string;
+    status: Status;
+    detail: string | null;
+    fingerprint: string;
+    received_at: number;
+  };
   backend_messages: {
     id: Generated<number>;
     name: string;

@@ -171,9 +171,11 @@ export type TransmissionRef =
   | { backend: string; externalIdOrMessageId: string };
 
 export interface ReportResult {
-  /** The transmissions the report was recorded on; empty when it matched none. */
+  /** The transmissions the report is about; empty when it matched none (yet). */
   transmissionIds: number[];
-  /** Why it matched none (or could not tell which), when it did not. */
+  /** True when it named a gateway id no transmission has yet: it is kept, and applied when a send's answer brings that id. */
+  kept?: boolean;
+  /** Why it matched none (or could not tell which), when it did not and was not kept. */
   unmatched?: string;
 }
 
@@ -296,9 +298,13 @@ export interface ClaimStore {
 
 /** Delivery reports and the dedupe window. */
 export interface DeliveryStore {
-  /** Records a gateway's delivery report: D and E update the transmission (and its message), S is recorded only. */
-  reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport }): Promise<ReportResult>;
-  /** Forgets gateway ids accepted before `olderThan` (epoch ms); returns how many. */
+  /**
+   * Records a gateway's delivery report once (the same report again is not recorded again): D and
+   * E update the transmission (and its message), S is recorded only. A report naming a gateway id
+   * that no transmission has yet is kept until a send's answer brings that id.
+   */
+  reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport; now?: number }): Promise<ReportResult>;
+  /** Forgets gateway ids accepted before `olderThan` (epoch ms), and kept reports received before then; returns how many of each. */
   purgeDedupe(args: { olderThan: number }): Promise<number>;
 }
 

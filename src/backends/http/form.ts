@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Connection } from "../../messages/connection.ts";
+import { unfitExternalId, unfitMessageText, unfitText } from "../../messages/limits.ts";
 import type { Fields } from "../../messages/messages.ts";
 import type { BackendPort } from "../port.ts";
 
@@ -24,23 +25,34 @@ export interface FormContext {
 
 export const NON_FIELD_ERRORS = "__all__";
 
-const ILL_FORMED = "Not valid text: it holds a lone UTF-16 surrogate, which no SMS can carry.";
-
 /**
- * The fields of cleaned form data whose text is not well-formed Unicode (a lone surrogate, from
- * `\ud800` in JSON or from UTF-16 bytes): refused for every backend, since no store or gateway
- * can keep such a string as it is.
+ * Fields of cleaned form data holding text that no store or gateway can keep (a lone surrogate,
+ * from `\ud800` in JSON or from UTF-16 bytes; a NUL), with the reason: refused for every backend.
  */
-function illFormedFields(data: FormData): string[] {
-  return Object.entries(data)
-    .filter(([, value]) => holdsIllFormed(value, 0))
-    .map(([field]) => field);
+function unfitFields(data: FormData): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const [field, value] of Object.entries(data)) {
+    const unfit = unfitIn(value, 0);
+    if (unfit) errors[field] = [unfit];
+  }
+  return errors;
 }
 
-function holdsIllFormed(value: unknown, depth: number): boolean {
-  if (typeof value === "string") return !value.isWellFormed();
-  if (value === null || typeof value !== "object" || depth > 8) return false;
-  return Object.entries(value).some(([key, item]) => !key.isWellFormed() || holdsIllFormed(item, depth + 1));
+function unfitIn(value: unknown, depth: number): string | undefined {
+  if (typeof value === "string") return unfitText(value);
+  if (value === null || typeof value !== "object" || depth > 8) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const unfit = unfitText(key) ?? unfitIn(item, depth + 1);
+    if (unfit) return unfit;
+  }
+  return undefined;
+}
+
+/** Which of a form's fields hold the sender's identity, the text and the gateway's id. */
+export interface FieldRoles {
+  identity?: string;
+  text?: string;
+  externalId?: string;
 }
 
 /** zod's issues by the field they are about (their first path key). */
@@ -92,9 +104,34 @@ export abstract class BaseHttpForm {
   validate(data: FormData): ValidationResult {
     const result = (this.cachedSchema ??= this.schema()).safeParse(data);
     if (!result.success) return { success: false, errors: fieldErrors(result.error.issues) };
-    const malformed = illFormedFields(result.data);
-    if (malformed.length > 0) return { success: false, errors: Object.fromEntries(malformed.map((field) => [field, [ILL_FORMED]])) };
+    const errors = { ...unfitFields(result.data), ...this.roleErrors(result.data) };
+    if (Object.keys(errors).length > 0) return { success: false, errors };
     return { success: true, data: result.data };
+  }
+
+  /**
+   * Which fields hold the identity, the text and the gateway's id, so that their limits (and the
+   * backend's rule for identities) are checked by field name; a form that names none is still
+   * checked, when its message is received.
+   */
+  protected roles(): FieldRoles {
+    return {};
+  }
+
+  private roleErrors(data: FormData): FieldErrors {
+    const { identity, text, externalId } = this.roles();
+    const checks: [string | undefined, (value: string) => string | undefined][] = [
+      [identity, (value) => this.port.checkIdentity(value)],
+      [text, unfitMessageText],
+      [externalId, unfitExternalId],
+    ];
+    const errors: FieldErrors = {};
+    for (const [field, check] of checks) {
+      const value = field === undefined ? undefined : data[field];
+      const unfit = typeof value === "string" ? check(value) : undefined;
+      if (field && unfit) errors[field] = [unfit];
+    }
+    return errors;
   }
 
   lookupConnections(identities: readonly string[]): Promise<Connection[]> {
@@ -132,6 +169,10 @@ export class GenericHttpForm extends BaseHttpForm {
     const shape: Record<string, z.ZodType> = { [this.identityName]: textField(), [this.textName]: textField() };
     if (this.externalIdName) shape[this.externalIdName] = textField().optional();
     return z.object(shape);
+  }
+
+  protected override roles(): FieldRoles {
+    return { identity: this.identityName, text: this.textName, externalId: this.externalIdName };
   }
 
   override async getIncomingData(data: FormData): Promise<IncomingData> {

@@ -1,3 +1,5 @@
+import { InvalidInputError } from "../../errors.ts";
+import { parseUrlencoded, UndecodableError } from "../../http/urlencoded.ts";
 import type { BackendPort } from "../port.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 import {
@@ -53,10 +55,23 @@ export class BaseHttpBackendView implements BackendView {
       };
     }
     const form = this.form();
-    const result = form.validate(this.formData(request));
+    let data: FormData;
+    try {
+      data = this.formData(request);
+    } catch (error) {
+      // Bytes that are not text in their charset: refused with the field, never stored half-decoded.
+      if (error instanceof UndecodableError) return this.formInvalid({ [error.field]: [error.message] });
+      throw error;
+    }
+    const result = form.validate(data);
     if (!result.success) return this.formInvalid(result.errors);
-    const incoming = await form.getIncomingData(result.data);
-    await this.accept(incoming, request);
+    try {
+      await this.accept(await form.getIncomingData(result.data), request);
+    } catch (error) {
+      // Input that passed the form but that the system cannot take (a form that names no roles).
+      if (error instanceof InvalidInputError) return this.formInvalid({ [error.field]: [error.reason] });
+      throw error;
+    }
     return this.formValid();
   }
 
@@ -116,8 +131,14 @@ export class GenericHttpBackendView extends BaseHttpBackendView {
     return { ...super.formContext(), ...this.params, ...this.configured.params };
   }
 
+  /**
+   * GET: the query, decoded strictly as UTF-8 from the URL as received (or, when the URL carries
+   * none, the `query` the host parsed); POST: the body.
+   */
   protected override formData(request: ViewRequest): FormData {
-    return request.method.toUpperCase() === "GET" ? lastValues(request.query) : bodyData(request);
+    if (request.method.toUpperCase() !== "GET") return bodyData(request);
+    const at = request.url.indexOf("?");
+    return at === -1 ? lastValues(request.query) : lastValues(parseUrlencoded(request.url.slice(at + 1)));
   }
 }
 

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { BaseHttpForm, textField, type FormContext, type FormData, type IncomingData } from "../http/form.ts";
+import { BaseHttpForm, textField, type FieldRoles, type FormContext, type FormData, type IncomingData } from "../http/form.ts";
 import { BaseHttpBackendView, type FormClass, type HttpViewOptions } from "../http/view.ts";
 import { textResponse, type ViewRequest, type ViewResponse } from "../view.ts";
-import { decodeText, rawQuery } from "./charset.ts";
+import { decodeBytes, percentEncodeBytes, rawQuery } from "../../http/urlencoded.ts";
+import { decodeText } from "./charset.ts";
 
 export interface KannelParams {
   /** The sender (`%p`); default `id`. */
@@ -15,6 +16,29 @@ export interface KannelParams {
   externalIdName?: string;
 }
 
+/**
+ * A parameter besides the text, as text: its bytes as UTF-8 when they are valid UTF-8 with no NUL;
+ * else (binary parameters such as the UDH, `%u`) percent-encoded as Kannel sent them, so that
+ * they are kept exactly, and in any store.
+ */
+function parameterText(bytes: Buffer): string {
+  try {
+    const text = decodeBytes(bytes);
+    if (!text.includes("\0")) return text;
+  } catch {
+    // Not UTF-8: kept percent-encoded.
+  }
+  return percentEncodeBytes(bytes);
+}
+
+function strictText(bytes: Buffer): string | UndecodableText {
+  try {
+    return decodeBytes(bytes);
+  } catch {
+    return new UndecodableText(NOT_UTF8);
+  }
+}
+
 /** Left by formData() in place of a text whose bytes could not be decoded; reported as the text's error. */
 class UndecodableText {
   readonly reason: string;
@@ -23,6 +47,17 @@ class UndecodableText {
     this.reason = reason;
   }
 }
+
+const NOT_UTF8 = "not valid UTF-8 once percent-decoded";
+
+/** A sender or gateway id: its bytes must be UTF-8 (they are not kept percent-encoded, as other parameters may be). */
+const decodedField = (field: z.ZodType) =>
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value instanceof UndecodableText) ctx.addIssue({ code: "custom", message: value.reason });
+    })
+    .pipe(field);
 
 /** The decoded text: required and non-empty, or the reason it could not be decoded. */
 const decodedText = z.unknown().transform((value, ctx) => {
@@ -43,15 +78,20 @@ export class KannelForm extends BaseHttpForm {
   }
 
   override schema() {
-    const { identityName, textName } = this.names;
+    const { identityName, textName, externalIdName } = this.names;
     return z
       .object({
-        [identityName]: textField(),
+        [identityName]: decodedField(textField()),
+        [externalIdName]: decodedField(z.string()).optional(),
         [textName]: decodedText,
         coding: z.enum(["0", "1", "2"], { error: "expected 0 (7-bit), 1 (8-bit) or 2 (UCS-2)" }).optional(),
         charset: z.string().optional(),
       })
       .catchall(z.unknown());
+  }
+
+  protected override roles(): FieldRoles {
+    return { identity: this.names.identityName, text: this.names.textName, externalId: this.names.externalIdName };
   }
 
   override async getIncomingData(data: FormData): Promise<IncomingData> {
@@ -88,7 +128,11 @@ export class KannelBackendView extends BaseHttpBackendView {
   protected override formData(request: ViewRequest): FormData {
     const bytes = rawQuery(request.url);
     const data: FormData = {};
-    for (const [name, value] of bytes) data[name] = value.toString("utf8");
+    const { identityName, externalIdName, rawName } = this.names;
+    for (const [name, value] of bytes) {
+      if (name === rawName) continue;
+      data[name] = name === identityName || name === externalIdName ? strictText(value) : parameterText(value);
+    }
     const payload = bytes.get(this.names.rawName) ?? bytes.get(this.names.textName);
     if (payload !== undefined) {
       try {

@@ -54,6 +54,9 @@ export class KannelBackend extends BackendBase<KannelOptions> {
   static override aliases = ["rapidsms.backends.kannel.KannelBackend", "rapidsms.backends.kannel.outgoing.KannelBackend"];
   static override optionsSchema = kannelOptionsSchema;
   static override secretOptions = ["sendsmsParams"];
+  // sendsms takes several recipients in `to`, separated by spaces.
+  static override identityPattern = /^[^\s\p{Cc}]+$/u;
+  static override identityRule = "a number or address without spaces (Kannel's sendsms separates recipients with spaces)";
   private readonly client = this.port.gatewayClient({
     timeoutMs: this.config.timeoutMs,
     connections: this.config.maxConcurrency,

@@ -2,7 +2,8 @@ import { MessageSendingError } from "../../errors.ts";
 import { isGsm7, smsSize } from "../../messages/encoding.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
 import type { GatewayClient } from "../gateway-client.ts";
-import { encodeText, percentEncodeBytes, UnencodableTextError, type EncodeErrors, type OutboundCharset } from "./charset.ts";
+import { percentEncodeBytes } from "../../http/urlencoded.ts";
+import { encodeText, UnencodableTextError, type EncodeErrors, type OutboundCharset } from "./charset.ts";
 
 export interface KannelSendOptions {
   backendName: string;

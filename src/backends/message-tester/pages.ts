@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Connection } from "../../messages/connection.ts";
+import { unfitText } from "../../messages/limits.ts";
 import type { BackendPort, PagesContext } from "../port.ts";
 import { ChangeFeed } from "./feed.ts";
 
@@ -36,7 +37,10 @@ const identity = z
 const text = z
   .string()
   .max(10_000)
-  .refine((value) => value.isWellFormed(), "The message is not valid text (it has a lone UTF-16 surrogate)");
+  .superRefine((value, ctx) => {
+    const unfit = unfitText(value);
+    if (unfit) ctx.addIssue({ code: "custom", message: `The message is not valid text: ${unfit}` });
+  });
 const sendBody = z.object({ identity, text }).strict();
 const bulkBody = z.object({ identity, lines: z.array(text).min(1, "The file has no lines").max(1_000, "At most 1,000 lines at a time") }).strict();
 const clearBody = z.object({ identity: identity.optional() }).strict();

@@ -81,6 +81,7 @@ export class VumiEventView implements BackendView {
     if (!parsed.success) return textResponse(400, formatFormErrors(fieldErrors(parsed.error.issues)));
     const { id, report } = readEvent(parsed.data);
     const outcome = await this.port.reportDelivery({ externalIdOrMessageId: id }, report);
-    return outcome.matched > 0 ? textResponse(200, "") : textResponse(400, outcome.reason ?? `no message ${id} was sent through this backend`);
+    if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
+    return textResponse(400, outcome.reason ?? `no message ${id} was sent through this backend`);
   }
 }

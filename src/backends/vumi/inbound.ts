@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BaseHttpForm, textField, type FormData, type IncomingData } from "../http/form.ts";
+import { BaseHttpForm, textField, type FieldRoles, type FormData, type IncomingData } from "../http/form.ts";
 import { BaseHttpBackendView, type FormClass, type HttpViewOptions } from "../http/view.ts";
 import { textResponse, type ViewRequest, type ViewResponse } from "../view.ts";
 import type { InboundGuard } from "./auth.ts";
@@ -40,6 +40,10 @@ const vumiMessage = z.object({
 
 /** Validates a Vumi message; `fields` carries every field, plus `externalId` (Vumi's `message_id`) for dedupe. */
 export class VumiForm extends BaseHttpForm {
+  protected override roles(): FieldRoles {
+    return { identity: "from_addr", text: "content", externalId: "message_id" };
+  }
+
   override schema(): z.ZodType<FormData> {
     return readableBody.pipe(vumiMessage);
   }

@@ -1,12 +1,91 @@
+import { createHash } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { DeliveryReport, Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
 import type { DeliveryStore, ReportResult, TransmissionRef } from "../store.ts";
-import { isoNow, recipients, refreshMessageStatus, type StoreContext } from "./rows.ts";
+import { recipients, refreshMessageStatus, type StoreContext } from "./rows.ts";
+
+/** Reports kept per backend at most: as many as sends could be under way at once, and far more. */
+const MAX_KEPT_REPORTS = 10_000;
 
 type Matched = { id: number; message_id: string; status: Status };
+type Found = { rows: Matched[] } | { unmatched: string; keep?: { backend: string; externalId: string } };
 
-/** Delivery reports, and forgetting old gateway ids. */
+/** The same report (status and detail) twice has the same fingerprint. */
+function fingerprint(report: DeliveryReport): string {
+  return createHash("sha1")
+    .update(`${report.status}\n${report.detail ?? ""}`)
+    .digest("hex");
+}
+
+/**
+ * Records `report` on each transmission (once: a report already recorded there is skipped), and
+ * moves each that it finishes: D and E change the transmission and its message, S is recorded only.
+ */
+export async function applyReport(
+  trx: Transaction<Database>,
+  ctx: StoreContext,
+  rows: readonly Matched[],
+  report: DeliveryReport,
+  stamp: string,
+): Promise<void> {
+  const messages = new Set<string>();
+  const print = fingerprint(report);
+  for (const row of rows) {
+    const inserted = await trx
+      .insertInto("delivery_reports")
+      .values({ transmission_id: row.id, at: stamp, status: report.status, detail: report.detail ?? null, fingerprint: print })
+      .onConflict((oc) => oc.columns(["transmission_id", "fingerprint"]).doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (!inserted || report.status === "S" || row.status === "D") continue;
+    // A send still under way keeps its claim: its answer is recorded when it comes (see recordAttempt).
+    await trx
+      .updateTable("transmissions")
+      .set({
+        status: report.status,
+        updated_at: stamp,
+        ...(report.status === "D" ? { delivered_at: stamp, error: null } : { error: report.detail ?? "the gateway reported delivery failure" }),
+      })
+      .where("id", "=", row.id)
+      .execute();
+    messages.add(row.message_id);
+  }
+  for (const messageId of messages) await refreshMessageStatus(trx, ctx.hot, messageId, stamp);
+}
+
+/**
+ * Applies the reports kept for gateway ids that sends' answers have just brought: called in the
+ * transaction that records those answers, after them.
+ */
+export async function applyKeptReports(
+  trx: Transaction<Database>,
+  ctx: StoreContext,
+  answered: readonly { transmissionId: number; externalId: string }[],
+  stamp: string,
+): Promise<void> {
+  for (const { transmissionId, externalId } of answered) {
+    const target = await recipients(trx)
+      .select(["transmissions.id", "transmissions.message_id", "transmissions.status", "backends.name as backend"])
+      .where("transmissions.id", "=", transmissionId)
+      .executeTakeFirst();
+    if (!target) continue;
+    const kept = await trx
+      .selectFrom("pending_reports")
+      .selectAll()
+      .where("backend", "=", target.backend)
+      .where("external_id", "=", externalId)
+      .orderBy("id")
+      .execute();
+    for (const report of kept) {
+      const current = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "=", transmissionId).executeTakeFirstOrThrow();
+      await applyReport(trx, ctx, [current], { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined }, stamp);
+    }
+    if (kept.length > 0) await trx.deleteFrom("pending_reports").where("backend", "=", target.backend).where("external_id", "=", externalId).execute();
+  }
+}
+
+/** Delivery reports, and forgetting old gateway ids and old kept reports. */
 export class Delivery implements DeliveryStore {
   private readonly ctx: StoreContext;
 
@@ -14,37 +93,41 @@ export class Delivery implements DeliveryStore {
     this.ctx = ctx;
   }
 
-  reportDelivery({ ref, report }: { ref: TransmissionRef; report: DeliveryReport }): Promise<ReportResult> {
-    const stamp = isoNow();
+  reportDelivery({ ref, report, now = Date.now() }: { ref: TransmissionRef; report: DeliveryReport; now?: number }): Promise<ReportResult> {
+    const stamp = new Date(now).toISOString();
     return this.ctx.dialect.write(async (trx) => {
       const found = await this.find(trx, ref);
-      if ("unmatched" in found) return { transmissionIds: [], unmatched: found.unmatched };
-      const messages = new Set<string>();
-      for (const row of found.rows) {
+      if ("unmatched" in found) {
+        if (!found.keep) return { transmissionIds: [], unmatched: found.unmatched };
+        const waiting = await trx
+          .selectFrom("pending_reports")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("backend", "=", found.keep.backend)
+          .executeTakeFirstOrThrow();
+        if (Number(waiting.n) >= MAX_KEPT_REPORTS) {
+          return { transmissionIds: [], unmatched: `${found.unmatched}, and ${MAX_KEPT_REPORTS} reports already wait for theirs: not kept` };
+        }
         await trx
-          .insertInto("delivery_reports")
-          .values({ transmission_id: row.id, at: stamp, status: report.status, detail: report.detail ?? null })
-          .execute();
-        if (report.status === "S" || row.status === "D") continue;
-        // A send still under way keeps its claim: its answer is recorded when it comes (see recordAttempt).
-        await trx
-          .updateTable("transmissions")
-          .set({
+          .insertInto("pending_reports")
+          .values({
+            backend: found.keep.backend,
+            external_id: found.keep.externalId,
             status: report.status,
-            updated_at: stamp,
-            ...(report.status === "D" ? { delivered_at: stamp, error: null } : { error: report.detail ?? "the gateway reported delivery failure" }),
+            detail: report.detail ?? null,
+            fingerprint: fingerprint(report),
+            received_at: now,
           })
-          .where("id", "=", row.id)
+          .onConflict((oc) => oc.columns(["backend", "external_id", "fingerprint"]).doNothing())
           .execute();
-        messages.add(row.message_id);
+        return { transmissionIds: [], kept: true };
       }
-      for (const messageId of messages) await refreshMessageStatus(trx, this.ctx.hot, messageId, stamp);
+      await applyReport(trx, this.ctx, found.rows, report, stamp);
       return { transmissionIds: found.rows.map((r) => r.id) };
     });
   }
 
   /** The transmissions a report is about, on its backend only. */
-  private async find(trx: Transaction<Database>, ref: TransmissionRef): Promise<{ rows: Matched[] } | { unmatched: string }> {
+  private async find(trx: Transaction<Database>, ref: TransmissionRef): Promise<Found> {
     const base = recipients(trx)
       .select(["transmissions.id", "transmissions.message_id", "transmissions.status"])
       .where("transmissions.direction", "=", "O")
@@ -61,25 +144,24 @@ export class Delivery implements DeliveryStore {
     const gatewayId = "externalId" in ref ? ref.externalId : ref.externalIdOrMessageId;
     // A gateway id the gateway gave several recipients (one answer for a multi-recipient send) names them all.
     const byGatewayId = await onBackend.where("transmissions.external_id", "=", gatewayId).execute();
-    if (byGatewayId.length > 0 || "externalId" in ref) {
-      return byGatewayId.length > 0 ? { rows: byGatewayId } : { unmatched: `no message sent through this backend has the gateway id ${gatewayId}` };
-    }
+    if (byGatewayId.length > 0) return { rows: byGatewayId };
+    const keep = { backend: ref.backend, externalId: gatewayId };
+    if ("externalId" in ref) return { unmatched: `no message sent through this backend has the gateway id ${gatewayId} yet`, keep };
     const byMessage = await onBackend.where("transmissions.message_id", "=", gatewayId).execute();
-    if (byMessage.length === 0) {
-      return {
-        unmatched: `no message ${gatewayId} was sent through this backend: the id matches neither an id the gateway answered with nor one of our message ids`,
-      };
-    }
+    if (byMessage.length === 1) return { rows: byMessage };
     if (byMessage.length > 1) {
       return {
         unmatched: `message ${gatewayId} went to ${byMessage.length} recipients through this backend and the report does not say which: have the gateway answer each send with its own message ids`,
       };
     }
-    return { rows: byMessage };
+    // Neither a known gateway id nor one of our ids: most likely a gateway id whose send's answer is not recorded yet.
+    return { unmatched: `no message sent through this backend has the id ${gatewayId} yet`, keep };
   }
 
   async purgeDedupe({ olderThan }: { olderThan: number }): Promise<number> {
-    const result = await this.ctx.db.deleteFrom("inbound_dedupe").where("received_at", "<", olderThan).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    const { db } = this.ctx;
+    const ids = await db.deleteFrom("inbound_dedupe").where("received_at", "<", olderThan).executeTakeFirst();
+    await db.deleteFrom("pending_reports").where("received_at", "<", olderThan).execute();
+    return Number(ids.numDeletedRows);
   }
 }

@@ -2,6 +2,7 @@ import { sql, type Transaction } from "kysely";
 import type { Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
 import type { Claim, ClaimedTransmission, OutboundStore, OutgoingRecordInit, OutgoingWork, RecordedAttempts, SendOutcome } from "../store.ts";
+import { applyKeptReports } from "./delivery.ts";
 import { isDue, isoNow, newMessage, newTransmission, recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
 
 /** A transmission row binds this many values. */
@@ -184,6 +185,13 @@ export class Outbound implements OutboundStore {
       else for (const slice of slices(attempts, 7, dialect)) await trx.insertInto("attempts").values(slice).execute();
       const statuses = new Map<string, Status>();
       for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, hot, messageId, stamp));
+      // Reports that overtook these answers were kept until the answers brought their gateway ids.
+      const answered = applied.filter((o) => o.status === "S" && o.externalId).map((o) => ({ transmissionId: o.transmissionId, externalId: o.externalId! }));
+      if (answered.length > 0 && (await trx.selectFrom("pending_reports").select("id").limit(1).executeTakeFirst())) {
+        await applyKeptReports(trx, this.ctx, answered, stamp);
+        for (const messageId of await this.messagesOf(trx, applied))
+          statuses.set(messageId, (await trx.selectFrom("messages").select("status").where("id", "=", messageId).executeTakeFirstOrThrow()).status);
+      }
       return { statuses, fenced };
     });
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { percentDecodeBytes, percentEncodeBytes, rawQuery } from "./charset.ts";
+import { parseUrlencoded, percentDecodeBytes, percentEncodeBytes, rawQuery, UndecodableError } from "./urlencoded.ts";
 
 test("percentDecodeBytes turns a raw query component into its bytes", () => {
   const table: [component: string, bytes: number[]][] = [
@@ -35,4 +35,21 @@ test("rawQuery gives each name its bytes, the last of a repeated name", () => {
     empty: "",
     flag: "",
   });
+});
+
+test("parseUrlencoded decodes in the charset it is given, and a repeated name gives a list", () => {
+  assert.deepEqual(
+    { ...parseUrlencoded("identity=%2B255&text=caf%C3%A9+au+lait&flag&text2=") },
+    { identity: "+255", text: "café au lait", flag: "", text2: "" },
+  );
+  assert.deepEqual({ ...parseUrlencoded("text=caf%E9", "iso-8859-1") }, { text: "café" });
+  assert.deepEqual({ ...parseUrlencoded("to=1&to=2&to=3") }, { to: ["1", "2", "3"] });
+});
+
+test("parseUrlencoded refuses bytes that are not valid in the charset, naming the field", () => {
+  assert.throws(
+    () => parseUrlencoded("identity=1&text=caf%E9"),
+    (error: unknown) => error instanceof UndecodableError && error.field === "text" && /not valid UTF-8/.test(error.message),
+  );
+  assert.throws(() => parseUrlencoded("a=1", "no-such-charset"), RangeError);
 });

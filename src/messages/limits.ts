@@ -1,0 +1,46 @@
+/**
+ * What a message may hold, the same for every backend and every store. Chosen from real
+ * gateways: an identity is a phone number (E.164: 15 digits) or a gateway's address for a user
+ * (Vumi, USSD, chat ids: tens of characters); gateways' own message ids are 32 to 40 characters
+ * (Twilio SIDs 34, Kannel and Vumi 32 to 36, Africa's Talking about 40); a concatenated SMS of 255
+ * parts holds 39,015 GSM characters, and no gateway we know takes more than 1,600 in one request.
+ */
+export const LIMITS = {
+  /** Characters of an identity. */
+  identity: 100,
+  /** Characters of a gateway's id of a message. */
+  externalId: 255,
+  /** Characters of a message's text. */
+  text: 10_000,
+} as const;
+
+/** Why a string cannot be stored as it is, or undefined: every store and gateway refuses these. */
+export function unfitText(value: string): string | undefined {
+  if (!value.isWellFormed()) return "Not valid text: it holds a lone UTF-16 surrogate, which no SMS can carry.";
+  if (value.includes("\0")) return "Null characters are not allowed.";
+  return undefined;
+}
+
+/** Identities no backend takes: control characters (a newline, a tab) change what a gateway reads. */
+export const DEFAULT_IDENTITY_PATTERN = /^[^\p{Cc}]+$/u;
+
+/** Why `identity` cannot be one on a backend whose identities match `pattern` (described by `rule`), or undefined. */
+export function unfitIdentity(identity: string, pattern: RegExp = DEFAULT_IDENTITY_PATTERN, rule = "text without control characters"): string | undefined {
+  const unfit = unfitText(identity);
+  if (unfit) return unfit;
+  if (identity.length > LIMITS.identity) return `Longer than ${LIMITS.identity} characters (${identity.length}).`;
+  if (!pattern.test(identity)) return `Not an identity this backend can send to: expected ${rule}.`;
+  return undefined;
+}
+
+export function unfitExternalId(externalId: string): string | undefined {
+  const unfit = unfitText(externalId);
+  if (unfit) return unfit;
+  return externalId.length > LIMITS.externalId ? `Longer than ${LIMITS.externalId} characters (${externalId.length}).` : undefined;
+}
+
+export function unfitMessageText(text: string): string | undefined {
+  const unfit = unfitText(text);
+  if (unfit) return unfit;
+  return text.length > LIMITS.text ? `Longer than ${LIMITS.text} characters (${text.length}).` : undefined;
+}
