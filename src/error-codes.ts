@@ -4,7 +4,10 @@
  */
 export const ERROR_CODES = {
   CONFIG_INVALID: "The configuration is wrong; the message names the file, backend and option, and what was expected. Fix it and start again.",
-  STORE_UNAVAILABLE: "The database could not be opened or brought up to date at start-up. Check that it runs and that `database` (or `DATABASE_URL`) names it.",
+  STORE_UNAVAILABLE:
+    "The database could not be opened or brought up to date at start-up, or the store gave up (its thread kept dying). Check that it runs and that `database` (or `DATABASE_URL`) names it; restart the process.",
+  STORE_INTERRUPTED:
+    "The store stopped while answering (its thread died and is being restarted). Nothing is known to have been done: try again (the server answers 503, which gateways retry).",
   INPUT_INVALID:
     "A message, identity or gateway id cannot be taken as it is (too long, not valid text, not an identity its backend can send to). The message names the field; fix the request. A gateway gets a 400.",
   HANDLER_INVALID: "A handler class is incomplete (a KeywordHandler without `keyword`, a PatternHandler without `pattern`). Fix the handler.",

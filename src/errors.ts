@@ -98,6 +98,13 @@ export class StoreUnavailableError extends RapidSmsError {
   }
 }
 
+/** The store stopped while answering (its thread died, its connection broke): nothing is known to be done; try again. */
+export class StoreInterruptedError extends RapidSmsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "STORE_INTERRUPTED", options);
+  }
+}
+
 /** A handler class is incomplete (no keyword, no pattern): fix the handler's definition. */
 export class HandlerError extends RapidSmsError {
   constructor(message: string) {

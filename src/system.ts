@@ -31,8 +31,17 @@ export interface System {
 }
 
 /** Opens the store (running migrations) and the queue, builds the backends and apps, and starts the workers (unless `web`). */
-export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all"): Promise<System> {
-  const store = openStore(config.database, config.baseDir);
+export interface SystemOptions {
+  /**
+   * Called when the store gives up for good (its SQLite thread keeps dying): a process should
+   * exit then, for its supervisor to start it again. By default it is logged.
+   */
+  onStoreFailed?: (error: Error) => void;
+}
+
+export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all", options: SystemOptions = {}): Promise<System> {
+  const onFatal = options.onStoreFailed ?? ((error: Error) => logger.fatal({ err: error }, "the store gave up"));
+  const store = openStore(config.database, config.baseDir, { onFatal });
   try {
     await store.migrate();
   } catch (error) {

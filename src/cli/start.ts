@@ -23,7 +23,13 @@ export async function runStart(options: StartOptions): Promise<void> {
   const role = options.role ?? "all";
   const config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
   const logger = createLogger(config.logLevel, configSecrets(config));
-  const system = await createSystem(config, logger, role);
+  const system = await createSystem(config, logger, role, {
+    // The store thread keeps dying: exit, so that the supervisor starts the process afresh.
+    onStoreFailed: (error) => {
+      logger.fatal({ err: error }, "the store gave up; exiting");
+      process.exit(1);
+    },
+  });
   // This process's system: RapidSMS's module-level receive() and send() use its router.
   setRouter(system.router);
   const context = {

@@ -414,3 +414,25 @@ test("two systems in one process do not interfere, and neither sets the process'
     await two.close();
   }
 });
+
+test("a backend that cannot encode the message (a URIError) fails it at once; any other error is tried again", async () => {
+  const calls: Record<string, number> = {};
+  class Encodes extends BackendBase<object> {
+    static override engine = "encodes";
+    override async send({ text }: SendRequest): Promise<void> {
+      calls[text] = (calls[text] ?? 0) + 1;
+      if (text === "cannot encode") encodeURIComponent("\ud800");
+      if (text === "bug") throw new TypeError("cannot read properties of undefined");
+    }
+  }
+  const t = await createTestRouter({ backends: { gw: Encodes }, pipeline: { maxAttempts: 3 } });
+  const [connection] = await t.connections(["111"], "gw");
+  const unencodable = await t.router.send("cannot encode", connection);
+  const bug = await t.router.send("bug", connection);
+  await t.idle();
+  const [a, b] = [await t.store.getMessage(unencodable.id), await t.store.getMessage(bug.id)];
+  assert.deepEqual([a?.status, a?.transmissions[0].attempts, calls["cannot encode"]], ["E", 1, 1]);
+  assert.match(a?.transmissions[0].error ?? "", /gw encountered an error while sending: URI malformed$/);
+  assert.deepEqual([b?.status, b?.transmissions[0].attempts, calls.bug], ["E", 3, 3]);
+  await t.close();
+});

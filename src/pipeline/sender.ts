@@ -211,7 +211,9 @@ export class Sender {
     const { options } = this.init;
     const sendError = error instanceof MessageSendingError ? error : undefined;
     const failed = new Set(sendError?.failedIdentities ?? []);
-    const retryable = sendError?.retryable ?? true;
+    // Input the backend cannot encode (a URIError from encodeURIComponent) will never go; any other
+    // error (a bug, or a library's network error) is the backend's failure and is tried again.
+    const retryable = sendError?.retryable ?? !(error instanceof URIError);
     // As RapidSMS logs it: which backend failed, then why (a partial failure's own message names the identities).
     const reason =
       failed.size > 0 || error instanceof NoBackendError ? errorText(error) : `${batch.backend} encountered an error while sending: ${errorText(error)}`;

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { resolveConfig } from "../config/resolve.ts";
 import { createSystem, type System } from "../system.ts";
+import { testDatabase } from "../../test/support/test-database.ts";
 import { createServer } from "./server.ts";
 
 const TOKEN = "t0ken-with-enough-characters";
@@ -11,7 +12,7 @@ async function start(apiToken: string | null = null) {
   const config = await resolveConfig({
     installedBackends: { db: { engine: "database" }, other: { engine: "database" }, tester: { engine: "httptester" } },
     apps: ["echo"],
-    database: "sqlite::memory:",
+    database: testDatabase(),
     pipeline: { pollMs: 10, baseDelayMs: 10, maxDelayMs: 20 },
     apiToken,
   });

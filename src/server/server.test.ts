@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { resolveConfig } from "../config/resolve.ts";
 import { createSystem, type System } from "../system.ts";
+import { testDatabase } from "../../test/support/test-database.ts";
 import { createServer } from "./server.ts";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -21,7 +22,7 @@ before(async () => {
         httptester: { engine: "httptester" },
       },
       apps: ["echo", "ping", "default"],
-      database: "sqlite::memory:",
+      database: testDatabase(),
     }),
   );
   app = await createServer(system);
@@ -282,7 +283,7 @@ describe("a real listening server", () => {
 });
 
 test("a JSON body labelled text/json is parsed like application/json", async () => {
-  const config = await resolveConfig({ installedBackends: { http: { engine: "http" } }, database: "sqlite::memory:" });
+  const config = await resolveConfig({ installedBackends: { http: { engine: "http" } }, database: testDatabase() });
   const system = await createSystem(config);
   const app = await createServer(system);
   const response = await app.inject({

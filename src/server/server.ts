@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
+import { storeThread } from "../store/sqlite-thread.ts";
 import type { System } from "../system.ts";
 import { accessPolicy, protect, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
@@ -93,9 +94,12 @@ export async function createServer(system: System, options: ServerOptions = {}):
           return "unreachable";
         },
       );
-    const [store, queue] = await Promise.all([check("store", () => system.store.ping()), check("queue", () => system.queue.ping())]);
+    const thread = storeThread(system.store)?.health();
+    const [pinged, queue] = await Promise.all([check("store", () => system.store.ping()), check("queue", () => system.queue.ping())]);
+    // A SQLite store whose thread kept dying has given up: the process is about to exit.
+    const store = thread?.failed ? "failed" : pinged;
     const ok = store === "ok" && queue === "ok";
-    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue });
+    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue, storeRestarts: thread?.restarts ?? 0 });
   });
 
   return app;

@@ -1,5 +1,6 @@
 import module from "node:module";
 import { Worker } from "node:worker_threads";
+import { StoreInterruptedError, StoreUnavailableError } from "../errors.ts";
 import type { Store } from "./store.ts";
 import { METHODS, type Answer, type Call, type Method } from "./sqlite-thread-protocol.ts";
 // Does nothing here; see there. With every module of the thread already stripped and the compile
@@ -11,39 +12,96 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+export interface StoreThreadOptions {
+  /** Restarts allowed within a minute before the store gives up; default 5. */
+  restartsPerMinute?: number;
+  /** Called once when the store gives up (the thread keeps dying): the process should exit, for its supervisor to start it again. */
+  onFatal?: (error: Error) => void;
+}
+
+/** How the thread behind a store fares, for /healthz. */
+export interface StoreThreadHealth {
+  restarts: number;
+  failed: boolean;
+}
+
+const threads = new WeakMap<object, { worker(): Worker; health(): StoreThreadHealth }>();
+
+/** The thread behind a store opened by openSqliteStoreInThread (or a wrapper of it), if it is one. */
+export function storeThread(store: object): { worker(): Worker; health(): StoreThreadHealth } | undefined {
+  for (let at: object | null = store; at !== null; at = Object.getPrototypeOf(at)) {
+    const found = threads.get(at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /**
  * The SQLite store in a thread of its own. `node:sqlite` is synchronous: on the main thread every
  * statement, and every commit that the kernel holds up behind its disk writes, would stop the
  * HTTP server for as long. Here the server only posts calls and awaits answers, and the database
  * work runs on another core.
+ *
+ * If the thread dies, the calls it was answering fail with StoreInterruptedError (the server
+ * answers 503, which gateways retry) and a new thread takes the next calls. A thread that keeps
+ * dying (more than `restartsPerMinute`) makes the store give up: every call fails with
+ * StoreUnavailableError and `onFatal` is called.
  */
-export function openSqliteStoreInThread(path: string): Store {
+export function openSqliteStoreInThread(path: string, options: StoreThreadOptions = {}): Store {
   module.flushCompileCache?.();
-  const worker = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), { workerData: { sqliteStorePath: path } });
+  const restartsPerMinute = options.restartsPerMinute ?? 5;
   const pending = new Map<number, Pending>();
+  const recentRestarts: number[] = [];
+  let restarts = 0;
   let next = 0;
+  let closing = false;
   let stopped: Error | undefined;
-  // The thread keeps the process alive only while a call waits for it.
-  worker.unref();
+  let worker: Worker;
+
   const settle = (id: number) => {
     const call = pending.get(id);
     pending.delete(id);
     if (pending.size === 0) worker.unref();
     return call;
   };
-  worker.on("message", (answers: Answer[]) => {
-    for (const { id, result, error } of answers) {
-      const call = settle(id);
-      if (error !== undefined) call?.reject(error);
-      else call?.resolve(result);
-    }
-  });
-  const fail = (error: Error) => {
-    stopped = error;
+  const rejectAll = (error: Error) => {
     for (const id of [...pending.keys()]) settle(id)?.reject(error);
   };
-  worker.on("error", (error) => fail(new Error(`the SQLite store thread failed: ${error.message}`)));
-  worker.on("exit", () => fail(stopped ?? new Error("the SQLite store thread has stopped (the store is closed)")));
+  const start = () => {
+    const started = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), { workerData: { sqliteStorePath: path } });
+    worker = started;
+    // The thread keeps the process alive only while a call waits for it.
+    if (pending.size === 0) started.unref();
+    started.on("message", (answers: Answer[]) => {
+      for (const { id, result, error } of answers) {
+        const call = settle(id);
+        if (error !== undefined) call?.reject(error);
+        else call?.resolve(result);
+      }
+    });
+    let reason: string | undefined;
+    started.on("error", (error) => {
+      reason = error.message;
+    });
+    started.on("exit", (code) => {
+      if (closing || stopped || worker !== started) return;
+      const why = reason ?? `it exited with code ${code}`;
+      rejectAll(new StoreInterruptedError(`the SQLite store thread stopped (${why}) while answering; try again`));
+      const now = Date.now();
+      recentRestarts.push(now);
+      while (recentRestarts.length > 0 && recentRestarts[0] < now - 60_000) recentRestarts.shift();
+      if (recentRestarts.length > restartsPerMinute) {
+        stopped = new StoreUnavailableError(
+          `the SQLite store thread stopped ${recentRestarts.length} times within a minute (last: ${why}); restart the process`,
+        );
+        options.onFatal?.(stopped);
+        return;
+      }
+      restarts++;
+      start();
+    });
+  };
+  start();
 
   // Calls made in one turn of the event loop (a burst of requests) cross to the thread as one
   // message, and the thread answers a turn's results as one: a message costs more than a call.
@@ -56,6 +114,7 @@ export function openSqliteStoreInThread(path: string): Store {
   const call = (method: Method, args: unknown[]) =>
     new Promise((resolve, reject) => {
       if (stopped) return reject(stopped);
+      if (closing) return reject(new StoreUnavailableError("the store is closed"));
       const id = next++;
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject });
@@ -63,9 +122,14 @@ export function openSqliteStoreInThread(path: string): Store {
     });
   const store = Object.fromEntries(METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
   store.close = async () => {
-    if (stopped) return;
-    await call("close", []);
-    await worker.terminate();
+    if (closing || stopped) return;
+    try {
+      await call("close", []);
+    } finally {
+      closing = true;
+      await worker.terminate();
+    }
   };
+  threads.set(store, { worker: () => worker, health: () => ({ restarts, failed: stopped !== undefined }) });
   return store;
 }

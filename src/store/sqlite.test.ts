@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, StoreInterruptedError, StoreUnavailableError } from "../errors.ts";
 import { openStore, redactUrl } from "./open.ts";
 import { openSqliteStore } from "./sqlite.ts";
-import { openSqliteStoreInThread } from "./sqlite-thread.ts";
+import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
 import { storeContract } from "./store.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-store-"));
@@ -90,4 +90,25 @@ test("sqlite: renewing, releasing and fencing claims walk the claimed_by index, 
   }
   assert.match(plan("update transmissions set status = 'S' where id = 1 and claimed_by = 'a'"), /USING INTEGER PRIMARY KEY|USING INDEX/);
   db.close();
+});
+
+test("sqlite in a thread: when the thread dies, its calls in flight fail as interrupted, a new thread takes the next, and too many deaths give up", async () => {
+  const fatal: Error[] = [];
+  const store = openSqliteStoreInThread(join(dir, "restarts.db"), { restartsPerMinute: 2, onFatal: (error) => fatal.push(error) });
+  await store.migrate();
+  const thread = storeThread(store)!;
+  const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["111"] });
+  const inFlight = store.pendingWork();
+  await thread.worker().terminate();
+  await assert.rejects(inFlight, (error: unknown) => error instanceof StoreInterruptedError && /while answering; try again/.test(error.message));
+  await store.acceptIncoming({ message: { id: "after", text: "hi", fields: {}, connection }, dedupeWindowMs: 0 });
+  assert.equal((await store.getMessage("after"))?.text, "hi", "the new thread serves the same file");
+  assert.deepEqual(thread.health(), { restarts: 1, failed: false });
+  await thread.worker().terminate();
+  await store.ping();
+  await thread.worker().terminate();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(thread.health().failed, true);
+  assert.equal(fatal.length, 1);
+  await assert.rejects(store.ping(), (error: unknown) => error instanceof StoreUnavailableError && /stopped 3 times within a minute/.test(error.message));
 });
