@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [--soak] [--rate N] [--out PATH]`: the server as a child process on
- * SQLite, a fake Kannel in another, and the load generated here; see docs/performance.md.
+ * `npm run bench [-- --quick] [--soak] [--rate N] [--synchronous full|normal] [--out PATH]`: the
+ * server as a child process on SQLite, a fake Kannel in another, and the load generated here; see
+ * docs/performance.md.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
@@ -17,11 +18,17 @@ export interface BenchOptions {
   out?: string;
   /** Overrides the fixed rate (msg/s) of the latency and soak scenarios. */
   rate?: number;
+  /** The server's SQLite sync mode; default full, as `npm start` runs. */
+  synchronous?: "full" | "normal";
 }
 
 /** Runs the benchmark, prints the table, writes the JSON; resolves with the exit code (1 if a number is not sane). */
 export async function runBench(options: BenchOptions): Promise<number> {
-  const settings = { ...(options.quick ? QUICK : FULL), ...(options.rate ? { rate: options.rate, soakRate: options.rate } : {}) };
+  const settings = {
+    ...(options.quick ? QUICK : FULL),
+    ...(options.rate ? { rate: options.rate, soakRate: options.rate } : {}),
+    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+  };
   const started = new Date();
   const out = options.out ?? fileURLToPath(new URL(`./results/${started.toISOString().replace(/[:.]/g, "-")}.json`, import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), "rapidsms-bench-"));
@@ -80,8 +87,13 @@ export async function runBench(options: BenchOptions): Promise<number> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, soak: { type: "boolean" }, out: { type: "string" }, rate: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean" }, soak: { type: "boolean" }, out: { type: "string" }, rate: { type: "string" }, synchronous: { type: "string" } },
+  });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(rate > 0)) throw new Error(`--rate: expected a positive number of messages per second, got ${values.rate}`);
-  process.exitCode = await runBench({ ...values, rate });
+  const { synchronous } = values;
+  if (synchronous !== undefined && synchronous !== "full" && synchronous !== "normal")
+    throw new Error(`--synchronous: expected full or normal, got ${synchronous}`);
+  process.exitCode = await runBench({ ...values, rate, synchronous });
 }

@@ -72,11 +72,11 @@ export interface ServerChild {
 }
 
 /**
- * Starts `rapidsms start` on a fresh SQLite file with the Kannel backend pointing at the fake
+ * Starts `rapidsms start` on a fresh SQLite file (synced as `synchronous` says) with the Kannel backend pointing at the fake
  * gateway and the echo app. At `logLevel: warn` the "listening" line is not logged, so readiness
  * is `/healthz` answering.
  */
-export async function startServer(dir: string, name: string, sendsmsUrl: string): Promise<ServerChild> {
+export async function startServer(dir: string, name: string, sendsmsUrl: string, synchronous: "full" | "normal" = "full"): Promise<ServerChild> {
   const configPath = join(dir, `${name}.config.json`);
   writeFileSync(
     configPath,
@@ -84,7 +84,7 @@ export async function startServer(dir: string, name: string, sendsmsUrl: string)
       installedBackends: { kannel: { engine: "kannel", sendsmsUrl } },
       apps: ["echo"],
       logLevel: "warn",
-      database: `sqlite:${join(dir, `${name}.db`)}`,
+      database: `sqlite:${join(dir, `${name}.db`)}?synchronous=${synchronous}`,
     }),
   );
   const port = await freePort();

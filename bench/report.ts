@@ -127,7 +127,9 @@ export function table(results: Results): string {
       .map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
       .join("  ")
       .trimEnd();
-  return [machineLine(results), "", line(all[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  const synchronous = (results.settings as { synchronous?: string }).synchronous;
+  const store = synchronous ? `server store: SQLite file, synchronous = ${synchronous.toUpperCase()}` : "";
+  return [machineLine(results), store, "", line(all[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
 /**

@@ -16,6 +16,8 @@ export interface Settings {
   soakRate: number;
   soakSeconds: number;
   soakSampleSeconds: number;
+  /** How the server's SQLite commits reach the disk (`?synchronous=` of its database URL). */
+  synchronous: "full" | "normal";
 }
 
 export const FULL: Settings = {
@@ -29,6 +31,7 @@ export const FULL: Settings = {
   soakRate: 200,
   soakSeconds: 600,
   soakSampleSeconds: 5,
+  synchronous: "full",
 };
 
 export const QUICK: Settings = {
@@ -42,6 +45,7 @@ export const QUICK: Settings = {
   soakRate: 200,
   soakSeconds: 30,
   soakSampleSeconds: 1,
+  synchronous: "full",
 };
 
 /** The fake Kannel child, seen from here: arrivals of `m<N>` replies and identities received so far. */
@@ -116,7 +120,7 @@ const perSecond = (count: number, ms: number) => (count * 1000) / ms;
 const errorRate = (load: LoadResult) => load.failed / Math.max(1, load.ok + load.failed);
 
 async function withServer<T>(context: Context, name: string, run: (server: ServerChild) => Promise<T>): Promise<T> {
-  const server = await startServer(context.dir, name, context.fake.url);
+  const server = await startServer(context.dir, name, context.fake.url, context.settings.synchronous);
   try {
     return await run(server);
   } finally {

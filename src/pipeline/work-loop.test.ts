@@ -3,7 +3,20 @@ import { test } from "node:test";
 import { silentLogger } from "../logger.ts";
 import { WorkLoop, type Job } from "./work-loop.ts";
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+// The loop's claims and jobs chain on promises only (its poll, 60 s here, never comes within a
+// test): once the microtasks have run out, the loop has done all it will do until the next event.
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A job that finishes when the test says so. */
+function gatedJob(onDone: () => void) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const job: Job = async () => {
+    await gate;
+    onDone();
+  };
+  return { job, finish: () => open() };
+}
 
 /** A loop whose claims hand out what `backlog` holds, counting the claims. */
 function loop(backlog: Job[], concurrency = 2) {
@@ -24,34 +37,36 @@ function loop(backlog: Job[], concurrency = 2) {
 test("jobs handed in while the store has nothing to claim do not set off a claim each as they finish", async () => {
   const { work, counts } = loop([]);
   work.start();
-  await tick();
+  await settled();
   assert.equal(counts.claims, 1, "the first claim, which finds nothing");
   for (let i = 0; i < 10; i++) {
     const place = work.reserve();
     assert.ok(place);
     place.run(async () => {});
-    await tick();
+    await settled();
   }
   assert.equal(counts.claims, 1);
   work.wake();
-  await tick();
+  await settled();
   assert.equal(counts.claims, 2, "new work: a claim");
   await work.stop();
 });
 
 test("while claims find work, each finished job makes room for the next claim", async () => {
   let done = 0;
-  const job: Job = async () => {
-    await tick();
-    done++;
-  };
-  const { work, counts } = loop(Array.from({ length: 6 }, () => job));
+  const gated = Array.from({ length: 6 }, () => gatedJob(() => done++));
+  const { work, counts } = loop(gated.map((g) => g.job));
   work.start();
-  while (done < 6) await tick();
-  await tick();
-  assert.ok(counts.claims >= 4, `6 jobs two at a time, then one that finds nothing: ${counts.claims} claims`);
-  const before = counts.claims;
-  await tick();
-  assert.equal(counts.claims, before, "and then it sleeps");
+  await settled();
+  assert.equal(counts.claims, 1, "the first claim takes two jobs, as many as the loop runs at once");
+  for (const [i, { finish }] of gated.entries()) {
+    finish();
+    await settled();
+    assert.equal(done, i + 1);
+    // Jobs 1-4 each make room for one of the four left; the fifth's room finds nothing.
+    assert.equal(counts.claims, Math.min(i + 2, 6), `after job ${i + 1}`);
+  }
+  await settled();
+  assert.equal(counts.claims, 6, "the last claim found nothing: the loop sleeps, and the sixth job's end claims nothing more");
   await work.stop();
 });

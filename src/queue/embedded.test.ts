@@ -19,7 +19,10 @@ queueContract("embedded queue on SQLite", async (shared) => {
   return { store, queue: new EmbeddedQueue(silentLogger) };
 });
 
-test("embedded queue: a retry queued for later is looked for when it is due, not at the next poll", async () => {
+test("embedded queue: a retry queued for later is looked for when it is due, not at the next poll", async (t) => {
+  // The queue's clock and timers are the test's: the check does not depend on the machine's speed.
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
   const queue = new EmbeddedQueue(silentLogger);
   const claims: number[] = [];
   const source: WorkSource = {
@@ -32,14 +35,14 @@ test("embedded queue: a retry queued for later is looked for when it is due, not
     staleOutgoing: async () => [],
   };
   await queue.consume(source, { inboundConcurrency: 1, sendConcurrency: 1, pollMs: 60_000, backends: ["gw"] });
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  const queuedAt = Date.now();
-  claims.length = 0;
-  await queue.outgoingQueued([{ messageId: "m", backend: "gw", notBefore: queuedAt + 150 }]);
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  assert.deepEqual(claims, [], "nothing is due yet");
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(claims.length, 1);
-  assert.ok(claims[0] >= queuedAt + 150, `claimed ${claims[0] - queuedAt} ms after`);
+  await settled();
+  assert.deepEqual(claims, [1_000_000], "the first claim, at start");
+  await queue.outgoingQueued([{ messageId: "m", backend: "gw", notBefore: 1_000_150 }]);
+  t.mock.timers.tick(149);
+  await settled();
+  assert.deepEqual(claims, [1_000_000], "nothing is due yet");
+  t.mock.timers.tick(1);
+  await settled();
+  assert.deepEqual(claims, [1_000_000, 1_000_150], "claimed when the retry came due, 59.85 s before the next poll");
   await queue.stop();
 });

@@ -1,5 +1,5 @@
 import { isMainThread, parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { openSqliteStore } from "./sqlite.ts";
+import { openSqliteStore, type SqliteOptions } from "./sqlite.ts";
 import type { Answer, Call } from "./sqlite-thread-protocol.ts";
 import type { Store } from "./store.ts";
 
@@ -8,7 +8,8 @@ import type { Store } from "./store.ts";
  * On the main thread this module does nothing: it is imported there only so that Node has already
  * stripped its types (and put them in the compile cache) when the thread starts.
  */
-if (!isMainThread && workerData?.sqliteStorePath) serve(openSqliteStore(workerData.sqliteStorePath as string), parentPort!);
+if (!isMainThread && workerData?.sqliteStorePath)
+  serve(openSqliteStore(workerData.sqliteStorePath as string, workerData.sqliteOptions as SqliteOptions), parentPort!);
 
 function serve(store: Store, port: MessagePort): void {
   let answers: Answer[] = [];

@@ -1,6 +1,7 @@
 import module from "node:module";
 import { Worker } from "node:worker_threads";
 import { StoreInterruptedError, StoreUnavailableError } from "../errors.ts";
+import type { SqliteOptions } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 import { METHODS, type Answer, type Call, type Method } from "./sqlite-thread-protocol.ts";
 // Does nothing here; see there. With every module of the thread already stripped and the compile
@@ -12,7 +13,7 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-export interface StoreThreadOptions {
+export interface StoreThreadOptions extends SqliteOptions {
   /** Restarts allowed within a minute before the store gives up; default 5. */
   restartsPerMinute?: number;
   /** Called once when the store gives up (the thread keeps dying): the process should exit, for its supervisor to start it again. */
@@ -68,7 +69,9 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     for (const id of [...pending.keys()]) settle(id)?.reject(error);
   };
   const start = () => {
-    const started = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), { workerData: { sqliteStorePath: path } });
+    const started = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), {
+      workerData: { sqliteStorePath: path, sqliteOptions: { synchronous: options.synchronous } },
+    });
     worker = started;
     // The thread keeps the process alive only while a call waits for it.
     if (pending.size === 0) started.unref();

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
+import { type Kysely, sql } from "kysely";
 import { ConfigError, StoreInterruptedError, StoreUnavailableError } from "../errors.ts";
 import { openStore, redactUrl } from "./open.ts";
+import type { Database } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
 import { storeContract } from "./store.contract.ts";
@@ -72,6 +74,30 @@ test("openStore takes sqlite:PATH relative to the base folder and refuses other 
     },
   );
   assert.throws(() => openStore("sqlite:"), ConfigError);
+});
+
+test("SQLite syncs every commit (synchronous = FULL) unless the URL asks for ?synchronous=normal; other options are refused", async () => {
+  const mode = async (options?: Parameters<typeof openSqliteStore>[1]) => {
+    const store = openSqliteStore(join(dir, `sync-${files++}.db`), options);
+    // 2 is FULL, 1 is NORMAL.
+    const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute((store as unknown as { db: Kysely<Database> }).db);
+    await store.close();
+    return rows[0].synchronous;
+  };
+  assert.equal(await mode(), 2);
+  assert.equal(await mode({ synchronous: "normal" }), 1);
+  const store = openStore("sqlite:./sync/app.db?synchronous=normal", dir);
+  await store.migrate();
+  await store.close();
+  assert.ok(existsSync(join(dir, "sync/app.db")), "the query is not part of the file's name");
+  assert.throws(
+    () => openStore("sqlite:./x.db?synchronous=off", dir),
+    (error: unknown) => error instanceof ConfigError && /use full \(the default\) or normal/.test(error.message),
+  );
+  assert.throws(
+    () => openStore("sqlite:./x.db?journal=delete", dir),
+    (error: unknown) => error instanceof ConfigError && /unknown option "journal"/.test(error.message),
+  );
 });
 
 test("redactUrl hides the password of a database URL", () => {

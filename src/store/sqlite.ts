@@ -8,12 +8,28 @@ import { startCheckpointer } from "./sqlite-checkpointer.ts";
 import { sqliteDialect } from "./sqlite-group-commit.ts";
 import { directExecutor, kyselyDatabase } from "./sqlite-dialect.ts";
 
+/**
+ * How a commit reaches the disk. `full` (the default): each commit is synced before it is answered,
+ * so an accepted message survives a power loss or an OS crash; group commit makes that one sync per
+ * batch of messages, not one per message. `normal`: the WAL is synced only at checkpoints, which
+ * survives `kill -9` and a crash of the process but may lose the last commits to a power loss.
+ */
+export type SqliteSynchronous = "full" | "normal";
+
+export const SQLITE_SYNCHRONOUS: readonly SqliteSynchronous[] = ["full", "normal"];
+
+export interface SqliteOptions {
+  synchronous?: SqliteSynchronous;
+}
+
 /** The embedded store: one SQLite file in WAL mode (or `:memory:` for tests). */
-export function openSqliteStore(path: string): KyselyStore {
+export function openSqliteStore(path: string, options: SqliteOptions = {}): KyselyStore {
   const file = path !== ":memory:";
   if (file) mkdirSync(dirname(path), { recursive: true });
+  const synchronous = options.synchronous ?? "full";
+  if (!SQLITE_SYNCHRONOUS.includes(synchronous)) throw new TypeError(`synchronous must be one of ${SQLITE_SYNCHRONOUS.join(", ")}`);
   const database = new DatabaseSync(path);
-  database.exec("pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma busy_timeout = 5000;");
+  database.exec(`pragma journal_mode = wal; pragma synchronous = ${synchronous}; pragma foreign_keys = on; pragma busy_timeout = 5000;`);
   // Checkpoints run in a worker thread; the writer's own, at 40 MB of WAL, are only a backstop.
   if (file) database.exec("pragma wal_autocheckpoint = 10000; pragma journal_size_limit = 67108864;");
   const checkpointer = file

@@ -17,6 +17,8 @@ export class FakeGateway {
   readonly requests: GatewayRequest[] = [];
   status = 200;
   answer = "OK";
+  /** When set, each request waits for it before it is answered (a slow gateway). */
+  hold: ((request: GatewayRequest) => Promise<void>) | undefined;
   port = 0;
   private server: Server | undefined;
 
@@ -28,14 +30,16 @@ export class FakeGateway {
     this.server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
-      request.on("end", () => {
-        this.requests.push({
+      request.on("end", async () => {
+        const recorded = {
           at: Date.now(),
           method: request.method ?? "",
           url: request.url ?? "",
           headers: request.headers,
           body: Buffer.concat(chunks).toString(),
-        });
+        };
+        this.requests.push(recorded);
+        await this.hold?.(recorded);
         response.writeHead(this.status, { "content-type": "text/plain" }).end(this.answer);
       });
     });
