@@ -12,6 +12,8 @@ export const LIMITS = {
   externalId: 255,
   /** Characters of a message's text. */
   text: 10_000,
+  /** Recipients of one send through `/api`; every bulk write is cut to the database's parameter limit. */
+  recipients: 10_000,
 } as const;
 
 /** Why a string cannot be stored as it is, or undefined: every store and gateway refuses these. */

@@ -159,6 +159,20 @@ describe("accepting and processing", () => {
     );
     await t.close();
   });
+  test("a message whose results the store keeps refusing is not a poison message: E with the reason after maxAttempts", async () => {
+    const t = await createTestRouter({
+      store: failingFirst(openSqliteStore(":memory:"), "completeIncoming", 1_000),
+      apps: [EchoApp],
+      pipeline: { maxAttempts: 3 },
+    });
+    const msg = await receiveAndWait(t, "echo forever");
+    const record = await t.store.getMessage(msg.id);
+    assert.equal(record?.status, "E");
+    assert.match(record?.error ?? "", /the database hiccuped in completeIncoming/);
+    assert.equal(t.sent().length, 0);
+    assert.deepEqual(await t.store.pendingWork(), { inbound: 0, outbound: 0, nextRetryAt: null }, "nothing left to run again after a restart");
+    await t.close();
+  });
 });
 
 describe("sending", () => {
@@ -344,6 +358,42 @@ describe("claims across workers", () => {
     assert.deepEqual([transmission.status, transmission.attempts], ["S", 1], "the hung attempt was given back, not counted");
     assert.equal((b.pipeline.backends.get("gw") as MockBackend).messages.length, 1);
     await store.close();
+  });
+  test("a send still waiting its turn when stop gives up is not started: its gateway never sees it", async () => {
+    const inner = openSqliteStore(":memory:");
+    await inner.migrate();
+    let recorded = 0;
+    const store = new Proxy(inner, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key);
+        if (key !== "recordAttempts") return value;
+        return (...args: unknown[]) => {
+          recorded++;
+          return value.apply(target, args);
+        };
+      },
+    });
+    let started = 0;
+    class Hangs extends BackendBase<object> {
+      static override engine = "hangs";
+      override send(): Promise<void> {
+        started++;
+        return new Promise(() => {});
+      }
+    }
+    const a = await worker(store, { gw: Hangs }, { sendTimeoutMs: 600_000, leaseMs: 600_000 });
+    await a.pipeline.start();
+    const [connection] = await a.router.lookupConnections("gw", ["111"]);
+    await a.router.send("first", connection);
+    await eventually(async () => started === 1);
+    // To the same recipient on the same backend: it waits for the first, to keep their order.
+    const second = await a.router.send("second", connection);
+    await eventually(async () => (await store.getMessage(second.id))?.transmissions[0].status === "P");
+    await a.pipeline.stop({ timeoutMs: 50 });
+    await eventually(async () => recorded === 2);
+    assert.equal(recorded, 2, "both sends came to an end");
+    assert.equal(started, 1, "the second send was not started after the stop");
+    await inner.close();
   });
 });
 

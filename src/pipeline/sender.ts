@@ -151,6 +151,9 @@ export class Sender {
     const { backends, options, logger } = this.init;
     const backend = backends.get(batch.backend);
     if (!backend) throw new NoBackendError(batch.backend);
+    // Told to stop while it waited its turn (behind an earlier send, or for a rate-limited slot):
+    // starting it now would reach the gateway after its claim was given back to other workers.
+    if (signal.aborted) throw new SendCancelledError();
     const timeoutMs = options.sendTimeouts[batch.backend] ?? options.sendTimeoutMs;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;

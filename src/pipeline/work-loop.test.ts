@@ -70,3 +70,35 @@ test("while claims find work, each finished job makes room for the next claim", 
   assert.equal(counts.claims, 6, "the last claim found nothing: the loop sleeps, and the sixth job's end claims nothing more");
   await work.stop();
 });
+
+test("a place is not handed out while a claim that may fill it is under way: never more jobs than concurrency", async () => {
+  let answer!: (jobs: Job[]) => void;
+  const work = new WorkLoop({
+    name: "test",
+    concurrency: 2,
+    pollMs: 60_000,
+    logger: silentLogger,
+    claim: () => new Promise<Job[]>((resolve) => (answer = resolve)),
+  });
+  let running = 0;
+  let most = 0;
+  const gates: (() => void)[] = [];
+  const job: Job = async () => {
+    most = Math.max(most, ++running);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    running--;
+  };
+  work.start();
+  await settled();
+  assert.equal(work.reserve(), undefined, "the claim under way asked for both places");
+  answer([job, job]);
+  await settled();
+  assert.equal(running, 2);
+  assert.equal(work.reserve(), undefined, "both places are taken");
+  for (const open of gates) open();
+  await settled();
+  assert.equal(most, 2);
+  const stopped = work.stop();
+  answer([]);
+  await stopped;
+});

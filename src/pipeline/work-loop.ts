@@ -38,6 +38,8 @@ export class WorkLoop {
   private reserved = 0;
   private active = false;
   private claiming = false;
+  /** Places the claim under way asked for: they are not free for `reserve` until it answers. */
+  private claimingFor = 0;
   private woken = false;
   /**
    * The last claim found nothing: a job finishing does not mean there is more to claim (jobs
@@ -76,7 +78,7 @@ export class WorkLoop {
    * free: `run` starts the job in it, `cancel` gives it back.
    */
   reserve(): Reservation | undefined {
-    if (!this.active || this.running.size + this.reserved >= this.options.concurrency) return undefined;
+    if (!this.active || this.running.size + this.reserved + this.claimingFor >= this.options.concurrency) return undefined;
     this.reserved++;
     let open = true;
     const close = () => {
@@ -130,6 +132,7 @@ export class WorkLoop {
       let claimed = 0;
       if (free > 0) {
         this.claiming = true;
+        this.claimingFor = free;
         try {
           const jobs = await this.options.claim(free);
           claimed = jobs.length;
@@ -140,6 +143,7 @@ export class WorkLoop {
           this.options.logger.error({ err: error, loop: this.options.name }, "claiming work failed; trying again");
         } finally {
           this.claiming = false;
+          this.claimingFor = 0;
         }
       }
       if (claimed > 0 && this.running.size < this.options.concurrency) continue;

@@ -14,11 +14,11 @@ export const sendMessageBody = z
   .object({
     text: storable(z.string().max(LIMITS.text)).describe("The message text; it is split into SMS segments by the gateway."),
     backend: z.string().min(1).optional().describe("Installed backend to send through, with `identities`."),
-    identities: z.array(identity).min(1).max(10_000).optional().describe("Recipients on `backend`."),
+    identities: z.array(identity).min(1).max(LIMITS.recipients).optional().describe("Recipients on `backend`."),
     connections: z
       .array(z.object({ backend: z.string().min(1), identity }).strict())
       .min(1)
-      .max(10_000)
+      .max(LIMITS.recipients)
       .optional()
       .describe("Recipients on several backends."),
   })
