@@ -7,7 +7,7 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE:
     "The database could not be opened or brought up to date at start-up, or the store gave up (its thread kept dying). Check that it runs and that `database` (or `DATABASE_URL`) names it; restart the process.",
   STORE_INTERRUPTED:
-    "The store stopped while answering (its thread died and is being restarted). Nothing is known to have been done: try again (the server answers 503, which gateways retry).",
+    "The store stopped while answering (its thread died and is being restarted): whether the call took effect is unknown. Try again (the server answers 503, which gateways retry); an inbound message sent again with its gateway id is stored once, one without may be stored twice.",
   INPUT_INVALID:
     "A message, identity or gateway id cannot be taken as it is (too long, not valid text, not an identity its backend can send to). The message names the field; fix the request. A gateway gets a 400.",
   HANDLER_INVALID: "A handler class is incomplete (a KeywordHandler without `keyword`, a PatternHandler without `pattern`). Fix the handler.",

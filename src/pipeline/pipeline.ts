@@ -13,7 +13,7 @@ import type { Router } from "../router/router.ts";
 import type { MessageRecord, OutgoingWork, Store } from "../store/store.ts";
 import { backendPort } from "./backend-port.ts";
 import { Leases } from "./leases.ts";
-import type { PipelineOptions } from "./policy.ts";
+import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
 import { Sender } from "./sender.ts";
 import type { Job } from "./work-loop.ts";
@@ -177,7 +177,7 @@ export class Pipeline implements RouterPort, WorkSource {
       if (now - lastPurge < 10 * 60_000) return;
       lastPurge = now;
       void this.store
-        .purgeDedupe({ olderThan: now - this.options.dedupeWindowMs })
+        .purgeDedupe({ olderThan: now - this.options.dedupeWindowMs, keptReportsOlderThan: now - keptReportsMs(this.options) })
         .catch((error) => this.logger.error({ err: error }, "purging old gateway ids failed"));
     }, 60_000);
     this.housekeeping.unref();

@@ -93,3 +93,12 @@ export function retryDelay(attempt: number, options: Pick<PipelineOptions, "base
   const exponential = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exponential / 2 + (random() * exponential) / 2);
 }
+
+/**
+ * How long a delivery report that came before its send's answer is kept for that answer: a report
+ * can only overtake an answer still under way, which comes within the send's deadline. Ten minutes,
+ * or twice the longest deadline if that is longer; a report kept longer belongs to no send of ours.
+ */
+export function keptReportsMs(options: Pick<PipelineOptions, "sendTimeoutMs" | "sendTimeouts">): number {
+  return Math.max(10 * 60_000, 2 * Math.max(options.sendTimeoutMs, ...Object.values(options.sendTimeouts)));
+}

@@ -146,7 +146,7 @@ export class KyselyStore implements Store {
   reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport }): Promise<ReportResult> {
     return this.delivery.reportDelivery(args);
   }
-  purgeDedupe(args: { olderThan: number }): Promise<number> {
+  purgeDedupe(args: { olderThan: number; keptReportsOlderThan?: number }): Promise<number> {
     return this.delivery.purgeDedupe(args);
   }
 

@@ -65,8 +65,11 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     if (pending.size === 0) worker.unref();
     return call;
   };
-  const rejectAll = (error: Error) => {
-    for (const id of [...pending.keys()]) settle(id)?.reject(error);
+  /** Calls posted to the current thread: if it dies, these (and only these) have an unknown outcome. */
+  let posted = new Set<number>();
+  const rejectPosted = (error: Error) => {
+    for (const id of posted) settle(id)?.reject(error);
+    posted = new Set();
   };
   const start = () => {
     const started = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), {
@@ -77,6 +80,7 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     if (pending.size === 0) started.unref();
     started.on("message", (answers: Answer[]) => {
       for (const { id, result, error } of answers) {
+        posted.delete(id);
         const call = settle(id);
         if (error !== undefined) call?.reject(error);
         else call?.resolve(result);
@@ -89,7 +93,8 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     started.on("exit", (code) => {
       if (closing || stopped || worker !== started) return;
       const why = reason ?? `it exited with code ${code}`;
-      rejectAll(new StoreInterruptedError(`the SQLite store thread stopped (${why}) while answering; try again`));
+      // Calls not yet posted wait in the outbox for the next thread; those the dead one had may or may not be done.
+      rejectPosted(new StoreInterruptedError(`the SQLite store thread stopped (${why}) while answering; whether the call took effect is unknown, try again`));
       const now = Date.now();
       recentRestarts.push(now);
       while (recentRestarts.length > 0 && recentRestarts[0] < now - 60_000) recentRestarts.shift();
@@ -97,6 +102,8 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
         stopped = new StoreUnavailableError(
           `the SQLite store thread stopped ${recentRestarts.length} times within a minute (last: ${why}); restart the process`,
         );
+        for (const id of [...pending.keys()]) settle(id)?.reject(stopped);
+        outbox = [];
         options.onFatal?.(stopped);
         return;
       }
@@ -112,6 +119,8 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
   const flush = () => {
     const calls = outbox;
     outbox = [];
+    if (stopped || calls.length === 0) return;
+    for (const { id } of calls) posted.add(id);
     worker.postMessage(calls);
   };
   const call = (method: Method, args: unknown[]) =>

@@ -455,6 +455,49 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getTransmission(t.id))?.deliveryReports.length, 1);
     }));
 
+  test(`${name}: a kept report for a gateway id that the answer gives several recipients lands on all of them`, () =>
+    withStore(async (store) => {
+      const connections = await connect(store, "junebug", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
+      const claimed = await claimOut(store, claim());
+      const early = { ref: { backend: "junebug", externalId: "one-id" }, report: { status: "E" as const, detail: "delivery_failed" } };
+      assert.deepEqual(await store.reportDelivery(early), { transmissionIds: [], kept: true });
+      await store.recordAttempts({ outcomes: claimed.map((t) => sent(t, { messageId: "m", externalId: "one-id" })) });
+      assert.deepEqual(
+        (await store.getMessage("m"))?.transmissions.map((t) => [t.status, t.error]),
+        [
+          ["E", "delivery_failed"],
+          ["E", "delivery_failed"],
+        ],
+      );
+    }));
+
+  test(`${name}: reports racing the answers that bring their gateway ids are never lost, whichever commits first`, () =>
+    withStore(async (store) => {
+      const count = 200;
+      const connections = await connect(
+        store,
+        "vumi",
+        Array.from({ length: count }, (_, i) => String(5_000 + i)),
+      );
+      for (const [i, connection] of connections.entries()) await store.enqueueOutgoing({ message: outgoing(`race-${i}`, [connection]) });
+      const claimed = await claimOut(store, claim(), undefined, count);
+      assert.equal(claimed.length, count);
+      // Each report and its answer at the same moment, on as many connections as the store has.
+      await Promise.all(
+        claimed.flatMap((t) => [
+          store.reportDelivery({ ref: { backend: "vumi", externalId: `gw-${t.id}` }, report: { status: "D", detail: "delivered" } }),
+          store.recordAttempts({ outcomes: [sent(t, { messageId: t.messageId, externalId: `gw-${t.id}` })] }),
+        ]),
+      );
+      const statuses = await Promise.all(claimed.map(async (t) => (await store.getTransmission(t.id))?.status));
+      assert.deepEqual(
+        statuses.filter((status) => status !== "D"),
+        [],
+        "every transmission ends D",
+      );
+    }));
+
   test(`${name}: the same report twice is recorded once`, () =>
     withStore(async (store) => {
       const [connection] = await connect(store, "kannel", ["111"]);

@@ -304,8 +304,11 @@ export interface DeliveryStore {
    * that no transmission has yet is kept until a send's answer brings that id.
    */
   reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport; now?: number }): Promise<ReportResult>;
-  /** Forgets gateway ids accepted before `olderThan` (epoch ms), and kept reports received before then; returns how many of each. */
-  purgeDedupe(args: { olderThan: number }): Promise<number>;
+  /**
+   * Forgets inbound gateway ids accepted before `olderThan` (epoch ms), and kept reports received
+   * before `keptReportsOlderThan` (default: `olderThan`); returns how many gateway ids it forgot.
+   */
+  purgeDedupe(args: { olderThan: number; keptReportsOlderThan?: number }): Promise<number>;
 }
 
 /** What people and tools read. */

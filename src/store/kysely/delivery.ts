@@ -56,7 +56,8 @@ export async function applyReport(
 
 /**
  * Applies the reports kept for gateway ids that sends' answers have just brought: called in the
- * transaction that records those answers, after them.
+ * transaction that records those answers, after them (and after `lockGatewayIds` on their ids). A
+ * gateway id the answers gave several recipients gets each of its reports on all of them.
  */
 export async function applyKeptReports(
   trx: Transaction<Database>,
@@ -64,24 +65,34 @@ export async function applyKeptReports(
   answered: readonly { transmissionId: number; externalId: string }[],
   stamp: string,
 ): Promise<void> {
-  for (const { transmissionId, externalId } of answered) {
-    const target = await recipients(trx)
-      .select(["transmissions.id", "transmissions.message_id", "transmissions.status", "backends.name as backend"])
-      .where("transmissions.id", "=", transmissionId)
-      .executeTakeFirst();
-    if (!target) continue;
-    const kept = await trx
-      .selectFrom("pending_reports")
-      .selectAll()
-      .where("backend", "=", target.backend)
-      .where("external_id", "=", externalId)
-      .orderBy("id")
-      .execute();
-    for (const report of kept) {
-      const current = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "=", transmissionId).executeTakeFirstOrThrow();
-      await applyReport(trx, ctx, [current], { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined }, stamp);
+  const byGatewayId = new Map<string, number[]>();
+  for (const { transmissionId, externalId } of answered) byGatewayId.set(externalId, [...(byGatewayId.get(externalId) ?? []), transmissionId]);
+  for (const [externalId, transmissionIds] of byGatewayId) {
+    const targets = await recipients(trx).select(["transmissions.id", "backends.name as backend"]).where("transmissions.id", "in", transmissionIds).execute();
+    for (const backend of new Set(targets.map((t) => t.backend))) {
+      const ids = targets.filter((t) => t.backend === backend).map((t) => t.id);
+      const kept = await trx
+        .selectFrom("pending_reports")
+        .selectAll()
+        .where("backend", "=", backend)
+        .where("external_id", "=", externalId)
+        .orderBy("id")
+        .execute();
+      if (kept.length === 0) continue;
+      for (const report of kept) {
+        // Read again for each report: the one before may have finished them.
+        const current = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "in", ids).orderBy("id").execute();
+        await applyReport(trx, ctx, current, { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined }, stamp);
+      }
+      await trx
+        .deleteFrom("pending_reports")
+        .where(
+          "id",
+          "in",
+          kept.map((k) => k.id),
+        )
+        .execute();
     }
-    if (kept.length > 0) await trx.deleteFrom("pending_reports").where("backend", "=", target.backend).where("external_id", "=", externalId).execute();
   }
 }
 
@@ -96,6 +107,9 @@ export class Delivery implements DeliveryStore {
   reportDelivery({ ref, report, now = Date.now() }: { ref: TransmissionRef; report: DeliveryReport; now?: number }): Promise<ReportResult> {
     const stamp = new Date(now).toISOString();
     return this.ctx.dialect.write(async (trx) => {
+      // A report that may be kept waits for a send recording its gateway id right now (see recordAttempts).
+      if ("externalId" in ref) await this.ctx.dialect.lockGatewayIds(trx, [ref.externalId]);
+      else if ("externalIdOrMessageId" in ref) await this.ctx.dialect.lockGatewayIds(trx, [ref.externalIdOrMessageId]);
       const found = await this.find(trx, ref);
       if ("unmatched" in found) {
         if (!found.keep) return { transmissionIds: [], unmatched: found.unmatched };
@@ -158,10 +172,10 @@ export class Delivery implements DeliveryStore {
     return { unmatched: `no message sent through this backend has the id ${gatewayId} yet`, keep };
   }
 
-  async purgeDedupe({ olderThan }: { olderThan: number }): Promise<number> {
+  async purgeDedupe({ olderThan, keptReportsOlderThan = olderThan }: { olderThan: number; keptReportsOlderThan?: number }): Promise<number> {
     const { db } = this.ctx;
     const ids = await db.deleteFrom("inbound_dedupe").where("received_at", "<", olderThan).executeTakeFirst();
-    await db.deleteFrom("pending_reports").where("received_at", "<", olderThan).execute();
+    await db.deleteFrom("pending_reports").where("received_at", "<", keptReportsOlderThan).execute();
     return Number(ids.numDeletedRows);
   }
 }

@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder, Transaction } from "kysely";
+import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from "kysely";
 import type { Database } from "../schema.ts";
 
 /**
@@ -11,6 +11,13 @@ export interface StoreDialect {
   write<T>(run: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Locks the rows a claim selects so that concurrent claimers skip them; SQLite has one writer and needs nothing. */
   lockForClaim<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, table: string): SelectQueryBuilder<DB, TB, O>;
+  /**
+   * Holds, until the transaction ends, a lock on each of these gateway ids: a delivery report that
+   * finds no transmission with the id, and a send's answer that brings it, must not pass each
+   * other unseen (under READ COMMITTED both would look before the other commits). SQLite has one
+   * writer and needs nothing.
+   */
+  lockGatewayIds(trx: Transaction<Database>, ids: readonly string[]): Promise<void>;
   /** The larger of a column and a number, in this database's SQL. */
   greatest: "max" | "greatest";
   /** How many values one statement may bind; bulk writes are cut into statements below it. */
@@ -23,6 +30,12 @@ export function postgresDialect(db: Kysely<Database>): StoreDialect {
     name: "postgres",
     write: (run) => db.transaction().execute(run),
     lockForClaim: (query, table) => query.forUpdate(table as never).skipLocked(),
+    lockGatewayIds: async (trx, ids) => {
+      if (ids.length === 0) return;
+      // In one order, so that two transactions locking several never wait for each other in a circle.
+      const sorted = [...new Set(ids)].sort();
+      await sql`select pg_advisory_xact_lock(hashtext(id)) from (select unnest(${sorted}::text[]) as id order by 1) as ids`.execute(trx);
+    },
     greatest: "greatest",
     // The protocol's limit is 65,535 bound values per statement.
     maxParameters: 30_000,

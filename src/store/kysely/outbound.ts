@@ -155,6 +155,11 @@ export class Outbound implements OutboundStore {
     const { hot, dialect } = this.ctx;
     const stamp = isoNow();
     return dialect.write(async (trx) => {
+      // Before the answers' gateway ids are written: a report for one of them waits, or is kept before this looks.
+      await dialect.lockGatewayIds(
+        trx,
+        outcomes.flatMap((o) => (o.status === "S" && o.externalId ? [o.externalId] : [])),
+      );
       const applied: SendOutcome[] = [];
       const fenced: number[] = [];
       for (const o of outcomes) {
