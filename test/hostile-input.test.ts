@@ -106,7 +106,11 @@ for (const store of stores) {
         () => app.inject({ method: "POST", url: "/backend/vumi/", headers: JSON_TYPE, payload: vumiMessage({ message_id: LONG }) }),
         /form failed to validate\nmessage_id: .*255 characters/,
       ],
-      ["an identity with a space to Kannel", () => app.inject({ url: "/backend/kannel-a/?id=2557+0001&text=hi" }), /form failed to validate\nid: /],
+      [
+        "an identity with a control character to Kannel",
+        () => app.inject({ url: "/backend/kannel-a/?id=2557%0A0001&text=hi" }),
+        /form failed to validate\nid: /,
+      ],
       [
         "an identity with a space to the API, for Kannel",
         () => app.inject({ method: "POST", url: "/api/messages", payload: { backend: "kannel-a", identities: ["2557 0001"], text: "hi" } }),
@@ -141,6 +145,23 @@ for (const store of stores) {
       });
     }
 
+    test("a sender id with a space (MY BANK) writes in through Kannel; a send to it is refused by the API and ends E as a reply, never reaching sendsms", async () => {
+      const inbound = await app.inject({ url: "/backend/kannel-a/?id=MY+BANK&text=your+balance" });
+      assert.equal(inbound.statusCode, 200, inbound.body);
+      const [stored] = await system.store.listMessages({ direction: "I", identity: "MY BANK" });
+      assert.equal(stored?.text, "your balance");
+      const requests = kannel.requests.length;
+      const reply = await system.router.send("thanks", await system.router.lookupConnections("kannel-a", ["MY BANK"]));
+      await system.pipeline.idle();
+      const [transmission] = (await system.store.getMessage(reply.id))!.transmissions;
+      assert.equal(transmission.status, "E");
+      assert.match(
+        transmission.error ?? "",
+        /kannel-a cannot send to "MY BANK": Not an identity this backend can send to: expected a number or address without spaces/,
+      );
+      assert.equal(kannel.requests.length, requests, "sendsms never saw it");
+    });
+
     test("a report on kannel-a's status URL for a message sent through kannel-b is refused and changes nothing", async () => {
       const message = await sent("kannel-b", ["255700000101"]);
       const response = await app.inject({ url: `/backend/kannel-a/status/?message_id=${message.id}&identity=255700000101&status=2` });
@@ -158,6 +179,21 @@ for (const store of stores) {
       for (let i = 0; i < 2; i++) assert.equal((await app.inject({ url })).statusCode, 200);
       const detail = await system.store.getTransmission(message.transmissions[0].id);
       assert.equal(detail?.deliveryReports.length, 1);
+    });
+
+    test("a report's odd text is recorded mended (a NUL in Kannel's status_text), and an id no store can hold is a 400", async () => {
+      const message = await sent("kannel-a", ["255700000108"]);
+      const odd = await app.inject({ url: `/backend/kannel-a/status/?message_id=${message.id}&identity=255700000108&status=2&status_text=bad%00news` });
+      assert.equal(odd.statusCode, 200, odd.body);
+      assert.match((await system.store.getMessage(message.id))?.transmissions[0].error ?? "", /bad\ufffdnews/);
+      const long = await app.inject({
+        method: "POST",
+        url: "/backend/vumi/events/",
+        headers: JSON_TYPE,
+        payload: { event_type: "ack", user_message_id: LONG, message_id: "e-2" },
+      });
+      assert.equal(long.statusCode, 400, long.body);
+      assert.match(long.body, /^form failed to validate\n.*255 characters/);
     });
 
     test("a malformed escape is kept as written, as the WHATWG form rules say (never half decoded)", async () => {

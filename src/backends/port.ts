@@ -59,10 +59,14 @@ export interface BackendPort {
   receive(text: string, connection: Connection, options?: { fields?: Fields; id?: string }): Promise<{ id: string; duplicate: boolean }>;
   /**
    * Get-or-create a connection per identity on this backend, in input order. Throws
-   * InvalidInputError for an identity this backend cannot take (see `checkIdentity`).
+   * InvalidInputError for an identity no store can keep (see `checkIdentity`).
    */
   lookupConnections(identities: readonly string[]): Promise<Connection[]>;
-  /** Why `identity` cannot be one on this backend (too long, not text, not its pattern), or undefined. */
+  /**
+   * Why `identity` cannot be a sender's (too long, not text, control characters), or undefined.
+   * Whether this backend can send to it (its `identityPattern`) is checked when a message to it is
+   * sent or asked for through the API, not here: a sender id such as "MY BANK" can write in.
+   */
   checkIdentity(identity: string): string | undefined;
   /** Records a delivery report on this backend's transmissions. */
   reportDelivery(ref: DeliveryRef, report: DeliveryReport): Promise<DeliveryOutcome>;

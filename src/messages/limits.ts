@@ -14,6 +14,8 @@ export const LIMITS = {
   text: 10_000,
   /** Recipients of one send through `/api`; every bulk write is cut to the database's parameter limit. */
   recipients: 10_000,
+  /** Characters of a note the store keeps: an error, a gateway's answer, a report's detail. */
+  note: 2_000,
 } as const;
 
 /** Why a string cannot be stored as it is, or undefined: every store and gateway refuses these. */
@@ -45,4 +47,17 @@ export function unfitMessageText(text: string): string | undefined {
   const unfit = unfitText(text);
   if (unfit) return unfit;
   return text.length > LIMITS.text ? `Longer than ${LIMITS.text} characters (${text.length}).` : undefined;
+}
+
+/**
+ * A note from outside (a gateway's answer, an error's text, a report's detail) as the store can
+ * keep it: NULs and lone surrogates become U+FFFD and it is cut at LIMITS.note. A note is read by
+ * people, not matched, so it is mended rather than refused.
+ */
+export function storableNote(value: string): string;
+export function storableNote(value: string | null | undefined): string | null;
+export function storableNote(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const mended = value.toWellFormed().replaceAll("\0", "\uFFFD");
+  return mended.length > LIMITS.note ? `${mended.slice(0, LIMITS.note - 1)}…` : mended;
 }

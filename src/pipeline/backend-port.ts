@@ -38,7 +38,7 @@ export function backendPort(init: BackendPortInit): BackendPort {
       return init.accept(new IncomingMessage({ connections: [connection], text, fields: receiveOptions.fields, id: receiveOptions.id }));
     },
     lookupConnections: (identities) => init.lookupConnections(name, identities),
-    checkIdentity: (identity) => unfitIdentity(identity, engine.identityPattern, engine.identityRule),
+    checkIdentity: (identity) => unfitIdentity(identity),
     async reportDelivery(ref: DeliveryRef, report: DeliveryReport) {
       const result = await store.reportDelivery({ ref: { backend: name, ...ref } as TransmissionRef, report });
       return { matched: result.transmissionIds.length, kept: result.kept ?? false, reason: result.unmatched };

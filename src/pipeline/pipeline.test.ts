@@ -173,6 +173,24 @@ describe("accepting and processing", () => {
     assert.deepEqual(await t.store.pendingWork(), { inbound: 0, outbound: 0, nextRetryAt: null }, "nothing left to run again after a restart");
     await t.close();
   });
+  test("an app's reply that no store can keep (a NUL, or too long) ends the message E at once, with the reason", async () => {
+    let calls = 0;
+    class Garbled extends AppBase {
+      override handle(msg: IncomingMessage) {
+        calls++;
+        msg.respond("fine");
+        msg.respond("bad\u0000reply");
+        return true;
+      }
+    }
+    const t = await createTestRouter({ apps: [Garbled], pipeline: { maxAttempts: 5 } });
+    const msg = await receiveAndWait(t, "hello");
+    const record = await t.store.getMessage(msg.id);
+    assert.deepEqual([record?.status, record?.error], ["E", "reply text 1: Null characters are not allowed."]);
+    assert.equal(calls, 1, "not run again: it would answer the same");
+    assert.equal(t.sent().length, 0);
+    await t.close();
+  });
 });
 
 describe("sending", () => {

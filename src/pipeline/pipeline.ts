@@ -88,14 +88,19 @@ export class Pipeline implements RouterPort, WorkSource {
     return this.active;
   }
 
-  /** Throws InvalidInputError for an identity the backend cannot take: nothing reaches the store that it cannot keep. */
+  /** Throws InvalidInputError for an identity no store can keep: nothing reaches the store that it cannot keep. */
   lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]> {
-    const engine = this.engines.get(backendName);
     for (const [i, identity] of identities.entries()) {
-      const unfit = unfitIdentity(identity, engine?.identityPattern, engine?.identityRule);
+      const unfit = unfitIdentity(identity);
       if (unfit) return Promise.reject(new InvalidInputError("identity", unfit, identities.length > 1 ? i : undefined));
     }
     return this.store.lookupConnections({ backend: backendName, identities });
+  }
+
+  /** Why `backendName` cannot send to `identity` (see BackendBase.identityPattern), or undefined. */
+  unsendable(backendName: string, identity: string): string | undefined {
+    const engine = this.engines.get(backendName);
+    return unfitIdentity(identity, engine?.identityPattern, engine?.identityRule);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { errorText } from "../errors.ts";
+import { errorText, InvalidInputError } from "../errors.ts";
+import { unfitMessageText } from "../messages/limits.ts";
 import { IncomingMessage, type OutgoingMessage } from "../messages/messages.ts";
 import type { Queue } from "../queue/queue.ts";
 import { REPLY_PRIORITY, type Router } from "../router/router.ts";
@@ -67,6 +68,10 @@ export class Processor {
     const msg = new IncomingMessage({ connections: [claimed.connection], text: claimed.text, fields: claimed.fields, id: claimed.id });
     try {
       const replies = (await router.process(msg)).map((reply) => outgoingRecord(reply, REPLY_PRIORITY));
+      for (const [i, reply] of replies.entries()) {
+        const unfit = unfitMessageText(reply.text);
+        if (unfit) throw new InvalidInputError("reply text", unfit, replies.length > 1 ? i : undefined);
+      }
       const recipients = replies.reduce((n, r) => n + r.connections.length, 0);
       // A sender of this process with room takes the replies straight from here: they are stored
       // claimed for it, which saves a claim through the store.
@@ -99,7 +104,8 @@ export class Processor {
   /** Back to the queue after a backoff, or E once the attempts are spent; if even that fails, the claim runs out. */
   private async failed(claimed: ClaimedIncoming, error: unknown): Promise<void> {
     const { store, queue, options, logger } = this.init;
-    const last = claimed.attempt >= options.maxAttempts;
+    // A reply no store or gateway can take comes out the same on every try: an app's bug, not a hiccup.
+    const last = error instanceof InvalidInputError || claimed.attempt >= options.maxAttempts;
     const nextAttemptAt = last ? null : Date.now() + retryDelay(claimed.attempt, options);
     logger.error(
       { err: error, messageId: claimed.id, attempt: claimed.attempt },

@@ -140,7 +140,7 @@ test("work claimed by a process that died is claimed again once its lease runs o
   const incoming = await t.router.receive("x", connection2);
   // A dead process's claims: taken and never finished.
   const dead = { token: "dead-process#1", until: Date.now() + 100 };
-  await t.store.claimTransmissions({ claim: dead, limit: 10 });
+  await t.store.claimTransmissions({ claim: dead, limit: 10, maxAttempts: 10 });
   await t.store.claimIncoming({ claim: dead, limit: 10, maxAttempts: 10 });
   await t.pipeline.start();
   await t.idle();
@@ -202,4 +202,26 @@ test("rate limits are messages per second, or segments per second when asked", (
   assert.deepEqual(rateLimits, { a: { perSecond: 50, count: "messages" }, b: { perSecond: 10, count: "segments" }, c: { perSecond: 5, count: "messages" } });
   assert.throws(() => pipelineOptionsSchema.parse({ rateLimits: { a: { perSecond: 10, count: "bytes" } } }));
   assert.throws(() => pipelineOptionsSchema.parse({ rateLimits: { a: 0 } }));
+});
+
+test("a claim of more messages than the loop has places never runs more sends at once than sendConcurrency", async () => {
+  let running = 0;
+  let most = 0;
+  class Counting extends MockBackend {
+    static override engine = "counting";
+    override async send(request: SendRequest) {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setImmediate(resolve));
+      await super.send(request);
+      running--;
+    }
+  }
+  const t = await createTestRouter({ backends: { mockbackend: Counting }, pipeline: { sendConcurrency: 4 }, stopped: true });
+  const connections = await t.connections(Array.from({ length: 300 }, (_, i) => String(7_000 + i)));
+  for (const connection of connections) await t.router.send("one each", connection);
+  await t.pipeline.start();
+  await t.idle();
+  assert.equal(t.sent().length, 300);
+  assert.ok(most <= 4, `${most} sends at once`);
+  await t.close();
 });

@@ -2,11 +2,27 @@ import type { Logger } from "pino";
 import type { BackendBase, SendResult } from "../backends/backend.ts";
 import { errorText, MessageSendingError, NoBackendError, SendCancelledError, SendTimeoutError } from "../errors.ts";
 import { smsSize } from "../messages/encoding.ts";
+import { unfitIdentity } from "../messages/limits.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store } from "../store/store.ts";
 import type { Leases } from "./leases.ts";
 import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
+
+/**
+ * More batches than places (a claim of many messages with a recipient or two each): `places` jobs
+ * that take the batches in turn, so that no more sends run at once than the loop allows. Every
+ * batch runs, whatever the one before it did (each holds a claim until it has run).
+ */
+function lanes(jobs: readonly Job[], places: number): Job[] {
+  const lanes: Job[][] = Array.from({ length: places }, () => []);
+  for (const [i, job] of jobs.entries()) lanes[i % places].push(job);
+  return lanes.map((lane) => async (signal) => {
+    const failures: unknown[] = [];
+    for (const job of lane) await job(signal).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures.length === 1 ? failures[0] : new AggregateError(failures, `${failures.length} batches failed`);
+  });
+}
 
 /** Transmissions of one message on one backend, sent in one `send` call. */
 interface Batch {
@@ -47,8 +63,9 @@ export class Sender {
   async claim(free: number, only?: OutgoingWork): Promise<Job[]> {
     const { store, leases, options } = this.init;
     const limit = only ? this.batchSize(only.backend) : free * options.batchSize;
-    const claimed = await store.claimTransmissions({ claim: leases.claim(), limit, only });
-    return this.batches(claimed).map((batch) => this.job(batch));
+    const claimed = await store.claimTransmissions({ claim: leases.claim(), limit, maxAttempts: options.maxAttempts, only });
+    const jobs = this.batches(claimed).map((batch) => this.job(batch));
+    return jobs.length <= free ? jobs : lanes(jobs, free);
   }
 
   /** Sends transmissions this process stored already claimed (see Processor), batch after batch. */
@@ -115,14 +132,41 @@ export class Sender {
     return next;
   }
 
-  private async send(batch: Batch, signal: AbortSignal): Promise<void> {
+  private async send(claimed: Batch, signal: AbortSignal): Promise<void> {
+    const refused = this.unsendable(claimed);
+    const batch =
+      refused.length === 0 ? claimed : { ...claimed, transmissions: claimed.transmissions.filter((t) => !refused.some((r) => r.transmissionId === t.id)) };
+    let outcomes: SendOutcome[] = refused;
+    if (batch.transmissions.length > 0) outcomes = [...refused, ...(await this.sendOut(batch, signal))];
+    await this.record(claimed, outcomes);
+    const retries = outcomes.filter((o) => o.status === "Q").map((o) => o.nextAttemptAt!);
+    if (retries.length > 0) {
+      await this.init.queue.outgoingQueued([{ messageId: batch.messageId, backend: batch.backend, notBefore: Math.min(...retries) }]);
+    }
+  }
+
+  /**
+   * The transmissions to identities the backend cannot send to (its `identityPattern`: a reply to
+   * a sender id such as "MY BANK" through Kannel), each E with the reason, never sent.
+   */
+  private unsendable(batch: Batch): SendOutcome[] {
+    const engine = this.init.backends.get(batch.backend)?.constructor as typeof BackendBase | undefined;
+    if (!engine) return [];
+    return batch.transmissions.flatMap((t) => {
+      const unfit = unfitIdentity(t.identity, engine.identityPattern, engine.identityRule);
+      if (!unfit) return [];
+      const error = `${batch.backend} cannot send to "${t.identity}": ${unfit}`;
+      return [{ transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, status: "E" as const, error, durationMs: 0 }];
+    });
+  }
+
+  private async sendOut(batch: Batch, signal: AbortSignal): Promise<SendOutcome[]> {
     await this.pace(batch.backend, batch.text);
     const started = performance.now();
-    let outcomes: SendOutcome[];
     try {
       const result = await this.call(batch, signal);
       const durationMs = performance.now() - started;
-      outcomes = batch.transmissions.map((t) => ({
+      return batch.transmissions.map((t) => ({
         transmissionId: t.id,
         messageId: t.messageId,
         token: t.token,
@@ -134,15 +178,9 @@ export class Sender {
         durationMs,
       }));
     } catch (error) {
-      outcomes = this.failureOutcomes(batch, error, performance.now() - started);
-    }
-    await this.record(batch, outcomes);
-    const retries = outcomes.filter((o) => o.status === "Q").map((o) => o.nextAttemptAt!);
-    if (retries.length > 0) {
-      await this.init.queue.outgoingQueued([{ messageId: batch.messageId, backend: batch.backend, notBefore: Math.min(...retries) }]);
+      return this.failureOutcomes(batch, error, performance.now() - started);
     }
   }
-
   /**
    * Calls the backend's `send` within its deadline: past it (or when the job is told to stop) the
    * call's signal aborts, and the send is a retryable failure whether or not the backend listens.

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import type { z } from "zod";
-import { InvalidInputError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
@@ -35,19 +34,19 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
         wanted.map((c, at) => ({ ...c, at })),
         (c) => c.backend,
       )) {
-        try {
-          connections.push(
-            ...(await system.router.lookupConnections(
-              backend,
-              group.map((c) => c.identity),
-            )),
-          );
-        } catch (error) {
-          if (!(error instanceof InvalidInputError)) throw error;
-          const at = group[error.index ?? 0].at;
+        // What no store can keep, and what this backend cannot send to (a space, for Kannel).
+        for (const { identity, at } of group) {
+          const reason = system.pipeline.unsendable(backend, identity);
+          if (!reason) continue;
           const path = body.connections ? `connections.${at}.identity` : `identities.${at}`;
-          return reply.code(400).send({ error: `invalid request: ${path}: ${error.reason}`, issues: [{ path, message: error.reason }] });
+          return reply.code(400).send({ error: `invalid request: ${path}: ${reason}`, issues: [{ path, message: reason }] });
         }
+        connections.push(
+          ...(await system.router.lookupConnections(
+            backend,
+            group.map((c) => c.identity),
+          )),
+        );
       }
       const msg = await system.router.send(body.text, connections);
       if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });

@@ -1,6 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 
-/** Errors of a database that is not there for now: a 503, which gateways retry. */
+/**
+ * Errors of a database that is not there, or too busy, for now: a 503, which gateways retry. Ours,
+ * the network's, PostgreSQL's (shutting down, connection failures, too many connections, a
+ * deadlock or serialization failure, read-only after a failover) by SQLSTATE.
+ */
 const UNAVAILABLE = new Set([
   "STORE_INTERRUPTED",
   "STORE_UNAVAILABLE",
@@ -15,11 +19,29 @@ const UNAVAILABLE = new Set([
   "08001",
   "08003",
   "08006",
+  "53300",
+  "40P01",
+  "40001",
+  "25006",
 ]);
+
+/** SQLite's primary result codes for a database that is busy, locked, failing to read or write, full, or not openable. */
+const SQLITE_UNAVAILABLE = new Set([5, 6, 10, 13, 14]);
+
+function storeUnavailable(error: FastifyError): boolean {
+  if (UNAVAILABLE.has(String(error.code))) return true;
+  const { errcode } = error as { errcode?: unknown };
+  if (error.code === "ERR_SQLITE_ERROR" && typeof errcode === "number" && SQLITE_UNAVAILABLE.has(errcode & 0xff)) return true;
+  const cause = error.cause as { code?: string } | undefined;
+  if (cause?.code && UNAVAILABLE.has(cause.code)) return true;
+  // node-postgres, when the server or the network drops a connection, or none comes in time.
+  return /^Connection terminated|timeout exceeded when trying to connect/.test(error.message ?? "");
+}
 
 /** What a failed request's answer says: the framework's own 4xx reason, a 503 while the store is away, or a 500 that gives nothing away. */
 function describe(error: FastifyError, request: FastifyRequest): { status: number; message: string } {
-  if (UNAVAILABLE.has(String(error.code)) || (error.cause as { code?: string } | undefined)?.code === "ECONNREFUSED") {
+  if (error.code === "INPUT_INVALID") return { status: 400, message: `bad request: ${error.message}` };
+  if (storeUnavailable(error)) {
     request.log.warn({ err: error, method: request.method, path: request.url.split("?")[0] }, "the store is not there for now; answered 503");
     return { status: 503, message: "the store is not available for now; try again shortly" };
   }

@@ -1,6 +1,7 @@
 // The server's tests again, on the store `npm start` runs: a SQLite file behind the store thread.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import { onThreadStore, testDatabase, threadStoreFiles } from "../../test/support/test-database.ts";
 import { resolveConfig } from "../config/resolve.ts";
@@ -41,6 +42,26 @@ test("a store thread that keeps dying: inbound gets a 503 with Retry-After, neve
     assert.equal(failed.statusCode, 503);
     assert.equal(failed.json().store, "failed");
   } finally {
+    await app.close();
+    await system.close();
+  }
+});
+
+test("another process holding the SQLite file's write lock: inbound gets a 503 once the busy timeout passes, not a 500", { timeout: 60_000 }, async () => {
+  const database = testDatabase();
+  const config = await resolveConfig({ installedBackends: { http: { engine: "http" } }, database });
+  const system = await createSystem(config);
+  const app = await createServer(system);
+  const other = new DatabaseSync(database.slice("sqlite:".length));
+  try {
+    other.exec("begin immediate");
+    const response = await app.inject({ url: "/backend/http/?identity=1&text=while+locked" });
+    assert.equal(response.statusCode, 503, response.body);
+    assert.equal(response.headers["retry-after"], "1");
+    other.exec("rollback");
+    assert.equal((await app.inject({ url: "/backend/http/?identity=1&text=after" })).statusCode, 200);
+  } finally {
+    other.close();
     await app.close();
     await system.close();
   }

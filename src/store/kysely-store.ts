@@ -120,7 +120,7 @@ export class KyselyStore implements Store {
   enqueueOutgoing(args: { message: OutgoingRecordInit }): Promise<void> {
     return this.outbound.enqueueOutgoing(args);
   }
-  claimTransmissions(args: { claim: Claim; limit: number; now?: number; only?: OutgoingWork }): Promise<ClaimedTransmission[]> {
+  claimTransmissions(args: { claim: Claim; limit: number; maxAttempts: number; now?: number; only?: OutgoingWork }): Promise<ClaimedTransmission[]> {
     return this.outbound.claimTransmissions(args);
   }
   dueTransmissions(args: { work: OutgoingWork; now?: number }): Promise<number> {

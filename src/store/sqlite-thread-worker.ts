@@ -41,8 +41,19 @@ function serve(store: Store, port: MessagePort): void {
     for (const { id, method, args } of calls) {
       (store[method] as (...args: unknown[]) => Promise<unknown>)(...args).then(
         (result) => answer({ id, result }),
-        (error: unknown) => answer({ id, error }),
+        (error: unknown) => answer({ id, error: portable(error) }),
       );
     }
   });
+}
+
+/**
+ * An error as it can cross to the main thread: a structured clone keeps an Error's message and
+ * stack but drops its own properties, and the server tells a busy or full database (a 503) from a
+ * bug (a 500) by `code` and `errcode`.
+ */
+function portable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { code, errcode, errstr } = error as { code?: unknown; errcode?: unknown; errstr?: unknown };
+  return { portableError: true, name: error.name, message: error.message, stack: error.stack, code, errcode, errstr };
 }

@@ -82,7 +82,7 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
       for (const { id, result, error } of answers) {
         posted.delete(id);
         const call = settle(id);
-        if (error !== undefined) call?.reject(error);
+        if (error !== undefined) call?.reject(rebuilt(error));
         else call?.resolve(result);
       }
     });
@@ -144,4 +144,14 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
   };
   threads.set(store, { worker: () => worker, health: () => ({ restarts, failed: stopped !== undefined }) });
   return store;
+}
+
+/** The store thread's error (see `portable` in sqlite-thread-worker.ts) as an Error again, its code kept. */
+function rebuilt(error: unknown): unknown {
+  if (typeof error !== "object" || error === null || !("portableError" in error)) return error;
+  const { name, message, stack, code, errcode, errstr } = error as Record<string, unknown>;
+  const restored = Object.assign(new Error(String(message)), { code, errcode, errstr });
+  restored.name = String(name);
+  if (typeof stack === "string") restored.stack = stack;
+  return restored;
 }

@@ -27,7 +27,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   const accept = (store: Store, id: string, connection: Connection, fields: Fields = {}, now?: number) =>
     store.acceptIncoming({ message: { id, text: `text of ${id}`, fields, connection }, dedupeWindowMs: DAY, now });
   const claimIn = (store: Store, held: Claim, now?: number, limit = 10) => store.claimIncoming({ claim: held, limit, maxAttempts: 5, now });
-  const claimOut = (store: Store, held: Claim, now?: number, limit = 10) => store.claimTransmissions({ claim: held, limit, now });
+  const claimOut = (store: Store, held: Claim, now?: number, limit = 10, maxAttempts = 10) =>
+    store.claimTransmissions({ claim: held, limit, maxAttempts, now });
   const outgoing = (id: string, connections: Connection[], extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit => ({
     id,
     text: `text of ${id}`,
@@ -496,6 +497,42 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         [],
         "every transmission ends D",
       );
+    }));
+
+  test(`${name}: a transmission whose claims keep running out ends E after maxAttempts, not claimed for ever`, () =>
+    withStore(async (store) => {
+      const [connection] = await connect(store, "kannel", ["111"]);
+      await store.enqueueOutgoing({ message: outgoing("m", [connection]) });
+      let now = Date.now();
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const [t] = await claimOut(store, claim(now, 1_000), now, 10, 3);
+        assert.equal(t?.attempt, attempt, "its worker dies holding it");
+        now += 2_000;
+      }
+      assert.deepEqual(await claimOut(store, claim(now, 1_000), now, 10, 3), []);
+      const [transmission] = (await store.getMessage("m"))!.transmissions;
+      assert.equal(transmission.status, "E");
+      assert.match(transmission.error ?? "", /gave up after 3 attempts: the last claim ran out/);
+      assert.equal((await store.getMessage("m"))?.status, "E");
+    }));
+
+  test(`${name}: whatever a gateway answers is recorded: NULs mended, an id no store can match dropped, long notes cut`, () =>
+    withStore(async (store) => {
+      const connections = await connect(store, "vumi", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("m", connections) });
+      const [a, b] = await claimOut(store, claim());
+      await store.recordAttempts({
+        outcomes: [
+          sent(a, { messageId: "m", answer: "ok\u0000 \ud800", externalId: "id\u0000" }),
+          sent(b, { messageId: "m", answer: "x".repeat(100_000), externalId: "y".repeat(3_000) }),
+        ],
+      });
+      const [first, second] = await Promise.all([store.getTransmission(a.id), store.getTransmission(b.id)]);
+      assert.deepEqual([first?.status, first?.externalId, first?.attemptLog[0].answer], ["S", null, "ok\ufffd \ufffd"]);
+      assert.deepEqual([second?.status, second?.externalId, second?.attemptLog[0].answer?.length], ["S", null, 2_000]);
+      const reported = await store.reportDelivery({ ref: { transmissionId: a.id }, report: { status: "E", detail: `bad\u0000${"z".repeat(5_000)}` } });
+      assert.deepEqual(reported.transmissionIds, [a.id]);
+      assert.match((await store.getTransmission(a.id))?.error ?? "", /^bad\ufffdz+…$/);
     }));
 
   test(`${name}: the same report twice is recorded once`, () =>

@@ -266,8 +266,12 @@ export interface InboundStore {
 export interface OutboundStore {
   /** Records an outbound message (P) with one queued transmission (Q) per connection. */
   enqueueOutgoing(args: { message: OutgoingRecordInit }): Promise<void>;
-  /** Leases up to `limit` due transmissions under `claim` (marking them P), by priority then age; `only` limits them to one message on one backend. */
-  claimTransmissions(args: { claim: Claim; limit: number; now?: number; only?: OutgoingWork }): Promise<ClaimedTransmission[]>;
+  /**
+   * Leases up to `limit` due transmissions under `claim` (marking them P), by priority then age;
+   * `only` limits them to one message on one backend. A transmission whose claim ran out after
+   * `maxAttempts` tries is not handed out again: it ends E.
+   */
+  claimTransmissions(args: { claim: Claim; limit: number; maxAttempts: number; now?: number; only?: OutgoingWork }): Promise<ClaimedTransmission[]>;
   /** How many transmissions of `work` are due now (queued and due, or claimed with an expired lease). */
   dueTransmissions(args: { work: OutgoingWork; now?: number }): Promise<number>;
   /**

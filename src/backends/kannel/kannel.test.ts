@@ -336,7 +336,7 @@ describe("Kannel delivery reports (/backend/<name>/status/)", () => {
   });
 
   const malformed: [string, string, number, RegExp][] = [
-    ["a report for a message never sent", "message_id=nope&status=1&identity=111", 400, /^no message nope was sent to 111/],
+    ["a report for a message never sent", "message_id=nope&status=1&identity=111", 400, /^form failed to validate\nno message nope was sent to 111/],
     ["a report for another recipient", `message_id=MID&status=1&identity=999`, 400, /was sent to 999/],
     ["an unknown DLR type", "message_id=MID&status=3&identity=111", 400, /^form failed to validate\nstatus: expected a Kannel DLR type/],
     ["no identity", "message_id=MID&status=1", 400, /^form failed to validate\nidentity: This field is required\./],

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { DeliveryReport } from "../../messages/status.ts";
 import type { BackendPort } from "../port.ts";
-import { fieldErrors, textField } from "../http/form.ts";
+import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
 import { formatFormErrors, lastValues } from "../http/view.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 
@@ -46,7 +46,10 @@ export class KannelDeliveryReportView implements BackendView {
     const detail = [`${report.status} ${type.label}`, report.status_text, report.fid && `smsc id ${report.fid}`].filter(Boolean).join(": ");
     const outcome = await this.port.reportDelivery({ messageId: report.message_id, identity: report.identity }, { status: type.status, detail });
     if (outcome.matched === 0)
-      return textResponse(400, outcome.reason ?? `no message ${report.message_id} was sent to ${report.identity} through this backend`);
+      return textResponse(
+        400,
+        formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${report.message_id} was sent to ${report.identity} through this backend`] }),
+      );
     return textResponse(200, "");
   }
 }

@@ -82,6 +82,6 @@ export class VumiEventView implements BackendView {
     const { id, report } = readEvent(parsed.data);
     const outcome = await this.port.reportDelivery({ externalIdOrMessageId: id }, report);
     if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-    return textResponse(400, outcome.reason ?? `no message ${id} was sent through this backend`);
+    return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${id} was sent through this backend`] }));
   }
 }

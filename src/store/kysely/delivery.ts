@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Transaction } from "kysely";
+import { storableNote, unfitExternalId, unfitIdentity } from "../../messages/limits.ts";
 import type { DeliveryReport, Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
 import type { DeliveryStore, ReportResult, TransmissionRef } from "../store.ts";
@@ -10,6 +11,17 @@ const MAX_KEPT_REPORTS = 10_000;
 
 type Matched = { id: number; message_id: string; status: Status };
 type Found = { rows: Matched[] } | { unmatched: string; keep?: { backend: string; externalId: string } };
+
+/** Why a report's reference can name no transmission (no store could hold or match it), or undefined. */
+function unfitRef(ref: TransmissionRef): string | undefined {
+  if ("transmissionId" in ref) return undefined;
+  if ("identity" in ref) {
+    const unfit = unfitExternalId(ref.messageId) ?? unfitIdentity(ref.identity);
+    return unfit && `the report's message id or identity cannot be one of ours: ${unfit}`;
+  }
+  const unfit = unfitExternalId("externalId" in ref ? ref.externalId : ref.externalIdOrMessageId);
+  return unfit && `the report's message id cannot be a gateway's: ${unfit}`;
+}
 
 /** The same report (status and detail) twice has the same fingerprint. */
 function fingerprint(report: DeliveryReport): string {
@@ -104,7 +116,10 @@ export class Delivery implements DeliveryStore {
     this.ctx = ctx;
   }
 
-  reportDelivery({ ref, report, now = Date.now() }: { ref: TransmissionRef; report: DeliveryReport; now?: number }): Promise<ReportResult> {
+  reportDelivery({ ref, report: given, now = Date.now() }: { ref: TransmissionRef; report: DeliveryReport; now?: number }): Promise<ReportResult> {
+    const report: DeliveryReport = { ...given, detail: storableNote(given.detail) ?? undefined };
+    const unfit = unfitRef(ref);
+    if (unfit) return Promise.resolve({ transmissionIds: [], unmatched: unfit });
     const stamp = new Date(now).toISOString();
     return this.ctx.dialect.write(async (trx) => {
       // A report that may be kept waits for a send recording its gateway id right now (see recordAttempts).

@@ -1,4 +1,5 @@
 import type { Transaction } from "kysely";
+import { storableNote } from "../../messages/limits.ts";
 import type { Database } from "../schema.ts";
 import type { AcceptResult, Claim, ClaimedIncoming, ClaimedTransmission, IncomingRecordInit, InboundStore, OutgoingRecordInit } from "../store.ts";
 import { insertOutgoing } from "./outbound.ts";
@@ -137,7 +138,8 @@ export class Inbound implements InboundStore {
     });
   }
 
-  failIncoming({ id, token, error, nextAttemptAt }: { id: string; token: string; error: string; nextAttemptAt: number | null }): Promise<boolean> {
+  failIncoming({ id, token, error: given, nextAttemptAt }: { id: string; token: string; error: string; nextAttemptAt: number | null }): Promise<boolean> {
+    const error = storableNote(given);
     return this.ctx.dialect.write(async (trx) => {
       const held = await trx
         .selectFrom("messages")

@@ -1,4 +1,5 @@
 import { sql, type Transaction } from "kysely";
+import { storableNote, unfitExternalId } from "../../messages/limits.ts";
 import type { Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
 import type { Claim, ClaimedTransmission, OutboundStore, OutgoingRecordInit, OutgoingWork, RecordedAttempts, SendOutcome } from "../store.ts";
@@ -65,11 +66,13 @@ export class Outbound implements OutboundStore {
   claimTransmissions({
     claim,
     limit,
+    maxAttempts,
     now = Date.now(),
     only,
   }: {
     claim: Claim;
     limit: number;
+    maxAttempts: number;
     now?: number;
     only?: OutgoingWork;
   }): Promise<ClaimedTransmission[]> {
@@ -102,7 +105,12 @@ export class Outbound implements OutboundStore {
           .execute();
       // Work whose claimer died first (rare), then the queue in order, each walking its index.
       const expired = await claimable("P", limit);
-      const rows = expired.length < limit ? [...expired, ...(await claimable("Q", limit - expired.length))] : expired;
+      // Claimed as often as allowed, and each claim ran out (its worker died or hung): give up, as
+      // with sends that failed, rather than send it again every lease for ever.
+      const spent = expired.filter((r) => r.attempts >= maxAttempts);
+      if (spent.length > 0) await this.giveUp(trx, spent, now);
+      const retaken = expired.filter((r) => r.attempts < maxAttempts);
+      const rows = retaken.length < limit ? [...retaken, ...(await claimable("Q", limit - retaken.length))] : retaken;
       if (rows.length === 0) return [];
       for (const slice of slices(rows, 1, dialect)) {
         await trx
@@ -128,6 +136,24 @@ export class Outbound implements OutboundStore {
     });
   }
 
+  private async giveUp(trx: Transaction<Database>, spent: readonly { id: number; message_id: string; attempts: number }[], now: number): Promise<void> {
+    const stamp = new Date(now).toISOString();
+    for (const row of spent) {
+      await trx
+        .updateTable("transmissions")
+        .set({
+          status: "E",
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: stamp,
+          error: `gave up after ${row.attempts} attempts: the last claim ran out before its send was recorded (the worker died or hung)`,
+        })
+        .where("id", "=", row.id)
+        .execute();
+    }
+    for (const messageId of new Set(spent.map((r) => r.message_id))) await refreshMessageStatus(trx, this.ctx.hot, messageId, stamp);
+  }
+
   async dueTransmissions({ work, now = Date.now() }: { work: OutgoingWork; now?: number }): Promise<number> {
     const row = await recipients(this.ctx.db)
       .select((eb) => eb.fn.countAll<number>().as("n"))
@@ -150,8 +176,16 @@ export class Outbound implements OutboundStore {
     return rows.map((r) => ({ messageId: r.message_id, backend: r.backend, priority: r.priority }));
   }
 
-  async recordAttempts({ outcomes }: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts> {
-    if (outcomes.length === 0) return { statuses: new Map(), fenced: [] };
+  async recordAttempts({ outcomes: given }: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts> {
+    if (given.length === 0) return { statuses: new Map(), fenced: [] };
+    // A gateway's answer and an error are whatever the gateway sent: mended, never a failed write
+    // (which would leave the send to be made again at every lease).
+    const outcomes = given.map((o) => ({
+      ...o,
+      error: storableNote(o.error),
+      answer: storableNote(o.answer),
+      externalId: o.externalId && unfitExternalId(o.externalId) === undefined ? o.externalId : null,
+    }));
     const { hot, dialect } = this.ctx;
     const stamp = isoNow();
     return dialect.write(async (trx) => {
