@@ -38,6 +38,7 @@ export function sqliteDialect(db: Kysely<Database>): StoreDialect {
       }),
     lockForClaim: (query) => query,
     lockGatewayIds: async () => {},
+    lockMessage: async () => {},
     greatest: "max",
     // SQLITE_MAX_VARIABLE_NUMBER is 32,766 in the SQLite that Node 22 and 24 ship.
     maxParameters: 30_000,

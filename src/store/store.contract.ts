@@ -535,6 +535,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.match((await store.getTransmission(a.id))?.error ?? "", /^bad\ufffdz+…$/);
     }));
 
+  test(`${name}: a message's status is right when the sends of its recipients are recorded at the same moment`, () =>
+    withStore(async (store) => {
+      const connections = await connect(
+        store,
+        "kannel",
+        Array.from({ length: 40 }, (_, i) => String(6_000 + i)),
+      );
+      await store.enqueueOutgoing({ message: outgoing("many", connections) });
+      const claimed = await claimOut(store, claim(), undefined, 40);
+      // One transaction per recipient, all at once: none may decide the message's status without seeing the others.
+      await Promise.all(claimed.map((t) => store.recordAttempts({ outcomes: [sent(t, { messageId: "many" })] })));
+      assert.equal((await store.getMessage("many"))?.status, "S");
+    }));
+
   test(`${name}: the same report twice is recorded once`, () =>
     withStore(async (store) => {
       const [connection] = await connect(store, "kannel", ["111"]);

@@ -63,7 +63,7 @@ export async function applyReport(
       .execute();
     messages.add(row.message_id);
   }
-  for (const messageId of messages) await refreshMessageStatus(trx, ctx.hot, messageId, stamp);
+  for (const messageId of messages) await refreshMessageStatus(trx, ctx, messageId, stamp);
 }
 
 /**

@@ -18,6 +18,12 @@ export interface StoreDialect {
    * writer and needs nothing.
    */
   lockGatewayIds(trx: Transaction<Database>, ids: readonly string[]): Promise<void>;
+  /**
+   * Locks a message's row until the transaction ends, before its status is derived from its
+   * transmissions: two sends of one message recorded at once would each miss the other's
+   * transmissions (READ COMMITTED) and leave it P with every transmission S. SQLite needs nothing.
+   */
+  lockMessage(trx: Transaction<Database>, id: string): Promise<void>;
   /** The larger of a column and a number, in this database's SQL. */
   greatest: "max" | "greatest";
   /** How many values one statement may bind; bulk writes are cut into statements below it. */
@@ -30,6 +36,9 @@ export function postgresDialect(db: Kysely<Database>): StoreDialect {
     name: "postgres",
     write: (run) => db.transaction().execute(run),
     lockForClaim: (query, table) => query.forUpdate(table as never).skipLocked(),
+    lockMessage: async (trx, id) => {
+      await sql`select 1 from messages where id = ${id} for update`.execute(trx);
+    },
     lockGatewayIds: async (trx, ids) => {
       if (ids.length === 0) return;
       // In one order, so that two transactions locking several never wait for each other in a circle.

@@ -151,7 +151,7 @@ export class Outbound implements OutboundStore {
         .where("id", "=", row.id)
         .execute();
     }
-    for (const messageId of new Set(spent.map((r) => r.message_id))) await refreshMessageStatus(trx, this.ctx.hot, messageId, stamp);
+    for (const messageId of new Set(spent.map((r) => r.message_id))) await refreshMessageStatus(trx, this.ctx, messageId, stamp);
   }
 
   async dueTransmissions({ work, now = Date.now() }: { work: OutgoingWork; now?: number }): Promise<number> {
@@ -223,7 +223,7 @@ export class Outbound implements OutboundStore {
       if (attempts.length === 1) await hot.insertAttempt.run(trx, attempts[0]);
       else for (const slice of slices(attempts, 7, dialect)) await trx.insertInto("attempts").values(slice).execute();
       const statuses = new Map<string, Status>();
-      for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, hot, messageId, stamp));
+      for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, this.ctx, messageId, stamp));
       // Reports that overtook these answers were kept until the answers brought their gateway ids.
       const answered = applied.filter((o) => o.status === "S" && o.externalId).map((o) => ({ transmissionId: o.transmissionId, externalId: o.externalId! }));
       if (answered.length > 0 && (await trx.selectFrom("pending_reports").select("id").limit(1).executeTakeFirst())) {

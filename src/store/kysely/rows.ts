@@ -154,7 +154,10 @@ export function toMessageRecord(m: Selectable<Database["messages"]>, transmissio
 }
 
 /** Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. */
-export async function refreshMessageStatus(trx: Transaction<Database>, hot: HotQueries, messageId: string, stamp: string): Promise<Status> {
+export async function refreshMessageStatus(trx: Transaction<Database>, ctx: StoreContext, messageId: string, stamp: string): Promise<Status> {
+  const { hot, dialect } = ctx;
+  // Then read in a statement of its own: it sees what the transaction that held the lock committed.
+  await dialect.lockMessage(trx, messageId);
   const rows = (await hot.messageStatuses.run(trx, { id: messageId })).rows;
   if (rows.length === 0) throw new Error(`message ${messageId} is not in the store`);
   const [{ direction, message_status: was }] = rows;
