@@ -2,9 +2,6 @@
 // app's reply. Each store has a limit on bound parameters per statement (SQLite 32,766, PostgreSQL
 // 65,535); every bulk write must stay under it, and processing must not become a poison message.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { AppBase } from "../src/apps/app.ts";
@@ -13,7 +10,7 @@ import type { IncomingMessage } from "../src/messages/messages.ts";
 import { createServer } from "../src/server/server.ts";
 import { createSystem, type System } from "../src/system.ts";
 import { FakeGateway } from "./support/fake-gateway.ts";
-import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "./support/postgres.ts";
+import { productionStores } from "./support/production-stores.ts";
 
 const RECIPIENTS = 10_000;
 const identities = (prefix: string) => Array.from({ length: RECIPIENTS }, (_, i) => `${prefix}${String(i).padStart(6, "0")}`);
@@ -30,25 +27,7 @@ class BroadcastApp extends AppBase {
   }
 }
 
-let postgres: PostgresServer | undefined;
-let databases = 0;
-const dir = mkdtempSync(join(tmpdir(), "rapidsms-big-"));
-after(async () => {
-  await postgres?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const stores: { name: string; skip: string | false; database: () => Promise<string> }[] = [
-  { name: "SQLite file, behind the store thread", skip: false, database: async () => `sqlite:${join(dir, `big-${databases++}.db`)}` },
-  {
-    name: "PostgreSQL",
-    skip: POSTGRES_MISSING,
-    database: async () => {
-      postgres ??= await startPostgres();
-      return postgres.createDatabase(`big_${databases++}`);
-    },
-  },
-];
+const stores = productionStores("big");
 
 for (const store of stores) {
   describe(`10,000 recipients on ${store.name}`, { skip: store.skip, timeout: 300_000 }, () => {

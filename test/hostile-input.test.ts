@@ -1,16 +1,13 @@
 // What a hostile client or an odd gateway sends, through the real server, on both production
 // stores: each input gets a clear 4xx (never a 5xx), and delivery reports land where they belong.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { resolveConfig } from "../src/config/resolve.ts";
 import { createServer } from "../src/server/server.ts";
 import { createSystem, type System } from "../src/system.ts";
 import { FakeGateway } from "./support/fake-gateway.ts";
-import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "./support/postgres.ts";
+import { productionStores } from "./support/production-stores.ts";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 const JSON_TYPE = { "content-type": "application/json" };
@@ -20,23 +17,7 @@ function vumiMessage(fields: Record<string, unknown>) {
   return { message_id: "m-1", from_addr: "255700000001", to_addr: "15555", content: "hi", transport_name: "sms_transport", transport_type: "sms", ...fields };
 }
 
-const stores: { name: string; skip: string | false; database: () => Promise<string> }[] = [];
-let postgres: PostgresServer | undefined;
-let databases = 0;
-const dir = mkdtempSync(join(tmpdir(), "rapidsms-hostile-"));
-stores.push({ name: "SQLite file, behind the store thread", skip: false, database: async () => `sqlite:${join(dir, `hostile-${databases++}.db`)}` });
-stores.push({
-  name: "PostgreSQL",
-  skip: POSTGRES_MISSING,
-  database: async () => {
-    postgres ??= await startPostgres();
-    return postgres.createDatabase(`hostile_${databases++}`);
-  },
-});
-after(async () => {
-  await postgres?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const stores = productionStores("hostile");
 
 for (const store of stores) {
   describe(`hostile input on ${store.name}`, { skip: store.skip }, () => {
