@@ -239,10 +239,10 @@ describe("the message tester backend and the apps", () => {
   });
 });
 
-test("/healthz answers 200 with status ok", async () => {
+test("/healthz answers 200 with the body the README gives", async () => {
   const response = await app.inject({ method: "GET", url: "/healthz" });
   assert.equal(response.statusCode, 200);
-  assert.equal(response.json().status, "ok");
+  assert.deepEqual(response.json(), { status: "ok", role: "all", store: "ok", queue: "ok", storeRestarts: 0 });
 });
 
 describe("a real listening server", () => {
