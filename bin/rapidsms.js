@@ -1,19 +1,34 @@
 #!/usr/bin/env node
 // Plain JavaScript so that an old Node gets a clear message instead of a syntax error.
+import { existsSync } from "node:fs";
 import module from "node:module";
 
-if (!process.features.typescript) {
+// The installed package runs dist/ on the user's Node. A checkout runs its TypeScript sources on a
+// Node that strips types (24, as npm install put it in node_modules), else its build if it has one.
+const sources = new URL("../src/cli/main.ts", import.meta.url);
+const built = new URL("../dist/cli/main.js", import.meta.url);
+
+if (existsSync(sources) && process.features.typescript) {
+  // Node strips the types of each TypeScript file with a compiler it loads into every thread that
+  // needs it (about 15 MiB each). With the compile cache, a file stripped once is read back from the
+  // cache next time, so a server started before runs without that compiler in any of its threads;
+  // the variable passes the cache on to the store thread.
+  const cache = module.enableCompileCache?.();
+  if (cache?.directory && !process.env.NODE_DISABLE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE ||= cache.directory;
+  const { main } = await import(sources.href);
+  await main();
+} else if (existsSync(built)) {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 18)) {
+    process.stderr.write(`rapidsms needs Node 22.18 or newer, or Node 24 (this is ${process.version}): install a current LTS from https://nodejs.org\n`);
+    process.exit(1);
+  }
+  const { main } = await import(built.href);
+  await main();
+} else {
   process.stderr.write(
-    `rapidsms needs Node 24 or newer (this is ${process.version}). From a checkout, run it through npm ` +
-      `(npm start, npx rapidsms), which uses the Node 24 that npm install put in node_modules.\n`,
+    `rapidsms: this checkout has no build, and Node ${process.version} cannot run its TypeScript sources. ` +
+      `Run it through npm (npm start, npx rapidsms: they use the Node 24 that npm install put in node_modules), or build it: npm run build\n`,
   );
   process.exit(1);
 }
-// Node strips the types of each TypeScript file with a compiler it loads into every thread that
-// needs it (about 15 MiB each). With the compile cache, a file stripped once is read back from the
-// cache next time, so a server started before runs without that compiler in any of its threads;
-// the variable passes the cache on to the store thread.
-const cache = module.enableCompileCache?.();
-if (cache?.directory && !process.env.NODE_DISABLE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE ||= cache.directory;
-const { main } = await import("../src/cli/main.ts");
-await main();

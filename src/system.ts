@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { BackendBase } from "./backends/backend.ts";
 import type { ResolvedConfig } from "./config/config.ts";
-import { errorText, StoreUnavailableError } from "./errors.ts";
+import { ConfigError, errorText, StoreUnavailableError } from "./errors.ts";
 import { silentLogger } from "./logger.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
@@ -51,8 +51,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
       { cause: error },
     );
   }
-  // BullMQ and ioredis are loaded only by deployments that use them.
-  const queue: Queue = config.queue ? new (await import("./queue/bullmq.ts")).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
+  const queue: Queue = config.queue ? new (await loadBullmq()).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
   const router = new Router({ apps: config.apps, settings: { projectName: config.projectName, defaultResponse: config.defaultResponse }, logger });
   const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger });
   if (role !== "web") await pipeline.start();
@@ -71,4 +70,17 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
       await store.close();
     },
   };
+}
+
+/**
+ * BullMQ and ioredis are optional peer dependencies: loaded, and needed, only by deployments that
+ * share work through Redis.
+ */
+async function loadBullmq(): Promise<typeof import("./queue/bullmq.ts")> {
+  try {
+    return await import("./queue/bullmq.ts");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND" || !/bullmq|ioredis/.test(errorText(error))) throw error;
+    throw new ConfigError(`queue: a Redis queue needs the packages bullmq and ioredis in your project: npm install bullmq ioredis`, { cause: error });
+  }
 }

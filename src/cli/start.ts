@@ -68,4 +68,19 @@ export async function runStart(options: StartOptions): Promise<void> {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  stopWithNpm(() => void stop("npm stopped"));
+}
+
+/**
+ * Started through npm (`npm start`, `npx rapidsms start`), the server runs under npm and a shell;
+ * stopping npm's PID stops neither of them, and the server would run on as an orphan. So it stops
+ * too when the process that started it is gone. A server started any other way (a service unit, a
+ * container, `nohup`) is left to its own signals.
+ */
+function stopWithNpm(stop: () => void): void {
+  if (!process.env.npm_execpath) return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 500).unref();
 }

@@ -8,6 +8,9 @@ import { METHODS, type Answer, type Call, type Method } from "./sqlite-thread-pr
 // cache written before it starts, the thread needs no TypeScript stripper of its own (15 MiB).
 import "./sqlite-thread-worker.ts";
 
+// The thread's module beside this one: .ts in a checkout, .js as built into dist/ for users.
+const WORKER_FILE = new URL(`./sqlite-thread-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -72,7 +75,7 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     posted = new Set();
   };
   const start = () => {
-    const started = new Worker(new URL("./sqlite-thread-worker.ts", import.meta.url), {
+    const started = new Worker(WORKER_FILE, {
       workerData: { sqliteStorePath: path, sqliteOptions: { synchronous: options.synchronous } },
     });
     worker = started;

@@ -1,0 +1,155 @@
+// The package as a user gets it: `npm pack`, installed from the tarball into a fresh project of
+// its own, then imported, type-checked and started there on Node 22 and Node 24.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { freePort } from "./support/free-port.ts";
+
+const run = promisify(execFile);
+const checkout = fileURLToPath(new URL("..", import.meta.url));
+/** The checkout's npm scripts (npm test) run on the Node 24 that npm installed into node_modules. */
+const node24 = process.execPath;
+const npm = (args: string[], cwd: string) =>
+  run("npm", args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_fund: "false", npm_config_audit: "false" } });
+
+const dir = mkdtempSync(join(tmpdir(), "rapidsms-package-"));
+const project = join(dir, "my-service");
+let node22 = "";
+let installLog = "";
+
+describe("the package installed from its tarball into a fresh project", { timeout: 600_000 }, () => {
+  before(async () => {
+    await npm(["pack", "--pack-destination", dir], checkout);
+    const [tarball] = readdirSync(dir).filter((name) => name.endsWith(".tgz"));
+    assert.ok(tarball, "npm pack wrote a tarball");
+    await run("mkdir", ["-p", project]);
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "my-service", version: "1.0.0", private: true, type: "module" }));
+    const installed = await npm(["install", "--prefer-offline", join(dir, tarball), "@types/node@24"], project);
+    installLog = installed.stdout + installed.stderr;
+    // Node 22 from the npm package `node`, as a user's machine might have it.
+    const other = join(dir, "node22");
+    await run("mkdir", ["-p", other]);
+    writeFileSync(join(other, "package.json"), JSON.stringify({ name: "node22", version: "1.0.0", private: true }));
+    await npm(["install", "--prefer-offline", "node@22"], other);
+    node22 = join(other, "node_modules/.bin/node");
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("the tarball holds the build, the bin, the README and the licence: no sources, tests or benchmarks", async () => {
+    const { stdout } = await run("tar", ["tzf", join(dir, readdirSync(dir).find((name) => name.endsWith(".tgz"))!)]);
+    const files = stdout.trim().split("\n");
+    assert.deepEqual(files.filter((file) => !file.startsWith("package/dist/")).sort(), [
+      "package/LICENSE",
+      "package/README.md",
+      "package/bin/rapidsms.js",
+      "package/package.json",
+    ]);
+    assert.ok(files.includes("package/dist/index.js") && files.includes("package/dist/index.d.ts"));
+    assert.ok(files.includes("package/dist/backends/message-tester/page.html"), "the tester's assets are built in");
+    assert.equal(files.filter((file) => /\.test\.|\.contract\./.test(file)).length, 0);
+  });
+
+  test("npm install prints no warning", () => {
+    assert.doesNotMatch(installLog, /npm warn/i);
+  });
+
+  // A message through the embedded system, as a host's own code would use it (typed in a .ts file).
+  const script = (database: string, typed: boolean) => `
+    import { createSystem, resolveConfig${typed ? ", type System" : ""} } from "rapidsms-ts";
+    const system${typed ? ": System" : ""} = await createSystem(await resolveConfig({ installedBackends: { http: { engine: "http" } }, apps: ["echo"], database: ${JSON.stringify(database)} }));
+    const [connection] = await system.router.lookupConnections("http", ["111"]);
+    const message = await system.router.receive("echo hi", connection);
+    await system.pipeline.idle();
+    const record = await system.store.getMessage(message.id);
+    const [reply] = await system.store.listMessages({ direction: "O", inResponseTo: message.id });
+    console.log(JSON.stringify([record${typed ? "!" : ""}.status, reply.text]));
+    await system.close();
+  `;
+  for (const [label, nodeOf] of [
+    ["Node 24", () => node24],
+    ["Node 22", () => node22],
+  ] as const) {
+    for (const extension of ["js", "ts"]) {
+      test(`${label} imports it from a .${extension} file and a message goes through the embedded store`, async () => {
+        const name = `${label.replace(" ", "")}-${extension}`;
+        writeFileSync(join(project, `${name}.${extension}`), script(`sqlite:./${name}.db`, extension === "ts"));
+        // Node 22 calls node:sqlite experimental; the warning is the runtime's, not ours.
+        const { stdout } = await run(nodeOf(), ["--disable-warning=ExperimentalWarning", `${name}.${extension}`], { cwd: project });
+        assert.deepEqual(JSON.parse(stdout), ["R", "hi"]);
+      });
+    }
+  }
+
+  test("a consumer's tsc, with skipLibCheck off, passes on the shipped declarations", async () => {
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { target: "es2022", module: "nodenext", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] },
+        include: ["consumer.ts"],
+      }),
+    );
+    writeFileSync(
+      join(project, "consumer.ts"),
+      [
+        'import { AppBase, BackendBase, createSystem, defineConfig, type IncomingMessage, type SendRequest } from "rapidsms-ts";',
+        'import { createTestRouter } from "rapidsms-ts/testing";',
+        "export class Hello extends AppBase {",
+        '  override handle(msg: IncomingMessage): boolean { msg.respond("hello"); return true; }',
+        "}",
+        "export class Acme extends BackendBase<Record<string, never>> {",
+        "  override async send(_request: SendRequest): Promise<void> {}",
+        "}",
+        'export const config = defineConfig({ installedBackends: { acme: { engine: "http" } }, apps: [Hello] });',
+        "export const make = createSystem;",
+        "export const harness = createTestRouter;",
+      ].join("\n"),
+    );
+    await run(node24, [join(checkout, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: project });
+  });
+
+  test("a Redis queue without bullmq and ioredis installed: the start stops with one line naming them", async () => {
+    writeFileSync(join(project, "redis.config.json"), JSON.stringify({ installedBackends: { http: { engine: "http" } }, queue: "redis://127.0.0.1:9" }));
+    const failed = await run("npm", ["exec", "--", "rapidsms", "start", "--config", "redis.config.json", "--port", "0"], { cwd: project }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.ok(failed, "the start failed");
+    assert.match(failed.stderr, /a Redis queue needs the packages bullmq and ioredis in your project: npm install bullmq ioredis/);
+  });
+
+  test("npx rapidsms start serves from the installed package, and stopping the PID it was started with stops the server", async () => {
+    const port = await freePort();
+    const started = spawn("npm", ["exec", "--", "rapidsms", "start", "--port", String(port)], {
+      cwd: project,
+      stdio: "ignore",
+    });
+    try {
+      let health: { status?: string } = {};
+      for (let i = 0; i < 100 && health.status !== "ok"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.json(),
+          () => ({}),
+        );
+      }
+      assert.equal(health.status, "ok");
+      started.kill("SIGTERM");
+      let listening = true;
+      for (let i = 0; i < 50 && listening; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        listening = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          () => true,
+          () => false,
+        );
+      }
+      assert.equal(listening, false, "no server left behind");
+    } finally {
+      started.kill("SIGKILL");
+    }
+  });
+});
