@@ -75,3 +75,4 @@ export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions, type Pipeli
 export type { MessageRecord, Store, TransmissionDetail, TransmissionRecord, TransmissionRef } from "./store/store.ts";
 export type { DeliveryReport } from "./messages/status.ts";
 export { createSystem, type System } from "./system.ts";
+export { createRapidSms, type CreateRapidSmsOptions, type MessageStatus, type RapidSms, type SendArgs } from "./embed/rapidsms.ts";

@@ -98,6 +98,10 @@ describe("the package installed from its tarball into a fresh project", { timeou
       [
         'import { AppBase, BackendBase, createSystem, defineConfig, type IncomingMessage, type SendRequest } from "rapidsms-ts";',
         'import { createTestRouter } from "rapidsms-ts/testing";',
+        'import { expressRouter } from "rapidsms-ts/express";',
+        'import { fetchHandler } from "rapidsms-ts/fetch";',
+        'import { rapidsmsPlugin } from "rapidsms-ts/fastify";',
+        'import { createRapidSms, nodeHandler } from "rapidsms-ts/node";',
         "export class Hello extends AppBase {",
         '  override handle(msg: IncomingMessage): boolean { msg.respond("hello"); return true; }',
         "}",
@@ -107,6 +111,8 @@ describe("the package installed from its tarball into a fresh project", { timeou
         'export const config = defineConfig({ installedBackends: { acme: { engine: "http" } }, apps: [Hello] });',
         "export const make = createSystem;",
         "export const harness = createTestRouter;",
+        "export const mounts = [expressRouter, fetchHandler, rapidsmsPlugin, nodeHandler] as const;",
+        'export const sms = () => createRapidSms({ installedBackends: { http: { engine: "http" } } });',
       ].join("\n"),
     );
     await run(node24, [join(checkout, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: project });

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import { storeThread } from "../store/sqlite-thread.ts";
@@ -22,7 +22,7 @@ export interface ServerOptions {
 
 /**
  * The HTTP server: every installed backend's views, /api, the message tester, and the health
- * check. /api and the tester are plugins of their own, each guarding its routes itself.
+ * check (see `rapidsmsRoutes`), with the server's own limits.
  */
 export async function createServer(system: System, options: ServerOptions = {}): Promise<FastifyInstance> {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
@@ -44,8 +44,26 @@ export async function createServer(system: System, options: ServerOptions = {}):
     },
   });
   app.server.maxConnections = limits.maxConnections;
+  await app.register(rapidsmsRoutes, { system, limits });
+  return app;
+}
+
+export interface RapidSmsRoutesOptions {
+  system: System;
+  limits?: Partial<ServerLimits>;
+}
+
+/**
+ * Every route RapidSMS serves, as a Fastify plugin that a host app registers under any prefix:
+ * the backends' views (`/backend/<name>/…`), `/api`, the message tester (when configured) and
+ * `/healthz`. Its body parsers and error handlers stay inside it (Fastify encapsulation), so the
+ * host's own routes are untouched.
+ */
+export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (app, { system, limits: given }) => {
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...given };
+  const policy = accessPolicy(system.config);
   // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (request, body, done) => {
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer", bodyLimit: limits.bodyBytes }, (request, body, done) => {
     const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
     try {
       done(null, parseUrlencoded(body as Buffer, charset));
@@ -55,19 +73,18 @@ export async function createServer(system: System, options: ServerOptions = {}):
     }
   });
   // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
-  app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
+  app.addContentTypeParser("text/json", { parseAs: "string", bodyLimit: limits.bodyBytes }, app.getDefaultJsonParser("error", "ignore"));
   // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
-  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: limits.bodyBytes }, (_request, body, done) => done(null, body));
   app.setErrorHandler(inboundErrors);
 
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
       for (const prefix of BACKEND_PREFIXES) {
-        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view) });
+        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, bodyLimit: limits.bodyBytes, handler: viewHandler(view) });
       }
     }
   }
-
   if (system.config.api) {
     openApiRoute(app);
     await app.register(apiPlugin(system, policy), { prefix: "/api" });
@@ -101,9 +118,7 @@ export async function createServer(system: System, options: ServerOptions = {}):
     const ok = store === "ok" && queue === "ok";
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue, storeRestarts: thread?.restarts ?? 0 });
   });
-
-  return app;
-}
+};
 
 function viewHandler(view: BackendView) {
   return async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,0 +1,71 @@
+import { createServer } from "../server/server.ts";
+import { DEFAULT_SERVER_LIMITS } from "../server/limits.ts";
+import type { RapidSms } from "./rapidsms.ts";
+
+export interface FetchInfo {
+  /**
+   * The client's address, as the host's server knows it (Hono on Node: `c.env.incoming.socket.remoteAddress`).
+   * Without it the client counts as remote: `/api` and the tester then need the API token.
+   */
+  remoteAddress?: string;
+}
+
+export type FetchHandler = (request: Request, info?: FetchInfo) => Promise<Response>;
+
+export interface FetchHandlerOptions {
+  /** Where the routes live in the host's URL space (`/sms`): stripped before routing. Default: none. */
+  prefix?: string;
+}
+
+/** An address that is no client's: a request whose client is unknown is never taken for a local one. */
+const UNKNOWN_CLIENT = "192.0.2.1";
+
+/**
+ * RapidSMS's routes as a web-standard handler, for Hono and any fetch-style server:
+ * `app.all("/sms/*", (c) => handler(c.req.raw, { remoteAddress }))`. Bodies are read up to the
+ * server's body limit (a bigger one is a 413 before it is all read).
+ */
+export async function fetchHandler(rapidsms: RapidSms, options: FetchHandlerOptions = {}): Promise<FetchHandler> {
+  const app = await createServer(rapidsms.system);
+  await app.ready();
+  const prefix = (options.prefix ?? "").replace(/\/+$/, "");
+  return async (request, info = {}) => {
+    const url = new URL(request.url);
+    let path = url.pathname;
+    if (prefix !== "") {
+      if (path !== prefix && !path.startsWith(`${prefix}/`)) return new Response(`no such endpoint: ${path}`, { status: 404 });
+      path = path.slice(prefix.length) || "/";
+    }
+    const body = await readBody(request, DEFAULT_SERVER_LIMITS.bodyBytes);
+    if (body === "too large") return new Response(`the body is larger than ${DEFAULT_SERVER_LIMITS.bodyBytes} bytes`, { status: 413 });
+    const answer = await app.inject({
+      method: request.method as "GET",
+      url: `${path}${url.search}`,
+      headers: Object.fromEntries(request.headers),
+      payload: body,
+      remoteAddress: info.remoteAddress ?? UNKNOWN_CLIENT,
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value === undefined || name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+      for (const one of Array.isArray(value) ? value : [String(value)]) headers.append(name, one);
+    }
+    const empty = request.method === "HEAD" || answer.statusCode === 204 || answer.statusCode === 304;
+    return new Response(empty ? null : new Uint8Array(answer.rawPayload), { status: answer.statusCode, headers });
+  };
+}
+
+async function readBody(request: Request, limit: number): Promise<Buffer | undefined | "too large"> {
+  if (!request.body) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    // Leaving the loop cancels the stream: the rest is never read.
+    if (size > limit) return "too large";
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export { createRapidSms, type RapidSms } from "./rapidsms.ts";

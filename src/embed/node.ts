@@ -1,0 +1,35 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer } from "../server/server.ts";
+import type { RapidSms } from "./rapidsms.ts";
+
+export type NodeHandler = (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void;
+
+export interface NodeHandlerOptions {
+  /** Where the routes live in the host's URL space (`/sms`): stripped before routing. Default: none. */
+  prefix?: string;
+}
+
+/**
+ * RapidSMS's routes as a `node:http` request listener: `http.createServer(await nodeHandler(rapidsms))`.
+ * It reads the request's body itself, so it must get the request before any body parser.
+ * A request outside `prefix` is passed to `next` when given (middleware), else answered 404.
+ */
+export async function nodeHandler(rapidsms: RapidSms, options: NodeHandlerOptions = {}): Promise<NodeHandler> {
+  const app = await createServer(rapidsms.system);
+  await app.ready();
+  const prefix = (options.prefix ?? "").replace(/\/+$/, "");
+  return (request, response, next) => {
+    const url = request.url ?? "/";
+    if (prefix !== "") {
+      if (url !== prefix && !url.startsWith(`${prefix}/`) && !url.startsWith(`${prefix}?`)) {
+        if (next) return next();
+        response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`no such endpoint: ${url.split("?")[0]}`);
+        return;
+      }
+      request.url = url.slice(prefix.length) || "/";
+    }
+    app.routing(request, response);
+  };
+}
+
+export { createRapidSms, type RapidSms } from "./rapidsms.ts";
