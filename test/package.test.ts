@@ -14,8 +14,10 @@ const run = promisify(execFile);
 const checkout = fileURLToPath(new URL("..", import.meta.url));
 /** The checkout's npm scripts (npm test) run on the Node 24 that npm installed into node_modules. */
 const node24 = process.execPath;
+// Without NODE_TEST_CONTEXT: a scaffold's own `node --test` would report to this test runner, not print.
+const { NODE_TEST_CONTEXT: _inherited, ...environment } = process.env;
 const npm = (args: string[], cwd: string) =>
-  run("npm", args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_fund: "false", npm_config_audit: "false" } });
+  run("npm", args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...environment, npm_config_fund: "false", npm_config_audit: "false" } });
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-package-"));
 const project = join(dir, "my-service");
@@ -126,6 +128,18 @@ describe("the package installed from its tarball into a fresh project", { timeou
     );
     assert.ok(failed, "the start failed");
     assert.match(failed.stderr, /a Redis queue needs the packages bullmq and ioredis in your project: npm install bullmq ioredis/);
+  });
+
+  test("npx rapidsms init writes a project whose own npm test passes and whose config starts", async () => {
+    await run("npm", ["exec", "--", "rapidsms", "init", "clinic"], { cwd: project });
+    const clinic = join(project, "clinic");
+    // Its dependency on rapidsms-ts, from this tarball rather than the registry.
+    const tarball = join(dir, readdirSync(dir).find((name) => name.endsWith(".tgz"))!);
+    await npm(["install", "--prefer-offline", tarball], clinic);
+    const tested = await npm(["test"], clinic);
+    assert.match(tested.stdout, /pass 1/);
+    const { stdout } = await run("npm", ["exec", "--", "rapidsms", "backends"], { cwd: clinic });
+    assert.match(stdout, /httptester/);
   });
 
   test("npx rapidsms start serves from the installed package, and stopping the PID it was started with stops the server", async () => {

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, RapidSmsError } from "../errors.ts";
 import { runBackends } from "./backends.ts";
 import { runBenchCommand } from "./bench.ts";
+import { runInit } from "./init.ts";
 import { runMigrate } from "./migrate.ts";
 import { runReceive, runSend } from "./messages.ts";
 import { runStart } from "./start.ts";
@@ -70,6 +71,12 @@ export function buildCli(): Command {
     .command("backends")
     .description("list the installed backends, their engines and inbound URLs")
     .action(() => runBackends(program.opts()));
+
+  program
+    .command("init")
+    .description("create a new project in DIR: package.json, rapidsms.config.ts, an app with its test, a README")
+    .argument("<dir>", "the new project's folder (must not exist, or be empty)")
+    .action((dir: string) => runInit(dir));
 
   program
     .command("migrate")
