@@ -2,7 +2,7 @@
 // its own, then imported, type-checked and started there on Node 22 and Node 24.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -128,6 +128,47 @@ describe("the package installed from its tarball into a fresh project", { timeou
     );
     assert.ok(failed, "the start failed");
     assert.match(failed.stderr, /a Redis queue needs the packages bullmq and ioredis in your project: npm install bullmq ioredis/);
+  });
+
+  test("the embedding guide's Express, Fastify, Hono and node:http examples run from the installed package", async () => {
+    await npm(["install", "--prefer-offline", "express@5", "fastify@5", "hono@4", "@hono/node-server"], project);
+    const hosts = {
+      "embed-express.ts": "startExpressApp",
+      "embed-fastify.ts": "startFastifyApp",
+      "embed-hono.ts": "startHonoApp",
+      "embed-node.ts": "startNodeApp",
+    };
+    for (const file of Object.keys(hosts)) copyFileSync(join(checkout, "docs/examples", file), join(project, file));
+    writeFileSync(
+      join(project, "hosts.ts"),
+      `
+      import { once } from "node:events";
+      import { createServer } from "node:http";
+      ${Object.entries(hosts)
+        .map(([file, start]) => `import { ${start} } from "./${file}";`)
+        .join("\n")}
+      // A gateway that records what it is asked to send.
+      const sent: string[] = [];
+      const gateway = createServer((request, response) => {
+        sent.push(new URL(request.url!, "http://x").searchParams.get("text") ?? "");
+        response.end("0: Accepted for delivery");
+      }).listen(0, "127.0.0.1");
+      await once(gateway, "listening");
+      const sendsmsUrl = \`http://127.0.0.1:\${(gateway.address() as { port: number }).port}/cgi-bin/sendsms\`;
+      const results: string[] = [];
+      for (const [name, start] of Object.entries({ ${Object.values(hosts).join(", ")} })) {
+        const app = await start({ installedBackends: { kannel: { engine: "kannel", sendsmsUrl } }, apps: ["echo"], database: \`sqlite:./\${name}.db\` });
+        const inbound = await fetch(\`\${app.url}/sms/backend/kannel/?id=255700000001&text=echo+\${name}\`);
+        for (let i = 0; i < 200 && !sent.includes(name); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+        results.push(\`\${name} \${inbound.status} \${sent.includes(name) ? "echoed" : "no echo"}\`);
+        await app.close();
+      }
+      gateway.close();
+      console.log(JSON.stringify(results));
+      `,
+    );
+    const { stdout } = await run(node24, ["hosts.ts"], { cwd: project });
+    assert.deepEqual(JSON.parse(stdout), ["startExpressApp 200 echoed", "startFastifyApp 200 echoed", "startHonoApp 200 echoed", "startNodeApp 200 echoed"]);
   });
 
   test("npx rapidsms init writes a project whose own npm test passes and whose config starts", async () => {

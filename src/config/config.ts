@@ -14,6 +14,13 @@ export interface BackendSettings {
 export interface RapidSmsConfig {
   /** Backends by name; inbound traffic for one arrives at `/backend/<name>/`. */
   installedBackends?: Record<string, BackendSettings>;
+  /**
+   * More URLs for backends' views, as RapidSMS's urls.py ties any URL to a view:
+   * `{ "/sms/incoming/": { "backend": "mybackend" }, "/dlr/": { "backend": "kannel", "view": "status/" } }`.
+   * `view` is the view's path under `/backend/<name>/` (default: its main view). The
+   * `/backend/<name>/` URLs stay.
+   */
+  urls?: Record<string, UrlPattern>;
   /** App names (`echo`, `ping`, `default`), module paths relative to the config file, or classes. */
   apps?: readonly (string | AppClass)[];
   /** `sqlite:PATH` (relative to the config file), `sqlite::memory:`, or `postgres://…` (also DATABASE_URL). */
@@ -54,9 +61,17 @@ export function defineConfig(config: RapidSmsConfig): RapidSmsConfig {
   return config;
 }
 
+/** A URL of the server tied to one backend's view (see `urls`). */
+export interface UrlPattern {
+  backend: string;
+  /** The view's path under `/backend/<name>/`: `""` (the default) for inbound messages, `"status/"` for Kannel's reports, … */
+  view?: string;
+}
+
 /** The configuration of a running system, validated and with defaults applied. */
 export interface ResolvedConfig {
   backends: Record<string, { engine: BackendClass; options: object }>;
+  urls: Record<string, Required<UrlPattern>>;
   apps: AppClass[];
   database: string;
   queue: string | null;

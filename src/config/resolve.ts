@@ -19,6 +19,12 @@ const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const topLevelSchema = z
   .object({
     installedBackends: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    urls: z
+      .record(
+        z.string().regex(/^\/[^?#\s]*$/, "expected a path that starts with /, such as /sms/incoming/"),
+        z.object({ backend: z.string().min(1), view: z.string().default("") }).strict(),
+      )
+      .default({}),
     apps: z.array(z.union([z.string(), z.custom<AppClass>((v) => typeof v === "function", "expected an app class")])).default([]),
     database: z.string().min(1).default("sqlite:./rapidsms.db"),
     queue: z
@@ -89,12 +95,17 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   for (const [name, settings] of Object.entries(top.installedBackends)) {
     backends[name] = resolveBackend(name, settings as BackendSettings, options.engines ?? shippedEngines);
   }
+  for (const [path, { backend }] of Object.entries(top.urls)) {
+    if (!backends[backend])
+      throw new ConfigError(`urls: "${path}" names backend "${backend}", which is not installed; installed: ${Object.keys(backends).join(", ") || "none"}`);
+  }
   const apps: AppClass[] = [];
   for (const app of top.apps) apps.push(await resolveApp(app, baseDir));
   const tester = resolveTester(top.tester ?? options.source === null, backends);
   refuseOpenAccess({ ...top, tester: tester !== null });
   return {
     backends,
+    urls: top.urls,
     apps,
     tester,
     database: top.database,

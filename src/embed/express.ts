@@ -11,4 +11,10 @@ export function expressRouter(rapidsms: RapidSms): Promise<NodeHandler> {
   return nodeHandler(rapidsms);
 }
 
+/**
+ * One backend's view, to mount at any path: `app.all("/incoming/sms", await asView(sms, { backendName: "mybackend" }))`,
+ * as RapidSMS's `View.as_view(backend_name='mybackend')`. Before any body parser, as `expressRouter`.
+ */
+export { asView } from "./node.ts";
 export { createRapidSms, type RapidSms } from "./rapidsms.ts";
+export type { AsViewOptions } from "./view.ts";

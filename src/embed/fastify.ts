@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
-import { rapidsmsRoutes } from "../server/server.ts";
+import { backendViewRoute, rapidsmsRoutes } from "../server/server.ts";
 import type { RapidSms } from "./rapidsms.ts";
+import type { AsViewOptions } from "./view.ts";
 
 export interface RapidSmsPluginOptions {
   rapidsms: RapidSms;
@@ -15,4 +16,16 @@ export const rapidsmsPlugin: FastifyPluginAsync<RapidSmsPluginOptions> = async (
   await app.register(rapidsmsRoutes, { system: rapidsms.system });
 };
 
+/**
+ * One backend's view as a plugin, served at the prefix it is registered with:
+ * `app.register(asView(sms, { backendName: "mybackend" }), { prefix: "/backends/mybackend" })`,
+ * as RapidSMS's `url(r'^backends/mybackend/$', View.as_view(backend_name='mybackend'))`.
+ */
+export function asView(rapidsms: RapidSms, options: AsViewOptions): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(backendViewRoute, { system: rapidsms.system, backendName: options.backendName, view: options.view });
+  };
+}
+
 export { createRapidSms, type RapidSms } from "./rapidsms.ts";
+export type { AsViewOptions } from "./view.ts";

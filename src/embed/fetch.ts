@@ -1,6 +1,8 @@
+import type { LightMyRequestResponse } from "fastify";
 import { createServer } from "../server/server.ts";
 import { DEFAULT_SERVER_LIMITS } from "../server/limits.ts";
 import type { RapidSms } from "./rapidsms.ts";
+import { type AsViewOptions, queryOf, viewApp } from "./view.ts";
 
 export interface FetchInfo {
   /**
@@ -45,14 +47,19 @@ export async function fetchHandler(rapidsms: RapidSms, options: FetchHandlerOpti
       payload: body,
       remoteAddress: info.remoteAddress ?? UNKNOWN_CLIENT,
     });
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value === undefined || name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
-      for (const one of Array.isArray(value) ? value : [String(value)]) headers.append(name, one);
-    }
-    const empty = request.method === "HEAD" || answer.statusCode === 204 || answer.statusCode === 304;
-    return new Response(empty ? null : new Uint8Array(answer.rawPayload), { status: answer.statusCode, headers });
+    return toResponse(request, answer);
   };
+}
+
+/** Fastify's answer to `request` as a web Response. */
+function toResponse(request: Request, answer: LightMyRequestResponse): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (value === undefined || name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+    for (const one of Array.isArray(value) ? value : [String(value)]) headers.append(name, one);
+  }
+  const empty = request.method === "HEAD" || answer.statusCode === 204 || answer.statusCode === 304;
+  return new Response(empty ? null : new Uint8Array(answer.rawPayload), { status: answer.statusCode, headers });
 }
 
 async function readBody(request: Request, limit: number): Promise<Buffer | undefined | "too large"> {
@@ -68,4 +75,24 @@ async function readBody(request: Request, limit: number): Promise<Buffer | undef
   return Buffer.concat(chunks);
 }
 
+/**
+ * One backend's view as a fetch handler, to mount at any path: every request it gets goes to that
+ * view (`app.all("/incoming/sms", (c) => view(c.req.raw))`), as RapidSMS's `View.as_view(backend_name=…)`.
+ */
+export async function asView(rapidsms: RapidSms, options: AsViewOptions): Promise<(request: Request) => Promise<Response>> {
+  const app = await viewApp(rapidsms, options);
+  return async (request) => {
+    const body = await readBody(request, DEFAULT_SERVER_LIMITS.bodyBytes);
+    if (body === "too large") return new Response(`the body is larger than ${DEFAULT_SERVER_LIMITS.bodyBytes} bytes`, { status: 413 });
+    const answer = await app.inject({
+      method: request.method as "GET",
+      url: `/${queryOf(request.url)}`,
+      headers: Object.fromEntries(request.headers),
+      payload: body,
+    });
+    return toResponse(request, answer);
+  };
+}
+
 export { createRapidSms, type RapidSms } from "./rapidsms.ts";
+export type { AsViewOptions } from "./view.ts";

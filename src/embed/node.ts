@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "../server/server.ts";
 import type { RapidSms } from "./rapidsms.ts";
+import { type AsViewOptions, queryOf, viewApp } from "./view.ts";
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void;
 
@@ -32,4 +33,18 @@ export async function nodeHandler(rapidsms: RapidSms, options: NodeHandlerOption
   };
 }
 
+/**
+ * One backend's view as a request listener, to mount at any path of the host, as RapidSMS's
+ * `url(r'^backends/mybackend/$', View.as_view(backend_name='mybackend'))`: every request it gets
+ * goes to that view. `createServer(await asView(sms, { backendName: "mybackend" }))`.
+ */
+export async function asView(rapidsms: RapidSms, options: AsViewOptions): Promise<NodeHandler> {
+  const app = await viewApp(rapidsms, options);
+  return (request, response) => {
+    request.url = `/${queryOf(request.url ?? "")}`;
+    app.routing(request, response);
+  };
+}
+
 export { createRapidSms, type RapidSms } from "./rapidsms.ts";
+export type { AsViewOptions } from "./view.ts";

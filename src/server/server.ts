@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
 import { storeThread } from "../store/sqlite-thread.ts";
+import { ConfigError } from "../errors.ts";
 import type { System } from "../system.ts";
 import { accessPolicy, protect, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
@@ -62,21 +63,7 @@ export interface RapidSmsRoutesOptions {
 export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (app, { system, limits: given }) => {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...given };
   const policy = accessPolicy(system.config);
-  // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer", bodyLimit: limits.bodyBytes }, (request, body, done) => {
-    const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
-    try {
-      done(null, parseUrlencoded(body as Buffer, charset));
-    } catch (error) {
-      const refusal = error instanceof UndecodableError ? `${error.field}: ${error.message}` : `unknown charset "${charset}": send UTF-8`;
-      done(Object.assign(new Error(refusal), { statusCode: error instanceof UndecodableError ? 400 : 415 }));
-    }
-  });
-  // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
-  app.addContentTypeParser("text/json", { parseAs: "string", bodyLimit: limits.bodyBytes }, app.getDefaultJsonParser("error", "ignore"));
-  // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: limits.bodyBytes }, (_request, body, done) => done(null, body));
-  app.setErrorHandler(inboundErrors);
+  inboundParsing(app, limits);
 
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
@@ -84,6 +71,11 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
         app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, bodyLimit: limits.bodyBytes, handler: viewHandler(view) });
       }
     }
+  }
+  // The config's own URLs for views, as RapidSMS's urls.py gives them.
+  for (const [url, { backend: name, view: path }] of Object.entries(system.config.urls)) {
+    const view = findView(system, name, path);
+    app.route({ method: [...VIEW_METHODS], url, bodyLimit: limits.bodyBytes, handler: viewHandler(view) });
   }
   if (system.config.api) {
     openApiRoute(app);
@@ -119,6 +111,45 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue, storeRestarts: thread?.restarts ?? 0 });
   });
 };
+
+/**
+ * How the backends' views read requests, in one Fastify scope: form bodies decoded strictly in
+ * their charset, JSON (also as text/json), anything else as text, and errors as a form's.
+ */
+export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void {
+  // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer", bodyLimit: limits.bodyBytes }, (request, body, done) => {
+    const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
+    try {
+      done(null, parseUrlencoded(body as Buffer, charset));
+    } catch (error) {
+      const refusal = error instanceof UndecodableError ? `${error.field}: ${error.message}` : `unknown charset "${charset}": send UTF-8`;
+      done(Object.assign(new Error(refusal), { statusCode: error instanceof UndecodableError ? 400 : 415 }));
+    }
+  });
+  // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
+  app.addContentTypeParser("text/json", { parseAs: "string", bodyLimit: limits.bodyBytes }, app.getDefaultJsonParser("error", "ignore"));
+  // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
+  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: limits.bodyBytes }, (_request, body, done) => done(null, body));
+  app.setErrorHandler(inboundErrors);
+}
+
+/** One backend's view at the root of its scope (see `asView` in rapidsms-ts/express, /node, /fetch, /fastify). */
+export const backendViewRoute: FastifyPluginAsync<{ system: System; backendName: string; view?: string }> = async (app, { system, backendName, view }) => {
+  inboundParsing(app, DEFAULT_SERVER_LIMITS);
+  const found = findView(system, backendName, view);
+  app.route({ method: [...VIEW_METHODS], url: "/", bodyLimit: DEFAULT_SERVER_LIMITS.bodyBytes, handler: viewHandler(found) });
+};
+
+/** The view of backend `name` at `path` under `/backend/<name>/`; a ConfigError naming the ones there are when none is. */
+export function findView(system: System, name: string, path = ""): BackendView {
+  const backend = system.backends.get(name);
+  if (!backend) throw new ConfigError(`backend "${name}" is not installed; installed: ${[...system.backends.keys()].join(", ")}`);
+  const views = backend.views();
+  const view = views.find((v) => v.path === path);
+  if (!view) throw new ConfigError(`backend "${name}" has no view "${path}"; its views: ${views.map((v) => `"${v.path}"`).join(", ")}`);
+  return view;
+}
 
 function viewHandler(view: BackendView) {
   return async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,0 +1,24 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { backendViewRoute } from "../server/server.ts";
+import type { RapidSms } from "./rapidsms.ts";
+
+export interface AsViewOptions {
+  /** The installed backend whose view this is, as RapidSMS's `as_view(backend_name=…)`. */
+  backendName: string;
+  /** The view's path under `/backend/<name>/`: `""` (the default) for inbound messages, `"status/"` for Kannel's reports. */
+  view?: string;
+}
+
+/** A small Fastify app that serves one backend's view at `/`, whatever URL the host mounted it at. */
+export async function viewApp(rapidsms: RapidSms, options: AsViewOptions): Promise<FastifyInstance> {
+  const app = Fastify({ routerOptions: { ignoreTrailingSlash: true }, exposeHeadRoutes: false });
+  await app.register(backendViewRoute, { system: rapidsms.system, backendName: options.backendName, view: options.view });
+  await app.ready();
+  return app;
+}
+
+/** The query of a request's URL (`?a=1`), or "": the view is at `/` of its own app. */
+export function queryOf(url: string): string {
+  const at = url.indexOf("?");
+  return at < 0 ? "" : url.slice(at);
+}
