@@ -19,8 +19,8 @@ if (existsSync(sources) && process.features.typescript) {
   await main();
 } else if (existsSync(built)) {
   const [major, minor] = process.versions.node.split(".").map(Number);
-  if (major < 22 || (major === 22 && minor < 18)) {
-    process.stderr.write(`rapidsms needs Node 22.18 or newer, or Node 24 (this is ${process.version}): install a current LTS from https://nodejs.org\n`);
+  if (major < 22 || (major === 22 && minor < 19)) {
+    process.stderr.write(`rapidsms needs Node 22.19 or newer, or Node 24 (this is ${process.version}): install a current LTS from https://nodejs.org\n`);
     process.exit(1);
   }
   const { main } = await import(built.href);

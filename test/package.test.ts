@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -18,6 +18,9 @@ const node24 = process.execPath;
 const { NODE_TEST_CONTEXT: _inherited, ...environment } = process.env;
 const npm = (args: string[], cwd: string) =>
   run("npm", args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...environment, npm_config_fund: "false", npm_config_audit: "false" } });
+
+/** The environment with Node 22 first on PATH: npm, and what npm runs, on the older LTS. */
+const onNode22 = () => ({ ...environment, PATH: `${dirname(node22)}:${environment.PATH}` });
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-package-"));
 const project = join(dir, "my-service");
@@ -171,23 +174,24 @@ describe("the package installed from its tarball into a fresh project", { timeou
     assert.deepEqual(JSON.parse(stdout), ["startExpressApp 200 echoed", "startFastifyApp 200 echoed", "startHonoApp 200 echoed", "startNodeApp 200 echoed"]);
   });
 
-  test("npx rapidsms init writes a project whose own npm test passes and whose config starts", async () => {
-    await run("npm", ["exec", "--", "rapidsms", "init", "clinic"], { cwd: project });
+  test("npx rapidsms init on Node 22 writes a project whose own npm test passes and whose config starts", async () => {
+    await run("npm", ["exec", "--", "rapidsms", "init", "clinic"], { cwd: project, env: onNode22() });
     const clinic = join(project, "clinic");
     // Its dependency on rapidsms-ts, from this tarball rather than the registry.
     const tarball = join(dir, readdirSync(dir).find((name) => name.endsWith(".tgz"))!);
     await npm(["install", "--prefer-offline", tarball], clinic);
-    const tested = await npm(["test"], clinic);
+    const tested = await run("npm", ["test"], { cwd: clinic, env: onNode22() });
     assert.match(tested.stdout, /pass 1/);
-    const { stdout } = await run("npm", ["exec", "--", "rapidsms", "backends"], { cwd: clinic });
+    const { stdout } = await run("npm", ["exec", "--", "rapidsms", "backends"], { cwd: clinic, env: onNode22() });
     assert.match(stdout, /httptester/);
   });
 
-  test("npx rapidsms start serves from the installed package, and stopping the PID it was started with stops the server", async () => {
+  test("npx rapidsms start on Node 22 serves from the installed package, and killing the PID it was started with (SIGKILL) stops the server", async () => {
     const port = await freePort();
     const started = spawn("npm", ["exec", "--", "rapidsms", "start", "--port", String(port)], {
       cwd: project,
       stdio: "ignore",
+      env: onNode22(),
     });
     try {
       let health: { status?: string } = {};
@@ -199,7 +203,8 @@ describe("the package installed from its tarball into a fresh project", { timeou
         );
       }
       assert.equal(health.status, "ok");
-      started.kill("SIGTERM");
+      // npm passes SIGTERM on; SIGKILL it cannot, and the server must not run on as an orphan.
+      started.kill("SIGKILL");
       let listening = true;
       for (let i = 0; i < 50 && listening; i++) {
         await new Promise((resolve) => setTimeout(resolve, 200));

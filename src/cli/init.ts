@@ -17,10 +17,11 @@ export function runInit(dir: string, log: (line: string) => void = (line) => pro
     .replace(/[^a-z0-9._-]+/g, "-")
     .replace(/^[._-]+/, "");
   if (name === "") throw new ConfigError(`cannot make a package name from "${dir}": use letters, digits, dots, dashes`);
+  if (name === "rapidsms-ts") throw new ConfigError(`a project named rapidsms-ts could not depend on rapidsms-ts: give another folder name`);
   for (const [file, content] of Object.entries(scaffoldFiles(name, ownVersion()))) {
     mkdirSync(dirname(join(target, file)), { recursive: true });
     writeFileSync(join(target, file), content);
   }
   log(`created ${dir}: a RapidSMS project with an app (apps/register.ts), its test and a config`);
-  log(`next:  cd ${dir} && npm install && npm start    then open http://127.0.0.1:8000/tester/ and send "join Amina"`);
+  log(`next:  cd ${JSON.stringify(dir)} && npm install && npm start    then open http://127.0.0.1:8000/tester/ and send "join Amina"`);
 }

@@ -9,9 +9,11 @@ export function scaffoldFiles(name: string, version: string): Record<string, str
     version: "0.1.0",
     private: true,
     type: "module",
-    engines: { node: "^22.18.0 || >=24" },
+    engines: { node: "^22.19.0 || >=24" },
     scripts: { start: "rapidsms start", test: 'node --test "apps/**/*.test.ts"' },
     dependencies: { "rapidsms-ts": `^${version}` },
+    // For editors and tsc, which read tsconfig.json; Node itself runs the .ts files as they are.
+    devDependencies: { "@types/node": "^24.0.0" },
   };
   return {
     "package.json": `${JSON.stringify(pkg, null, 2)}\n`,

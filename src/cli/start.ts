@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { loadConfig } from "../config/load.ts";
 import { redactUrl } from "../store/open.ts";
 import { configSecrets, createLogger } from "../logger.ts";
@@ -72,15 +74,39 @@ export async function runStart(options: StartOptions): Promise<void> {
 }
 
 /**
- * Started through npm (`npm start`, `npx rapidsms start`), the server runs under npm and a shell;
- * stopping npm's PID stops neither of them, and the server would run on as an orphan. So it stops
- * too when the process that started it is gone. A server started any other way (a service unit, a
- * container, `nohup`) is left to its own signals.
+ * Started through npm (`npm start`, `npx rapidsms start`), the server runs under npm. npm passes on
+ * SIGTERM and SIGINT, but when npm goes any other way (SIGKILL, a crash, a closed terminal) the
+ * server would run on as an orphan. So it stops too when the process that started it is gone.
+ * A server started any other way (a service unit, a container) is left to its own signals;
+ * RAPIDSMS_STAY=1 keeps one started through npm running on its own.
  */
 function stopWithNpm(stop: () => void): void {
-  if (!process.env.npm_execpath) return;
-  const parent = process.ppid;
+  if (!process.env.npm_execpath || process.env.RAPIDSMS_STAY === "1") return;
+  // npm runs the bin through a shell that may stay between them: watch the parent and its parent.
+  const watched = [process.ppid, parentOf(process.ppid)].filter((pid): pid is number => pid !== undefined && pid > 1);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as { code?: string }).code === "EPERM";
+    }
+  };
   setInterval(() => {
-    if (process.ppid !== parent) stop();
+    if (!watched.every(alive)) stop();
   }, 500).unref();
+}
+
+/** The parent of process `pid`: from /proc on Linux, else from ps (every Unix has it); undefined if neither says. */
+function parentOf(pid: number): number | undefined {
+  if (process.platform === "win32") return undefined;
+  let ppid = Number.NaN;
+  try {
+    // /proc/<pid>/stat: "pid (command) state ppid …", where the command may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    ppid = Number(spawnSync("ps", ["-o", "ppid=", "-p", String(pid)], { encoding: "utf8", timeout: 2_000 }).stdout?.trim());
+  }
+  return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
 }

@@ -21,7 +21,13 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   const env = options.env ?? process.env;
   const path = findConfigFile(options.configPath ?? env.RAPIDSMS_CONFIG, cwd);
   const config = path ? await readConfigFile(path) : EMBEDDED_DEFAULT_CONFIG;
-  const fromEnv = {
+  const overrides = { ...environmentOverrides(env), ...stripUndefined(options.overrides ?? {}) };
+  return resolveConfig(config, { baseDir: path ? dirname(path) : cwd, source: path, overrides });
+}
+
+/** What the environment sets over a config file: PORT, HOST, RAPIDSMS_DATABASE (or DATABASE_URL), REDIS_URL, LOG_LEVEL, RAPIDSMS_API_TOKEN, RAPIDSMS_PUBLIC_URL. */
+export function environmentOverrides(env: NodeJS.ProcessEnv): Partial<RapidSmsConfig> {
+  return stripUndefined({
     port: env.PORT ? Number(env.PORT) : undefined,
     host: env.HOST || undefined,
     database: env.RAPIDSMS_DATABASE || env.DATABASE_URL || undefined,
@@ -29,9 +35,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     logLevel: (env.LOG_LEVEL || undefined) as RapidSmsConfig["logLevel"],
     apiToken: env.RAPIDSMS_API_TOKEN || undefined,
     publicUrl: env.RAPIDSMS_PUBLIC_URL || undefined,
-  };
-  const overrides = { ...fromEnv, ...stripUndefined(options.overrides ?? {}) };
-  return resolveConfig(config, { baseDir: path ? dirname(path) : cwd, source: path, overrides });
+  });
 }
 
 function findConfigFile(explicit: string | undefined, cwd: string): string | null {

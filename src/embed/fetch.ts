@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { createServer } from "../server/server.ts";
 import { DEFAULT_SERVER_LIMITS } from "../server/limits.ts";
-import type { RapidSms } from "./rapidsms.ts";
+import { closeWith, type RapidSms } from "./rapidsms.ts";
 import { type AsViewOptions, queryOf, viewApp } from "./view.ts";
 
 export interface FetchInfo {
@@ -28,8 +28,9 @@ const UNKNOWN_CLIENT = "192.0.2.1";
  * server's body limit (a bigger one is a 413 before it is all read).
  */
 export async function fetchHandler(rapidsms: RapidSms, options: FetchHandlerOptions = {}): Promise<FetchHandler> {
-  const app = await createServer(rapidsms.system);
+  const app = await createServer(rapidsms.system, { logger: rapidsms.logger, tester: false });
   await app.ready();
+  closeWith(rapidsms, () => app.close());
   const prefix = (options.prefix ?? "").replace(/\/+$/, "");
   return async (request, info = {}) => {
     const url = new URL(request.url);
@@ -89,6 +90,7 @@ export async function asView(rapidsms: RapidSms, options: AsViewOptions): Promis
       url: `/${queryOf(request.url)}`,
       headers: Object.fromEntries(request.headers),
       payload: body,
+      remoteAddress: UNKNOWN_CLIENT,
     });
     return toResponse(request, answer);
   };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "../server/server.ts";
-import type { RapidSms } from "./rapidsms.ts";
+import { closeWith, type RapidSms } from "./rapidsms.ts";
 import { type AsViewOptions, queryOf, viewApp } from "./view.ts";
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void;
@@ -16,8 +16,9 @@ export interface NodeHandlerOptions {
  * A request outside `prefix` is passed to `next` when given (middleware), else answered 404.
  */
 export async function nodeHandler(rapidsms: RapidSms, options: NodeHandlerOptions = {}): Promise<NodeHandler> {
-  const app = await createServer(rapidsms.system);
+  const app = await createServer(rapidsms.system, { logger: rapidsms.logger, tester: false });
   await app.ready();
+  closeWith(rapidsms, () => app.close());
   const prefix = (options.prefix ?? "").replace(/\/+$/, "");
   return (request, response, next) => {
     const url = request.url ?? "/";
@@ -27,8 +28,10 @@ export async function nodeHandler(rapidsms: RapidSms, options: NodeHandlerOption
         response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`no such endpoint: ${url.split("?")[0]}`);
         return;
       }
-      request.url = url.slice(prefix.length) || "/";
+      const rest = url.slice(prefix.length);
+      request.url = rest.startsWith("/") ? rest : `/${rest}`;
     }
+    if (bodyAlreadyRead(request, response)) return;
     app.routing(request, response);
   };
 }
@@ -42,8 +45,25 @@ export async function asView(rapidsms: RapidSms, options: AsViewOptions): Promis
   const app = await viewApp(rapidsms, options);
   return (request, response) => {
     request.url = `/${queryOf(request.url ?? "")}`;
+    if (bodyAlreadyRead(request, response)) return;
     app.routing(request, response);
   };
+}
+
+/**
+ * A host's body parser that ran before the mount has read the body: RapidSMS would wait for it
+ * for ever. Answered at once with what to change.
+ */
+function bodyAlreadyRead(request: IncomingMessage, response: ServerResponse): boolean {
+  const parsed = (request as { body?: unknown }).body !== undefined;
+  const hasBody = request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined;
+  if (!parsed && !(request.readableEnded && hasBody)) return false;
+  response
+    .writeHead(500, { "content-type": "text/plain; charset=utf-8" })
+    .end(
+      "internal error: a body parser of the host read this request before RapidSMS could: mount RapidSMS before express.json(), express.urlencoded() and the like",
+    );
+  return true;
 }
 
 export { createRapidSms, type RapidSms } from "./rapidsms.ts";

@@ -1,9 +1,12 @@
 import type { Logger } from "pino";
 import type { RapidSmsConfig } from "../config/config.ts";
+import { environmentOverrides } from "../config/load.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { ConfigError, InvalidInputError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
+import { LIMITS } from "../messages/limits.ts";
 import type { Status } from "../messages/status.ts";
+import { getRouter, setRouter } from "../router/global.ts";
 import { createSystem, type System } from "../system.ts";
 
 export interface SendArgs {
@@ -25,44 +28,76 @@ export interface MessageStatus {
 /** RapidSMS inside a host's own app: the system, and what the host's code calls. */
 export interface RapidSms {
   readonly system: System;
+  readonly logger: Logger;
   /**
    * Runs the workers in this process: apps over accepted messages, and the senders. A web-only
    * process (its workers run elsewhere, on a shared PostgreSQL and Redis) never calls it.
    */
   start(): Promise<void>;
-  /** Queues a message to one or many recipients and returns its id; it is sent by the workers. */
+  /**
+   * Queues a message to one or many recipients and returns its id; the workers send it. Throws
+   * InvalidInputError for a recipient the backend cannot send to, and an Error when an app's
+   * outgoing phase cancelled the message.
+   */
   send(args: SendArgs): Promise<string>;
   /** A message's status and each recipient's, or undefined for an id it does not know. */
   status(id: string): Promise<MessageStatus | undefined>;
-  /** Stops the workers (finishing the work under way) and closes the store and the queue. */
+  /** Closes what was mounted from it, stops the workers (finishing the work under way), and closes the store and the queue. */
   close(): Promise<void>;
 }
 
 export interface CreateRapidSmsOptions {
+  /** Where its logs go (pino); default: nowhere. The mounts log their failed requests here. */
   logger?: Logger;
+  /** The environment whose variables set over the config (DATABASE_URL, RAPIDSMS_API_TOKEN, …), as for `rapidsms start`; default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where relative paths of the config (`sqlite:./x.db`, app modules) are from; default: the working directory. */
+  baseDir?: string;
+}
+
+/** What the mounts made from a RapidSms, closed with it. */
+const mounted = new WeakMap<RapidSms, (() => Promise<void>)[]>();
+
+/** Closes `close` when `rapidsms` is closed: for the apps a mount builds around the system. */
+export function closeWith(rapidsms: RapidSms, close: () => Promise<void>): void {
+  mounted.get(rapidsms)?.push(close);
 }
 
 /**
  * Builds RapidSMS once for a host app: validates the config (a config object, as in
- * rapidsms.config.ts), opens the store (running migrations) and the queue. Mount its routes with
- * `rapidsms-ts/fastify`, `/express`, `/fetch` or `/node`; call `start()` to run the workers here.
+ * rapidsms.config.ts, with the environment's variables over it), opens the store (running
+ * migrations) and the queue. Mount its routes with `rapidsms-ts/fastify`, `/express`, `/fetch` or
+ * `/node`; call `start()` to run the workers here. RapidSMS's module-level `send()` and
+ * `receive()` use it, unless another router is already set.
  */
 export async function createRapidSms(config: RapidSmsConfig, options: CreateRapidSmsOptions = {}): Promise<RapidSms> {
-  const resolved = await resolveConfig(config);
+  const resolved = await resolveConfig(config, { baseDir: options.baseDir ?? process.cwd(), overrides: environmentOverrides(options.env ?? process.env) });
   const logger = options.logger ?? silentLogger;
   const system = await createSystem(resolved, logger, "web");
-  return {
+  let current = false;
+  try {
+    getRouter();
+  } catch {
+    setRouter(system.router);
+    current = true;
+  }
+  const rapidsms: RapidSms = {
     system,
+    logger,
     start: () => system.pipeline.start(),
     async send({ backend, to, text }) {
       if (!system.backends.has(backend)) throw new ConfigError(`backend "${backend}" is not installed; installed: ${[...system.backends.keys()].join(", ")}`);
-      const identities = typeof to === "string" ? [to] : [...to];
+      const identities = typeof to === "string" ? [to] : Array.isArray(to) ? [...to] : undefined;
+      if (!identities || identities.some((identity) => typeof identity !== "string"))
+        throw new InvalidInputError("to", "Expected an identity, or a list of identities, as text.");
       if (identities.length === 0) throw new InvalidInputError("to", "No recipient.");
+      if (identities.length > LIMITS.recipients) throw new InvalidInputError("to", `More than ${LIMITS.recipients} recipients (${identities.length}).`);
       for (const [i, identity] of identities.entries()) {
         const unfit = system.pipeline.unsendable(backend, identity);
         if (unfit) throw new InvalidInputError("to", unfit, identities.length > 1 ? i : undefined);
       }
       const message = await system.router.send(text, await system.router.lookupConnections(backend, identities));
+      if (!message.processed) throw new Error("an app's outgoing phase cancelled the message: nothing was queued");
       return message.id;
     },
     async status(id) {
@@ -75,6 +110,12 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
         recipients: record.transmissions.map((t) => ({ backend: t.backend, identity: t.identity, status: t.status, error: t.error })),
       };
     },
-    close: () => system.close(),
+    async close() {
+      for (const close of mounted.get(rapidsms)?.splice(0) ?? []) await close();
+      if (current) setRouter(undefined);
+      await system.close();
+    },
   };
+  mounted.set(rapidsms, []);
+  return rapidsms;
 }

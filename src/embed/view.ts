@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { backendViewRoute } from "../server/server.ts";
-import type { RapidSms } from "./rapidsms.ts";
+import { closeWith, type RapidSms } from "./rapidsms.ts";
 
 export interface AsViewOptions {
   /** The installed backend whose view this is, as RapidSMS's `as_view(backend_name=…)`. */
@@ -11,9 +11,10 @@ export interface AsViewOptions {
 
 /** A small Fastify app that serves one backend's view at `/`, whatever URL the host mounted it at. */
 export async function viewApp(rapidsms: RapidSms, options: AsViewOptions): Promise<FastifyInstance> {
-  const app = Fastify({ routerOptions: { ignoreTrailingSlash: true }, exposeHeadRoutes: false });
+  const app = Fastify({ loggerInstance: rapidsms.logger as FastifyBaseLogger, routerOptions: { ignoreTrailingSlash: true }, exposeHeadRoutes: false });
   await app.register(backendViewRoute, { system: rapidsms.system, backendName: options.backendName, view: options.view });
   await app.ready();
+  closeWith(rapidsms, () => app.close());
   return app;
 }
 

@@ -64,7 +64,16 @@ export function clientAddress(request: FastifyRequest, policy: AccessPolicy): st
   const { forwarded, "x-forwarded-for": forwardedFor, "x-real-ip": realIp } = request.headers;
   if (forwarded === undefined && forwardedFor === undefined && realIp === undefined) return peer;
   if (!policy.trusted(peer) || forwarded !== undefined || forwardedFor === undefined) return undefined;
-  return request.ip;
+  // From the nearest hop outwards, past every proxy this policy trusts: the first address it does
+  // not trust is the client. Worked out here, never taken from request.ip, which follows the
+  // trustProxy of whatever Fastify serves the request (a host app's, when RapidSMS is mounted).
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor)
+    .split(",")
+    .map((hop) => hop.trim())
+    .filter((hop) => hop !== "");
+  let client = peer;
+  while (hops.length > 0 && policy.trusted(client)) client = hops.pop();
+  return client;
 }
 
 /** The host name a request was sent to, without its port; undefined without a Host header. */

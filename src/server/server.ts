@@ -19,6 +19,8 @@ const VIEW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 export interface ServerOptions {
   logger?: Logger;
   limits?: Partial<ServerLimits>;
+  /** `false` leaves the message tester out even when the config has it (the mounts: its pages live at /tester/ only, for now). */
+  tester?: boolean;
 }
 
 /**
@@ -45,13 +47,15 @@ export async function createServer(system: System, options: ServerOptions = {}):
     },
   });
   app.server.maxConnections = limits.maxConnections;
-  await app.register(rapidsmsRoutes, { system, limits });
+  await app.register(rapidsmsRoutes, { system, limits, tester: options.tester });
   return app;
 }
 
 export interface RapidSmsRoutesOptions {
   system: System;
   limits?: Partial<ServerLimits>;
+  /** `false` leaves the message tester out even when the config has it. */
+  tester?: boolean;
 }
 
 /**
@@ -60,7 +64,7 @@ export interface RapidSmsRoutesOptions {
  * `/healthz`. Its body parsers and error handlers stay inside it (Fastify encapsulation), so the
  * host's own routes are untouched.
  */
-export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (app, { system, limits: given }) => {
+export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (app, { system, limits: given, tester = true }) => {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...given };
   const policy = accessPolicy(system.config);
   inboundParsing(app, limits);
@@ -81,7 +85,7 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
     openApiRoute(app);
     await app.register(apiPlugin(system, policy), { prefix: "/api" });
   }
-  if (system.config.tester) {
+  if (system.config.tester && tester) {
     const context: PagesContext = {
       maxStreams: limits.testerStreams,
       protect(scope, { realm, errors }) {
@@ -113,10 +117,18 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
 };
 
 /**
- * How the backends' views read requests, in one Fastify scope: form bodies decoded strictly in
- * their charset, JSON (also as text/json), anything else as text, and errors as a form's.
+ * How RapidSMS's routes read requests, in one Fastify scope: form bodies decoded strictly in
+ * their charset, JSON (also as text/json), anything else as text, each within the body limit, and
+ * errors as a form's. Mounted in a host's app, none of the host's parsers or limits apply here
+ * (a scope inherits its parent's: they are replaced), and the host's routes keep theirs.
  */
 export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void {
+  app.addHook("onRoute", (route) => {
+    route.bodyLimit ??= limits.bodyBytes;
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: limits.bodyBytes }, app.getDefaultJsonParser("error", "ignore"));
+  app.addContentTypeParser("text/plain", { parseAs: "string", bodyLimit: limits.bodyBytes }, (_request, body, done) => done(null, body));
   // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer", bodyLimit: limits.bodyBytes }, (request, body, done) => {
     const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
