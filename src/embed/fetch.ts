@@ -1,8 +1,8 @@
-import type { LightMyRequestResponse } from "fastify";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { createServer } from "../server/server.ts";
 import { DEFAULT_SERVER_LIMITS } from "../server/limits.ts";
 import { closeWith, type RapidSms } from "./rapidsms.ts";
-import { type AsViewOptions, queryOf, viewApp } from "./view.ts";
+import { type AsViewOptions, belowPrefix, normalPrefix, queryOf, viewApp } from "./view.ts";
 
 export interface FetchInfo {
   /**
@@ -31,25 +31,21 @@ export async function fetchHandler(rapidsms: RapidSms, options: FetchHandlerOpti
   const app = await createServer(rapidsms.system, { logger: rapidsms.logger, tester: false });
   await app.ready();
   closeWith(rapidsms, () => app.close());
-  const prefix = (options.prefix ?? "").replace(/\/+$/, "");
+  const prefix = normalPrefix(options.prefix);
   return async (request, info = {}) => {
     const url = new URL(request.url);
-    let path = url.pathname;
-    if (prefix !== "") {
-      if (path !== prefix && !path.startsWith(`${prefix}/`)) return new Response(`no such endpoint: ${path}`, { status: 404 });
-      path = path.slice(prefix.length) || "/";
-    }
-    const body = await readBody(request, DEFAULT_SERVER_LIMITS.bodyBytes);
-    if (body === "too large") return new Response(`the body is larger than ${DEFAULT_SERVER_LIMITS.bodyBytes} bytes`, { status: 413 });
-    const answer = await app.inject({
-      method: request.method as "GET",
-      url: `${path}${url.search}`,
-      headers: Object.fromEntries(request.headers),
-      payload: body,
-      remoteAddress: info.remoteAddress ?? UNKNOWN_CLIENT,
-    });
-    return toResponse(request, answer);
+    const below = belowPrefix(`${url.pathname}${url.search}`, prefix);
+    if (below === undefined) return new Response(`no such endpoint: ${url.pathname}`, { status: 404 });
+    return injected(app, request, below, info.remoteAddress ?? UNKNOWN_CLIENT);
   };
+}
+
+/** `request` answered by `app` at `url`: its body read up to the limit (past it, a 413), from `remoteAddress`. */
+async function injected(app: FastifyInstance, request: Request, url: string, remoteAddress: string): Promise<Response> {
+  const body = await readBody(request, DEFAULT_SERVER_LIMITS.bodyBytes);
+  if (body === "too large") return new Response(`the body is larger than ${DEFAULT_SERVER_LIMITS.bodyBytes} bytes`, { status: 413 });
+  const answer = await app.inject({ method: request.method as "GET", url, headers: Object.fromEntries(request.headers), payload: body, remoteAddress });
+  return toResponse(request, answer);
 }
 
 /** Fastify's answer to `request` as a web Response. */
@@ -82,18 +78,7 @@ async function readBody(request: Request, limit: number): Promise<Buffer | undef
  */
 export async function asView(rapidsms: RapidSms, options: AsViewOptions): Promise<(request: Request) => Promise<Response>> {
   const app = await viewApp(rapidsms, options);
-  return async (request) => {
-    const body = await readBody(request, DEFAULT_SERVER_LIMITS.bodyBytes);
-    if (body === "too large") return new Response(`the body is larger than ${DEFAULT_SERVER_LIMITS.bodyBytes} bytes`, { status: 413 });
-    const answer = await app.inject({
-      method: request.method as "GET",
-      url: `/${queryOf(request.url)}`,
-      headers: Object.fromEntries(request.headers),
-      payload: body,
-      remoteAddress: UNKNOWN_CLIENT,
-    });
-    return toResponse(request, answer);
-  };
+  return (request) => injected(app, request, `/${queryOf(request.url)}`, UNKNOWN_CLIENT);
 }
 
 export { createRapidSms, type RapidSms } from "./rapidsms.ts";

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "../server/server.ts";
 import { closeWith, type RapidSms } from "./rapidsms.ts";
-import { type AsViewOptions, queryOf, viewApp } from "./view.ts";
+import { type AsViewOptions, belowPrefix, normalPrefix, queryOf, viewApp } from "./view.ts";
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void;
 
@@ -19,18 +19,16 @@ export async function nodeHandler(rapidsms: RapidSms, options: NodeHandlerOption
   const app = await createServer(rapidsms.system, { logger: rapidsms.logger, tester: false });
   await app.ready();
   closeWith(rapidsms, () => app.close());
-  const prefix = (options.prefix ?? "").replace(/\/+$/, "");
+  const prefix = normalPrefix(options.prefix);
   return (request, response, next) => {
     const url = request.url ?? "/";
-    if (prefix !== "") {
-      if (url !== prefix && !url.startsWith(`${prefix}/`) && !url.startsWith(`${prefix}?`)) {
-        if (next) return next();
-        response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`no such endpoint: ${url.split("?")[0]}`);
-        return;
-      }
-      const rest = url.slice(prefix.length);
-      request.url = rest.startsWith("/") ? rest : `/${rest}`;
+    const below = belowPrefix(url, prefix);
+    if (below === undefined) {
+      if (next) return next();
+      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`no such endpoint: ${url.split("?")[0]}`);
+      return;
     }
+    request.url = below;
     if (bodyAlreadyRead(request, response)) return;
     app.routing(request, response);
   };

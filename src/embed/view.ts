@@ -18,6 +18,19 @@ export async function viewApp(rapidsms: RapidSms, options: AsViewOptions): Promi
   return app;
 }
 
+/** What is left of `url` (a path, and maybe a query) below `prefix`, always from a "/", or undefined outside it. */
+export function belowPrefix(url: string, prefix: string): string | undefined {
+  if (prefix === "") return url;
+  if (url !== prefix && !url.startsWith(`${prefix}/`) && !url.startsWith(`${prefix}?`)) return undefined;
+  const rest = url.slice(prefix.length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+/** A mount's prefix as given (`/sms/`, `/sms`, none) in the one form `belowPrefix` takes. */
+export function normalPrefix(prefix: string | undefined): string {
+  return (prefix ?? "").replace(/\/+$/, "");
+}
+
 /** The query of a request's URL (`?a=1`), or "": the view is at `/` of its own app. */
 export function queryOf(url: string): string {
   const at = url.indexOf("?");

@@ -134,8 +134,8 @@ export class Sender {
 
   private async send(claimed: Batch, signal: AbortSignal): Promise<void> {
     const refused = this.unsendable(claimed);
-    const batch =
-      refused.length === 0 ? claimed : { ...claimed, transmissions: claimed.transmissions.filter((t) => !refused.some((r) => r.transmissionId === t.id)) };
+    const refusedIds = new Set(refused.map((r) => r.transmissionId));
+    const batch = refused.length === 0 ? claimed : { ...claimed, transmissions: claimed.transmissions.filter((t) => !refusedIds.has(t.id)) };
     let outcomes: SendOutcome[] = refused;
     if (batch.transmissions.length > 0) outcomes = [...refused, ...(await this.sendOut(batch, signal))];
     await this.record(claimed, outcomes);

@@ -72,14 +72,14 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
       for (const prefix of BACKEND_PREFIXES) {
-        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, bodyLimit: limits.bodyBytes, handler: viewHandler(view) });
+        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view) });
       }
     }
   }
   // The config's own URLs for views, as RapidSMS's urls.py gives them.
   for (const [url, { backend: name, view: path }] of Object.entries(system.config.urls)) {
     const view = findView(system, name, path);
-    app.route({ method: [...VIEW_METHODS], url, bodyLimit: limits.bodyBytes, handler: viewHandler(view) });
+    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view) });
   }
   if (system.config.api) {
     openApiRoute(app);
@@ -123,14 +123,15 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
  * (a scope inherits its parent's: they are replaced), and the host's routes keep theirs.
  */
 export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void {
+  // Every route of the scope, the plugins' within it too, gets the limit: one place for it.
   app.addHook("onRoute", (route) => {
     route.bodyLimit ??= limits.bodyBytes;
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: limits.bodyBytes }, app.getDefaultJsonParser("error", "ignore"));
-  app.addContentTypeParser("text/plain", { parseAs: "string", bodyLimit: limits.bodyBytes }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser("application/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
+  app.addContentTypeParser("text/plain", { parseAs: "string" }, (_request, body, done) => done(null, body));
   // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer", bodyLimit: limits.bodyBytes }, (request, body, done) => {
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (request, body, done) => {
     const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
     try {
       done(null, parseUrlencoded(body as Buffer, charset));
@@ -140,9 +141,9 @@ export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void
     }
   });
   // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
-  app.addContentTypeParser("text/json", { parseAs: "string", bodyLimit: limits.bodyBytes }, app.getDefaultJsonParser("error", "ignore"));
+  app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
   // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: limits.bodyBytes }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.setErrorHandler(inboundErrors);
 }
 
@@ -150,7 +151,7 @@ export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void
 export const backendViewRoute: FastifyPluginAsync<{ system: System; backendName: string; view?: string }> = async (app, { system, backendName, view }) => {
   inboundParsing(app, DEFAULT_SERVER_LIMITS);
   const found = findView(system, backendName, view);
-  app.route({ method: [...VIEW_METHODS], url: "/", bodyLimit: DEFAULT_SERVER_LIMITS.bodyBytes, handler: viewHandler(found) });
+  app.route({ method: [...VIEW_METHODS], url: "/", handler: viewHandler(found) });
 };
 
 /** The view of backend `name` at `path` under `/backend/<name>/`; a ConfigError naming the ones there are when none is. */
