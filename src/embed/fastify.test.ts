@@ -23,6 +23,11 @@ for (const trustProxy of [false, true]) {
       assert.equal((await through("203.0.113.9")).statusCode, 403, "a remote client");
       assert.equal((await through("127.0.0.1, 203.0.113.9")).statusCode, 403, "a remote client that forged a loopback X-Forwarded-For");
       assert.equal((await through("127.0.0.1")).statusCode, 200, "a client on the proxy's machine");
+      for (const url of ["/sms/%61pi/messages", "/sms/api%2Fmessages", "/sms/API/messages", "/sms//api/messages"]) {
+        const encoded = await host.inject({ url, remoteAddress: "127.0.0.1", headers: { host: "sms.example.org", "x-forwarded-for": "203.0.113.9" } });
+        assert.notEqual(encoded.statusCode, 200, `${url}: a path spelled otherwise is no way around the check`);
+        assert.ok(encoded.statusCode < 500, `${url}: ${encoded.statusCode}`);
+      }
     } finally {
       await host.close();
       await sms.close();
