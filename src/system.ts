@@ -7,7 +7,8 @@ import { Pipeline } from "./pipeline/pipeline.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
 import type { Queue } from "./queue/queue.ts";
 import { Router } from "./router/router.ts";
-import { openStore, redactUrl } from "./store/open.ts";
+import { namingOf } from "./store/kysely/naming.ts";
+import { type HostDatabase, openStore, redactUrl } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
 /** web: the HTTP server only; worker: processing and sending only; all: both (the default). */
@@ -37,19 +38,22 @@ export interface SystemOptions {
    * exit then, for its supervisor to start it again. By default it is logged.
    */
   onStoreFailed?: (error: Error) => void;
+  /** A database the host app has open (its pg.Pool or Kysely instance), used instead of `config.database`. */
+  database?: HostDatabase;
 }
 
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all", options: SystemOptions = {}): Promise<System> {
   const onFatal = options.onStoreFailed ?? ((error: Error) => logger.fatal({ err: error }, "the store gave up"));
-  const store = openStore(config.database, config.baseDir, { onFatal });
+  const store = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config) });
   try {
     await store.migrate();
   } catch (error) {
     await store.close().catch(() => {});
-    throw new StoreUnavailableError(
-      `cannot open the database ${redactUrl(config.database)}: ${errorText(error)}: check that it is running and that database (or DATABASE_URL) names it`,
-      { cause: error },
-    );
+    if (error instanceof ConfigError) throw error;
+    const named = options.database ? "the database the host app gave" : `the database ${redactUrl(config.database)}`;
+    throw new StoreUnavailableError(`cannot open ${named}: ${errorText(error)}: check that it is running and that database (or DATABASE_URL) names it`, {
+      cause: error,
+    });
   }
   const queue: Queue = config.queue ? new (await loadBullmq()).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
   const router = new Router({ apps: config.apps, settings: { projectName: config.projectName, defaultResponse: config.defaultResponse }, logger });

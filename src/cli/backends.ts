@@ -6,7 +6,7 @@ import { redactOptions } from "../config/redact.ts";
 /** `rapidsms backends`: name, engine, inbound URLs and options (secrets redacted) of each backend. */
 export async function runBackends(options: { config?: string }): Promise<void> {
   const config = await loadConfig({ configPath: options.config });
-  const system = await createSystem({ ...config, database: "sqlite::memory:" });
+  const system = await createSystem({ ...config, database: "sqlite::memory:", databaseSchema: null });
   try {
     const names = Object.keys(config.backends);
     if (names.length === 0) process.stdout.write("no backends installed\n");

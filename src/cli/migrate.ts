@@ -1,9 +1,10 @@
 import { loadConfig } from "../config/load.ts";
+import { namingOf } from "../store/kysely/naming.ts";
 import { openStore, redactUrl } from "../store/open.ts";
 
 export async function runMigrate(options: { config?: string }): Promise<void> {
   const config = await loadConfig({ configPath: options.config });
-  const store = openStore(config.database, config.baseDir);
+  const store = openStore(config.database, config.baseDir, { naming: namingOf(config) });
   try {
     await store.migrate();
     process.stdout.write(`database ${redactUrl(config.database)} is up to date\n`);

@@ -25,6 +25,15 @@ export interface RapidSmsConfig {
   apps?: readonly (string | AppClass)[];
   /** `sqlite:PATH` (relative to the config file), `sqlite::memory:`, or `postgres://…` (also DATABASE_URL). */
   database?: string;
+  /**
+   * Starts the name of every table, index and constraint RapidSMS makes (`"rapidsms_"` gives
+   * `rapidsms_messages`, …): for a database shared with other apps. Default none, which keeps
+   * the names of databases RapidSMS made before. Set it before the first start: it names the
+   * tables, it does not rename them.
+   */
+  tablePrefix?: string;
+  /** PostgreSQL: the schema RapidSMS's tables live in, created when missing; default the connection's current schema. */
+  databaseSchema?: string | null;
   /** `redis://…` (also REDIS_URL) to share work through BullMQ; default: the embedded queue on the store. */
   queue?: string | null;
   port?: number;
@@ -74,6 +83,8 @@ export interface ResolvedConfig {
   urls: Record<string, Required<UrlPattern>>;
   apps: AppClass[];
   database: string;
+  tablePrefix: string;
+  databaseSchema: string | null;
   queue: string | null;
   port: number;
   host: string;

@@ -233,6 +233,16 @@ const fails: FailsCase[] = [
     mentions: ["port", "number"],
   },
   {
+    name: "a table prefix that would need quoting in SQL is refused with the form expected",
+    config: { tablePrefix: "sms-" },
+    mentions: ["tablePrefix", "letters, digits and underscores"],
+  },
+  {
+    name: "a database schema that would need quoting in SQL is refused with the form expected",
+    config: { databaseSchema: "my schema" },
+    mentions: ["databaseSchema", "schema name"],
+  },
+  {
     name: "a wrong type for sendParams never shows the secret value",
     config: { installedBackends: { sms: { engine: "http", sendParams: "s3cret" } } },
     mentions: ['backend "sms"', '"sendParams"'],

@@ -11,6 +11,7 @@ import { ConfigError } from "../errors.ts";
 import { isLoopbackHost } from "../security/addresses.ts";
 import { redactUrlCredentials } from "../security/secrets.ts";
 import { pipelineOptionsSchema } from "../pipeline/policy.ts";
+import { SQL_NAME } from "../store/kysely/naming.ts";
 import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
 
@@ -27,6 +28,8 @@ const topLevelSchema = z
       .default({}),
     apps: z.array(z.union([z.string(), z.custom<AppClass>((v) => typeof v === "function", "expected an app class")])).default([]),
     database: z.string().min(1).default("sqlite:./rapidsms.db"),
+    tablePrefix: z.string().max(30).regex(SQL_NAME, "expected letters, digits and underscores, such as rapidsms_").or(z.literal("")).default(""),
+    databaseSchema: z.string().max(63).regex(SQL_NAME, "expected a schema name of letters, digits and underscores, such as rapidsms").nullable().default(null),
     queue: z
       .string()
       .regex(/^rediss?:\/\//, "expected a redis:// URL")
@@ -109,6 +112,8 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     apps,
     tester,
     database: top.database,
+    tablePrefix: top.tablePrefix,
+    databaseSchema: top.databaseSchema,
     queue: top.queue,
     port: top.port,
     host: top.host,

@@ -6,7 +6,9 @@ import { ConfigError, InvalidInputError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import { LIMITS } from "../messages/limits.ts";
 import type { Status } from "../messages/status.ts";
+import type { StatusChange } from "../pipeline/status-events.ts";
 import { getRouter, setRouter } from "../router/global.ts";
+import type { HostDatabase } from "../store/open.ts";
 import { createSystem, type System } from "../system.ts";
 
 export interface SendArgs {
@@ -42,6 +44,18 @@ export interface RapidSms {
   send(args: SendArgs): Promise<string>;
   /** A message's status and each recipient's, or undefined for an id it does not know. */
   status(id: string): Promise<MessageStatus | undefined>;
+  /**
+   * Calls `listener` with each recipient's status change that this process records: the sends
+   * of its workers (queued, sent, queued again for a retry, failed) and the delivery reports its
+   * routes receive (delivered, failed). Returns what stops it. A listener that throws is logged.
+   */
+  onStatus(listener: (change: StatusChange) => void): () => void;
+  /**
+   * The same changes as an async iterator (`for await (const change of sms.statusChanges())`),
+   * ending when `signal` aborts or the loop breaks; a reader far behind gets an error, never a
+   * silent gap.
+   */
+  statusChanges(options?: { signal?: AbortSignal }): AsyncIterableIterator<StatusChange>;
   /** Closes what was mounted from it, stops the workers (finishing the work under way), and closes the store and the queue. */
   close(): Promise<void>;
 }
@@ -53,6 +67,12 @@ export interface CreateRapidSmsOptions {
   env?: NodeJS.ProcessEnv;
   /** Where relative paths of the config (`sqlite:./x.db`, app modules) are from; default: the working directory. */
   baseDir?: string;
+  /**
+   * The host app's own PostgreSQL: its `pg.Pool`, or its Kysely instance (on PostgreSQL). Used
+   * instead of the config's `database` (and DATABASE_URL); RapidSMS borrows its connections and
+   * never closes it. Set `tablePrefix` or `databaseSchema` in the config to keep the tables apart.
+   */
+  database?: HostDatabase;
 }
 
 /** What the mounts made from a RapidSms, closed with it. */
@@ -73,7 +93,7 @@ export function closeWith(rapidsms: RapidSms, close: () => Promise<void>): void 
 export async function createRapidSms(config: RapidSmsConfig, options: CreateRapidSmsOptions = {}): Promise<RapidSms> {
   const resolved = await resolveConfig(config, { baseDir: options.baseDir ?? process.cwd(), overrides: environmentOverrides(options.env ?? process.env) });
   const logger = options.logger ?? silentLogger;
-  const system = await createSystem(resolved, logger, "web");
+  const system = await createSystem(resolved, logger, "web", { database: options.database });
   let current = false;
   try {
     getRouter();
@@ -110,6 +130,8 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
         recipients: record.transmissions.map((t) => ({ backend: t.backend, identity: t.identity, status: t.status, error: t.error })),
       };
     },
+    onStatus: (listener) => system.pipeline.events.on(listener),
+    statusChanges: (options) => system.pipeline.events.changes(options),
     async close() {
       for (const close of mounted.get(rapidsms)?.splice(0) ?? []) await close();
       if (current) setRouter(undefined);

@@ -16,6 +16,7 @@ import { Leases } from "./leases.ts";
 import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
 import { Sender } from "./sender.ts";
+import { emitQueued, StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,6 +45,8 @@ export interface PipelineInit {
 export class Pipeline implements RouterPort, WorkSource {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly backends: ReadonlyMap<string, BackendBase<object>>;
+  /** The status changes this process records (its sends, the reports it receives). */
+  readonly events: StatusEvents;
   private readonly store: Store;
   private readonly queue: Queue;
   private readonly options: PipelineOptions;
@@ -62,6 +65,7 @@ export class Pipeline implements RouterPort, WorkSource {
     this.queue = queue;
     this.options = options;
     this.logger = logger;
+    this.events = new StatusEvents(logger);
     this.leases = new Leases({ store, owner: this.owner, leaseMs: options.leaseMs, logger });
     this.engines = new Map(Object.entries(init.backends).map(([name, { engine }]) => [name, engine]));
     const backends = new Map<string, BackendBase<object>>();
@@ -72,14 +76,15 @@ export class Pipeline implements RouterPort, WorkSource {
         options: backendOptions,
         store,
         logger,
+        events: this.events,
         accept: (msg) => this.accept(msg),
         lookupConnections: (backend, identities) => this.lookupConnections(backend, identities),
       });
       backends.set(name, buildBackend(engine, port, backendOptions));
     }
     this.backends = backends;
-    this.sender = new Sender({ store, backends, leases: this.leases, queue, options, logger });
-    this.processor = new Processor({ store, router, leases: this.leases, queue, sender: this.sender, options, logger });
+    this.sender = new Sender({ store, events: this.events, backends, leases: this.leases, queue, options, logger });
+    this.processor = new Processor({ store, events: this.events, router, leases: this.leases, queue, sender: this.sender, options, logger });
     router.connect(this);
   }
 
@@ -146,6 +151,7 @@ export class Pipeline implements RouterPort, WorkSource {
     checkText(msg.text);
     const record = outgoingRecord(msg, priority);
     await this.store.enqueueOutgoing({ message: record });
+    emitQueued(this.events, [record]);
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
   }
 

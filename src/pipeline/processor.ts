@@ -8,10 +8,12 @@ import type { ClaimedIncoming, OutgoingRecordInit, OutgoingWork, Store } from ".
 import type { Leases } from "./leases.ts";
 import { retryDelay, type PipelineOptions } from "./policy.ts";
 import type { Sender } from "./sender.ts";
+import { emitQueued, type StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
 
 export interface ProcessorInit {
   store: Store;
+  events: StatusEvents;
   router: Router;
   leases: Leases;
   queue: Queue;
@@ -89,6 +91,10 @@ export class Processor {
         logger.warn({ messageId: claimed.id }, "a message's processing was not recorded: its claim ran out and another worker holds the message now");
         return;
       }
+      emitQueued(
+        this.init.events,
+        replies.map((reply) => ({ id: reply.id, connections: reply.connections })),
+      );
       if (place && completed.claimed.length > 0) {
         const release = leases.hold(completed.claimed[0].token);
         place.run((signal) => this.init.sender.sendClaimed(completed.claimed, signal).finally(release));

@@ -1,5 +1,4 @@
 import { sql, type Kysely } from "kysely";
-import { Migrator } from "kysely/migration";
 import type { Connection } from "../messages/connection.ts";
 import type { DeliveryReport } from "../messages/status.ts";
 import { hotQueries } from "./hot-queries.ts";
@@ -11,9 +10,10 @@ import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
 import type { StoreContext } from "./kysely/rows.ts";
-import { migrationProvider } from "./migrations.ts";
+import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
+import { migrate } from "./migrations.ts";
 import type { Executor } from "./prepared.ts";
-import type { Database } from "./schema.ts";
+import { type Database, TABLES } from "./schema.ts";
 import type {
   AcceptResult,
   BackendMessage,
@@ -42,8 +42,25 @@ import type {
  * The Store written once in Kysely, in parts by concern (store/kysely/); each database supplies
  * only its dialect (see sqlite.ts, postgres.ts).
  */
+export interface KyselyStoreOptions {
+  /** The database as opened, without RapidSMS's naming (migrations set it up themselves). */
+  db: Kysely<Database>;
+  /** What differs on this database, made for the named database. */
+  dialect(named: Kysely<Database>): StoreDialect;
+  /** Runs the hot statements instead of Kysely (see PreparedQuery); SQLite only. */
+  direct?: Executor;
+  /** Where the tables are; default: today's names in the current schema. */
+  naming?: StoreNaming;
+  /** False when the database's pool is the host's: closing the store leaves it open. */
+  owned?: boolean;
+}
+
 export class KyselyStore implements Store {
-  private readonly db: Kysely<Database>;
+  private readonly raw: Kysely<Database>;
+  private readonly naming: StoreNaming;
+  private readonly owned: boolean;
+  /** The database with RapidSMS's table names (see StoreNaming). */
+  readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
   private readonly connections: Connections;
   private readonly inbound: Inbound;
@@ -53,11 +70,15 @@ export class KyselyStore implements Store {
   private readonly reads: Reads;
   private readonly backendMessages: BackendMessages;
 
-  /** `direct`: runs the hot statements instead of Kysely (see PreparedQuery); SQLite only. */
-  constructor(db: Kysely<Database>, dialect: StoreDialect, direct?: Executor) {
+  constructor(options: KyselyStoreOptions) {
+    this.raw = options.db;
+    this.naming = options.naming ?? DEFAULT_NAMING;
+    this.owned = options.owned ?? true;
+    const db = withNaming(this.raw, this.naming, TABLES);
     this.db = db;
+    const dialect = options.dialect(db);
     this.dialect = dialect;
-    const ctx: StoreContext = { db, dialect, hot: hotQueries(db, direct) };
+    const ctx: StoreContext = { db, dialect, hot: hotQueries(db, options.direct) };
     this.connections = new Connections(ctx);
     this.inbound = new Inbound(ctx);
     this.outbound = new Outbound(ctx);
@@ -67,16 +88,12 @@ export class KyselyStore implements Store {
     this.backendMessages = new BackendMessages(ctx);
   }
 
-  async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider(this.dialect.name) }).migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-      throw new Error(`database migration ${failed} failed: ${String(error)}`, { cause: error });
-    }
+  migrate(): Promise<void> {
+    return migrate(this.raw, this.dialect.name, this.naming);
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    if (this.owned) await this.raw.destroy();
   }
 
   async ping(): Promise<void> {

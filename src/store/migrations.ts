@@ -1,5 +1,8 @@
 import { sql, type ColumnDefinitionBuilder, type Kysely } from "kysely";
-import type { Migration, MigrationProvider } from "kysely/migration";
+import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
+import { ConfigError, errorText } from "../errors.ts";
+import { migrationTables, type StoreNaming, withNaming } from "./kysely/naming.ts";
+import { TABLES } from "./schema.ts";
 
 type IdColumn = [type: "integer" | "serial", build: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder];
 
@@ -198,7 +201,97 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
   },
 });
 
-export function migrationProvider(dialect: "sqlite" | "postgres"): MigrationProvider {
+/** The migrations, run on the tables as `naming` names them. */
+function migrationProvider(dialect: "sqlite" | "postgres", naming: StoreNaming): MigrationProvider {
   const id: IdColumn = dialect === "postgres" ? ["serial", (c) => c.primaryKey()] : ["integer", (c) => c.primaryKey().autoIncrement()];
-  return { getMigrations: async () => migrations(id) };
+  const named = Object.entries(migrations(id)).map(([name, m]): [string, Migration] => [
+    name,
+    {
+      up: (db) => m.up(withNaming(db, naming, TABLES)),
+      down: m.down && ((db) => m.down!(withNaming(db, naming, TABLES))),
+    },
+  ]);
+  return { getMigrations: async () => Object.fromEntries(named) };
+}
+
+export const MIGRATIONS: readonly string[] = Object.keys(migrations(["integer", (c) => c]));
+
+/**
+ * Brings the database to the latest schema, each run in one transaction (both databases allow
+ * DDL in one). A database that has never had RapidSMS's migrations is checked first: tables of
+ * the host's with RapidSMS's names, or another app's Kysely migrations in the table RapidSMS
+ * would use, stop it with a ConfigError that says what to set. When the first migration fails,
+ * what it made (the migration tables, the schema it created) is dropped again.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the database as it is before and during migrations, not as schema.ts types it
+export async function migrate(db: Kysely<any>, dialect: "sqlite" | "postgres", naming: StoreNaming): Promise<void> {
+  const { table, lock } = migrationTables(naming);
+  const place = naming.schema ? ` in schema "${naming.schema}"` : "";
+  const fix = `set tablePrefix (as in "rapidsms_")${dialect === "postgres" ? " or databaseSchema" : ""} in the config to give RapidSMS tables of its own`;
+  const schemaExisted = naming.schema ? await schemaExists(db, naming.schema) : true;
+  const migrated = schemaExisted && (await existingTables(db, dialect, naming.schema, [table])).length > 0;
+  // Kysely looks for its migration table in every schema unless it is given one.
+  const migrationTableSchema = dialect === "postgres" ? (naming.schema ?? (await currentSchema(db))) : undefined;
+  const scoped = migrationTableSchema ? db.withSchema(migrationTableSchema) : db;
+  if (migrated) {
+    const applied: { name: string }[] = await scoped.selectFrom(table).select("name").execute();
+    const foreign = applied.map((row) => row.name).filter((name) => !MIGRATIONS.includes(name));
+    if (foreign.length > 0)
+      throw new ConfigError(`the database's table ${table}${place} holds migrations that are not RapidSMS's (${foreign.slice(0, 3).join(", ")}): ${fix}`);
+  } else if (schemaExisted) {
+    const ours = TABLES.map((t) => naming.tablePrefix + t);
+    const taken = await existingTables(db, dialect, naming.schema, ours);
+    if (taken.length > 0) throw new ConfigError(`the database already has tables named ${taken.join(", ")}${place}, which are not RapidSMS's: ${fix}`);
+  }
+  const { error, results } = await new Migrator({
+    db,
+    provider: migrationProvider(dialect, naming),
+    migrationTableName: table,
+    migrationLockTableName: lock,
+    migrationTableSchema,
+  }).migrateToLatest();
+  if (!error) return;
+  if (!migrated) await undoFirstMigration(scoped, db, naming, schemaExisted).catch(() => {});
+  const failed = results?.find((r) => r.status === "Error")?.migrationName;
+  throw new Error(`database migration ${failed ?? "set-up"} failed: ${errorText(error)}`, { cause: error });
+}
+
+/** Drops what a failed first migration left (the migration tables, and the schema if it made it), unless another process has migrated meanwhile. */
+// biome-ignore lint/suspicious/noExplicitAny: as for migrate
+async function undoFirstMigration(scoped: Kysely<any>, db: Kysely<any>, naming: StoreNaming, schemaExisted: boolean): Promise<void> {
+  const { table, lock } = migrationTables(naming);
+  const applied = await scoped
+    .selectFrom(table)
+    .select("name")
+    .execute()
+    .catch(() => []);
+  if (applied.length > 0) return;
+  await scoped.schema.dropTable(lock).ifExists().execute();
+  await scoped.schema.dropTable(table).ifExists().execute();
+  if (naming.schema && !schemaExisted) await db.schema.dropSchema(naming.schema).ifExists().execute();
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as for migrate
+async function currentSchema(db: Kysely<any>): Promise<string> {
+  const { rows } = await sql<{ name: string }>`select current_schema() as name`.execute(db);
+  if (!rows[0]?.name) throw new ConfigError("the database connection has no current schema (an empty search_path): set databaseSchema in the config");
+  return rows[0].name;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as for migrate
+async function schemaExists(db: Kysely<any>, schema: string): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`select 1 as n from information_schema.schemata where schema_name = ${schema}`.execute(db);
+  return rows.length > 0;
+}
+
+/** Which of `names` are tables in the schema (PostgreSQL: `schema`, else the current one). */
+// biome-ignore lint/suspicious/noExplicitAny: as for migrate
+async function existingTables(db: Kysely<any>, dialect: "sqlite" | "postgres", schema: string | undefined, names: readonly string[]): Promise<string[]> {
+  const list = sql.join(names.map((name) => sql`${name}`));
+  const { rows } =
+    dialect === "sqlite"
+      ? await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name in (${list}) order by name`.execute(db)
+      : await sql<{ name: string }>`select table_name as name from information_schema.tables
+          where table_schema = coalesce(${schema ?? null}::text, current_schema()) and table_name in (${list}) order by table_name`.execute(db);
+  return rows.map((row) => row.name);
 }

@@ -2,25 +2,42 @@ import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { redactUrlCredentials } from "../security/secrets.ts";
 import type { Store } from "./store.ts";
-import { openPostgresStore } from "./postgres.ts";
+import type { Kysely } from "kysely";
+import type { StoreNaming } from "./kysely/naming.ts";
+import { openPostgresStore, openPostgresStoreOnKysely, openPostgresStoreOnPool, type PgPool } from "./postgres.ts";
 import { openSqliteStore, SQLITE_SYNCHRONOUS, type SqliteOptions, type SqliteSynchronous } from "./sqlite.ts";
 import { openSqliteStoreInThread, type StoreThreadOptions } from "./sqlite-thread.ts";
 import { withConnectionCache } from "./connection-cache.ts";
 
+/** A database the host app already has open: its `pg.Pool`, or its Kysely instance on PostgreSQL. */
+// biome-ignore lint/suspicious/noExplicitAny: the host's database type is its own
+export type HostDatabase = PgPool | Kysely<any>;
+
+export interface OpenStoreOptions extends Pick<StoreThreadOptions, "onFatal" | "restartsPerMinute"> {
+  naming?: StoreNaming;
+}
+
 /**
  * Opens the store a `database` URL names: `sqlite:PATH` (relative to `baseDir`), optionally with
- * `?synchronous=normal` (see SqliteSynchronous), `sqlite::memory:`, or `postgres://…`.
+ * `?synchronous=normal` (see SqliteSynchronous), `sqlite::memory:`, or `postgres://…`; or the
+ * store on a database the host has open.
  */
-export function openStore(url: string, baseDir = process.cwd(), options: Pick<StoreThreadOptions, "onFatal" | "restartsPerMinute"> = {}): Store {
+export function openStore(url: string | HostDatabase, baseDir = process.cwd(), options: OpenStoreOptions = {}): Store {
+  const { naming, ...thread } = options;
+  if (typeof url !== "string") {
+    if (isKysely(url)) return openPostgresStoreOnKysely(url, naming);
+    if (typeof url?.connect === "function") return openPostgresStoreOnPool(url, naming);
+    throw new ConfigError("database: expected a URL (sqlite:PATH, postgres://…), a pg.Pool or a Kysely instance");
+  }
   if (url.startsWith("sqlite:")) {
+    if (naming?.schema)
+      throw new ConfigError(`databaseSchema "${naming.schema}": schemas are PostgreSQL's; on SQLite use tablePrefix, or a file of RapidSMS's own`);
     const [path, query] = splitQuery(url.slice("sqlite:".length));
     if (path === "") throw new ConfigError(`database "${url}": give a file, as in sqlite:./rapidsms.db, or sqlite::memory:`);
-    const sqlite = sqliteOptions(url, query);
-    return path === ":memory:"
-      ? openSqliteStore(path, sqlite)
-      : withConnectionCache(openSqliteStoreInThread(resolve(baseDir, path), { ...options, ...sqlite }));
+    const sqlite = { ...sqliteOptions(url, query), tablePrefix: naming?.tablePrefix };
+    return path === ":memory:" ? openSqliteStore(path, sqlite) : withConnectionCache(openSqliteStoreInThread(resolve(baseDir, path), { ...thread, ...sqlite }));
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url, { naming });
   throw new ConfigError(`database "${redactUrl(url)}": expected sqlite:PATH, sqlite::memory: or postgres://user:password@host:port/database`);
 }
 
@@ -42,4 +59,10 @@ function sqliteOptions(url: string, query: string): SqliteOptions {
 
 export function redactUrl(url: string): string {
   return redactUrlCredentials(url);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as for HostDatabase
+function isKysely(value: object): value is Kysely<any> {
+  const candidate = value as { getExecutor?: unknown; withoutPlugins?: unknown };
+  return typeof candidate.getExecutor === "function" && typeof candidate.withoutPlugins === "function";
 }

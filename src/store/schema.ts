@@ -103,3 +103,21 @@ export interface Database {
     text: string;
   };
 }
+
+/** Every table of Database: the names a table prefix applies to (a test checks them against the migrations). */
+export const TABLES = [
+  "backends",
+  "contacts",
+  "connections",
+  "messages",
+  "transmissions",
+  "send_pacing",
+  "inbound_dedupe",
+  "attempts",
+  "delivery_reports",
+  "pending_reports",
+  "backend_messages",
+] as const satisfies readonly (keyof Database)[];
+
+// Fails to compile when a table of Database is missing from TABLES.
+const _everyTable: Record<keyof Database, true> = Object.fromEntries(TABLES.map((t) => [t, true])) as Record<(typeof TABLES)[number], true>;

@@ -76,7 +76,7 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
   };
   const start = () => {
     const started = new Worker(WORKER_FILE, {
-      workerData: { sqliteStorePath: path, sqliteOptions: { synchronous: options.synchronous } },
+      workerData: { sqliteStorePath: path, sqliteOptions: { synchronous: options.synchronous, tablePrefix: options.tablePrefix } },
     });
     worker = started;
     // The thread keeps the process alive only while a call waits for it.

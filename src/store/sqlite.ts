@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, SqliteAdapter, SqliteDialect } from "kysely";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 import { startCheckpointer } from "./sqlite-checkpointer.ts";
@@ -20,6 +20,8 @@ export const SQLITE_SYNCHRONOUS: readonly SqliteSynchronous[] = ["full", "normal
 
 export interface SqliteOptions {
   synchronous?: SqliteSynchronous;
+  /** Starts the name of every table and index (see StoreNaming); default none. */
+  tablePrefix?: string;
 }
 
 /** The embedded store: one SQLite file in WAL mode (or `:memory:` for tests). */
@@ -41,6 +43,19 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Kyse
     await checkpointer?.stop();
     await close();
   };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: adapted }) });
-  return new KyselyStore(db, sqliteDialect(db), directExecutor(adapted));
+  const db = new Kysely<Database>({ dialect: new NodeSqliteDialect({ database: adapted }) });
+  return new KyselyStore({ db, dialect: sqliteDialect, direct: directExecutor(adapted), naming: { tablePrefix: options.tablePrefix ?? "" } });
+}
+
+/** SQLite runs DDL in transactions, which Kysely's adapter does not claim: with it, each migration is all or nothing. */
+class NodeSqliteDialect extends SqliteDialect {
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalDdlAdapter();
+  }
+}
+
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
 }

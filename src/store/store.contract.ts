@@ -379,11 +379,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.recordAttempts({ outcomes: [sent(a, { externalId: "gw-a" }), sent(b)] });
       const report = (ref: Parameters<Store["reportDelivery"]>[0]["ref"], status: "S" | "D" | "E", detail?: string) =>
         store.reportDelivery({ ref, report: { status, detail } });
-      assert.deepEqual(await report({ backend: "kannel", externalId: "gw-a" }, "S", "buffered"), { transmissionIds: [a.id] });
+      assert.deepEqual(await report({ backend: "kannel", externalId: "gw-a" }, "S", "buffered"), { transmissionIds: [a.id], changes: [] });
       assert.equal((await store.getMessage("m"))?.status, "S", "an interim report changes nothing");
-      assert.deepEqual(await report({ transmissionId: a.id }, "D"), { transmissionIds: [a.id] });
+      assert.deepEqual(await report({ transmissionId: a.id }, "D"), {
+        transmissionIds: [a.id],
+        changes: [{ transmissionId: a.id, messageId: "m", identity: "111", status: "D", error: null }],
+      });
       assert.equal((await store.getMessage("m"))?.status, "S");
-      assert.deepEqual(await report({ backend: "kannel", messageId: "m", identity: "222" }, "D", "delivered"), { transmissionIds: [b.id] });
+      assert.deepEqual(await report({ transmissionId: a.id }, "D"), { transmissionIds: [a.id], changes: [] }, "a report recorded before moves nothing");
+      assert.deepEqual(await report({ backend: "kannel", messageId: "m", identity: "222" }, "D", "delivered"), {
+        transmissionIds: [b.id],
+        changes: [{ transmissionId: b.id, messageId: "m", identity: "222", status: "D", error: null }],
+      });
       const delivered = await store.getMessage("m");
       assert.equal(delivered?.status, "D");
       assert.ok(delivered?.deliveredAt);
@@ -443,8 +450,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         transmissionIds: [],
         kept: true,
       });
-      const { statuses } = await store.recordAttempts({ outcomes: [sent(t, { messageId: "m", externalId: "vumi-7", segments: 1 })] });
+      const { statuses, changes } = await store.recordAttempts({ outcomes: [sent(t, { messageId: "m", externalId: "vumi-7", segments: 1 })] });
       assert.equal(statuses.get("m"), "D");
+      assert.deepEqual(
+        changes.map((c) => [c.transmissionId, c.status]),
+        [
+          [t.id, "S"],
+          [t.id, "D"],
+        ],
+        "the changes say it was sent, then delivered by the report it had overtaken",
+      );
       const detail = await store.getTransmission(t.id);
       assert.deepEqual([detail?.status, detail?.externalId, !!detail?.sentAt, !!detail?.deliveredAt], ["D", "vumi-7", true, true]);
       assert.deepEqual(

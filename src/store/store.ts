@@ -160,6 +160,18 @@ export interface RecordedAttempts {
   statuses: Map<string, Status>;
   /** Transmissions whose claim was no longer the outcome's: nothing was written for them. */
   fenced: number[];
+  /** What changed, in order: each outcome written, then the kept reports the answers let land. */
+  changes: TransmissionChange[];
+}
+
+/** A transmission's new status, as recorded. */
+export interface TransmissionChange {
+  transmissionId: number;
+  /** Its message and recipient, when the write had them at hand. */
+  messageId?: string;
+  identity?: string;
+  status: Status;
+  error: string | null;
 }
 
 /** Which transmission a delivery report is about; a gateway id and a message id name transmissions on one backend. */
@@ -177,6 +189,8 @@ export interface ReportResult {
   kept?: boolean;
   /** Why it matched none (or could not tell which), when it did not and was not kept. */
   unmatched?: string;
+  /** The transmissions it moved (D or E); a report recorded before, or an S, moves none. */
+  changes?: TransmissionChange[];
 }
 
 export interface MessageQuery {

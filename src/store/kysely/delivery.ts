@@ -3,13 +3,13 @@ import type { Transaction } from "kysely";
 import { storableNote, unfitExternalId, unfitIdentity } from "../../messages/limits.ts";
 import type { DeliveryReport, Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
-import type { DeliveryStore, ReportResult, TransmissionRef } from "../store.ts";
+import type { DeliveryStore, ReportResult, TransmissionChange, TransmissionRef } from "../store.ts";
 import { recipients, refreshMessageStatus, type StoreContext } from "./rows.ts";
 
 /** Reports kept per backend at most: as many as sends could be under way at once, and far more. */
 const MAX_KEPT_REPORTS = 10_000;
 
-type Matched = { id: number; message_id: string; status: Status };
+type Matched = { id: number; message_id: string; status: Status; identity?: string };
 type Found = { rows: Matched[] } | { unmatched: string; keep?: { backend: string; externalId: string } };
 
 /** Why a report's reference can name no transmission (no store could hold or match it), or undefined. */
@@ -40,8 +40,9 @@ export async function applyReport(
   rows: readonly Matched[],
   report: DeliveryReport,
   stamp: string,
-): Promise<void> {
+): Promise<TransmissionChange[]> {
   const messages = new Set<string>();
+  const changes: TransmissionChange[] = [];
   const print = fingerprint(report);
   for (const row of rows) {
     const inserted = await trx
@@ -52,18 +53,21 @@ export async function applyReport(
       .executeTakeFirst();
     if (!inserted || report.status === "S" || row.status === "D") continue;
     // A send still under way keeps its claim: its answer is recorded when it comes (see recordAttempt).
+    const error = report.status === "D" ? null : (report.detail ?? "the gateway reported delivery failure");
     await trx
       .updateTable("transmissions")
       .set({
         status: report.status,
         updated_at: stamp,
-        ...(report.status === "D" ? { delivered_at: stamp, error: null } : { error: report.detail ?? "the gateway reported delivery failure" }),
+        ...(report.status === "D" ? { delivered_at: stamp, error } : { error }),
       })
       .where("id", "=", row.id)
       .execute();
     messages.add(row.message_id);
+    changes.push({ transmissionId: row.id, messageId: row.message_id, identity: row.identity, status: report.status, error });
   }
   for (const messageId of messages) await refreshMessageStatus(trx, ctx, messageId, stamp);
+  return changes;
 }
 
 /**
@@ -76,7 +80,8 @@ export async function applyKeptReports(
   ctx: StoreContext,
   answered: readonly { transmissionId: number; externalId: string }[],
   stamp: string,
-): Promise<void> {
+): Promise<TransmissionChange[]> {
+  const changes: TransmissionChange[] = [];
   const byGatewayId = new Map<string, number[]>();
   for (const { transmissionId, externalId } of answered) byGatewayId.set(externalId, [...(byGatewayId.get(externalId) ?? []), transmissionId]);
   for (const [externalId, transmissionIds] of byGatewayId) {
@@ -94,7 +99,9 @@ export async function applyKeptReports(
       for (const report of kept) {
         // Read again for each report: the one before may have finished them.
         const current = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "in", ids).orderBy("id").execute();
-        await applyReport(trx, ctx, current, { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined }, stamp);
+        changes.push(
+          ...(await applyReport(trx, ctx, current, { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined }, stamp)),
+        );
       }
       await trx
         .deleteFrom("pending_reports")
@@ -106,6 +113,7 @@ export async function applyKeptReports(
         .execute();
     }
   }
+  return changes;
 }
 
 /** Delivery reports, and forgetting old gateway ids and old kept reports. */
@@ -150,15 +158,15 @@ export class Delivery implements DeliveryStore {
           .execute();
         return { transmissionIds: [], kept: true };
       }
-      await applyReport(trx, this.ctx, found.rows, report, stamp);
-      return { transmissionIds: found.rows.map((r) => r.id) };
+      const changes = await applyReport(trx, this.ctx, found.rows, report, stamp);
+      return { transmissionIds: found.rows.map((r) => r.id), changes };
     });
   }
 
   /** The transmissions a report is about, on its backend only. */
   private async find(trx: Transaction<Database>, ref: TransmissionRef): Promise<Found> {
     const base = recipients(trx)
-      .select(["transmissions.id", "transmissions.message_id", "transmissions.status"])
+      .select(["transmissions.id", "transmissions.message_id", "transmissions.status", "connections.identity"])
       .where("transmissions.direction", "=", "O")
       .orderBy("transmissions.id");
     if ("transmissionId" in ref) {

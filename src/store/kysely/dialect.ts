@@ -30,19 +30,22 @@ export interface StoreDialect {
   readonly maxParameters: number;
 }
 
-/** PostgreSQL: one transaction per write, claims with SKIP LOCKED. */
-export function postgresDialect(db: Kysely<Database>): StoreDialect {
+/**
+ * PostgreSQL: one transaction per write, claims with SKIP LOCKED. `lockSpace` keeps the advisory
+ * locks of RapidSMS installs that share a database (other prefixes or schemas) apart.
+ */
+export function postgresDialect(db: Kysely<Database>, lockSpace = ""): StoreDialect {
   return {
     name: "postgres",
     write: (run) => db.transaction().execute(run),
     lockForClaim: (query, table) => query.forUpdate(table as never).skipLocked(),
     lockMessage: async (trx, id) => {
-      await sql`select 1 from messages where id = ${id} for update`.execute(trx);
+      await trx.selectFrom("messages").select("id").where("id", "=", id).forUpdate().execute();
     },
     lockGatewayIds: async (trx, ids) => {
       if (ids.length === 0) return;
       // In one order, so that two transactions locking several never wait for each other in a circle.
-      const sorted = [...new Set(ids)].sort();
+      const sorted = [...new Set(ids)].map((id) => lockSpace + id).sort();
       await sql`select pg_advisory_xact_lock(hashtext(id)) from (select unnest(${sorted}::text[]) as id order by 1) as ids`.execute(trx);
     },
     greatest: "greatest",

@@ -2,7 +2,16 @@ import { sql, type Transaction } from "kysely";
 import { storableNote, unfitExternalId } from "../../messages/limits.ts";
 import type { Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
-import type { Claim, ClaimedTransmission, OutboundStore, OutgoingRecordInit, OutgoingWork, RecordedAttempts, SendOutcome } from "../store.ts";
+import type {
+  Claim,
+  ClaimedTransmission,
+  OutboundStore,
+  OutgoingRecordInit,
+  OutgoingWork,
+  RecordedAttempts,
+  SendOutcome,
+  TransmissionChange,
+} from "../store.ts";
 import { applyKeptReports } from "./delivery.ts";
 import { isDue, isoNow, newMessage, newTransmission, recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
 
@@ -177,7 +186,7 @@ export class Outbound implements OutboundStore {
   }
 
   async recordAttempts({ outcomes: given }: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts> {
-    if (given.length === 0) return { statuses: new Map(), fenced: [] };
+    if (given.length === 0) return { statuses: new Map(), fenced: [], changes: [] };
     // A gateway's answer and an error are whatever the gateway sent: mended, never a failed write
     // (which would leave the send to be made again at every lease).
     const outcomes = given.map((o) => ({
@@ -226,12 +235,18 @@ export class Outbound implements OutboundStore {
       for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, this.ctx, messageId, stamp));
       // Reports that overtook these answers were kept until the answers brought their gateway ids.
       const answered = applied.filter((o) => o.status === "S" && o.externalId).map((o) => ({ transmissionId: o.transmissionId, externalId: o.externalId! }));
+      const changes: TransmissionChange[] = applied.map((o) => ({
+        transmissionId: o.transmissionId,
+        messageId: o.messageId,
+        status: o.status,
+        error: o.status === "S" ? null : (o.error ?? null),
+      }));
       if (answered.length > 0 && (await trx.selectFrom("pending_reports").select("id").limit(1).executeTakeFirst())) {
-        await applyKeptReports(trx, this.ctx, answered, stamp);
+        changes.push(...(await applyKeptReports(trx, this.ctx, answered, stamp)));
         for (const messageId of await this.messagesOf(trx, applied))
           statuses.set(messageId, (await trx.selectFrom("messages").select("status").where("id", "=", messageId).executeTakeFirstOrThrow()).status);
       }
-      return { statuses, fenced };
+      return { statuses, fenced, changes };
     });
   }
 
@@ -259,7 +274,7 @@ export class Outbound implements OutboundStore {
   }
 
   async reserveSendSlot({ backend, intervalMs, now = Date.now() }: { backend: string; intervalMs: number; now?: number }): Promise<number> {
-    const later = sql<number>`${sql.raw(this.ctx.dialect.greatest)}(send_pacing.next_at, ${now})`;
+    const later = sql<number>`${sql.raw(this.ctx.dialect.greatest)}(${sql.ref("send_pacing.next_at")}, ${now})`;
     const row = await this.ctx.db
       .insertInto("send_pacing")
       .values({ backend, next_at: now + intervalMs })
