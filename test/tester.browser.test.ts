@@ -8,6 +8,9 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { resolveConfig } from "../src/config/resolve.ts";
 import { createServer } from "../src/server/server.ts";
 import { createSystem, type System } from "../src/system.ts";
+import { startExpressApp } from "../docs/examples/embed-express.ts";
+import { startFastifyApp } from "../docs/examples/embed-fastify.ts";
+import { startHonoApp } from "../docs/examples/embed-hono.ts";
 import { unlessInCi } from "./support/components.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -178,3 +181,38 @@ test("in a real browser with an API token: the login prompt takes the token as p
     for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const [host, start] of [
+  ["Express", startExpressApp],
+  ["Fastify", startFastifyApp],
+  ["Hono (the fetch handler: the page polls)", startHonoApp],
+] as const) {
+  test(`in a real browser: the tester mounted under /sms in a host's ${host} app sends a message and shows its echo`, {
+    skip: SKIP,
+    timeout: 60_000,
+  }, async () => {
+    const mounted = await start({
+      installedBackends: { httptester: { engine: "httptester" } },
+      apps: ["echo"],
+      database: "sqlite::memory:",
+      pipeline: { pollMs: 20 },
+      tester: true,
+    });
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${mounted.url}/sms/tester`);
+      assert.match(tab.url(), /\/sms\/tester\/\d{6}\/$/);
+      await tab.fill("#identity", "2223334444");
+      await tab.waitForURL(/\/sms\/tester\/2223334444\/$/, { timeout: 5_000 });
+      await tab.fill("#text", "echo from the host");
+      await tab.press("#text", "Enter");
+      await tab.locator("#messages tbody tr.out td.text", { hasText: "from the host" }).waitFor({ timeout: 5_000 });
+      assert.equal(await tab.textContent("#flash"), "Sent message");
+      const health = await (await fetch(`${mounted.url}/sms/healthz`)).json();
+      assert.equal(health.role, "all", "the host started the workers");
+    } finally {
+      await tab.close();
+      await mounted.close();
+    }
+  });
+}

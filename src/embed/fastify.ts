@@ -13,7 +13,7 @@ export interface RapidSmsPluginOptions {
  * Its parsers and error handlers stay inside it; the host's server limits and `trustProxy` apply.
  */
 export const rapidsmsPlugin: FastifyPluginAsync<RapidSmsPluginOptions> = async (app, { rapidsms }) => {
-  await app.register(rapidsmsRoutes, { system: rapidsms.system, tester: false });
+  await app.register(rapidsmsRoutes, { system: rapidsms.system });
 };
 
 /**

@@ -39,3 +39,21 @@ test("the gateway's answer comes back whole: status, headers and body", async ()
   assert.match(refused.headers.get("content-type") ?? "", /text\/plain/);
   assert.match(await refused.text(), /^form failed to validate\ntext: This field is required\.$/);
 });
+
+test("the tester's event stream, which would never end under a handler that answers whole responses, is refused at once so that the page polls", async () => {
+  const withTester = await createRapidSms(
+    { installedBackends: { httptester: { engine: "httptester" } }, database: "sqlite::memory:", tester: true },
+    { env: {} },
+  );
+  try {
+    const tester = await fetchHandler(withTester, { prefix: "/sms" });
+    const local = { remoteAddress: "127.0.0.1" };
+    const events = await tester(new Request("http://127.0.0.1/sms/tester/api/events"), local);
+    assert.equal(events.status, 501);
+    assert.match(await events.text(), /need a streaming mount.*the page polls instead/);
+    assert.equal((await tester(new Request("http://127.0.0.1/sms/tester/api/messages"), local)).status, 200);
+    assert.equal((await handle(new Request("http://127.0.0.1/sms/tester/api/events"), local)).status, 404, "no tester configured, no tester routes");
+  } finally {
+    await withTester.close();
+  }
+});

@@ -28,7 +28,7 @@ const UNKNOWN_CLIENT = "192.0.2.1";
  * server's body limit (a bigger one is a 413 before it is all read).
  */
 export async function fetchHandler(rapidsms: RapidSms, options: FetchHandlerOptions = {}): Promise<FetchHandler> {
-  const app = await createServer(rapidsms.system, { logger: rapidsms.logger, tester: false });
+  const app = await createServer(rapidsms.system, { logger: rapidsms.logger });
   await app.ready();
   closeWith(rapidsms, () => app.close());
   const prefix = normalPrefix(options.prefix);
@@ -36,6 +36,11 @@ export async function fetchHandler(rapidsms: RapidSms, options: FetchHandlerOpti
     const url = new URL(request.url);
     const below = belowPrefix(`${url.pathname}${url.search}`, prefix);
     if (below === undefined) return new Response(`no such endpoint: ${url.pathname}`, { status: 404 });
+    // Answers here are whole before they are passed on, and an event stream never ends.
+    if (rapidsms.system.config.tester && /^\/tester\/api\/events\/?(\?|$)/.test(below))
+      return new Response("the tester's live updates need a streaming mount (rapidsms-ts/node, /express or /fastify); the page polls instead", {
+        status: 501,
+      });
     return injected(app, request, below, info.remoteAddress ?? UNKNOWN_CLIENT);
   };
 }

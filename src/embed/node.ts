@@ -16,7 +16,7 @@ export interface NodeHandlerOptions {
  * A request outside `prefix` is passed to `next` when given (middleware), else answered 404.
  */
 export async function nodeHandler(rapidsms: RapidSms, options: NodeHandlerOptions = {}): Promise<NodeHandler> {
-  const app = await createServer(rapidsms.system, { logger: rapidsms.logger, tester: false });
+  const app = await createServer(rapidsms.system, { logger: rapidsms.logger });
   await app.ready();
   closeWith(rapidsms, () => app.close());
   const prefix = normalPrefix(options.prefix);

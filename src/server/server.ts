@@ -19,7 +19,7 @@ const VIEW_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 export interface ServerOptions {
   logger?: Logger;
   limits?: Partial<ServerLimits>;
-  /** `false` leaves the message tester out even when the config has it (the mounts: its pages live at /tester/ only, for now). */
+  /** `false` leaves the message tester out even when the config has it. */
   tester?: boolean;
 }
 
@@ -112,7 +112,9 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
     // A SQLite store whose thread kept dying has given up: the process is about to exit.
     const store = thread?.failed ? "failed" : pinged;
     const ok = store === "ok" && queue === "ok";
-    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role: system.role, store, queue, storeRestarts: thread?.restarts ?? 0 });
+    // An embedded system is built web-only; its host may start the workers later (sms.start()).
+    const role = system.role === "web" && system.pipeline.running ? "all" : system.role;
+    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", role, store, queue, storeRestarts: thread?.restarts ?? 0 });
   });
 };
 

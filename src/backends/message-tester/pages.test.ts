@@ -29,10 +29,17 @@ describe("message tester routes", () => {
   });
   const post = (url: string, payload: object) => app.inject({ method: "POST", url, payload });
 
-  test("/tester/ redirects to a random 6-digit number", async () => {
+  test("/tester/ redirects to a random 6-digit number, by a relative URL that holds under any prefix the host mounts it at", async () => {
     const response = await app.inject({ url: "/tester/" });
     assert.equal(response.statusCode, 302);
-    assert.match(String(response.headers.location), /^\/tester\/[1-9]\d{5}\/$/);
+    assert.match(String(response.headers.location), /^[1-9]\d{5}\/$/);
+    const bare = await app.inject({ url: "/tester" });
+    assert.match(String(bare.headers.location), /^tester\/[1-9]\d{5}\/$/);
+    for (const [from, location] of [
+      ["/tester/", String(response.headers.location)],
+      ["/tester", String(bare.headers.location)],
+    ])
+      assert.match(new URL(location, `https://host.example/sms${from}`).pathname, /^\/sms\/tester\/[1-9]\d{5}\/$/);
   });
 
   test("the page for a number is served with its script and style; a non-numeric one redirects", async () => {
@@ -43,7 +50,10 @@ describe("message tester routes", () => {
     assert.doesNotMatch(page.body, /https?:\/\//, "no external resources");
     assert.equal((await app.inject({ url: "/tester/static/tester.js" })).statusCode, 200);
     assert.equal((await app.inject({ url: "/tester/static/tester.css" })).statusCode, 200);
-    assert.equal((await app.inject({ url: "/tester/12ab/" })).statusCode, 302);
+    assert.equal((await app.inject({ url: "/tester/12ab/" })).headers.location, "../");
+    assert.equal((await app.inject({ url: "/tester/12ab" })).headers.location, "./");
+    assert.equal((await app.inject({ url: "/tester/1112223333" })).headers.location, "1112223333/", "the page is only served at its URL ending in /");
+    assert.match(page.body, /href="\.\.\/static\/tester\.css"/);
   });
 
   test("sending records the message and the echo reply, newest first", async () => {

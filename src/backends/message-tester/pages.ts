@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Connection } from "../../messages/connection.ts";
 import { unfitText } from "../../messages/limits.ts";
@@ -88,13 +88,22 @@ function pageRoutes(pages: FastifyInstance): void {
   const page = asset("./page.html");
   const script = asset("./tester.js");
   const style = asset("./tester.css");
-  pages.get("/", async (_request, reply) => reply.redirect(`/tester/${randomInt(111_111, 1_000_000)}/`));
+  // Redirects are relative: the host may have mounted RapidSMS under a prefix of its own, which
+  // these routes do not see. The page itself is always served at a URL ending in "/", so that its
+  // own relative links (../static/, ../api/) resolve.
+  pages.get("/", async (request, reply) => reply.redirect(`${endsWithSlash(request) ? "" : "tester/"}${randomInt(111_111, 1_000_000)}/`));
   pages.get("/static/tester.js", async (_request, reply) => reply.type("text/javascript; charset=utf-8").send(script));
   pages.get("/static/tester.css", async (_request, reply) => reply.type("text/css; charset=utf-8").send(style));
   pages.get<{ Params: { identity: string } }>("/:identity/", async (request, reply) => {
-    if (!/^\d{1,100}$/.test(request.params.identity)) return reply.redirect("/tester/");
+    const slash = endsWithSlash(request);
+    if (!/^\d{1,100}$/.test(request.params.identity)) return reply.redirect(slash ? "../" : "./");
+    if (!slash) return reply.redirect(`${request.params.identity}/`);
     return reply.type("text/html; charset=utf-8").send(page);
   });
+}
+
+function endsWithSlash(request: FastifyRequest): boolean {
+  return request.url.split("?")[0].endsWith("/");
 }
 
 function apiRoutes(api: FastifyInstance, backend: TesterBackend, feed: ChangeFeed): void {

@@ -3,9 +3,12 @@ const $ = (id) => document.getElementById(id);
 const identityInput = $("identity");
 const textInput = $("text");
 let page = 1;
+// The page is always at <where the host mounted RapidSMS>/tester/<number>/: everything else is relative to it.
+const base = new URL("../", location.href);
+const at = (path) => new URL(path, base).href;
 
 function currentIdentity() {
-  const match = /^\/tester\/(\d+)\/?$/.exec(location.pathname);
+  const match = /\/(\d+)\/$/.exec(location.pathname);
   return match ? match[1] : "";
 }
 
@@ -43,7 +46,7 @@ function send() {
   if (identity === null) return;
   const text = textInput.value;
   act(async () => {
-    const answer = await post("/tester/api/send", { identity, text });
+    const answer = await post(at("api/send"), { identity, text });
     textInput.value = "";
     return answer;
   });
@@ -55,7 +58,7 @@ function sendFile(file) {
   act(async () => {
     const lines = (await file.text()).split(/\r?\n/);
     if (lines.at(-1) === "") lines.pop();
-    return post("/tester/api/bulk", { identity, lines });
+    return post(at("api/bulk"), { identity, lines });
   });
 }
 
@@ -78,7 +81,7 @@ function row(message, mine) {
 }
 
 async function refresh() {
-  const response = await fetch(`/tester/api/messages?page=${page}`);
+  const response = await fetch(at(`api/messages?page=${page}`));
   if (!response.ok) return;
   const data = await response.json();
   page = data.page;
@@ -94,7 +97,7 @@ async function refresh() {
 function listen() {
   // Server-sent events push every change; if they fail, poll.
   if (!("EventSource" in window)) return setInterval(refresh, 1000);
-  const events = new EventSource("/tester/api/events");
+  const events = new EventSource(at("api/events"));
   events.onmessage = () => refresh();
   events.onerror = () => {
     events.close();
@@ -105,7 +108,7 @@ function listen() {
 identityInput.value = currentIdentity();
 identityInput.addEventListener("input", () => {
   const identity = validIdentity();
-  if (identity !== null) history.replaceState(null, "", `/tester/${identity}/`);
+  if (identity !== null) history.replaceState(null, "", at(`${identity}/`));
   refresh();
 });
 $("compose").addEventListener("submit", (event) => {
@@ -124,10 +127,10 @@ $("bulk").addEventListener("change", (event) => {
 });
 $("clear").addEventListener("click", () => {
   const identity = validIdentity();
-  if (identity !== null) act(() => post("/tester/api/clear", { identity }));
+  if (identity !== null) act(() => post(at("api/clear"), { identity }));
 });
 $("clear-all").addEventListener("click", () => {
-  if (confirm("Clear the messages of every tester number? This cannot be undone.")) act(() => post("/tester/api/clear", {}));
+  if (confirm("Clear the messages of every tester number? This cannot be undone.")) act(() => post(at("api/clear"), {}));
 });
 $("prev").addEventListener("click", () => {
   page -= 1;
