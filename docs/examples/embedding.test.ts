@@ -3,12 +3,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { RapidSms } from "rapidsms-ts/node";
+import { createRapidSms, type RapidSms } from "rapidsms-ts/node";
 import { FakeGateway } from "../../test/support/fake-gateway.ts";
+import { POSTGRES_MISSING, startPostgres } from "../../test/support/postgres.ts";
 import { startExpressApp } from "./embed-express.ts";
 import { startFastifyApp } from "./embed-fastify.ts";
 import { startHonoApp } from "./embed-hono.ts";
+import { rapidsmsInHostDatabase } from "./embed-host-database.ts";
 import { startNodeApp } from "./embed-node.ts";
+import { followStatus } from "./embed-status-events.ts";
 
 const guide = readFileSync(new URL("../embedding.md", import.meta.url), "utf8");
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-embed-"));
@@ -100,3 +103,64 @@ for (const [host, start] of hosts) {
     });
   });
 }
+
+test("the guide's status example: staff hear of a failed message, and every change marks the appointment, until the signal aborts", async () => {
+  const sms = await createRapidSms(
+    {
+      installedBackends: { kannel: { engine: "kannel", sendsmsUrl: "http://127.0.0.1:9/cgi-bin/sendsms" } },
+      database: "sqlite::memory:",
+      pipeline: { maxAttempts: 1 },
+    },
+    { env: {} },
+  );
+  const controller = new AbortController();
+  const told: string[] = [];
+  const marked: string[] = [];
+  const following = followStatus(
+    sms,
+    {
+      notifyStaff: (identity, error) => told.push(`${identity}: ${error}`),
+      markAppointment: async (change) => {
+        marked.push(change.status);
+        if (change.status === "failed") controller.abort();
+      },
+    },
+    controller.signal,
+  );
+  try {
+    await sms.start();
+    await sms.send({ backend: "kannel", to: "255700000009", text: "See you on Monday" });
+    await following;
+    assert.deepEqual(marked, ["queued", "failed"]);
+    assert.equal(told.length, 1);
+    assert.match(told[0], /^255700000009: kannel encountered an error while sending/);
+  } finally {
+    controller.abort();
+    await sms.close();
+  }
+});
+
+describe("the guide's host database example", { skip: POSTGRES_MISSING }, () => {
+  test("RapidSMS's tables get the prefix in the host's database, and a message goes out through the host's pool", async () => {
+    const postgres = await startPostgres();
+    const gateway = new FakeGateway();
+    await gateway.listen();
+    const { sms, pool } = await rapidsmsInHostDatabase(await postgres.createDatabase("guide_host"), `${gateway.url}/cgi-bin/sendsms`);
+    try {
+      await sms.start();
+      const id = await sms.send({ backend: "kannel", to: "255700000010", text: "The clinic opens at 9" });
+      await eventually(async () => (await sms.status(id))?.status === "S", "the message to be sent");
+      const tables = await pool.query("select table_name from information_schema.tables where table_schema = 'public' order by 1");
+      assert.ok(tables.rows.length > 10);
+      assert.deepEqual(
+        tables.rows.filter((row) => !row.table_name.startsWith("rapidsms_")),
+        [],
+      );
+    } finally {
+      await sms.close();
+      await pool.end();
+      await gateway.close();
+      await postgres.stop();
+    }
+  });
+});
