@@ -228,19 +228,19 @@ export async function migrate(db: Kysely<any>, dialect: "sqlite" | "postgres", n
   const { table, lock } = migrationTables(naming);
   const place = naming.schema ? ` in schema "${naming.schema}"` : "";
   const fix = `set tablePrefix (as in "rapidsms_")${dialect === "postgres" ? " or databaseSchema" : ""} in the config to give RapidSMS tables of its own`;
+  // The schema the tables are in. Kysely looks for its migration table in every schema unless it is given one.
+  const schema = dialect === "postgres" ? (naming.schema ?? (await currentSchema(db))) : undefined;
   const schemaExisted = naming.schema ? await schemaExists(db, naming.schema) : true;
-  const migrated = schemaExisted && (await existingTables(db, dialect, naming.schema, [table])).length > 0;
-  // Kysely looks for its migration table in every schema unless it is given one.
-  const migrationTableSchema = dialect === "postgres" ? (naming.schema ?? (await currentSchema(db))) : undefined;
-  const scoped = migrationTableSchema ? db.withSchema(migrationTableSchema) : db;
+  const migrated = (await existingTables(db, schema, [table])).length > 0;
+  const scoped = schema ? db.withSchema(schema) : db;
   if (migrated) {
     const applied: { name: string }[] = await scoped.selectFrom(table).select("name").execute();
     const foreign = applied.map((row) => row.name).filter((name) => !MIGRATIONS.includes(name));
     if (foreign.length > 0)
       throw new ConfigError(`the database's table ${table}${place} holds migrations that are not RapidSMS's (${foreign.slice(0, 3).join(", ")}): ${fix}`);
-  } else if (schemaExisted) {
+  } else {
     const ours = TABLES.map((t) => naming.tablePrefix + t);
-    const taken = await existingTables(db, dialect, naming.schema, ours);
+    const taken = await existingTables(db, schema, ours);
     if (taken.length > 0) throw new ConfigError(`the database already has tables named ${taken.join(", ")}${place}, which are not RapidSMS's: ${fix}`);
   }
   const { error, results } = await new Migrator({
@@ -248,17 +248,17 @@ export async function migrate(db: Kysely<any>, dialect: "sqlite" | "postgres", n
     provider: migrationProvider(dialect, naming),
     migrationTableName: table,
     migrationLockTableName: lock,
-    migrationTableSchema,
+    migrationTableSchema: schema,
   }).migrateToLatest();
   if (!error) return;
-  if (!migrated) await undoFirstMigration(scoped, db, naming, schemaExisted).catch(() => {});
+  if (!migrated) await undoFirstMigration(db, scoped, naming, schemaExisted).catch(() => {});
   const failed = results?.find((r) => r.status === "Error")?.migrationName;
   throw new Error(`database migration ${failed ?? "set-up"} failed: ${errorText(error)}`, { cause: error });
 }
 
 /** Drops what a failed first migration left (the migration tables, and the schema if it made it), unless another process has migrated meanwhile. */
 // biome-ignore lint/suspicious/noExplicitAny: as for migrate
-async function undoFirstMigration(scoped: Kysely<any>, db: Kysely<any>, naming: StoreNaming, schemaExisted: boolean): Promise<void> {
+async function undoFirstMigration(db: Kysely<any>, scoped: Kysely<any>, naming: StoreNaming, schemaExisted: boolean): Promise<void> {
   const { table, lock } = migrationTables(naming);
   const applied = await scoped
     .selectFrom(table)
@@ -284,14 +284,14 @@ async function schemaExists(db: Kysely<any>, schema: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-/** Which of `names` are tables in the schema (PostgreSQL: `schema`, else the current one). */
+/** Which of `names` are tables: in `schema` on PostgreSQL, in the file on SQLite (which has none). */
 // biome-ignore lint/suspicious/noExplicitAny: as for migrate
-async function existingTables(db: Kysely<any>, dialect: "sqlite" | "postgres", schema: string | undefined, names: readonly string[]): Promise<string[]> {
+async function existingTables(db: Kysely<any>, schema: string | undefined, names: readonly string[]): Promise<string[]> {
   const list = sql.join(names.map((name) => sql`${name}`));
   const { rows } =
-    dialect === "sqlite"
+    schema === undefined
       ? await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name in (${list}) order by name`.execute(db)
       : await sql<{ name: string }>`select table_name as name from information_schema.tables
-          where table_schema = coalesce(${schema ?? null}::text, current_schema()) and table_name in (${list}) order by table_name`.execute(db);
+          where table_schema = ${schema} and table_name in (${list}) order by table_name`.execute(db);
   return rows.map((row) => row.name);
 }
