@@ -9,7 +9,7 @@ import type { DeliveryReport } from "../messages/status.ts";
 import { unfitIdentity } from "../messages/limits.ts";
 import { secretValues } from "../security/secrets.ts";
 import type { Store, TransmissionRef } from "../store/store.ts";
-import { changeName, type StatusEvents } from "./status-events.ts";
+import type { StatusEvents } from "./status-events.ts";
 
 export interface BackendPortInit {
   name: string;
@@ -43,14 +43,7 @@ export function backendPort(init: BackendPortInit): BackendPort {
     checkIdentity: (identity) => unfitIdentity(identity),
     async reportDelivery(ref: DeliveryRef, report: DeliveryReport) {
       const result = await store.reportDelivery({ ref: { backend: name, ...ref } as TransmissionRef, report });
-      if (init.events.listening) {
-        const at = new Date().toISOString();
-        for (const change of result.changes ?? []) {
-          const status = changeName(change.status);
-          if (status && change.messageId && change.identity !== undefined)
-            init.events.emit({ messageId: change.messageId, backend: name, identity: change.identity, status, error: change.error, at });
-        }
-      }
+      init.events.emitRecorded(name, result.changes ?? []);
       return { matched: result.transmissionIds.length, kept: result.kept ?? false, reason: result.unmatched };
     },
     gatewayClient: (clientOptions: GatewayClientOptions) => new GatewayClient({ ...clientOptions, secrets: [...secrets, ...(clientOptions.secrets ?? [])] }),

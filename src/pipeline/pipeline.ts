@@ -16,7 +16,7 @@ import { Leases } from "./leases.ts";
 import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
 import { Sender } from "./sender.ts";
-import { emitQueued, StatusEvents } from "./status-events.ts";
+import { StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -151,7 +151,7 @@ export class Pipeline implements RouterPort, WorkSource {
     checkText(msg.text);
     const record = outgoingRecord(msg, priority);
     await this.store.enqueueOutgoing({ message: record });
-    emitQueued(this.events, [record]);
+    this.events.emitQueued([record]);
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
   }
 

@@ -8,7 +8,7 @@ import type { ClaimedIncoming, OutgoingRecordInit, OutgoingWork, Store } from ".
 import type { Leases } from "./leases.ts";
 import { retryDelay, type PipelineOptions } from "./policy.ts";
 import type { Sender } from "./sender.ts";
-import { emitQueued, type StatusEvents } from "./status-events.ts";
+import type { StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
 
 export interface ProcessorInit {
@@ -91,10 +91,7 @@ export class Processor {
         logger.warn({ messageId: claimed.id }, "a message's processing was not recorded: its claim ran out and another worker holds the message now");
         return;
       }
-      emitQueued(
-        this.init.events,
-        replies.map((reply) => ({ id: reply.id, connections: reply.connections })),
-      );
+      this.init.events.emitQueued(replies);
       if (place && completed.claimed.length > 0) {
         const release = leases.hold(completed.claimed[0].token);
         place.run((signal) => this.init.sender.sendClaimed(completed.claimed, signal).finally(release));

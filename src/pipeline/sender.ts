@@ -4,9 +4,9 @@ import { errorText, MessageSendingError, NoBackendError, SendCancelledError, Sen
 import { smsSize } from "../messages/encoding.ts";
 import { unfitIdentity } from "../messages/limits.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { ClaimedTransmission, OutgoingWork, RecordedAttempts, SendOutcome, Store } from "../store/store.ts";
+import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store } from "../store/store.ts";
 import type { Leases } from "./leases.ts";
-import { changeName, type StatusEvents } from "./status-events.ts";
+import type { StatusEvents } from "./status-events.ts";
 import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
 
@@ -242,33 +242,21 @@ export class Sender {
       logger.error({ err: error, messageId: batch.messageId }, "recording a send's outcome failed; trying once more");
       recorded = await store.recordAttempts({ outcomes });
     }
-    if (this.init.events.listening) this.tell(batch, outcomes, recorded.changes);
+    const { events } = this.init;
+    if (events.listening) {
+      const identities = new Map(batch.transmissions.map((t) => [t.id, t.identity]));
+      const retries = new Map(outcomes.map((o) => [o.transmissionId, o.nextAttemptAt]));
+      events.emitRecorded(batch.backend, recorded.changes, (change) => ({
+        messageId: batch.messageId,
+        identity: identities.get(change.transmissionId),
+        retryAt: retries.get(change.transmissionId),
+      }));
+    }
     if (recorded.fenced.length > 0) {
       logger.warn(
         { messageId: batch.messageId, backend: batch.backend, transmissions: recorded.fenced },
         "a send's outcome was not recorded: its claim ran out and another worker holds the transmission now",
       );
-    }
-  }
-
-  private tell(batch: Batch, outcomes: readonly SendOutcome[], changes: RecordedAttempts["changes"]): void {
-    const at = new Date().toISOString();
-    const identities = new Map(batch.transmissions.map((t) => [t.id, t.identity]));
-    const retries = new Map(outcomes.map((o) => [o.transmissionId, o.nextAttemptAt]));
-    for (const change of changes) {
-      const status = changeName(change.status);
-      const identity = identities.get(change.transmissionId);
-      if (!status || identity === undefined) continue;
-      const retryAt = change.status === "Q" ? retries.get(change.transmissionId) : undefined;
-      this.init.events.emit({
-        messageId: change.messageId ?? batch.messageId,
-        backend: batch.backend,
-        identity,
-        status,
-        error: change.error,
-        ...(retryAt ? { retryAt } : {}),
-        at,
-      });
     }
   }
 

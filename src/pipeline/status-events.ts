@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Status } from "../messages/status.ts";
+import type { TransmissionChange } from "../store/store.ts";
 
 /** A recipient's message changed status: what a host app reacts to instead of polling. */
 export interface StatusChange {
@@ -20,11 +21,6 @@ export interface StatusChange {
 }
 
 const NAMES: Partial<Record<Status, StatusChange["status"]>> = { Q: "queued", S: "sent", D: "delivered", E: "failed" };
-
-/** The change's name for a status letter, or undefined for one that is not reported (P: being sent). */
-export function changeName(status: Status): StatusChange["status"] | undefined {
-  return NAMES[status];
-}
 
 /** Changes an async iterator holds for a reader that does not keep up, before it fails. */
 export const MAX_UNREAD_CHANGES = 10_000;
@@ -53,6 +49,38 @@ export class StatusEvents {
       } catch (error) {
         this.logger.error({ err: error, messageId: change.messageId }, "a status listener threw; the change is recorded all the same");
       }
+    }
+  }
+
+  /** Tells the listeners that each recipient of these messages is queued (when anyone listens). */
+  emitQueued(messages: readonly { id: string; connections: readonly { backend: string; identity: string }[] }[]): void {
+    if (!this.listening) return;
+    const at = new Date().toISOString();
+    for (const message of messages) {
+      for (const { backend, identity } of message.connections) this.emit({ messageId: message.id, backend, identity, status: "queued", error: null, at });
+    }
+  }
+
+  /**
+   * Tells the listeners what the store recorded for transmissions on `backend` (when anyone
+   * listens). `known` gives what a change may not carry: its message, its recipient, and when a
+   * retry is due. A change to P (being sent) is not reported.
+   */
+  emitRecorded(
+    backend: string,
+    changes: readonly TransmissionChange[],
+    known: (change: TransmissionChange) => { messageId?: string; identity?: string; retryAt?: number } = () => ({}),
+  ): void {
+    if (!this.listening) return;
+    const at = new Date().toISOString();
+    for (const change of changes) {
+      const status = NAMES[change.status];
+      const fallback = known(change);
+      const messageId = change.messageId ?? fallback.messageId;
+      const identity = change.identity ?? fallback.identity;
+      if (!status || messageId === undefined || identity === undefined) continue;
+      const retryAt = change.status === "Q" ? fallback.retryAt : undefined;
+      this.emit({ messageId, backend, identity, status, error: change.error, ...(retryAt ? { retryAt } : {}), at });
     }
   }
 
@@ -118,14 +146,5 @@ export class StatusEvents {
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
-  }
-}
-
-/** Tells the listeners that each recipient of these messages is queued (when anyone listens). */
-export function emitQueued(events: StatusEvents, messages: readonly { id: string; connections: readonly { backend: string; identity: string }[] }[]): void {
-  if (!events.listening) return;
-  const at = new Date().toISOString();
-  for (const message of messages) {
-    for (const { backend, identity } of message.connections) events.emit({ messageId: message.id, backend, identity, status: "queued", error: null, at });
   }
 }
