@@ -60,7 +60,7 @@ export class KyselyStore implements Store {
   private readonly naming: StoreNaming;
   private readonly owned: boolean;
   /** The database with RapidSMS's table names (see StoreNaming). */
-  readonly db: Kysely<Database>;
+  private readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
   private readonly connections: Connections;
   private readonly inbound: Inbound;

@@ -31,6 +31,15 @@ async function exercise(store: Store): Promise<void> {
   assert.equal((await store.getMessage(claimed[0].id))?.text, "hello");
 }
 
+/** A new database file with the host's own tables, made by `ddl`. */
+function hostFile(ddl: string): string {
+  const path = file();
+  const host = new DatabaseSync(path);
+  host.exec(ddl);
+  host.close();
+  return path;
+}
+
 function sqliteNames(path: string, type: "table" | "index"): string[] {
   const db = new DatabaseSync(path);
   const rows = db.prepare("select name from sqlite_master where type = ? and name not like 'sqlite_%' order by name").all(type) as { name: string }[];
@@ -57,10 +66,7 @@ test("TABLES names every table the migrations create, and a prefix starts every 
 });
 
 test("sqlite: a database with the host's own table of a RapidSMS name is refused with what to set, and is left as it was", async () => {
-  const path = file();
-  const host = new DatabaseSync(path);
-  host.exec("create table contacts (id integer primary key, email text); insert into contacts (email) values ('a@example.org');");
-  host.close();
+  const path = hostFile("create table contacts (id integer primary key, email text); insert into contacts (email) values ('a@example.org');");
   const store = openSqliteStore(path);
   await assert.rejects(store.migrate(), (error: Error) => {
     assert.ok(error instanceof ConfigError);
@@ -77,11 +83,8 @@ test("sqlite: a database with the host's own table of a RapidSMS name is refused
 });
 
 test("sqlite: a first migration that fails part-way leaves no table behind, its own or Kysely's", async () => {
-  const path = file();
-  const host = new DatabaseSync(path);
   // Table and index names share one namespace in SQLite: 0001 fails at its fourth index.
-  host.exec("create table audit (at text); create index messages_created_at on audit (at);");
-  host.close();
+  const path = hostFile("create table audit (at text); create index messages_created_at on audit (at);");
   const store = openSqliteStore(path);
   await assert.rejects(store.migrate(), /database migration 0001_core failed: .*messages_created_at/);
   await store.close();
@@ -90,12 +93,9 @@ test("sqlite: a first migration that fails part-way leaves no table behind, its 
 });
 
 test("sqlite: another app's Kysely migrations in the table RapidSMS would use are refused, not mixed with RapidSMS's", async () => {
-  const path = file();
-  const host = new DatabaseSync(path);
-  host.exec(
+  const path = hostFile(
     "create table kysely_migration (name varchar(255) primary key, timestamp varchar(255) not null); insert into kysely_migration values ('2024_01_users', '2024-01-01');",
   );
-  host.close();
   const store = openSqliteStore(path);
   await assert.rejects(store.migrate(), /kysely_migration holds migrations that are not RapidSMS's \(2024_01_users\): set tablePrefix/);
   await store.close();
