@@ -15,6 +15,14 @@ if (existsSync(sources) && process.features.typescript) {
   // the variable passes the cache on to the store thread.
   const cache = module.enableCompileCache?.();
   if (cache?.directory && !process.env.NODE_DISABLE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE ||= cache.directory;
+  // A config that imports rapidsms-ts (in a project that links this checkout) must get these
+  // sources too, not dist/: two copies of the classes would fail every instanceof check.
+  module.registerHooks?.({
+    resolve: (specifier, context, nextResolve) =>
+      specifier === "rapidsms-ts" || specifier.startsWith("rapidsms-ts/")
+        ? nextResolve(specifier, { ...context, conditions: [...context.conditions, "rapidsms-source"] })
+        : nextResolve(specifier, context),
+  });
   const { main } = await import(sources.href);
   await main();
 } else if (existsSync(built)) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -172,6 +172,23 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     const result = await run(["backends"], project(), bin);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^httptester\n {2}engine: {2}httptester$/m);
+  });
+
+  test("bin/rapidsms.js in a project that links this checkout: the config's rapidsms-ts is the same sources the CLI runs", async () => {
+    const dir = project({}, "unused.json");
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(repo, join(dir, "node_modules", "rapidsms-ts"), "dir");
+    writeFileSync(
+      join(dir, "rapidsms.config.ts"),
+      [
+        'import { AppBase, defineConfig } from "rapidsms-ts";',
+        "class Greeter extends AppBase {}",
+        'export default defineConfig({ installedBackends: { db: { engine: "database" } }, apps: [Greeter], database: "sqlite::memory:" });',
+      ].join("\n"),
+    );
+    const result = await run(["backends"], dir, bin);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^db\n {2}engine: {2}database$/m);
   });
 
   test("bin/rapidsms.js keeps what Node compiled in its compile cache, in the temporary folder", async () => {
