@@ -225,3 +225,21 @@ test("a claim of more messages than the loop has places never runs more sends at
   assert.ok(most <= 4, `${most} sends at once`);
   await t.close();
 });
+
+test("status events: a delivery report that overtook the send's answer is told after the send, when the answer lets it land", async () => {
+  class Overtaken extends BackendBase<object> {
+    static override engine = "overtaken";
+    static override optionsSchema: z.ZodType<object> = z.object({});
+    override async send(request: SendRequest): Promise<SendResult> {
+      const reported = await this.port.reportDelivery({ externalId: "gw-early" }, { status: "D", detail: "delivered" });
+      assert.equal(reported.kept, true, "the report came before the answer, so it is kept");
+      return { externalIds: Object.fromEntries(request.identities.map((i) => [i, "gw-early"])) };
+    }
+  }
+  const t = await createTestRouter({ backends: { gw: Overtaken } });
+  const seen: string[] = [];
+  t.pipeline.events.on((change) => seen.push(`${change.identity} ${change.status}`));
+  await t.router.send("hi", await t.connections(["111"], "gw"));
+  await t.idle();
+  assert.deepEqual(seen, ["111 queued", "111 sent", "111 delivered"]);
+});

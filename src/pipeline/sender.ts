@@ -4,7 +4,7 @@ import { errorText, MessageSendingError, NoBackendError, SendCancelledError, Sen
 import { smsSize } from "../messages/encoding.ts";
 import { unfitIdentity } from "../messages/limits.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store } from "../store/store.ts";
+import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store, TransmissionChange } from "../store/store.ts";
 import type { Leases } from "./leases.ts";
 import type { StatusEvents } from "./status-events.ts";
 import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
@@ -246,7 +246,12 @@ export class Sender {
     if (events.listening) {
       const identities = new Map(batch.transmissions.map((t) => [t.id, t.identity]));
       const retries = new Map(outcomes.map((o) => [o.transmissionId, o.nextAttemptAt]));
-      events.emitRecorded(batch.backend, recorded.changes, (change) => ({
+      const fenced = new Set(recorded.fenced);
+      // The outcomes as written (a fenced one was not), then what the reports they let land changed.
+      const written: TransmissionChange[] = outcomes
+        .filter((o) => !fenced.has(o.transmissionId))
+        .map((o) => ({ transmissionId: o.transmissionId, status: o.status, error: o.status === "S" ? null : (o.error ?? null) }));
+      events.emitRecorded(batch.backend, [...written, ...recorded.keptReports], (change) => ({
         messageId: batch.messageId,
         identity: identities.get(change.transmissionId),
         retryAt: retries.get(change.transmissionId),

@@ -450,15 +450,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         transmissionIds: [],
         kept: true,
       });
-      const { statuses, changes } = await store.recordAttempts({ outcomes: [sent(t, { messageId: "m", externalId: "vumi-7", segments: 1 })] });
+      const { statuses, keptReports } = await store.recordAttempts({ outcomes: [sent(t, { messageId: "m", externalId: "vumi-7", segments: 1 })] });
       assert.equal(statuses.get("m"), "D");
       assert.deepEqual(
-        changes.map((c) => [c.transmissionId, c.status]),
-        [
-          [t.id, "S"],
-          [t.id, "D"],
-        ],
-        "the changes say it was sent, then delivered by the report it had overtaken",
+        keptReports.map((c) => [c.transmissionId, c.messageId, c.status, c.error]),
+        [[t.id, "m", "D", null]],
+        "the answer says the report it had overtaken delivered it",
       );
       const detail = await store.getTransmission(t.id);
       assert.deepEqual([detail?.status, detail?.externalId, !!detail?.sentAt, !!detail?.deliveredAt], ["D", "vumi-7", true, true]);

@@ -160,8 +160,11 @@ export interface RecordedAttempts {
   statuses: Map<string, Status>;
   /** Transmissions whose claim was no longer the outcome's: nothing was written for them. */
   fenced: number[];
-  /** What changed, in order: each outcome written, then the kept reports the answers let land. */
-  changes: TransmissionChange[];
+  /**
+   * What the kept reports that these answers let land changed, in order (after the outcomes, which
+   * are written as given unless fenced). Usually none.
+   */
+  keptReports: TransmissionChange[];
 }
 
 /** A transmission's new status, as recorded. */

@@ -186,7 +186,7 @@ export class Outbound implements OutboundStore {
   }
 
   async recordAttempts({ outcomes: given }: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts> {
-    if (given.length === 0) return { statuses: new Map(), fenced: [], changes: [] };
+    if (given.length === 0) return { statuses: new Map(), fenced: [], keptReports: [] };
     // A gateway's answer and an error are whatever the gateway sent: mended, never a failed write
     // (which would leave the send to be made again at every lease).
     const outcomes = given.map((o) => ({
@@ -235,18 +235,13 @@ export class Outbound implements OutboundStore {
       for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, this.ctx, messageId, stamp));
       // Reports that overtook these answers were kept until the answers brought their gateway ids.
       const answered = applied.filter((o) => o.status === "S" && o.externalId).map((o) => ({ transmissionId: o.transmissionId, externalId: o.externalId! }));
-      const changes: TransmissionChange[] = applied.map((o) => ({
-        transmissionId: o.transmissionId,
-        messageId: o.messageId,
-        status: o.status,
-        error: o.status === "S" ? null : (o.error ?? null),
-      }));
+      const keptReports: TransmissionChange[] = [];
       if (answered.length > 0 && (await trx.selectFrom("pending_reports").select("id").limit(1).executeTakeFirst())) {
-        changes.push(...(await applyKeptReports(trx, this.ctx, answered, stamp)));
+        keptReports.push(...(await applyKeptReports(trx, this.ctx, answered, stamp)));
         for (const messageId of await this.messagesOf(trx, applied))
           statuses.set(messageId, (await trx.selectFrom("messages").select("status").where("id", "=", messageId).executeTakeFirstOrThrow()).status);
       }
-      return { statuses, fenced, changes };
+      return { statuses, fenced, keptReports };
     });
   }
 
