@@ -53,6 +53,18 @@ test("the tester's event stream, which would never end under a handler that answ
     assert.match(await events.text(), /need a streaming mount.*the page polls instead/);
     assert.equal((await tester(new Request("http://127.0.0.1/sms/tester/api/messages"), local)).status, 200);
     assert.equal((await handle(new Request("http://127.0.0.1/sms/tester/api/events"), local)).status, 404, "no tester configured, no tester routes");
+    for (const path of [
+      "/sms/tester/api/messages",
+      "/sms/%74ester/api/messages",
+      "/sms/tester/api%2Fmessages",
+      "/sms/TESTER/api/messages",
+      "/sms//tester/api/messages",
+    ]) {
+      const remote = await tester(new Request(`http://sms.example.org${path}`));
+      assert.ok([403, 404].includes(remote.status), `${path} from a remote client without the token: ${remote.status}`);
+      if (path === "/sms/tester/api/messages" || path.includes("%"))
+        assert.equal(remote.status, 403, `${path} reaches the tester's routes and is refused there`);
+    }
   } finally {
     await withTester.close();
   }
