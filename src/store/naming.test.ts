@@ -145,17 +145,23 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
   after(() => server?.stop());
   const database = () => server.createDatabase(`naming_${databases++}`);
 
-  async function names(url: string, sql: string): Promise<string[]> {
+  /** Runs `sql` as the host's own connection would; its rows as text, each row's values joined by ".". */
+  async function hostSql(url: string, sql: string): Promise<string[]> {
     const client = new pg.Client(url);
     await client.connect();
     try {
-      return (await client.query(sql)).rows.map((row) => Object.values(row).join("."));
+      // Several statements answer with a result each: the rows are the last one's.
+      const results: pg.QueryResult | pg.QueryResult[] = await client.query(sql);
+      return [results]
+        .flat()
+        .at(-1)!
+        .rows.map((row) => Object.values(row).join("."));
     } finally {
       await client.end();
     }
   }
   const tablesIn = (url: string) =>
-    names(url, "select table_schema, table_name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2");
+    hostSql(url, "select table_schema, table_name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2");
 
   // The host's own pool, with pg's default parsers (bigints as text), and a plugin of its own.
   storeContract("postgres through the host's Kysely, in a schema, tables prefixed", async () => {
@@ -172,10 +178,7 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
 
   test("the host's tables of RapidSMS's names are refused, leaving nothing behind; a schema of its own then works, twice", async () => {
     const url = await database();
-    const host = new pg.Client(url);
-    await host.connect();
-    await host.query("create table contacts (id serial primary key, email text)");
-    await host.end();
+    await hostSql(url, "create table contacts (id serial primary key, email text)");
     const refused = openPostgresStore(url);
     await assert.rejects(
       refused.migrate(),
@@ -200,11 +203,8 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
 
   test("a first migration that fails part-way is rolled back whole: no table, index or Kysely table is left, and a schema it made is dropped", async () => {
     const url = await database();
-    const host = new pg.Client(url);
-    await host.connect();
     // PostgreSQL keeps index names per schema: 0001 fails at its messages_queue index.
-    await host.query("create schema sms; create table sms.audit (at text); create index messages_queue on sms.audit (at)");
-    await host.end();
+    await hostSql(url, "create schema sms; create table sms.audit (at text); create index messages_queue on sms.audit (at)");
     const store = openPostgresStore(url, { naming: { tablePrefix: "", schema: "sms" } });
     await assert.rejects(store.migrate(), /database migration 0001_core failed: .*messages_queue/);
     await store.close();
@@ -213,16 +213,16 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
 
   test("a first migration that fails in a schema it made drops the schema again", async () => {
     const url = await database();
-    const host = new pg.Client(url);
-    await host.connect();
     // The host's DDL rule: the schema is made, then the first table is refused.
-    await host.query(`create function refuse() returns event_trigger language plpgsql as $$ begin raise exception 'tables are made by the host''s team'; end $$;
-      create event trigger refuse_tables on ddl_command_start when tag in ('CREATE TABLE') execute function refuse()`);
-    await host.end();
+    await hostSql(
+      url,
+      `create function refuse() returns event_trigger language plpgsql as $$ begin raise exception 'tables are made by the host''s team'; end $$;
+      create event trigger refuse_tables on ddl_command_start when tag in ('CREATE TABLE') execute function refuse()`,
+    );
     const store = openPostgresStore(url, { naming: { tablePrefix: "", schema: "made_here" } });
     await assert.rejects(store.migrate(), /tables are made by the host's team/);
     await store.close();
-    assert.deepEqual(await names(url, "select schema_name from information_schema.schemata where schema_name = 'made_here'"), []);
+    assert.deepEqual(await hostSql(url, "select schema_name from information_schema.schemata where schema_name = 'made_here'"), []);
     assert.deepEqual(await tablesIn(url), []);
   });
 
@@ -234,8 +234,8 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
       await exercise(store);
       await store.close();
     }
-    const relations = await names(url, "select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' order by 1");
-    const constraints = await names(url, "select conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'public'");
+    const relations = await hostSql(url, "select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' order by 1");
+    const constraints = await hostSql(url, "select conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'public'");
     assert.deepEqual(
       [...relations, ...constraints].filter((name) => !name.startsWith("a_") && !name.startsWith("b_")),
       [],
