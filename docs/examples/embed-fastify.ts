@@ -19,7 +19,11 @@ export async function startFastifyApp(config: RapidSmsConfig) {
     url,
     sms,
     async close() {
+      // Fastify's close waits for every open connection, even a browser's spare one that never
+      // sent a request (Node holds it for a minute): give them a few seconds, then cut them.
+      const cut = setTimeout(() => app.server.closeAllConnections(), 3_000);
       await app.close();
+      clearTimeout(cut);
       await sms.close();
     },
   };

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createRapidSms, type RapidSms } from "rapidsms-ts/node";
@@ -101,6 +103,18 @@ for (const [host, start] of hosts) {
       assert.equal(((await health.json()) as { status: string }).status, "ok");
       assert.equal((await fetch(`${app.url}/elsewhere`)).status, 404);
     });
+  });
+}
+
+for (const [host, start] of hosts) {
+  test(`closing the ${host} host is not held up by a client's spare connection that never sent a request`, { timeout: 30_000 }, async () => {
+    const app = await start({ installedBackends: { http: { engine: "http" } }, apps: ["echo"], database: "sqlite::memory:" });
+    const { hostname, port } = new URL(app.url);
+    const spare = connect({ host: hostname, port: Number(port) });
+    await once(spare, "connect");
+    // A browser opens such sockets ahead of its next request; Node's server does not count them as idle.
+    await app.close();
+    spare.destroy();
   });
 }
 

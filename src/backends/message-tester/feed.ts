@@ -27,19 +27,27 @@ export class ChangeFeed {
   private readAgain = false;
   private poll: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(options: ChangeFeedOptions) {
     this.options = options;
+  }
+
+  /** True once `end()` was called: no stream opens any more. */
+  get ended(): boolean {
+    return this.closed;
   }
 
   get size(): number {
     return this.streams.size;
   }
 
-  /** Starts streaming to `stream`; false (and nothing written) when the feed is full. */
+  /** Starts streaming to `stream`; false (and nothing written) when the feed is full or has ended. */
   open(stream: ServerResponse): boolean {
-    if (this.streams.size >= this.options.maxStreams) return false;
-    stream.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+    if (this.closed || this.streams.size >= this.options.maxStreams) return false;
+    // Connection: close, so that a stream that ends takes its socket with it: a browser would
+    // otherwise keep the socket for its next request, and a server that is closing waits for it.
+    stream.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "close" });
     this.streams.add(stream);
     stream.on("close", () => this.close(stream));
     if (this.last !== undefined) stream.write(event(this.last));
@@ -62,8 +70,9 @@ export class ChangeFeed {
     void this.read();
   }
 
-  /** Ends every stream (the server is closing). */
+  /** Ends every stream and opens no more (the server is closing). */
   end(): void {
+    this.closed = true;
     for (const stream of this.streams) stream.end();
   }
 

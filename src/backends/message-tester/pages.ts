@@ -147,9 +147,10 @@ function apiRoutes(api: FastifyInstance, backend: TesterBackend, feed: ChangeFee
   api.get("/events", (_request, reply) => {
     reply.hijack();
     if (!feed.open(reply.raw)) {
-      reply.raw
-        .writeHead(503, { "content-type": "application/json", "retry-after": "30", ...PAGE_HEADERS })
-        .end(JSON.stringify({ error: "too many tester pages are open: close some, or reload this one later" }));
+      const error = feed.ended
+        ? "the server is shutting down: reload the page once it is back"
+        : "too many tester pages are open: close some, or reload this one later";
+      reply.raw.writeHead(503, { "content-type": "application/json", "retry-after": "30", ...PAGE_HEADERS }).end(JSON.stringify({ error }));
     }
   });
 }
