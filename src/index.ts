@@ -5,7 +5,7 @@ export { DefaultResponseApp } from "./apps/default-response.ts";
 export { EchoApp, EchoHandler, PingApp, PingHandler } from "./apps/echo.ts";
 export { HandlersApp } from "./apps/handlers/app.ts";
 export { BaseHandler, InvalidNumberError, NotFoundError, parseNumber, type HandlerClass } from "./apps/handlers/base.ts";
-export { KeywordHandler } from "./apps/handlers/keyword.ts";
+export { KeywordHandler, type KeywordArgument } from "./apps/handlers/keyword.ts";
 export { PatternHandler } from "./apps/handlers/pattern.ts";
 export { BackendBase, engine, type BackendClass, type SendRequest, type SendResult } from "./backends/backend.ts";
 export type { BackendPort, DeliveryOutcome, DeliveryRef, LoggedMessage, MessageLog } from "./backends/port.ts";

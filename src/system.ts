@@ -56,7 +56,12 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     });
   }
   const queue: Queue = config.queue ? new (await loadBullmq()).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
-  const router = new Router({ apps: config.apps, settings: { projectName: config.projectName, defaultResponse: config.defaultResponse }, logger });
+  const router = new Router({
+    apps: config.apps,
+    appSettings: config.appSettings,
+    settings: { projectName: config.projectName, defaultResponse: config.defaultResponse },
+    logger,
+  });
   const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger });
   if (role !== "web") await pipeline.start();
   return {

@@ -1,4 +1,6 @@
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
+import type { z } from "zod";
+import { ConfigError } from "../errors.ts";
 import type { RouterApi } from "../router/api.ts";
 
 type PhaseResult = boolean | void | undefined;
@@ -16,15 +18,22 @@ type PhaseResult = boolean | void | undefined;
 export class AppBase {
   /** The name apps are known by in config and logs; defaults to the class name. */
   static appName?: string;
+  /**
+   * What the config's `appSettings.<appName>` must look like (a zod schema, defaults included);
+   * the parsed value is `this.settings`. Type it in the subclass:
+   * `declare readonly settings: z.infer<typeof MyApp.settingsSchema>`.
+   */
+  static settingsSchema?: z.ZodType;
   readonly router: RouterApi;
+  readonly settings: unknown;
 
-  constructor(router: RouterApi) {
+  constructor(router: RouterApi, settings?: unknown) {
     this.router = router;
+    this.settings = settings;
   }
 
   get name(): string {
-    const cls = this.constructor as typeof AppBase;
-    return cls.appName ?? cls.name;
+    return appName(this.constructor as AppClass);
   }
 
   filter(_msg: IncomingMessage): PhaseResult | Promise<PhaseResult> {}
@@ -35,6 +44,23 @@ export class AppBase {
   outgoing(_msg: OutgoingMessage): PhaseResult | Promise<PhaseResult> {}
 }
 
-export type AppClass = new (router: RouterApi) => AppBase;
+export type AppClass = (new (router: RouterApi, settings?: unknown) => AppBase) & Pick<typeof AppBase, "appName" | "settingsSchema">;
+
+export function appName(App: AppClass): string {
+  return App.appName ?? App.name;
+}
+
+/** An app's settings from the config, checked by its schema; a ConfigError names what is wrong. */
+export function appSettings(App: AppClass, given: unknown): unknown {
+  if (!App.settingsSchema) {
+    if (given !== undefined) throw new ConfigError(`appSettings.${appName(App)}: this app takes no settings (it has no settingsSchema)`);
+    return undefined;
+  }
+  const parsed = App.settingsSchema.safeParse(given ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const at = issue.path.length > 0 ? `.${issue.path.join(".")}` : "";
+  throw new ConfigError(`appSettings.${appName(App)}${at}: ${issue.message}`);
+}
 export type IncomingPhase = "filter" | "parse" | "handle" | "default" | "cleanup";
 export const INCOMING_PHASES: readonly IncomingPhase[] = ["filter", "parse", "handle", "default", "cleanup"];

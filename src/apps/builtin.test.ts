@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createTestRouter } from "../testing/harness.ts";
-import { builtinApps } from "./builtin.ts";
+import { testApps } from "../testing/test-apps.ts";
 import { EchoHandler, PingHandler } from "./echo.ts";
 
 test("echo answers the text after the keyword, and its help for a bare keyword", async () => {
@@ -14,27 +13,30 @@ test("ping answers pong only to exactly 'ping'", async () => {
   for (const text of ["PING", "ping ", "ping me", " ping"]) assert.equal(await PingHandler.test(text), false, text);
 });
 
-async function replies(text: string, settings = {}) {
-  const t = await createTestRouter({ apps: [builtinApps.echo, builtinApps.ping, builtinApps.default], settings });
-  const [connection] = await t.connections(["1112223333"]);
-  await t.router.receive(text, connection);
-  await t.idle();
-  const texts = t.sent().map((s) => s.text);
-  await t.close();
-  return texts;
-}
-
 test("the echo, ping and default apps answer through the router", async () => {
-  assert.deepEqual(await replies("echo hi"), ["hi"]);
-  assert.deepEqual(await replies("ping"), ["pong"]);
+  await using t = await testApps({ apps: ["echo", "ping", "default"] });
+  assert.deepEqual(await t.receive("echo hi", "1112223333"), ["hi"]);
+  assert.deepEqual(await t.receive("ping", "1112223333"), ["pong"]);
+  assert.deepEqual(
+    t.outbox.map(({ identity, text }) => ({ identity, text })),
+    [
+      { identity: "1112223333", text: "hi" },
+      { identity: "1112223333", text: "pong" },
+    ],
+  );
 });
 
 test("the default app answers unhandled messages with the default response, project name interpolated", async () => {
-  assert.deepEqual(await replies("what?"), ["Sorry, RapidSMS could not understand your message."]);
-  assert.deepEqual(await replies("what?", { projectName: "Clinic" }), ["Sorry, Clinic could not understand your message."]);
+  await using t = await testApps({ apps: ["echo", "default"] });
+  assert.deepEqual(await t.receive("what?", "1"), ["Sorry, RapidSMS could not understand your message."]);
+  assert.equal(t.outbox[0].kind, "error");
+  await using clinic = await testApps({ apps: ["echo", "default"], settings: { projectName: "Clinic" } });
+  assert.deepEqual(await clinic.receive("what?", "1"), ["Sorry, Clinic could not understand your message."]);
 });
 
 test("the default app stays silent when defaultResponse is null, and does not answer handled messages", async () => {
-  assert.deepEqual(await replies("what?", { defaultResponse: null }), []);
-  assert.deepEqual(await replies("echo x"), ["x"]);
+  await using silent = await testApps({ apps: ["echo", "default"], settings: { defaultResponse: null } });
+  assert.deepEqual(await silent.receive("what?", "1"), []);
+  await using t = await testApps({ apps: ["echo", "default"] });
+  assert.deepEqual(await t.receive("echo x", "1"), ["x"]);
 });

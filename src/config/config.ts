@@ -23,6 +23,8 @@ export interface RapidSmsConfig {
   urls?: Record<string, UrlPattern>;
   /** App names (`echo`, `ping`, `default`), module paths relative to the config file, or classes. */
   apps?: readonly (string | AppClass)[];
+  /** Each app's own settings, by app name, checked by the app's `settingsSchema` (see docs/apps.md). */
+  appSettings?: Record<string, unknown>;
   /** `sqlite:PATH` (relative to the config file), `sqlite::memory:`, or `postgres://…` (also DATABASE_URL). */
   database?: string;
   /**
@@ -82,6 +84,7 @@ export interface ResolvedConfig {
   backends: Record<string, { engine: BackendClass; options: object }>;
   urls: Record<string, Required<UrlPattern>>;
   apps: AppClass[];
+  appSettings: Record<string, unknown>;
   database: string;
   tablePrefix: string;
   databaseSchema: string | null;

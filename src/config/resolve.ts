@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { AppBase, type AppClass } from "../apps/app.ts";
+import { AppBase, appName, appSettings, type AppClass } from "../apps/app.ts";
 import { builtinApps } from "../apps/builtin.ts";
 import { BackendBase, type BackendClass } from "../backends/backend.ts";
 import { findEngine } from "../backends/engines.ts";
@@ -27,6 +27,7 @@ const topLevelSchema = z
       )
       .default({}),
     apps: z.array(z.union([z.string(), z.custom<AppClass>((v) => typeof v === "function", "expected an app class")])).default([]),
+    appSettings: z.record(z.string(), z.unknown()).default({}),
     database: z.string().min(1).default("sqlite:./rapidsms.db"),
     tablePrefix: z.string().max(30).regex(SQL_NAME, "expected letters, digits and underscores, such as rapidsms_").or(z.literal("")).default(""),
     databaseSchema: z.string().max(63).regex(SQL_NAME, "expected a schema name of letters, digits and underscores, such as rapidsms").nullable().default(null),
@@ -104,12 +105,14 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   }
   const apps: AppClass[] = [];
   for (const app of top.apps) apps.push(await resolveApp(app, baseDir));
+  checkAppSettings(apps, top.appSettings);
   const tester = resolveTester(top.tester ?? options.source === null, backends);
   refuseOpenAccess({ ...top, tester: tester !== null });
   return {
     backends,
     urls: top.urls,
     apps,
+    appSettings: top.appSettings,
     tester,
     database: top.database,
     tablePrefix: top.tablePrefix,
@@ -129,6 +132,15 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     baseDir,
     source: options.source ?? null,
   };
+}
+
+/** Every app's settings fit its schema, and each name in appSettings is an installed app's. */
+function checkAppSettings(apps: readonly AppClass[], given: Record<string, unknown>): void {
+  for (const name of Object.keys(given)) {
+    if (!apps.some((App) => appName(App) === name))
+      throw new ConfigError(`appSettings: no installed app is named "${name}"; installed: ${apps.map(appName).join(", ") || "none"}`);
+  }
+  for (const App of apps) appSettings(App, given[appName(App)]);
 }
 
 function resolveBackend(name: string, settings: BackendSettings, engines: readonly BackendClass[]): { engine: BackendClass; options: object } {

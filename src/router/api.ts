@@ -30,6 +30,8 @@ export interface SendOptions {
 export interface RouterApi {
   readonly settings: RouterSettings;
   readonly logger: Logger;
+  /** The time now, by the router's clock: apps that count days ask it, so that tests can move it (see testApps). */
+  now(): Date;
   /** Accepts an inbound message (stored before this resolves) for the apps to process. */
   receive(text: string, connection: Connection, options?: ReceiveOptions): Promise<IncomingMessage>;
   /** Runs the outgoing phases and queues `text` for every connection (stored before this resolves). */

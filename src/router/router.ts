@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { INCOMING_PHASES, type AppBase, type AppClass } from "../apps/app.ts";
+import { INCOMING_PHASES, appName, appSettings, type AppBase, type AppClass } from "../apps/app.ts";
+import { ConfigError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import type { Connection } from "../messages/connection.ts";
 import { ErrorMessage, IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
@@ -18,6 +19,10 @@ export interface RouterOptions {
   logger?: Logger;
   /** Where messages go (see RouterPort); the pipeline connects itself when none is given. */
   port?: RouterPort;
+  /** Each app's settings by app name (the config's `appSettings`), checked by its `settingsSchema`. */
+  appSettings?: Readonly<Record<string, unknown>>;
+  /** What `now()` answers; default the system clock. */
+  clock?: () => Date;
 }
 
 /** Replies go before bulk sends. */
@@ -33,12 +38,22 @@ export class Router implements RouterApi {
   readonly settings: RouterSettings;
   readonly logger: Logger;
   private port: RouterPort | undefined;
+  private readonly clock: () => Date;
 
   constructor(options: RouterOptions = {}) {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.logger = options.logger ?? silentLogger;
     this.port = options.port;
-    this.apps = (options.apps ?? []).map((App) => new App(this));
+    this.clock = options.clock ?? (() => new Date());
+    const classes = options.apps ?? [];
+    const unknown = Object.keys(options.appSettings ?? {}).filter((name) => !classes.some((App) => appName(App) === name));
+    if (unknown.length > 0)
+      throw new ConfigError(`appSettings: no installed app is named ${unknown.map((n) => `"${n}"`).join(", ")}; installed: ${classes.map(appName).join(", ")}`);
+    this.apps = classes.map((App) => new App(this, appSettings(App, options.appSettings?.[appName(App)])));
+  }
+
+  now(): Date {
+    return this.clock();
   }
 
   /** Sets where `receive`, `send` and `lookupConnections` go (the pipeline does, as it starts). */

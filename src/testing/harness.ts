@@ -115,3 +115,5 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
     },
   };
 }
+
+export { type AppsUnderTest, type SentMessage, TestClock, testApps, type TestAppsOptions } from "./test-apps.ts";

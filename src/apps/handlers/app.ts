@@ -11,7 +11,7 @@ export class HandlersApp extends AppBase {
 
   override async handle(msg: IncomingMessage): Promise<boolean | void> {
     for (const Handler of (this.constructor as typeof HandlersApp).handlers) {
-      if (await Handler.dispatch(this.router, msg)) return true;
+      if (await Handler.dispatch(this.router, msg, this)) return true;
     }
   }
 }

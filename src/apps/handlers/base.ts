@@ -1,5 +1,6 @@
 import { IncomingMessage, type RespondOptions, type Response } from "../../messages/messages.ts";
 import type { RouterApi } from "../../router/api.ts";
+import type { AppBase } from "../app.ts";
 
 /** Thrown by a handler when what the message names does not exist; answered as an error reply. */
 export class NotFoundError extends Error {
@@ -25,24 +26,28 @@ export function parseNumber(text: string): number {
 }
 
 export type HandlerClass = {
-  new (router: RouterApi | undefined, msg: IncomingMessage): BaseHandler;
-  dispatch(router: RouterApi | undefined, msg: IncomingMessage): Promise<boolean>;
+  new (router: RouterApi | undefined, msg: IncomingMessage, app?: AppBase): BaseHandler;
+  dispatch(router: RouterApi | undefined, msg: IncomingMessage, app?: AppBase): Promise<boolean>;
 };
 
 /**
  * A handler answers one kind of message. `dispatch` decides whether it accepts the message;
- * subclasses (KeywordHandler, PatternHandler) implement it.
+ * subclasses (KeywordHandler, PatternHandler) implement it. A handler run by a HandlersApp has
+ * that app as `app` (its settings, its tables); one tried alone with `test()` has neither app
+ * nor router.
  */
 export class BaseHandler {
   readonly router: RouterApi | undefined;
   readonly msg: IncomingMessage;
+  readonly app: AppBase | undefined;
 
-  constructor(router: RouterApi | undefined, msg: IncomingMessage) {
+  constructor(router: RouterApi | undefined, msg: IncomingMessage, app?: AppBase) {
     this.router = router;
     this.msg = msg;
+    this.app = app;
   }
 
-  static async dispatch(_router: RouterApi | undefined, _msg: IncomingMessage): Promise<boolean> {
+  static async dispatch(_router: RouterApi | undefined, _msg: IncomingMessage, _app?: AppBase): Promise<boolean> {
     return false;
   }
 

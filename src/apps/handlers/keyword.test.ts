@@ -42,6 +42,28 @@ describe("KeywordHandler", () => {
     test(name, async () => assert.deepEqual(await Echo.test(text), expected));
   }
 
+  test("argument: 'none' makes a bare keyword a command (STATUS), and text after it asks for help", async () => {
+    class Status extends Echo {
+      static override keyword = "status";
+      static override argument = "none" as const;
+      override handle(text: string) {
+        this.respond(`status:${JSON.stringify(text)}`);
+      }
+    }
+    assert.deepEqual(await Status.test("STATUS"), ['status:""']);
+    assert.deepEqual(await Status.test("status ;"), ['status:""']);
+    assert.deepEqual(await Status.test("status please"), ["help"]);
+  });
+
+  test("argument: 'optional' hands a bare keyword to handle('') and the text after it to handle(text)", async () => {
+    class List extends Echo {
+      static override keyword = "list";
+      static override argument = "optional" as const;
+    }
+    assert.deepEqual(await List.test("list"), ["[]"]);
+    assert.deepEqual(await List.test("list clinics"), ["[clinics]"]);
+  });
+
   test("alternatives are tried in order: reg|register on 'register bob' leaves 'ister bob'", async () => {
     assert.deepEqual(await Register.test("register bob"), ["handle:ister bob"]);
   });

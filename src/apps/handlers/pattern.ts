@@ -1,5 +1,6 @@
 import { HandlerError } from "../../errors.ts";
 import type { IncomingMessage } from "../../messages/messages.ts";
+import type { AppBase } from "../app.ts";
 import type { RouterApi } from "../../router/api.ts";
 import { BaseHandler } from "./base.ts";
 
@@ -16,10 +17,10 @@ export class PatternHandler extends BaseHandler {
     return new RegExp(`^(?:${source})`, "i");
   }
 
-  static override async dispatch(router: RouterApi | undefined, msg: IncomingMessage): Promise<boolean> {
+  static override async dispatch(router: RouterApi | undefined, msg: IncomingMessage, app?: AppBase): Promise<boolean> {
     const match = this.regex().exec(msg.text);
     if (!match) return false;
-    await new this(router, msg).handle(...match.slice(1));
+    await new this(router, msg, app).handle(...match.slice(1));
     return true;
   }
 
