@@ -71,6 +71,7 @@ export type { ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions
 export { Pipeline } from "./pipeline/pipeline.ts";
 export { createServer } from "./server/server.ts";
 export { openStore, type HostDatabase } from "./store/open.ts";
+export { idColumn } from "./store/app-data/columns.ts";
 export type { PgPool, PgPoolClient } from "./store/postgres.ts";
 export { MAX_UNREAD_CHANGES, type StatusChange } from "./pipeline/status-events.ts";
 export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions, type PipelineSettings } from "./pipeline/policy.ts";

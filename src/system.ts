@@ -6,6 +6,8 @@ import { silentLogger } from "./logger.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
 import type { Queue } from "./queue/queue.ts";
+import { appTables } from "./apps/app.ts";
+import { appDatabase, migrateApps } from "./store/app-data/migrate.ts";
 import { Router } from "./router/router.ts";
 import { namingOf } from "./store/kysely/naming.ts";
 import { type HostDatabase, openStore, redactUrl } from "./store/open.ts";
@@ -55,10 +57,18 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
       cause: error,
     });
   }
+  const apps = appTables(config.apps);
+  try {
+    await migrateApps(store.appData(), apps);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   const queue: Queue = config.queue ? new (await loadBullmq()).BullmqQueue(config.queue, logger) : new EmbeddedQueue(logger);
   const router = new Router({
     apps: config.apps,
     appSettings: config.appSettings,
+    database: appDatabase(store.appData(), apps),
     settings: { projectName: config.projectName, defaultResponse: config.defaultResponse },
     logger,
   });

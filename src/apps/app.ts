@@ -1,5 +1,8 @@
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
+import type { Kysely } from "kysely";
+import type { Migration } from "kysely/migration";
 import type { z } from "zod";
+import type { AppTables } from "../store/app-data/migrate.ts";
 import { ConfigError } from "../errors.ts";
 import type { RouterApi } from "../router/api.ts";
 
@@ -24,6 +27,13 @@ export class AppBase {
    * `declare readonly settings: z.infer<typeof MyApp.settingsSchema>`.
    */
   static settingsSchema?: z.ZodType;
+  /**
+   * The tables this app keeps its own data in, by the names its queries use (the config's
+   * `tablePrefix` is added in the database). Made by `migrations`; see docs/apps.md.
+   */
+  static tables?: readonly string[];
+  /** Kysely migrations that make and change `tables`, run in the order of their names, after RapidSMS's own. */
+  static migrations?: Readonly<Record<string, Migration>>;
   readonly router: RouterApi;
   readonly settings: unknown;
 
@@ -36,6 +46,11 @@ export class AppBase {
     return appName(this.constructor as AppClass);
   }
 
+  /** The database, as Kysely typed by the caller: this app's tables, and RapidSMS's (read them, do not write them). */
+  database<DB>(): Kysely<DB> {
+    return this.router.database<DB>();
+  }
+
   filter(_msg: IncomingMessage): PhaseResult | Promise<PhaseResult> {}
   parse(_msg: IncomingMessage): PhaseResult | Promise<PhaseResult> {}
   handle(_msg: IncomingMessage): PhaseResult | Promise<PhaseResult> {}
@@ -44,7 +59,14 @@ export class AppBase {
   outgoing(_msg: OutgoingMessage): PhaseResult | Promise<PhaseResult> {}
 }
 
-export type AppClass = (new (router: RouterApi, settings?: unknown) => AppBase) & Pick<typeof AppBase, "appName" | "settingsSchema">;
+export type AppClass = (new (router: RouterApi, settings?: unknown) => AppBase) & Pick<typeof AppBase, "appName" | "settingsSchema" | "tables" | "migrations">;
+
+/** What the store needs to make an app's tables, for the apps that have some. */
+export function appTables(apps: readonly AppClass[]): AppTables[] {
+  return apps
+    .filter((App) => (App.tables?.length ?? 0) > 0 || Object.keys(App.migrations ?? {}).length > 0)
+    .map((App) => ({ app: appName(App), tables: App.tables ?? [], migrations: App.migrations ?? {} }));
+}
 
 export function appName(App: AppClass): string {
   return App.appName ?? App.name;

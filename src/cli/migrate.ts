@@ -1,4 +1,6 @@
+import { appTables } from "../apps/app.ts";
 import { loadConfig } from "../config/load.ts";
+import { migrateApps } from "../store/app-data/migrate.ts";
 import { namingOf } from "../store/kysely/naming.ts";
 import { openStore, redactUrl } from "../store/open.ts";
 
@@ -7,6 +9,7 @@ export async function runMigrate(options: { config?: string }): Promise<void> {
   const store = openStore(config.database, config.baseDir, { naming: namingOf(config) });
   try {
     await store.migrate();
+    await migrateApps(store.appData(), appTables(config.apps));
     process.stdout.write(`database ${redactUrl(config.database)} is up to date\n`);
   } finally {
     await store.close();

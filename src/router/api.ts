@@ -1,3 +1,4 @@
+import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields, IncomingMessage, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
@@ -32,6 +33,8 @@ export interface RouterApi {
   readonly logger: Logger;
   /** The time now, by the router's clock: apps that count days ask it, so that tests can move it (see testApps). */
   now(): Date;
+  /** The database for the apps' own tables (see AppBase.tables), as Kysely typed by the caller. */
+  database<DB>(): Kysely<DB>;
   /** Accepts an inbound message (stored before this resolves) for the apps to process. */
   receive(text: string, connection: Connection, options?: ReceiveOptions): Promise<IncomingMessage>;
   /** Runs the outgoing phases and queues `text` for every connection (stored before this resolves). */

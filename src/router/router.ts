@@ -1,3 +1,4 @@
+import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { INCOMING_PHASES, appName, appSettings, type AppBase, type AppClass } from "../apps/app.ts";
 import { ConfigError } from "../errors.ts";
@@ -23,6 +24,9 @@ export interface RouterOptions {
   appSettings?: Readonly<Record<string, unknown>>;
   /** What `now()` answers; default the system clock. */
   clock?: () => Date;
+  /** What `database()` answers: the store's database with the apps' tables named (see store/app-data). */
+  // biome-ignore lint/suspicious/noExplicitAny: each app types its own tables
+  database?: Kysely<any>;
 }
 
 /** Replies go before bulk sends. */
@@ -39,12 +43,15 @@ export class Router implements RouterApi {
   readonly logger: Logger;
   private port: RouterPort | undefined;
   private readonly clock: () => Date;
+  // biome-ignore lint/suspicious/noExplicitAny: as for RouterOptions.database
+  private readonly db: Kysely<any> | undefined;
 
   constructor(options: RouterOptions = {}) {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.logger = options.logger ?? silentLogger;
     this.port = options.port;
     this.clock = options.clock ?? (() => new Date());
+    this.db = options.database;
     const classes = options.apps ?? [];
     const unknown = Object.keys(options.appSettings ?? {}).filter((name) => !classes.some((App) => appName(App) === name));
     if (unknown.length > 0)
@@ -54,6 +61,11 @@ export class Router implements RouterApi {
 
   now(): Date {
     return this.clock();
+  }
+
+  database<DB>(): Kysely<DB> {
+    if (!this.db) throw new Error("this router has no database: build it with createSystem, createRapidSms or testApps");
+    return this.db as Kysely<DB>;
   }
 
   /** Sets where `receive`, `send` and `lookupConnections` go (the pipeline does, as it starts). */

@@ -16,6 +16,7 @@ import type { Executor } from "./prepared.ts";
 import { type Database, TABLES } from "./schema.ts";
 import type {
   AcceptResult,
+  AppDataAccess,
   BackendMessage,
   BackendMessageInit,
   BackendMessageQuery,
@@ -90,6 +91,10 @@ export class KyselyStore implements Store {
 
   migrate(): Promise<void> {
     return migrate(this.raw, this.dialect.name, this.naming);
+  }
+
+  appData(): AppDataAccess {
+    return { db: this.raw, dialect: this.dialect.name, naming: this.naming };
   }
 
   async close(): Promise<void> {

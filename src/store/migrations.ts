@@ -272,7 +272,7 @@ async function undoFirstMigration(db: Kysely<any>, scoped: Kysely<any>, naming: 
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: as for migrate
-async function currentSchema(db: Kysely<any>): Promise<string> {
+export async function currentSchema(db: Kysely<any>): Promise<string> {
   const { rows } = await sql<{ name: string }>`select current_schema() as name`.execute(db);
   if (!rows[0]?.name) throw new ConfigError("the database connection has no current schema (an empty search_path): set databaseSchema in the config");
   return rows[0].name;
@@ -286,7 +286,7 @@ async function schemaExists(db: Kysely<any>, schema: string): Promise<boolean> {
 
 /** Which of `names` are tables: in `schema` on PostgreSQL, in the file on SQLite (which has none). */
 // biome-ignore lint/suspicious/noExplicitAny: as for migrate
-async function existingTables(db: Kysely<any>, schema: string | undefined, names: readonly string[]): Promise<string[]> {
+export async function existingTables(db: Kysely<any>, schema: string | undefined, names: readonly string[]): Promise<string[]> {
   const list = sql.join(names.map((name) => sql`${name}`));
   const { rows } =
     schema === undefined

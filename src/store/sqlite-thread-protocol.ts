@@ -34,15 +34,19 @@ export const METHODS = [
   "clearBackendMessages",
 ] as const satisfies readonly (keyof Store)[];
 
-// Every method of Store must be in METHODS: this fails to compile when one is missing.
-const everyMethod: Exclude<keyof Store, (typeof METHODS)[number]> extends never ? true : never = true;
+// Every method of Store must be in METHODS (but appData, which the main thread answers itself): this fails to compile when one is missing.
+const everyMethod: Exclude<keyof Store, (typeof METHODS)[number] | "appData"> extends never ? true : never = true;
 void everyMethod;
 
 export type Method = (typeof METHODS)[number];
 
+/** The calls behind the apps' database (app-data/thread-driver.ts), served by SqlSessions. */
+export const SQL_METHODS = { sqlExecute: "execute", sqlBegin: "begin", sqlEnd: "end" } as const;
+export type SqlMethod = keyof typeof SQL_METHODS;
+
 export interface Call {
   id: number;
-  method: Method;
+  method: Method | SqlMethod;
   args: unknown[];
 }
 

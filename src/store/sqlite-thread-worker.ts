@@ -1,6 +1,8 @@
 import { isMainThread, parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { openSqliteStore, type SqliteOptions } from "./sqlite.ts";
-import type { Answer, Call } from "./sqlite-thread-protocol.ts";
+import type { Kysely } from "kysely";
+import { SqlSessions } from "./app-data/sessions.ts";
+import { type Answer, type Call, type Method, SQL_METHODS, type SqlMethod } from "./sqlite-thread-protocol.ts";
 import type { Store } from "./store.ts";
 
 /**
@@ -37,9 +39,14 @@ function serve(store: Store, port: MessagePort): void {
     if (answers.push(reply) === 1) setImmediate(flush);
   };
 
+  const sessions = new SqlSessions(store.appData().db as Kysely<unknown>);
   port.on("message", (calls: Call[]) => {
     for (const { id, method, args } of calls) {
-      (store[method] as (...args: unknown[]) => Promise<unknown>)(...args).then(
+      const run =
+        method in SQL_METHODS
+          ? (sessions[SQL_METHODS[method as SqlMethod]] as (...args: unknown[]) => Promise<unknown>).bind(sessions)
+          : (store[method as Method] as (...args: unknown[]) => Promise<unknown>).bind(store);
+      run(...args).then(
         (result) => answer({ id, result }),
         (error: unknown) => answer({ id, error: portable(error) }),
       );

@@ -3,7 +3,9 @@ import { Worker } from "node:worker_threads";
 import { StoreInterruptedError, StoreUnavailableError } from "../errors.ts";
 import type { SqliteOptions } from "./sqlite.ts";
 import type { Store } from "./store.ts";
-import { METHODS, type Answer, type Call, type Method } from "./sqlite-thread-protocol.ts";
+import type { QueryResult } from "kysely";
+import { threadKysely } from "./app-data/thread-driver.ts";
+import { METHODS, type Answer, type Call, type Method, type SqlMethod } from "./sqlite-thread-protocol.ts";
 // Does nothing here; see there. With every module of the thread already stripped and the compile
 // cache written before it starts, the thread needs no TypeScript stripper of its own (15 MiB).
 import "./sqlite-thread-worker.ts";
@@ -126,7 +128,7 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     for (const { id } of calls) posted.add(id);
     worker.postMessage(calls);
   };
-  const call = (method: Method, args: unknown[]) =>
+  const call = (method: Method | SqlMethod, args: unknown[]) =>
     new Promise((resolve, reject) => {
       if (stopped) return reject(stopped);
       if (closing) return reject(new StoreUnavailableError("the store is closed"));
@@ -136,6 +138,12 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
       if (outbox.push({ id, method, args }) === 1) setImmediate(flush);
     });
   const store = Object.fromEntries(METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
+  const appDb = threadKysely({
+    execute: (sql) => call("sqlExecute", [sql]) as Promise<QueryResult<unknown>>,
+    begin: (session) => call("sqlBegin", [session]) as Promise<void>,
+    end: (session, commit) => call("sqlEnd", [session, commit]) as Promise<void>,
+  });
+  store.appData = () => ({ db: appDb, dialect: "sqlite", naming: { tablePrefix: options.tablePrefix ?? "" } });
   store.close = async () => {
     if (closing || stopped) return;
     try {

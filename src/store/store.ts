@@ -1,4 +1,6 @@
+import type { Kysely } from "kysely";
 import type { Connection } from "../messages/connection.ts";
+import type { StoreNaming } from "./kysely/naming.ts";
 import type { BackendContext, Fields } from "../messages/messages.ts";
 import type { DeliveryReport, Direction, Status } from "../messages/status.ts";
 
@@ -358,9 +360,22 @@ export interface BackendMessageStore {
  * A claim is a lease with a token (see Claim). The embedded SQLite store and the PostgreSQL
  * store implement it; every implementation passes store.contract.ts.
  */
+/**
+ * The store's database as apps get it for their own tables (see store/app-data/): Kysely without
+ * RapidSMS's naming, the database it is, and the naming to apply.
+ */
+export interface AppDataAccess {
+  // biome-ignore lint/suspicious/noExplicitAny: each app types its own tables
+  db: Kysely<any>;
+  dialect: "sqlite" | "postgres";
+  naming: StoreNaming;
+}
+
 export interface Store extends ConnectionStore, InboundStore, OutboundStore, ClaimStore, DeliveryStore, ReadStore, BackendMessageStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
+  /** The database for the apps' own tables; answered without a call to the database. */
+  appData(): AppDataAccess;
   close(): Promise<void>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;

@@ -1,8 +1,9 @@
-import type { AppClass } from "../apps/app.ts";
+import { type AppClass, appTables } from "../apps/app.ts";
 import { builtinApps } from "../apps/builtin.ts";
 import type { Fields, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
 import type { RouterPort, RouterSettings } from "../router/api.ts";
 import { Router } from "../router/router.ts";
+import { appDatabase, migrateApps } from "../store/app-data/migrate.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 
@@ -75,8 +76,10 @@ export interface AppsUnderTest {
  */
 export async function testApps(options: TestAppsOptions): Promise<AppsUnderTest> {
   const backend = options.backend ?? "mockbackend";
+  const apps = options.apps.map(resolveApp);
   const store = openSqliteStore(":memory:");
   await store.migrate();
+  await migrateApps(store.appData(), appTables(apps));
   const clock = new TestClock(options.now);
   const outbox: SentMessage[] = [];
   const record = (msg: OutgoingMessage) => {
@@ -90,7 +93,8 @@ export async function testApps(options: TestAppsOptions): Promise<AppsUnderTest>
     lookupConnections: (name, identities) => store.lookupConnections({ backend: name, identities }),
   };
   const router = new Router({
-    apps: options.apps.map(resolveApp),
+    apps,
+    database: appDatabase(store.appData(), appTables(apps)),
     appSettings: options.appSettings,
     settings: options.settings,
     port,

@@ -1,3 +1,4 @@
+import type { Kysely } from "kysely";
 import { IncomingMessage, type RespondOptions, type Response } from "../../messages/messages.ts";
 import type { RouterApi } from "../../router/api.ts";
 import type { AppBase } from "../app.ts";
@@ -60,6 +61,12 @@ export class BaseHandler {
     const msg = new IncomingMessage({ connections: [connection], text });
     const accepted = await this.dispatch(undefined, msg);
     return accepted ? msg.responses.map((r) => r.text) : false;
+  }
+
+  /** The database of the apps' tables (see AppBase.database); a handler tried alone with `test()` has none. */
+  database<DB>(): Kysely<DB> {
+    if (!this.router) throw new Error(`${this.constructor.name} needs the database: test it within its app, with testApps`);
+    return this.router.database<DB>();
   }
 
   respond(text: string, options?: RespondOptions): Response {
