@@ -41,6 +41,16 @@ test("linking a connection to a contact shows in the cached connection", async (
   assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["111"] }))[0].contactId, null);
 });
 
+test("a contact made or changed with connections shows in the cached connections", async () => {
+  const { store } = await countingStore();
+  const cached = withConnectionCache(store);
+  await cached.lookupConnections({ backend: "kannel", identities: ["111"] });
+  const contact = await cached.createContact({ name: "Ana", connections: [{ backend: "kannel", identity: "111" }] });
+  assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["111"] }))[0].contactId, contact.id);
+  await cached.updateContact({ id: contact.id, connections: [] });
+  assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["111"] }))[0].contactId, null);
+});
+
 test("the cache holds at most its size: connections in use stay, the others age out", async () => {
   const { store, asked } = await countingStore();
   const cached = withConnectionCache(store, 4);

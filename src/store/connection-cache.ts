@@ -36,6 +36,20 @@ export function withConnectionCache(store: Store, max = 20_000): Store {
     for (const connection of connections) remember(keyOf(backend, connection.identity), connection);
     return connections;
   };
+  // A contact's connections change with it: what is remembered of them is forgotten.
+  const forgetting =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await write(...args);
+      } finally {
+        recent = new Map();
+        older = new Map();
+      }
+    };
+  cached.createContact = forgetting((args) => store.createContact(args));
+  cached.updateContact = forgetting((args) => store.updateContact(args));
+  cached.deleteContact = forgetting((id) => store.deleteContact(id));
   cached.setConnectionContact = async ({ connectionId, contactId }) => {
     await store.setConnectionContact({ connectionId, contactId });
     for (const generation of [recent, older]) {

@@ -4,6 +4,7 @@ import type { DeliveryReport } from "../messages/status.ts";
 import { hotQueries } from "./hot-queries.ts";
 import { Claims } from "./kysely/claims.ts";
 import { Connections } from "./kysely/connections.ts";
+import { Contacts } from "./kysely/contacts.ts";
 import { Delivery } from "./kysely/delivery.ts";
 import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
@@ -24,7 +25,10 @@ import type {
   Claim,
   ClaimedIncoming,
   ClaimedTransmission,
-  ContactRow,
+  ContactInit,
+  ContactRecord,
+  GroupRecord,
+  Page,
   IncomingRecordInit,
   MessageQuery,
   MessageRecord,
@@ -64,6 +68,7 @@ export class KyselyStore implements Store {
   private readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
   private readonly connections: Connections;
+  private readonly contacts: Contacts;
   private readonly inbound: Inbound;
   private readonly outbound: Outbound;
   private readonly claims: Claims;
@@ -81,6 +86,7 @@ export class KyselyStore implements Store {
     this.dialect = dialect;
     const ctx: StoreContext = { db, dialect, hot: hotQueries(db, options.direct) };
     this.connections = new Connections(ctx);
+    this.contacts = new Contacts(ctx);
     this.inbound = new Inbound(ctx);
     this.outbound = new Outbound(ctx);
     this.claims = new Claims(ctx);
@@ -111,11 +117,41 @@ export class KyselyStore implements Store {
   lookupConnections(args: { backend: string; identities: readonly string[] }): Promise<Connection[]> {
     return this.connections.lookupConnections(args);
   }
-  createContact(args: { name?: string; language?: string }): Promise<ContactRow> {
-    return this.connections.createContact(args);
+  createContact(args: ContactInit): Promise<ContactRecord> {
+    return this.contacts.createContact(args);
   }
-  getContact(id: number): Promise<ContactRow | undefined> {
-    return this.connections.getContact(id);
+  getContact(id: number): Promise<ContactRecord | undefined> {
+    return this.contacts.getContact(id);
+  }
+  listContacts(args: { limit: number; after?: number; group?: number }): Promise<Page<ContactRecord>> {
+    return this.contacts.listContacts(args);
+  }
+  updateContact(args: { id: number } & ContactInit): Promise<ContactRecord | undefined> {
+    return this.contacts.updateContact(args);
+  }
+  deleteContact(id: number): Promise<boolean> {
+    return this.contacts.deleteContact(id);
+  }
+  createGroup(args: { name: string; description?: string }): Promise<GroupRecord | undefined> {
+    return this.contacts.createGroup(args);
+  }
+  getGroup(args: { id: number } | { name: string }): Promise<GroupRecord | undefined> {
+    return this.contacts.getGroup(args);
+  }
+  listGroups(args: { limit: number; after?: number }): Promise<Page<GroupRecord>> {
+    return this.contacts.listGroups(args);
+  }
+  updateGroup(args: { id: number; name?: string; description?: string }): Promise<GroupRecord | "conflict" | undefined> {
+    return this.contacts.updateGroup(args);
+  }
+  deleteGroup(id: number): Promise<boolean> {
+    return this.contacts.deleteGroup(id);
+  }
+  changeGroupMembers(args: { group: number; add?: readonly number[]; remove?: readonly number[] }): Promise<GroupRecord | undefined> {
+    return this.contacts.changeGroupMembers(args);
+  }
+  groupConnections(args: { group: number; backend?: string }): Promise<Connection[]> {
+    return this.contacts.groupConnections(args);
   }
   setConnectionContact(args: { connectionId: number; contactId: number | null }): Promise<void> {
     return this.connections.setConnectionContact(args);

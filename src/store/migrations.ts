@@ -199,6 +199,41 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable("delivery_reports").dropColumn("fingerprint").execute();
     },
   },
+  // Contacts keep fields of the service's own (JSON) and belong to groups, which broadcasts go to.
+  "0004_contacts_groups": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable("contacts")
+        .addColumn("fields", "text", (c) => c.notNull().defaultTo("{}"))
+        .execute();
+      await db.schema.createIndex("connections_contact").on("connections").column("contact_id").execute();
+      await db.schema
+        .createTable("contact_groups")
+        .addColumn("id", ...id)
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("description", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("created_on", "text", (c) => c.notNull())
+        .addColumn("modified_on", "text", (c) => c.notNull())
+        .addUniqueConstraint("contact_groups_name", ["name"])
+        .execute();
+      await db.schema
+        .createTable("contact_group_members")
+        .addColumn("group_id", "integer", (c) => c.notNull().references("contact_groups.id").onDelete("cascade"))
+        .addColumn("contact_id", "integer", (c) => c.notNull().references("contacts.id").onDelete("cascade"))
+        .addColumn("added_on", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("contact_group_members_pk", ["group_id", "contact_id"])
+        .execute();
+      await db.schema.createIndex("contact_group_members_contact").on("contact_group_members").column("contact_id").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("contact_group_members").execute();
+      await db.schema.dropTable("contact_groups").execute();
+      await db.schema.dropIndex("connections_contact").execute();
+      await db.schema.alterTable("contacts").dropColumn("fields").execute();
+    },
+  },
 });
 
 /** The migrations, run on the tables as `naming` names them. */

@@ -8,7 +8,9 @@ import type { AttemptOutcome } from "./store.ts";
  */
 export interface Database {
   backends: { id: Generated<number>; name: string; created_at: string };
-  contacts: { id: Generated<number>; name: string; language: string; created_on: string; modified_on: string };
+  contacts: { id: Generated<number>; name: string; language: string; fields: Generated<string>; created_on: string; modified_on: string };
+  contact_groups: { id: Generated<number>; name: string; description: Generated<string>; created_on: string; modified_on: string };
+  contact_group_members: { group_id: number; contact_id: number; added_on: string };
   connections: {
     id: Generated<number>;
     backend_id: number;
@@ -108,6 +110,8 @@ export interface Database {
 export const TABLES = [
   "backends",
   "contacts",
+  "contact_groups",
+  "contact_group_members",
   "connections",
   "messages",
   "transmissions",

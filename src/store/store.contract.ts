@@ -84,12 +84,121 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   test(`${name}: a connection can be linked to a contact`, () =>
     withStore(async (store) => {
       const contact = await store.createContact({ name: "Amina", language: "sw" });
-      assert.deepEqual(await store.getContact(contact.id), { id: contact.id, name: "Amina", language: "sw" });
+      const { createdOn, modifiedOn, ...read } = (await store.getContact(contact.id))!;
+      assert.deepEqual(read, { id: contact.id, name: "Amina", language: "sw", fields: {}, connections: [], groups: [] });
+      assert.ok(createdOn <= modifiedOn);
       const [connection] = await connect(store, "kannel", ["111"]);
       assert.equal(connection.contactId, null);
       await store.setConnectionContact({ connectionId: connection.id, contactId: contact.id });
       const [linked] = await connect(store, "kannel", ["111"]);
       assert.equal(linked.contactId, contact.id);
+    }));
+
+  test(`${name}: a contact keeps its fields and connections; linking a connection takes it from another contact`, () =>
+    withStore(async (store) => {
+      const amina = await store.createContact({
+        name: "Amina",
+        language: "sw",
+        fields: { age: 34, district: "Ilala", tags: ["chw"] },
+        connections: [
+          { backend: "kannel", identity: "+255700000001" },
+          { backend: "vumi", identity: "amina" },
+        ],
+      });
+      assert.deepEqual(amina.fields, { age: 34, district: "Ilala", tags: ["chw"] });
+      assert.deepEqual(amina.connections, [
+        { backend: "kannel", identity: "+255700000001" },
+        { backend: "vumi", identity: "amina" },
+      ]);
+      const [connection] = await connect(store, "kannel", ["+255700000001"]);
+      assert.equal(connection.contactId, amina.id);
+      const juma = await store.createContact({ name: "Juma", connections: [{ backend: "kannel", identity: "+255700000001" }] });
+      assert.deepEqual((await store.getContact(amina.id))?.connections, [{ backend: "vumi", identity: "amina" }]);
+      assert.deepEqual(juma.connections, [{ backend: "kannel", identity: "+255700000001" }]);
+      const changed = await store.updateContact({ id: amina.id, fields: { age: 35 }, connections: [{ backend: "kannel", identity: "+255700000002" }] });
+      assert.deepEqual(changed?.fields, { age: 35 });
+      assert.deepEqual(changed?.connections, [{ backend: "kannel", identity: "+255700000002" }]);
+      assert.equal((await connect(store, "vumi", ["amina"]))[0].contactId, null, "a connection the update left out is unlinked");
+      assert.equal(await store.updateContact({ id: 999_999, name: "nobody" }), undefined);
+      assert.equal(await store.deleteContact(juma.id), true);
+      assert.equal(await store.deleteContact(juma.id), false);
+      assert.equal((await connect(store, "kannel", ["+255700000001"]))[0].contactId, null, "a deleted contact's connections stay, unlinked");
+    }));
+
+  test(`${name}: contacts and groups are listed in pages by id, with totals`, () =>
+    withStore(async (store) => {
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await store.createContact({ name: `c${i}` })).id);
+      const first = await store.listContacts({ limit: 2 });
+      assert.deepEqual(
+        first.items.map((c) => c.name),
+        ["c0", "c1"],
+      );
+      assert.equal(first.total, 5);
+      const second = await store.listContacts({ limit: 2, after: first.next! });
+      const third = await store.listContacts({ limit: 2, after: second.next! });
+      assert.deepEqual(
+        [...second.items, ...third.items].map((c) => c.name),
+        ["c2", "c3", "c4"],
+      );
+      assert.equal(third.next, null);
+      for (const name of ["a", "b", "c"]) await store.createGroup({ name });
+      const groups = await store.listGroups({ limit: 2 });
+      assert.deepEqual(
+        groups.items.map((g) => g.name),
+        ["a", "b"],
+      );
+      assert.equal(groups.total, 3);
+      assert.deepEqual(
+        (await store.listGroups({ limit: 2, after: groups.next! })).items.map((g) => g.name),
+        ["c"],
+      );
+    }));
+
+  test(`${name}: a group has members; a broadcast goes to each member's first connection, or the one on the backend asked for`, () =>
+    withStore(async (store) => {
+      const reporters = (await store.createGroup({ name: "reporters", description: "weekly case reports" }))!;
+      assert.equal(await store.createGroup({ name: "reporters" }), undefined, "a group name is unique");
+      const amina = await store.createContact({
+        name: "Amina",
+        connections: [
+          { backend: "kannel", identity: "+255700000001" },
+          { backend: "vumi", identity: "amina" },
+        ],
+        groups: [reporters.id],
+      });
+      const juma = await store.createContact({ name: "Juma", connections: [{ backend: "vumi", identity: "juma" }] });
+      const silent = await store.createContact({ name: "No phone" });
+      const grown = await store.changeGroupMembers({ group: reporters.id, add: [juma.id, silent.id, 999_999] });
+      assert.equal(grown?.members, 3);
+      assert.deepEqual((await store.getContact(amina.id))?.groups, [{ id: reporters.id, name: "reporters" }]);
+      const everyone = await store.groupConnections({ group: reporters.id });
+      assert.deepEqual(
+        everyone.map((c) => [c.backend, c.identity, c.contactId]),
+        [
+          ["kannel", "+255700000001", amina.id],
+          ["vumi", "juma", juma.id],
+        ],
+      );
+      assert.deepEqual(
+        (await store.groupConnections({ group: reporters.id, backend: "vumi" })).map((c) => c.identity),
+        ["amina", "juma"],
+      );
+      const members = await store.listContacts({ limit: 10, group: reporters.id });
+      assert.deepEqual(
+        members.items.map((c) => c.name),
+        ["Amina", "Juma", "No phone"],
+      );
+      assert.equal((await store.changeGroupMembers({ group: reporters.id, remove: [amina.id] }))?.members, 2);
+      assert.equal(await store.changeGroupMembers({ group: 999_999, add: [amina.id] }), undefined);
+      const other = (await store.createGroup({ name: "nurses" }))!;
+      assert.equal(await store.updateGroup({ id: other.id, name: "reporters" }), "conflict");
+      const renamed = await store.updateGroup({ id: reporters.id, name: "chws", description: "" });
+      assert.equal(renamed !== "conflict" && renamed?.name, "chws");
+      assert.deepEqual(await store.getGroup({ name: "chws" }), renamed);
+      assert.equal(await store.deleteGroup(reporters.id), true);
+      assert.deepEqual((await store.getContact(juma.id))?.groups, [], "deleting a group keeps its contacts");
+      assert.equal(await store.deleteGroup(reporters.id), false);
     }));
 
   test(`${name}: an accepted message is stored as Q with its fields`, () =>

@@ -9,10 +9,50 @@ export interface BackendRow {
   name: string;
 }
 
-export interface ContactRow {
+/** A connection named by its backend and identity, as people and the API know it. */
+export interface ConnectionRef {
+  backend: string;
+  identity: string;
+}
+
+/** A person: their name, language and fields of the service's own, the connections they text from, and their groups. */
+export interface ContactRecord {
   id: number;
   name: string;
+  /** A language tag (`en`, `sw`, `pt-BR`), or "" for the configured default. */
   language: string;
+  fields: Fields;
+  connections: ConnectionRef[];
+  groups: { id: number; name: string }[];
+  createdOn: string;
+  modifiedOn: string;
+}
+
+export interface ContactInit {
+  name?: string;
+  language?: string;
+  fields?: Fields;
+  /** The contact's connections; each is made when missing, and moved from another contact when linked. */
+  connections?: readonly ConnectionRef[];
+  /** Ids of the groups the contact belongs to. */
+  groups?: readonly number[];
+}
+
+export interface GroupRecord {
+  id: number;
+  name: string;
+  description: string;
+  /** How many contacts belong to it. */
+  members: number;
+  createdOn: string;
+  modifiedOn: string;
+}
+
+/** A page of a list by id: `next` is the `after` of the next page, or null on the last. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  next: number | null;
 }
 
 /** S: the gateway took it; retry: a retryable failure, tried again later; E: given up. */
@@ -245,9 +285,29 @@ export interface ConnectionStore {
   getOrCreateBackend(name: string): Promise<BackendRow>;
   /** Get-or-create one connection per identity on the named backend, in input order. */
   lookupConnections(args: { backend: string; identities: readonly string[] }): Promise<Connection[]>;
-  createContact(args: { name?: string; language?: string }): Promise<ContactRow>;
-  getContact(id: number): Promise<ContactRow | undefined>;
   setConnectionContact(args: { connectionId: number; contactId: number | null }): Promise<void>;
+}
+
+/** Contacts and their groups; a group name is unique. */
+export interface ContactStore {
+  createContact(args: ContactInit): Promise<ContactRecord>;
+  getContact(id: number): Promise<ContactRecord | undefined>;
+  /** Contacts by id, optionally only a group's members. */
+  listContacts(args: { limit: number; after?: number; group?: number }): Promise<Page<ContactRecord>>;
+  /** Changes what is given; `connections` and `groups`, when given, replace the contact's. Undefined when there is no such contact. */
+  updateContact(args: { id: number } & ContactInit): Promise<ContactRecord | undefined>;
+  deleteContact(id: number): Promise<boolean>;
+  /** Undefined when a group of that name exists. */
+  createGroup(args: { name: string; description?: string }): Promise<GroupRecord | undefined>;
+  getGroup(args: { id: number } | { name: string }): Promise<GroupRecord | undefined>;
+  listGroups(args: { limit: number; after?: number }): Promise<Page<GroupRecord>>;
+  /** Undefined when there is no such group; `conflict` when another group has the name. */
+  updateGroup(args: { id: number; name?: string; description?: string }): Promise<GroupRecord | "conflict" | undefined>;
+  deleteGroup(id: number): Promise<boolean>;
+  /** Adds and removes members (contact ids that do not exist are ignored); undefined when there is no such group. */
+  changeGroupMembers(args: { group: number; add?: readonly number[]; remove?: readonly number[] }): Promise<GroupRecord | undefined>;
+  /** Where a broadcast to the group goes: each member's first connection (on `backend`, when given). */
+  groupConnections(args: { group: number; backend?: string }): Promise<Connection[]>;
 }
 
 /** Accepted inbound messages, their claims and their completion. */
@@ -371,7 +431,7 @@ export interface AppDataAccess {
   naming: StoreNaming;
 }
 
-export interface Store extends ConnectionStore, InboundStore, OutboundStore, ClaimStore, DeliveryStore, ReadStore, BackendMessageStore {
+export interface Store extends ConnectionStore, ContactStore, InboundStore, OutboundStore, ClaimStore, DeliveryStore, ReadStore, BackendMessageStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
   /** The database for the apps' own tables; answered without a call to the database. */

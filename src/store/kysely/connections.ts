@@ -1,8 +1,8 @@
 import type { Connection } from "../../messages/connection.ts";
-import type { BackendRow, ConnectionStore, ContactRow } from "../store.ts";
+import type { BackendRow, ConnectionStore } from "../store.ts";
 import { isoNow, slices, type StoreContext } from "./rows.ts";
 
-/** Backends, connections and contacts. */
+/** Backends and connections. */
 export class Connections implements ConnectionStore {
   private readonly ctx: StoreContext;
   private readonly backendIds = new Map<string, number>();
@@ -56,21 +56,6 @@ export class Connections implements ConnectionStore {
       if (!row) throw new Error(`the store did not keep identity ${JSON.stringify(raw)} as given (it is not well-formed text)`);
       return { id: row.id, backend: backendName, identity: row.identity, contactId: row.contact_id };
     });
-  }
-
-  async createContact(init: { name?: string; language?: string }): Promise<ContactRow> {
-    const stamp = isoNow();
-    const row = await this.ctx.db
-      .insertInto("contacts")
-      .values({ name: init.name ?? "", language: init.language ?? "", created_on: stamp, modified_on: stamp })
-      .returning(["id", "name", "language"])
-      .executeTakeFirstOrThrow();
-    return { id: row.id, name: row.name, language: row.language };
-  }
-
-  async getContact(id: number): Promise<ContactRow | undefined> {
-    const row = await this.ctx.db.selectFrom("contacts").select(["id", "name", "language"]).where("id", "=", id).executeTakeFirst();
-    return row && { id: row.id, name: row.name, language: row.language };
   }
 
   async setConnectionContact({ connectionId, contactId }: { connectionId: number; contactId: number | null }): Promise<void> {
