@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
+import { openStore } from "../store/open.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
 const node = join(repo, "node_modules/.bin/node");
@@ -104,6 +105,29 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trim().split("\n").slice(1).sort();
     assert.deepEqual(lines, ["S  to 111 via db: hello all", "S  to 112 via db: hello all", "S  to 113 via db: hello all"]);
+  });
+
+  test("send --group sends to every member at their own connection, and says who has none", async () => {
+    const dir = project();
+    const store = openStore("sqlite:./rapidsms.db", dir);
+    await store.migrate();
+    const reporters = (await store.createGroup({ name: "reporters" }))!;
+    await store.createContact({ name: "A", connections: [{ backend: "db", identity: "301" }], groups: [reporters.id] });
+    await store.createContact({ name: "B", connections: [{ backend: "db", identity: "302" }], groups: [reporters.id] });
+    await store.createContact({ name: "No phone", groups: [reporters.id] });
+    await store.close();
+    const result = await run(["send", "--group", "reporters", "Reports are due Friday"], dir);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.equal(lines[0], "1 member(s) of reporters have no connection to send to");
+    assert.match(lines[1], /^message [0-9a-f]{32}: S$/);
+    assert.deepEqual(lines.slice(2).sort(), ["S  to 301 via db: Reports are due Friday", "S  to 302 via db: Reports are due Friday"]);
+    const unknown = await run(["send", "--group", "nurses", "x"], dir);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /send --group: no group named "nurses"/);
+    const both = await run(["send", "--group", "reporters", "--backend", "db", "--to", "1", "x"], dir);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --to with --backend, or --group \(not both\)/);
   });
 
   test("send through an http backend without sendUrl exits 1 and prints why, without the password", async () => {

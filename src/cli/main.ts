@@ -53,9 +53,10 @@ export function buildCli(): Command {
 
   program
     .command("send")
-    .description("send a message through an installed backend")
-    .requiredOption("-b, --backend <name>", "installed backend to send through")
-    .requiredOption("-t, --to <identity>", "recipient identity; repeat --to or separate identities with commas for several", identities)
+    .description("send a message through an installed backend, or to every member of a group")
+    .option("-b, --backend <name>", "installed backend to send through (with --group: only members' connections on it)")
+    .option("-t, --to <identity>", "recipient identity; repeat --to or separate identities with commas for several", identities)
+    .option("-g, --group <name>", "send to every member of this group (its name or id), each at their own connection")
     .argument("<text>", "message text")
     .action((text: string, options) => runSend({ ...program.opts(), ...options, text }));
 

@@ -1,3 +1,4 @@
+import { broadcastToGroup } from "../broadcast.ts";
 import { loadConfig } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
 import type { MessageRecord } from "../store/store.ts";
@@ -29,24 +30,44 @@ function describeOutgoing(record: MessageRecord): string[] {
 }
 
 /**
- * `rapidsms send`: queues the message, waits until it is sent or failed (or `waitMs`, default
- * 30 s, while retries go on), and prints one line per recipient with its status.
+ * `rapidsms send`: queues the message (to `--to` on `--backend`, or to every member of
+ * `--group`), waits until it is sent or failed (or `waitMs`, default 30 s, while retries go on),
+ * and prints one line per recipient with its status.
  */
-export async function runSend(options: CommonOptions & { backend: string; to: string[]; text: string; waitMs?: number }): Promise<void> {
+export async function runSend(options: CommonOptions & { backend?: string; to?: string[]; group?: string; text: string; waitMs?: number }): Promise<void> {
+  if ((options.group === undefined) === (options.to === undefined)) throw new ConfigError("send: give --to with --backend, or --group (not both)");
+  if (options.to !== undefined && options.backend === undefined) throw new ConfigError("send: --to needs --backend, the backend to send through");
   const failed = await withSystem(options, async (system) => {
-    requireBackend(system, options.backend);
-    const connections = await system.router.lookupConnections(options.backend, options.to);
-    const msg = await system.router.send(options.text, connections);
-    const record = msg.processed ? await system.pipeline.waitForMessage(msg.id, options.waitMs) : undefined;
-    if (!record) {
-      process.stdout.write(`message ${msg.id} was cancelled by an app's outgoing phase\n`);
-      return true;
+    const ids = options.group !== undefined ? await sendToGroup(system, options.group, options.backend, options.text) : [await sendTo(system, options)];
+    let failures = false;
+    for (const id of ids) {
+      const record = id === undefined ? undefined : await system.pipeline.waitForMessage(id, options.waitMs);
+      if (!record) {
+        process.stdout.write("the message was cancelled by an app's outgoing phase\n");
+        failures = true;
+        continue;
+      }
+      process.stdout.write(`message ${record.id}: ${record.status}\n${describeOutgoing(record).join("\n")}\n`);
+      if (record.status === "P") process.stdout.write("still being retried: the server will go on trying (rapidsms start)\n");
+      failures ||= record.status === "E";
     }
-    process.stdout.write(`message ${record.id}: ${record.status}\n${describeOutgoing(record).join("\n")}\n`);
-    if (record.status === "P") process.stdout.write("still being retried: the server will go on trying (rapidsms start)\n");
-    return record.status === "E";
+    return failures;
   });
   if (failed) process.exitCode = 1;
+}
+
+async function sendTo(system: System, options: { backend?: string; to?: string[]; text: string }): Promise<string | undefined> {
+  requireBackend(system, options.backend!);
+  const connections = await system.router.lookupConnections(options.backend!, options.to!);
+  const msg = await system.router.send(options.text, connections);
+  return msg.processed ? msg.id : undefined;
+}
+
+async function sendToGroup(system: System, group: string, backend: string | undefined, text: string): Promise<(string | undefined)[]> {
+  const sent = await broadcastToGroup(system, { group: /^\d+$/.test(group) ? Number(group) : group, backend, text });
+  if (sent.refused) throw new ConfigError(`send --group: ${sent.message}`);
+  if (sent.skipped > 0) process.stdout.write(`${sent.skipped} member(s) of ${group} have no connection to send to\n`);
+  return sent.ids.length > 0 ? sent.ids : [undefined];
 }
 
 /** `rapidsms receive`: runs an inbound message through the apps and prints the replies. */

@@ -21,12 +21,17 @@ export const sendMessageBody = z
       .max(LIMITS.recipients)
       .optional()
       .describe("Recipients on several backends."),
+    group: z
+      .union([z.number().int().positive(), z.string().min(1).max(100)])
+      .optional()
+      .describe("A group (its id or name): every member, at their first connection or the one on `backend`."),
   })
   .strict()
-  .refine((body) => (body.backend !== undefined && body.identities !== undefined) || body.connections !== undefined, {
-    message: "give `backend` and `identities`, or `connections`",
+  .refine((body) => [body.identities, body.connections, body.group].filter((r) => r !== undefined).length === 1, {
+    message: "give one of `backend` and `identities`, `connections`, or `group`",
   })
-  .refine((body) => body.backend === undefined || body.connections === undefined, {
+  .refine((body) => body.identities === undefined || body.backend !== undefined, { message: "`identities` need a `backend`" })
+  .refine((body) => body.connections === undefined || body.backend === undefined, {
     message: "give `backend` and `identities`, or `connections`, not both",
   });
 
@@ -91,6 +96,12 @@ export const messageDetail = messageSummary.extend({
   ),
 });
 
-export const acceptedMessage = z.object({ id: z.string(), status, transmissions: z.number().int() });
+export const acceptedMessage = z.object({
+  id: z.string(),
+  status,
+  transmissions: z.number().int(),
+  messages: z.array(z.string()).optional().describe("A group broadcast: every message it made (one per 10,000 members)."),
+  skipped: z.number().int().optional().describe("A group broadcast: members with no connection to send to."),
+});
 export const messagePage = z.object({ messages: z.array(messageSummary), next: z.string().nullable() });
 export const apiError = z.object({ error: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() });

@@ -77,7 +77,7 @@ describe("/api without a token", () => {
 
   const invalid: [string, unknown, RegExp][] = [
     ["no text", { backend: "db", identities: ["1"] }, /text/],
-    ["no recipients", { text: "x" }, /give `backend` and `identities`, or `connections`/],
+    ["no recipients", { text: "x" }, /give one of `backend` and `identities`, `connections`, or `group`/],
     ["both forms of recipients", { text: "x", backend: "db", identities: ["1"], connections: [{ backend: "db", identity: "2" }] }, /not both/],
     ["an empty identity", { text: "x", backend: "db", identities: [" "] }, /identities\.0/],
     ["an unknown key", { text: "x", backend: "db", identities: ["1"], priority: 9 }, /priority/],
@@ -138,7 +138,15 @@ describe("/api without a token", () => {
     assert.equal(response.statusCode, 200);
     const document = response.json();
     assert.equal(document.openapi, "3.1.0");
-    assert.deepEqual(Object.keys(document.paths), ["/api/messages", "/api/messages/{id}"]);
+    assert.deepEqual(Object.keys(document.paths), [
+      "/api/messages",
+      "/api/messages/{id}",
+      "/api/contacts",
+      "/api/contacts/{id}",
+      "/api/groups",
+      "/api/groups/{id}",
+      "/api/groups/{id}/members",
+    ]);
     assert.deepEqual(document.paths["/api/messages"].post.requestBody.content["application/json"].schema.required, ["text"]);
   });
 });

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
-import type { z } from "zod";
+import { type BroadcastRefusal, broadcastToGroup } from "../broadcast.ts";
 import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
+import { contactRoutes } from "./api-contacts.ts";
+import { parse } from "./api-parse.ts";
 import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
 import { jsonErrors } from "./errors.ts";
@@ -22,6 +24,7 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     api.post("/messages", async (request, reply) => {
       const body = parse(sendMessageBody, request.body, reply);
       if (!body) return reply;
+      if (body.group !== undefined) return broadcast(reply, { group: body.group, backend: body.backend, text: body.text });
       const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
       const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.backends.has(name));
       if (unknown.length > 0) {
@@ -53,6 +56,18 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
       return reply.code(202).header("location", `/api/messages/${msg.id}`).send({ id: msg.id, status: "P", transmissions: msg.connections.length });
     });
 
+    const broadcast = async (reply: FastifyReply, args: { group: number | string; backend?: string; text: string }) => {
+      const sent = await broadcastToGroup(system, args);
+      if (sent.refused) return reply.code(REFUSAL_STATUS[sent.refused]).send({ error: sent.message });
+      if (sent.ids.length === 0) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
+      return reply
+        .code(202)
+        .header("location", `/api/messages/${sent.ids[0]}`)
+        .send({ id: sent.ids[0], status: "P", transmissions: sent.recipients, messages: sent.ids, skipped: sent.skipped });
+    };
+
+    contactRoutes(api, system);
+
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
       const record = await system.store.getMessage(request.params.id);
       if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
@@ -76,18 +91,12 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
   };
 }
 
+const REFUSAL_STATUS: Record<BroadcastRefusal["refused"], number> = { "no such group": 404, "no such backend": 400, "nobody to send to": 409 };
+
 /** The OpenAPI document, open to anyone: it describes the API and holds nothing of its data. */
 export function openApiRoute(app: FastifyInstance): void {
   const document = openApiDocument();
   app.get("/api/openapi.json", async () => document);
-}
-
-function parse<T>(schema: z.ZodType<T>, input: unknown, reply: FastifyReply): T | undefined {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
-  reply.code(400).send({ error: `invalid request: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}`, issues });
-  return undefined;
 }
 
 function summary(record: MessageRecord) {

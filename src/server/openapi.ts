@@ -1,8 +1,96 @@
 import { z } from "zod";
+import { contact, contactBody, contactPage, contactsQuery, group, groupBody, groupChange, groupPage, membersBody, pageQuery } from "./api-contacts-schemas.ts";
 import { acceptedMessage, apiError, listMessagesQuery, messageDetail, messagePage, sendMessageBody } from "./api-schemas.ts";
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema: z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) } });
 const error = (description: string) => ({ description, content: json(apiError) });
+const body = (schema: z.ZodType) => ({ required: true, content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } } });
+const queryParameters = (schema: z.ZodType) =>
+  Object.entries((z.toJSONSchema(schema, { io: "input" }) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({
+    name,
+    in: "query",
+    required: false,
+    schema,
+  }));
+const byId = [{ name: "id", in: "path", required: true, schema: { type: "integer", minimum: 1 } }];
+
+/** /api/contacts and /api/groups. */
+function contactPaths() {
+  return {
+    "/api/contacts": {
+      get: {
+        summary: "List contacts by id, in pages",
+        parameters: queryParameters(contactsQuery),
+        responses: { "200": { description: "A page of contacts", content: json(contactPage) }, "400": error("Invalid query") },
+      },
+      post: {
+        summary: "Create a contact",
+        requestBody: body(contactBody),
+        responses: {
+          "201": { description: "The contact", content: json(contact) },
+          "400": error("Invalid body, or a connection on a backend that is not installed"),
+        },
+      },
+    },
+    "/api/contacts/{id}": {
+      get: {
+        summary: "A contact",
+        parameters: byId,
+        responses: { "200": { description: "The contact", content: json(contact) }, "404": error("No such contact") },
+      },
+      patch: {
+        summary: "Change a contact; `connections` and `groups`, when given, replace its own",
+        parameters: byId,
+        requestBody: body(contactBody),
+        responses: { "200": { description: "The contact", content: json(contact) }, "400": error("Invalid body"), "404": error("No such contact") },
+      },
+      delete: {
+        summary: "Delete a contact; its connections stay",
+        parameters: byId,
+        responses: { "204": { description: "Deleted" }, "404": error("No such contact") },
+      },
+    },
+    "/api/groups": {
+      get: {
+        summary: "List groups by id, in pages",
+        parameters: queryParameters(pageQuery),
+        responses: { "200": { description: "A page of groups", content: json(groupPage) }, "400": error("Invalid query") },
+      },
+      post: {
+        summary: "Create a group",
+        requestBody: body(groupBody),
+        responses: { "201": { description: "The group", content: json(group) }, "400": error("Invalid body"), "409": error("A group of that name exists") },
+      },
+    },
+    "/api/groups/{id}": {
+      get: { summary: "A group", parameters: byId, responses: { "200": { description: "The group", content: json(group) }, "404": error("No such group") } },
+      patch: {
+        summary: "Rename a group or change its description",
+        parameters: byId,
+        requestBody: body(groupChange),
+        responses: { "200": { description: "The group", content: json(group) }, "404": error("No such group"), "409": error("Another group has that name") },
+      },
+      delete: {
+        summary: "Delete a group; its contacts stay",
+        parameters: byId,
+        responses: { "204": { description: "Deleted" }, "404": error("No such group") },
+      },
+    },
+    "/api/groups/{id}/members": {
+      get: {
+        summary: "The group's members, in pages",
+        parameters: [...byId, ...queryParameters(pageQuery)],
+        responses: { "200": { description: "A page of contacts", content: json(contactPage) }, "404": error("No such group") },
+      },
+      post: {
+        summary: "Add and remove members by contact id",
+        parameters: byId,
+        requestBody: body(membersBody),
+        responses: { "200": { description: "The group", content: json(group) }, "400": error("Invalid body"), "404": error("No such group") },
+      },
+    },
+  };
+}
 
 /** The OpenAPI 3.1 description of /api, built from the same zod schemas that validate requests. */
 export function openApiDocument(): Record<string, unknown> {
@@ -23,6 +111,8 @@ export function openApiDocument(): Record<string, unknown> {
             "202": { description: "Queued; follow its status at /api/messages/{id}", content: json(acceptedMessage) },
             "400": error("Invalid body, or a backend that is not installed"),
             "401": error("Missing or wrong API token"),
+            "404": error("A `group` that does not exist"),
+            "409": error("A `group` with no member to send to, or an app's outgoing phase cancelled the message"),
           },
         },
         get: {
@@ -38,6 +128,7 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "The message", content: json(messageDetail) }, "404": error("No such message") },
         },
       },
+      ...contactPaths(),
     },
   };
 }
