@@ -69,7 +69,8 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     apps: config.apps,
     appSettings: config.appSettings,
     database: appDatabase(store.appData(), apps),
-    settings: { projectName: config.projectName, defaultResponse: config.defaultResponse },
+    settings: { projectName: config.projectName, defaultResponse: config.defaultResponse, language: config.language },
+    translations: config.translations,
     logger,
   });
   const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger });

@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { Migration } from "kysely/migration";
 import type { z } from "zod";
 import type { AppTables } from "../store/app-data/migrate.ts";
+import type { Translations } from "./translations.ts";
 import { ConfigError } from "../errors.ts";
 import type { RouterApi } from "../router/api.ts";
 
@@ -34,6 +35,8 @@ export class AppBase {
   static tables?: readonly string[];
   /** Kysely migrations that make and change `tables`, run in the order of their names, after RapidSMS's own. */
   static migrations?: Readonly<Record<string, Migration>>;
+  /** This app's texts in other languages: language tag → source text → translation (see `t()` and docs/apps.md). */
+  static translations?: Translations;
   readonly router: RouterApi;
   readonly settings: unknown;
 
@@ -59,7 +62,11 @@ export class AppBase {
   outgoing(_msg: OutgoingMessage): PhaseResult | Promise<PhaseResult> {}
 }
 
-export type AppClass = (new (router: RouterApi, settings?: unknown) => AppBase) & Pick<typeof AppBase, "appName" | "settingsSchema" | "tables" | "migrations">;
+export type AppClass = (new (
+  router: RouterApi,
+  settings?: unknown,
+) => AppBase) &
+  Pick<typeof AppBase, "appName" | "settingsSchema" | "tables" | "migrations" | "translations">;
 
 /** What the store needs to make an app's tables, for the apps that have some. */
 export function appTables(apps: readonly AppClass[]): AppTables[] {

@@ -1,6 +1,7 @@
 import { HandlersApp } from "./handlers/app.ts";
 import { KeywordHandler } from "./handlers/keyword.ts";
 import { BaseHandler } from "./handlers/base.ts";
+import { t } from "./translations.ts";
 import type { IncomingMessage } from "../messages/messages.ts";
 import type { RouterApi } from "../router/api.ts";
 
@@ -9,7 +10,7 @@ export class EchoHandler extends KeywordHandler {
   static override keyword = "echo";
 
   override help(): void {
-    this.respond("To echo some text, send: ECHO <ANYTHING>");
+    this.respond(t("To echo some text, send: ECHO <ANYTHING>"));
   }
 
   override handle(text: string): void {

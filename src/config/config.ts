@@ -43,6 +43,10 @@ export interface RapidSmsConfig {
   projectName?: string;
   /** The `default` app's answer; `%(project_name)s` is replaced. `null` disables it. */
   defaultResponse?: string | null;
+  /** The language of contacts who have none, and of everyone who is no contact (RapidSMS's LANGUAGE_CODE); default `en`. */
+  language?: string;
+  /** Texts in other languages: language tag → source text → translation; they win over the apps' own and the built-in ones. */
+  translations?: Record<string, Record<string, string>>;
   logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Batching, retries, leases, dedupe window and concurrency of the message pipeline. */
   pipeline?: PipelineSettings;
@@ -93,6 +97,8 @@ export interface ResolvedConfig {
   host: string;
   projectName: string;
   defaultResponse: string | null;
+  language: string;
+  translations: Record<string, Record<string, string>>;
   logLevel: string;
   pipeline: PipelineOptions;
   apiToken: string | null;

@@ -17,6 +17,9 @@ import { camelCaseKey, camelCaseKeys } from "./keys.ts";
 
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A W3C language tag (BCP 47) as people write it: `en`, `sw`, `pt-BR`. */
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+
 const topLevelSchema = z
   .object({
     installedBackends: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
@@ -40,6 +43,8 @@ const topLevelSchema = z
     host: z.string().min(1).default("127.0.0.1"),
     projectName: z.string().default("RapidSMS"),
     defaultResponse: z.string().nullable().default("Sorry, %(project_name)s could not understand your message."),
+    language: z.string().regex(LANGUAGE_TAG, "expected a language tag such as en, sw or pt-BR").default("en"),
+    translations: z.record(z.string().regex(LANGUAGE_TAG, "expected a language tag such as en, sw or pt-BR"), z.record(z.string(), z.string())).default({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     pipeline: z.preprocess(camelCaseKeys, pipelineOptionsSchema).prefault({}),
     apiToken: z.string().min(16, "an API token needs at least 16 characters").nullable().default(null),
@@ -122,6 +127,8 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     host: top.host,
     projectName: top.projectName,
     defaultResponse: top.defaultResponse,
+    language: top.language,
+    translations: top.translations,
     logLevel: top.logLevel,
     pipeline: top.pipeline,
     apiToken: top.apiToken,

@@ -1,3 +1,4 @@
+import type { Translatable } from "../apps/translations.ts";
 import type { Connection } from "./connection.ts";
 import { newMessageId } from "./ids.ts";
 
@@ -50,9 +51,9 @@ export class MessageBase {
 
 export type OutgoingKind = "message" | "error";
 
-/** What `respond()` queues: sent by the router once every phase has run. */
+/** What `respond()` queues: sent by the router once every phase has run, a translatable text in the recipient's language. */
 export interface Response {
-  text: string;
+  text: string | Translatable;
   connections: readonly Connection[];
   inResponseTo: IncomingMessage;
   fields?: Fields;
@@ -66,15 +67,15 @@ export class IncomingMessage extends MessageBase {
   /** Set by `receive` when the gateway had already delivered this message (same gateway id). */
   duplicate = false;
 
-  respond(text: string, options: RespondOptions = {}): Response {
+  respond(text: string | Translatable, options: RespondOptions = {}): Response {
     return this.queueResponse(text, "message", options);
   }
 
-  error(text: string, options: RespondOptions = {}): Response {
+  error(text: string | Translatable, options: RespondOptions = {}): Response {
     return this.queueResponse(text, "error", options);
   }
 
-  private queueResponse(text: string, kind: OutgoingKind, options: RespondOptions): Response {
+  private queueResponse(text: string | Translatable, kind: OutgoingKind, options: RespondOptions): Response {
     const response: Response = { text, connections: this.connections, inResponseTo: this, kind, ...options };
     this.responses.push(response);
     return response;

@@ -102,6 +102,10 @@ export class Pipeline implements RouterPort, WorkSource {
     return this.store.lookupConnections({ backend: backendName, identities });
   }
 
+  contactLanguages(contactIds: readonly number[]): Promise<Record<number, string>> {
+    return this.store.contactLanguages(contactIds);
+  }
+
   /** Why `backendName` cannot send to `identity` (see BackendBase.identityPattern), or undefined. */
   unsendable(backendName: string, identity: string): string | undefined {
     const engine = this.engines.get(backendName);

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { Translatable } from "../apps/translations.ts";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields, IncomingMessage, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
 
@@ -8,6 +9,8 @@ export interface RouterSettings {
   projectName: string;
   /** What the `default` app answers to unhandled messages; `null` to stay silent. */
   defaultResponse: string | null;
+  /** The language of a recipient who has none (a language tag); default `en`. */
+  language: string;
 }
 
 export interface ReceiveOptions {
@@ -37,8 +40,14 @@ export interface RouterApi {
   database<DB>(): Kysely<DB>;
   /** Accepts an inbound message (stored before this resolves) for the apps to process. */
   receive(text: string, connection: Connection, options?: ReceiveOptions): Promise<IncomingMessage>;
-  /** Runs the outgoing phases and queues `text` for every connection (stored before this resolves). */
-  send(text: string, connections: Connection | readonly Connection[], options?: SendOptions): Promise<OutgoingMessage>;
+  /**
+   * Runs the outgoing phases and queues `text` for every connection (stored before this resolves).
+   * A translatable text (`t(...)`) goes in each recipient's language: one message per language,
+   * of which this answers the first (see `sendAll` for all of them).
+   */
+  send(text: string | Translatable, connections: Connection | readonly Connection[], options?: SendOptions): Promise<OutgoingMessage>;
+  /** As `send`, answering every message: one per language of the recipients for a translatable text, else one. */
+  sendAll(text: string | Translatable, connections: Connection | readonly Connection[], options?: SendOptions): Promise<OutgoingMessage[]>;
   /** Get-or-create a connection per identity on the named backend, in input order. */
   lookupConnections(backendName: string, identities: readonly (string | number)[]): Promise<Connection[]>;
 }
@@ -53,4 +62,6 @@ export interface RouterPort {
   /** Stores an outgoing message (its outgoing phases have run) for sending. */
   enqueue(msg: OutgoingMessage, options: { priority: number }): Promise<void>;
   lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]>;
+  /** The language of each contact that has one, by id ("" for the default): what translated texts are rendered in. */
+  contactLanguages(contactIds: readonly number[]): Promise<Record<number, string>>;
 }

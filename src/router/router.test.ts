@@ -61,6 +61,10 @@ class MemoryPort implements RouterPort {
     this.enqueued.push({ msg, priority });
   }
 
+  async contactLanguages(): Promise<Record<number, string>> {
+    return {};
+  }
+
   async lookupConnections(backend: string, identities: readonly string[]): Promise<Connection[]> {
     return identities.map((identity) => ({ id: ++this.ids, backend, identity, contactId: null }));
   }

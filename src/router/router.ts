@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { INCOMING_PHASES, appName, appSettings, type AppBase, type AppClass } from "../apps/app.ts";
+import { BUILTIN_TRANSLATIONS, Catalog, isTranslatable, type Translatable, type Translations } from "../apps/translations.ts";
 import { ConfigError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import type { Connection } from "../messages/connection.ts";
@@ -12,6 +13,7 @@ export type { ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions
 export const DEFAULT_SETTINGS: RouterSettings = {
   projectName: "RapidSMS",
   defaultResponse: "Sorry, %(project_name)s could not understand your message.",
+  language: "en",
 };
 
 export interface RouterOptions {
@@ -24,6 +26,8 @@ export interface RouterOptions {
   appSettings?: Readonly<Record<string, unknown>>;
   /** What `now()` answers; default the system clock. */
   clock?: () => Date;
+  /** Translations of the deployment's own (the config's `translations`): they win over the apps' and the built-in ones. */
+  translations?: Translations;
   /** What `database()` answers: the store's database with the apps' tables named (see store/app-data). */
   // biome-ignore lint/suspicious/noExplicitAny: each app types its own tables
   database?: Kysely<any>;
@@ -43,6 +47,8 @@ export class Router implements RouterApi {
   readonly logger: Logger;
   private port: RouterPort | undefined;
   private readonly clock: () => Date;
+  /** Every translation: the config's, the apps', the built-in ones (see Catalog). */
+  readonly catalog: Catalog;
   // biome-ignore lint/suspicious/noExplicitAny: as for RouterOptions.database
   private readonly db: Kysely<any> | undefined;
 
@@ -57,6 +63,7 @@ export class Router implements RouterApi {
     if (unknown.length > 0)
       throw new ConfigError(`appSettings: no installed app is named ${unknown.map((n) => `"${n}"`).join(", ")}; installed: ${classes.map(appName).join(", ")}`);
     this.apps = classes.map((App) => new App(this, appSettings(App, options.appSettings?.[appName(App)])));
+    this.catalog = new Catalog([options.translations ?? {}, ...classes.map((App) => App.translations ?? {}), BUILTIN_TRANSLATIONS], this.settings.language);
   }
 
   now(): Date {
@@ -102,10 +109,31 @@ export class Router implements RouterApi {
    * `false` cancels), then queues one transmission per connection. Once this resolves the message
    * is stored and will be sent (one `send` call per backend, batched); its status tells the outcome.
    */
-  async send(text: string, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage> {
-    const msg = await this.prepareOutgoing(text, connections, options);
-    if (msg.processed) await this.requirePort().enqueue(msg, { priority: options.priority ?? 0 });
-    return msg;
+  async send(text: string | Translatable, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage> {
+    return (await this.sendAll(text, connections, options))[0];
+  }
+
+  async sendAll(text: string | Translatable, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage[]> {
+    const sent: OutgoingMessage[] = [];
+    for (const [rendered, recipients] of await this.render(text, asList(connections))) {
+      const msg = await this.prepareOutgoing(rendered, recipients, options);
+      if (msg.processed) await this.requirePort().enqueue(msg, { priority: options.priority ?? 0 });
+      sent.push(msg);
+    }
+    return sent;
+  }
+
+  /** `text` for each group of recipients who read it alike: one group for plain text, one per language for a translatable one. */
+  private async render(text: string | Translatable, connections: readonly Connection[]): Promise<[string, Connection[]][]> {
+    if (!isTranslatable(text)) return [[text, [...connections]]];
+    const contacts = connections.map((c) => c.contactId).filter((id) => id !== null);
+    const languages = contacts.length > 0 ? await this.requirePort().contactLanguages(contacts) : {};
+    const byText = new Map<string, Connection[]>();
+    for (const connection of connections) {
+      const rendered = this.catalog.render(text, connection.contactId === null ? "" : (languages[connection.contactId] ?? ""));
+      byText.set(rendered, [...(byText.get(rendered) ?? []), connection]);
+    }
+    return [...byText];
   }
 
   /**
@@ -117,12 +145,10 @@ export class Router implements RouterApi {
     await this.processIncomingPhases(msg);
     const replies: OutgoingMessage[] = [];
     for (const response of msg.responses) {
-      const reply = await this.prepareOutgoing(response.text, response.connections, {
-        inResponseTo: response.inResponseTo,
-        fields: response.fields,
-        kind: response.kind,
-      });
-      if (reply.processed) replies.push(reply);
+      for (const [text, connections] of await this.render(response.text, response.connections)) {
+        const reply = await this.prepareOutgoing(text, connections, { inResponseTo: response.inResponseTo, fields: response.fields, kind: response.kind });
+        if (reply.processed) replies.push(reply);
+      }
     }
     return replies;
   }
@@ -147,7 +173,7 @@ export class Router implements RouterApi {
 
   /** A message for `connections` after its outgoing phases; `processed` is false when an app cancelled it. */
   async prepareOutgoing(text: string, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage> {
-    const list = Array.isArray(connections) ? (connections as readonly Connection[]) : [connections as Connection];
+    const list = asList(connections);
     if (list.length === 0) throw new TypeError("send needs at least one connection");
     const MessageClass = options.kind === "error" ? ErrorMessage : OutgoingMessage;
     const msg = new MessageClass({
@@ -177,6 +203,10 @@ export class Router implements RouterApi {
     }
     msg.processed = true;
   }
+}
+
+function asList(connections: Connection | readonly Connection[]): readonly Connection[] {
+  return Array.isArray(connections) ? (connections as readonly Connection[]) : [connections as Connection];
 }
 
 function uniqueConnections(connections: readonly Connection[]): Connection[] {

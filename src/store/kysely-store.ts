@@ -150,6 +150,9 @@ export class KyselyStore implements Store {
   changeGroupMembers(args: { group: number; add?: readonly number[]; remove?: readonly number[] }): Promise<GroupRecord | undefined> {
     return this.contacts.changeGroupMembers(args);
   }
+  contactLanguages(ids: readonly number[]): Promise<Record<number, string>> {
+    return this.contacts.contactLanguages(ids);
+  }
   groupConnections(args: { group: number; backend?: string }): Promise<Connection[]> {
     return this.contacts.groupConnections(args);
   }

@@ -19,6 +19,7 @@ export const METHODS = [
   "deleteGroup",
   "changeGroupMembers",
   "groupConnections",
+  "contactLanguages",
   "setConnectionContact",
   "acceptIncoming",
   "claimIncoming",

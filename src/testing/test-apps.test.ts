@@ -79,9 +79,9 @@ test("testApps: send runs the outgoing phases; a cancelled message never reaches
     }
   }
   await using t = await testApps({ apps: [Quiet] });
-  const sent = await t.send("Clinic opens at 8", ["1", "2"]);
+  const [sent] = await t.send("Clinic opens at 8", ["1", "2"]);
   assert.equal(sent.processed, true);
-  const cancelled = await t.send("the secret", "3");
+  const [cancelled] = await t.send("the secret", "3");
   assert.equal(cancelled.processed, false);
   assert.deepEqual(
     t.outbox.map((m) => [m.identity, m.text, m.inResponseTo]),

@@ -1,18 +1,22 @@
 import { type AppClass, appTables } from "../apps/app.ts";
+import type { Translatable, Translations } from "../apps/translations.ts";
 import { builtinApps } from "../apps/builtin.ts";
 import type { Fields, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
 import type { RouterPort, RouterSettings } from "../router/api.ts";
 import { Router } from "../router/router.ts";
 import { appDatabase, migrateApps } from "../store/app-data/migrate.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
-import type { Store } from "../store/store.ts";
+import type { ContactRecord, Store } from "../store/store.ts";
 
 export interface TestAppsOptions {
   /** The apps, in order: classes, or the names of built-in apps (`echo`, `ping`, `default`). */
   apps: readonly (AppClass | string)[];
   /** Each app's settings by app name, as the config's `appSettings`. */
   appSettings?: Record<string, unknown>;
+  /** `projectName`, `defaultResponse`, and `language` (of recipients who have none). */
   settings?: Partial<RouterSettings>;
+  /** Translations of the deployment's own, as the config's `translations`. */
+  translations?: Translations;
   /** The backend messages come in on and go out through; default `mockbackend`. */
   backend?: string;
   /** Where the clock starts (see TestClock); default the time now. */
@@ -57,8 +61,10 @@ export class TestClock {
 export interface AppsUnderTest {
   /** Runs an incoming message through the apps and answers the texts of its replies, in order. */
   receive(text: string, identity: string, options?: { backend?: string; fields?: Fields }): Promise<string[]>;
+  /** A contact for `identity` (on the test's backend), with a name, a language and fields: replies to it follow its language. */
+  contact(identity: string, init?: { name?: string; language?: string; fields?: Fields }): Promise<ContactRecord>;
   /** Sends as an app would (`router.send`): the outgoing phases run; what is sent lands in `outbox`. */
-  send(text: string, identities: string | readonly string[], options?: { backend?: string }): Promise<OutgoingMessage>;
+  send(text: string | Translatable, identities: string | readonly string[], options?: { backend?: string }): Promise<OutgoingMessage[]>;
   /** Every message sent so far, oldest first; empty it with `outbox.length = 0`. */
   readonly outbox: SentMessage[];
   readonly clock: TestClock;
@@ -91,12 +97,14 @@ export async function testApps(options: TestAppsOptions): Promise<AppsUnderTest>
     accept: async (msg) => ({ id: msg.id, duplicate: false }),
     enqueue: async (msg) => record(msg),
     lookupConnections: (name, identities) => store.lookupConnections({ backend: name, identities }),
+    contactLanguages: (ids) => store.contactLanguages(ids),
   };
   const router = new Router({
     apps,
     database: appDatabase(store.appData(), appTables(apps)),
     appSettings: options.appSettings,
     settings: options.settings,
+    translations: options.translations,
     port,
     clock: () => clock.now(),
   });
@@ -109,9 +117,10 @@ export async function testApps(options: TestAppsOptions): Promise<AppsUnderTest>
       for (const reply of replies) record(reply);
       return replies.map((reply) => reply.text);
     },
+    contact: (identity, init = {}) => store.createContact({ ...init, connections: [{ backend, identity }] }),
     async send(text, identities, { backend: name = backend } = {}) {
       const list = typeof identities === "string" ? [identities] : identities;
-      return router.send(text, await router.lookupConnections(name, list));
+      return router.sendAll(text, await router.lookupConnections(name, list));
     },
     outbox,
     clock,

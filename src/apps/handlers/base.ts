@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { IncomingMessage, type RespondOptions, type Response } from "../../messages/messages.ts";
 import type { RouterApi } from "../../router/api.ts";
 import type { AppBase } from "../app.ts";
+import { Catalog, type Translatable } from "../translations.ts";
 
 /** Thrown by a handler when what the message names does not exist; answered as an error reply. */
 export class NotFoundError extends Error {
@@ -25,6 +26,9 @@ export function parseNumber(text: string): number {
   if (!/^[+-]?\d+$/.test(trimmed)) throw new InvalidNumberError(trimmed);
   return Number(trimmed);
 }
+
+/** A handler tried alone answers its texts as written. */
+const SOURCE_TEXTS = new Catalog([]);
 
 export type HandlerClass = {
   new (router: RouterApi | undefined, msg: IncomingMessage, app?: AppBase): BaseHandler;
@@ -60,7 +64,7 @@ export class BaseHandler {
     const connection = { id: 0, backend: `mock_${identity}`, identity, contactId: null };
     const msg = new IncomingMessage({ connections: [connection], text });
     const accepted = await this.dispatch(undefined, msg);
-    return accepted ? msg.responses.map((r) => r.text) : false;
+    return accepted ? msg.responses.map((r) => SOURCE_TEXTS.render(r.text)) : false;
   }
 
   /** The database of the apps' tables (see AppBase.database); a handler tried alone with `test()` has none. */
@@ -69,11 +73,11 @@ export class BaseHandler {
     return this.router.database<DB>();
   }
 
-  respond(text: string, options?: RespondOptions): Response {
+  respond(text: string | Translatable, options?: RespondOptions): Response {
     return this.msg.respond(text, options);
   }
 
-  respondError(text: string, options?: RespondOptions): Response {
+  respondError(text: string | Translatable, options?: RespondOptions): Response {
     return this.msg.error(text, options);
   }
 }

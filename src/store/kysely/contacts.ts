@@ -171,6 +171,16 @@ export class Contacts implements ContactStore {
     return found ? this.getGroup({ id: group }) : undefined;
   }
 
+  async contactLanguages(ids: readonly number[]): Promise<Record<number, string>> {
+    if (ids.length === 0) return {};
+    const rows = await this.ctx.db
+      .selectFrom("contacts")
+      .select(["id", "language"])
+      .where("id", "in", [...new Set(ids)])
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.id, r.language]));
+  }
+
   async groupConnections({ group, backend }: { group: number; backend?: string }): Promise<Connection[]> {
     let query = this.ctx.db
       .selectFrom("contact_group_members")
