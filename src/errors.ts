@@ -24,6 +24,8 @@ export class ConfigError extends RapidSmsError {
 export interface MessageSendingErrorOptions extends ErrorOptions {
   /** Identities that failed; every other identity of the call is taken as sent. Empty: all failed. */
   failedIdentities?: readonly string[];
+  /** A partial failure: the gateway's ids of the messages to the identities that were sent, for their delivery reports. */
+  externalIds?: Readonly<Record<string, string>>;
   /** Whether sending again later may succeed (timeouts, 5xx, 429) or never will (bad request, bad config). */
   retryable?: boolean;
   code?: ErrorCode;
@@ -35,11 +37,13 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
  */
 export class MessageSendingError extends RapidSmsError {
   readonly failedIdentities: string[];
+  readonly externalIds: Readonly<Record<string, string>>;
   readonly retryable: boolean;
 
   constructor(message = "An error occurred during sending.", options: MessageSendingErrorOptions = {}) {
     super(message, options.code ?? "SEND_FAILED", options);
     this.failedIdentities = [...(options.failedIdentities ?? [])];
+    this.externalIds = { ...options.externalIds };
     this.retryable = options.retryable ?? true;
   }
 }

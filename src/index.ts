@@ -7,6 +7,8 @@ export { HandlersApp } from "./apps/handlers/app.ts";
 export { BaseHandler, InvalidNumberError, NotFoundError, parseNumber, type HandlerClass } from "./apps/handlers/base.ts";
 export { KeywordHandler, type KeywordArgument } from "./apps/handlers/keyword.ts";
 export { PatternHandler } from "./apps/handlers/pattern.ts";
+export { Catalog, t, type TextParams, type Translatable, type Translations } from "./apps/translations.ts";
+export { broadcastToGroup, type BroadcastRefusal, type BroadcastResult } from "./broadcast.ts";
 export { BackendBase, engine, type BackendClass, type SendRequest, type SendResult } from "./backends/backend.ts";
 export type { BackendPort, DeliveryOutcome, DeliveryRef, LoggedMessage, MessageLog } from "./backends/port.ts";
 export { DatabaseBackend } from "./backends/database/index.ts";
@@ -75,7 +77,18 @@ export { idColumn } from "./store/app-data/columns.ts";
 export type { PgPool, PgPoolClient } from "./store/postgres.ts";
 export { MAX_UNREAD_CHANGES, type StatusChange } from "./pipeline/status-events.ts";
 export { DEFAULT_PIPELINE_OPTIONS, retryDelay, type PipelineOptions, type PipelineSettings } from "./pipeline/policy.ts";
-export type { MessageRecord, Store, TransmissionDetail, TransmissionRecord, TransmissionRef } from "./store/store.ts";
+export type {
+  ConnectionRef,
+  ContactInit,
+  ContactRecord,
+  GroupRecord,
+  MessageRecord,
+  Page,
+  Store,
+  TransmissionDetail,
+  TransmissionRecord,
+  TransmissionRef,
+} from "./store/store.ts";
 export type { DeliveryReport } from "./messages/status.ts";
 export { createSystem, type System } from "./system.ts";
 export { createRapidSms, type CreateRapidSmsOptions, type MessageStatus, type RapidSms, type SendArgs } from "./embed/rapidsms.ts";

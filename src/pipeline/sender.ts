@@ -278,7 +278,7 @@ export class Sender {
     const now = Date.now();
     return batch.transmissions.map((t): SendOutcome => {
       const base = { transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, durationMs };
-      if (failed.size > 0 && !failed.has(t.identity)) return { ...base, status: "S" };
+      if (failed.size > 0 && !failed.has(t.identity)) return { ...base, status: "S", externalId: sendError?.externalIds[t.identity] ?? null };
       if (retryable && t.attempt < options.maxAttempts) {
         return { ...base, status: "Q", nextAttemptAt: now + retryDelay(t.attempt, options), error: reason };
       }

@@ -17,6 +17,8 @@ export class FakeGateway {
   readonly requests: GatewayRequest[] = [];
   status = 200;
   answer = "OK";
+  /** When set, what each request is answered (its own message id, say), instead of `answer`. */
+  answerFor: ((request: GatewayRequest) => string) | undefined;
   /** When set, each request waits for it before it is answered (a slow gateway). */
   hold: ((request: GatewayRequest) => Promise<void>) | undefined;
   port = 0;
@@ -40,7 +42,7 @@ export class FakeGateway {
         };
         this.requests.push(recorded);
         await this.hold?.(recorded);
-        response.writeHead(this.status, { "content-type": "text/plain" }).end(this.answer);
+        response.writeHead(this.status, { "content-type": "text/plain" }).end(this.answerFor?.(recorded) ?? this.answer);
       });
     });
     this.server.keepAliveTimeout = 60_000;

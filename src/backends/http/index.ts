@@ -3,7 +3,10 @@ import { camelCaseKeys } from "../../config/keys.ts";
 import { MessageSendingError } from "../../errors.ts";
 import { BackendBase, type SendRequest, type SendResult } from "../backend.ts";
 import type { BackendView } from "../view.ts";
+import { answerIdReader } from "./answer-id.ts";
 import { createHttpSender } from "./outbound.ts";
+import { HttpStatusView } from "./status.ts";
+import { withToken } from "./token.ts";
 import { GenericHttpBackendView } from "./view.ts";
 
 const methodName = z
@@ -38,9 +41,52 @@ export const httpOptionsSchema = z
       .pipe(z.enum(["GET", "POST"]))
       .default("POST"),
     sendParams: z.record(z.string(), z.coerce.string()).default({}),
+    /** The gateway's names for the recipient, the text and the sender; by default the inbound ones (`params`), and `from`. */
+    sendNames: z
+      .preprocess(
+        camelCaseKeys,
+        z.object({ identityName: z.string().min(1).optional(), textName: z.string().min(1).optional(), senderName: z.string().min(1).optional() }).strict(),
+      )
+      .optional(),
+    /** The sender sent as `sendNames.senderName` (a short code, a sender id). */
+    sender: z.string().min(1).optional(),
+    sendBody: z.enum(["form", "json"], { error: "expected form or json" }).default("form"),
+    sendHeaders: z.record(z.string(), z.string()).default({}),
+    messageIdPointer: z
+      .string()
+      .refine((p) => p === "" || p.startsWith("/"), 'expected a JSON pointer such as "/messages/0/id"')
+      .optional(),
+    messageIdPattern: z.string().refine(isPatternWithGroup, "expected a regular expression with one group around the id, such as ID:(\\w+)").optional(),
+    status: z
+      .preprocess(
+        camelCaseKeys,
+        z
+          .object({
+            idName: z.string().min(1),
+            statusName: z.string().min(1),
+            detailName: z.string().min(1).optional(),
+            statuses: z.record(z.string(), z.enum(["D", "E", "S"], { error: "expected D (delivered), E (failed) or S (on its way)" })).default({}),
+            methods: z.array(methodName).nonempty().default(["get", "post"]),
+            answer: z.string().default(""),
+          })
+          .strict(),
+      )
+      .optional(),
+    inboundToken: z.string().min(16, "an inbound token needs at least 16 characters").optional(),
     timeoutMs: z.number().int().positive().default(10_000),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.messageIdPointer === undefined || o.messageIdPattern === undefined, {
+    message: "give messageIdPointer or messageIdPattern, not both",
+  });
+
+function isPatternWithGroup(pattern: string): boolean {
+  try {
+    return new RegExp(`${pattern}|`).exec("")!.length > 1;
+  } catch {
+    return false;
+  }
+}
 
 export type HttpOptions = z.infer<typeof httpOptionsSchema>;
 
@@ -51,7 +97,7 @@ export type HttpOptions = z.infer<typeof httpOptionsSchema>;
 export class HttpBackend extends BackendBase<HttpOptions> {
   static override engine = "http";
   static override optionsSchema = httpOptionsSchema;
-  static override secretOptions = ["sendParams"];
+  static override secretOptions = ["sendParams", "sendHeaders", "inboundToken"];
   private readonly client = this.port.gatewayClient({ timeoutMs: this.config.timeoutMs, credentialsHint: "the credentials in sendParams (or in sendUrl)" });
   private readonly sender = this.config.sendUrl
     ? createHttpSender(
@@ -59,8 +105,13 @@ export class HttpBackend extends BackendBase<HttpOptions> {
           sendUrl: this.config.sendUrl,
           sendMethod: this.config.sendMethod,
           sendParams: this.config.sendParams,
-          identityName: this.config.params?.identityName ?? "identity",
-          textName: this.config.params?.textName ?? "text",
+          identityName: this.config.sendNames?.identityName ?? this.config.params?.identityName ?? "identity",
+          textName: this.config.sendNames?.textName ?? this.config.params?.textName ?? "text",
+          senderName: this.config.sendNames?.senderName ?? "from",
+          sender: this.config.sender,
+          body: this.config.sendBody,
+          headers: this.config.sendHeaders,
+          readId: answerIdReader({ pointer: this.config.messageIdPointer, pattern: this.config.messageIdPattern }),
           timeoutMs: this.config.timeoutMs,
         },
         this.client,
@@ -83,6 +134,9 @@ export class HttpBackend extends BackendBase<HttpOptions> {
 
   override views(): BackendView[] {
     const View = this.config.view ?? GenericHttpBackendView;
-    return [new View({ port: this.port, params: this.config.params, methods: this.config.methods })];
+    const views: BackendView[] = [new View({ port: this.port, params: this.config.params, methods: this.config.methods })];
+    if (this.config.status) views.push(new HttpStatusView(this.port, this.config.status));
+    const token = this.config.inboundToken;
+    return token ? views.map((view) => withToken(view, token)) : views;
   }
 }

@@ -6,32 +6,65 @@ export interface HttpSendOptions {
   sendUrl: string;
   sendMethod: "GET" | "POST";
   sendParams: Record<string, string>;
+  /** The names the gateway gives the recipient, the text and (when `sender` is set) the sender. */
   identityName: string;
   textName: string;
+  senderName: string;
+  sender?: string;
+  /** How a POST carries its parameters. */
+  body: "form" | "json";
+  headers: Record<string, string>;
+  /** Reads the gateway's message id from its answer; when set, an answer without one is a failed send. */
+  readId?: (answer: string) => string | undefined;
   timeoutMs: number;
 }
 
 /**
- * The generic HTTP gateway call: one request per identity, the identity and text under the same
- * parameter names as inbound, plus `sendParams`; in the query for GET, form-encoded for POST.
+ * The generic HTTP gateway call: one request per identity with its parameters (the recipient,
+ * the text, the sender, plus `sendParams`): in the query for GET, form-encoded or JSON for POST.
+ * The gateway's message id, when a reader is configured, is kept per recipient for its reports.
  */
 export function createHttpSender(options: HttpSendOptions, client: GatewayClient) {
   function prepare(identity: string, text: string): GatewayCall {
-    const params = new URLSearchParams({ ...options.sendParams, [options.identityName]: identity, [options.textName]: text });
+    const values: Record<string, string> = { ...options.sendParams, [options.identityName]: identity, [options.textName]: text };
+    if (options.sender !== undefined) values[options.senderName] = options.sender;
     if (options.sendMethod === "GET") {
       const url = new URL(options.sendUrl);
-      for (const [key, value] of params) url.searchParams.set(key, value);
-      return { method: "GET", url: url.toString() };
+      for (const [key, value] of Object.entries(values)) url.searchParams.set(key, value);
+      return { method: "GET", url: url.toString(), headers: options.headers };
     }
-    return { method: "POST", url: options.sendUrl, headers: { "content-type": "application/x-www-form-urlencoded" }, body: params.toString() };
+    if (options.body === "json")
+      return { method: "POST", url: options.sendUrl, headers: { ...options.headers, "content-type": "application/json" }, body: JSON.stringify(values) };
+    return {
+      method: "POST",
+      url: options.sendUrl,
+      headers: { ...options.headers, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(values).toString(),
+    };
+  }
+
+  async function sendOne(identity: string, text: string, signal: AbortSignal | undefined): Promise<{ id?: string; logText: string }> {
+    const answer = await client.call({ ...prepare(identity, text), signal });
+    if (!options.readId) return { logText: answer.logText };
+    const id = options.readId(answer.body);
+    if (id === undefined) {
+      throw new MessageSendingError(`the gateway's answer holds no message id where the backend's messageId option looks: ${answer.logText || "(empty)"}`, {
+        retryable: false,
+        code: "SEND_FAILED",
+      });
+    }
+    return { id, logText: answer.logText };
   }
 
   return async function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
-    const outcomes = await Promise.allSettled(identities.map((identity) => client.call({ ...prepare(identity, text), signal })));
+    const outcomes = await Promise.allSettled(identities.map((identity) => sendOne(identity, text, signal)));
     const failures = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ identity: identities[i], error: outcome.reason as unknown }] : []));
     if (failures.length === 0) {
       const answers = [...new Set(outcomes.map((o) => (o.status === "fulfilled" ? o.value.logText : "")))].filter(Boolean);
-      return answers.length > 0 ? { answer: answers.join("\n") } : {};
+      const externalIds = Object.fromEntries(
+        outcomes.flatMap((o, i) => (o.status === "fulfilled" && o.value.id !== undefined ? [[identities[i], o.value.id] as const] : [])),
+      );
+      return { ...(answers.length > 0 && { answer: answers.join("\n") }), ...(Object.keys(externalIds).length > 0 && { externalIds }) };
     }
     const first = failures[0].error;
     const message = first instanceof Error ? first.message : String(first);
@@ -41,6 +74,9 @@ export function createHttpSender(options: HttpSendOptions, client: GatewayClient
       failures.length === identities.length ? message : `${failures.length} of ${identities.length} identities failed: ${message}`,
       {
         failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity),
+        externalIds: Object.fromEntries(
+          outcomes.flatMap((o, i) => (o.status === "fulfilled" && o.value.id !== undefined ? [[identities[i], o.value.id] as const] : [])),
+        ),
         retryable,
         code: first instanceof MessageSendingError ? first.code : undefined,
         cause: first,
