@@ -51,19 +51,13 @@ export class RegisterApp extends HandlersApp {
 `,
     "apps/register.test.ts": `import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createTestRouter } from "rapidsms-ts/testing";
+import { testApps } from "rapidsms-ts/testing";
 import { RegisterApp } from "./register.ts";
 
 test("JOIN <name> is answered with a welcome, and a bare JOIN with how to register", async () => {
-  const t = await createTestRouter({ apps: [RegisterApp] });
-  const [phone] = await t.connections(["255700000001"]);
-  await t.router.receive("join Amina", phone);
-  await t.router.receive("join", phone);
-  await t.idle();
-  assert.deepEqual(
-    t.sent().map((sent) => sent.text),
-    ["Welcome, Amina!", "To register, send: JOIN <YOUR NAME>"],
-  );
+  const t = await testApps({ apps: [RegisterApp] });
+  assert.deepEqual(await t.receive("join Amina", "255700000001"), ["Welcome, Amina!"]);
+  assert.deepEqual(await t.receive("join", "255700000001"), ["To register, send: JOIN <YOUR NAME>"]);
   await t.close();
 });
 `,

@@ -8,7 +8,7 @@ import type { Connection } from "../messages/connection.ts";
 import { unfitExternalId, unfitIdentity, unfitMessageText } from "../messages/limits.ts";
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
 import type { Queue, WorkSource } from "../queue/queue.ts";
-import type { RouterPort } from "../router/api.ts";
+import type { AppContacts, RouterPort } from "../router/api.ts";
 import type { Router } from "../router/router.ts";
 import type { MessageRecord, OutgoingWork, Store } from "../store/store.ts";
 import { backendPort } from "./backend-port.ts";
@@ -102,8 +102,12 @@ export class Pipeline implements RouterPort, WorkSource {
     return this.store.lookupConnections({ backend: backendName, identities });
   }
 
-  contactLanguages(contactIds: readonly number[]): Promise<Record<number, string>> {
-    return this.store.contactLanguages(contactIds);
+  connectionLanguages(connectionIds: readonly number[]): Promise<Record<number, string>> {
+    return this.store.connectionLanguages(connectionIds);
+  }
+
+  get contacts(): AppContacts {
+    return this.store;
   }
 
   /** Why `backendName` cannot send to `identity` (see BackendBase.identityPattern), or undefined. */

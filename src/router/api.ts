@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Translatable } from "../apps/translations.ts";
 import type { Connection } from "../messages/connection.ts";
+import type { ContactStore } from "../store/store.ts";
 import type { Fields, IncomingMessage, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
 
 export interface RouterSettings {
@@ -36,6 +37,8 @@ export interface RouterApi {
   readonly logger: Logger;
   /** The time now, by the router's clock: apps that count days ask it, so that tests can move it (see testApps). */
   now(): Date;
+  /** Contacts and groups: who people are, their language and fields, and the groups broadcasts go to. */
+  readonly contacts: AppContacts;
   /** The database for the apps' own tables (see AppBase.tables), as Kysely typed by the caller. */
   database<DB>(): Kysely<DB>;
   /** Accepts an inbound message (stored before this resolves) for the apps to process. */
@@ -62,6 +65,14 @@ export interface RouterPort {
   /** Stores an outgoing message (its outgoing phases have run) for sending. */
   enqueue(msg: OutgoingMessage, options: { priority: number }): Promise<void>;
   lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]>;
-  /** The language of each contact that has one, by id ("" for the default): what translated texts are rendered in. */
-  contactLanguages(contactIds: readonly number[]): Promise<Record<number, string>>;
+  /** The language of the contact of each connection that has one, by connection id ("" for the default): what translated texts are rendered in. */
+  connectionLanguages(connectionIds: readonly number[]): Promise<Record<number, string>>;
+  /** Contacts and groups, for apps (see RouterApi.contacts). */
+  readonly contacts?: AppContacts;
 }
+
+/** What apps may do with contacts and groups: make and change them, find them, add members. */
+export type AppContacts = Pick<
+  ContactStore,
+  "createContact" | "getContact" | "updateContact" | "listContacts" | "createGroup" | "getGroup" | "changeGroupMembers"
+>;

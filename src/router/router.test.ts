@@ -61,7 +61,7 @@ class MemoryPort implements RouterPort {
     this.enqueued.push({ msg, priority });
   }
 
-  async contactLanguages(): Promise<Record<number, string>> {
+  async connectionLanguages(): Promise<Record<number, string>> {
     return {};
   }
 

@@ -6,9 +6,9 @@ import { ConfigError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import type { Connection } from "../messages/connection.ts";
 import { ErrorMessage, IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
-import type { ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
+import type { AppContacts, ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
 
-export type { ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
+export type { AppContacts, ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
 
 export const DEFAULT_SETTINGS: RouterSettings = {
   projectName: "RapidSMS",
@@ -70,6 +70,12 @@ export class Router implements RouterApi {
     return this.clock();
   }
 
+  get contacts(): AppContacts {
+    const contacts = this.requirePort().contacts;
+    if (!contacts) throw new Error("this router's port keeps no contacts: build it with createSystem, createRapidSms or testApps");
+    return contacts;
+  }
+
   database<DB>(): Kysely<DB> {
     if (!this.db) throw new Error("this router has no database: build it with createSystem, createRapidSms or testApps");
     return this.db as Kysely<DB>;
@@ -126,11 +132,11 @@ export class Router implements RouterApi {
   /** `text` for each group of recipients who read it alike: one group for plain text, one per language for a translatable one. */
   private async render(text: string | Translatable, connections: readonly Connection[]): Promise<[string, Connection[]][]> {
     if (!isTranslatable(text)) return [[text, [...connections]]];
-    const contacts = connections.map((c) => c.contactId).filter((id) => id !== null);
-    const languages = contacts.length > 0 ? await this.requirePort().contactLanguages(contacts) : {};
+    // By connection, not by the connection's contactId: an app may have just made the sender a contact.
+    const languages = await this.requirePort().connectionLanguages(connections.map((c) => c.id));
     const byText = new Map<string, Connection[]>();
     for (const connection of connections) {
-      const rendered = this.catalog.render(text, connection.contactId === null ? "" : (languages[connection.contactId] ?? ""));
+      const rendered = this.catalog.render(text, languages[connection.id] ?? "");
       byText.set(rendered, [...(byText.get(rendered) ?? []), connection]);
     }
     return [...byText];

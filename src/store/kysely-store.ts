@@ -150,8 +150,8 @@ export class KyselyStore implements Store {
   changeGroupMembers(args: { group: number; add?: readonly number[]; remove?: readonly number[] }): Promise<GroupRecord | undefined> {
     return this.contacts.changeGroupMembers(args);
   }
-  contactLanguages(ids: readonly number[]): Promise<Record<number, string>> {
-    return this.contacts.contactLanguages(ids);
+  connectionLanguages(ids: readonly number[]): Promise<Record<number, string>> {
+    return this.contacts.connectionLanguages(ids);
   }
   groupConnections(args: { group: number; backend?: string }): Promise<Connection[]> {
     return this.contacts.groupConnections(args);

@@ -19,7 +19,7 @@ export const METHODS = [
   "deleteGroup",
   "changeGroupMembers",
   "groupConnections",
-  "contactLanguages",
+  "connectionLanguages",
   "setConnectionContact",
   "acceptIncoming",
   "claimIncoming",

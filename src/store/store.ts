@@ -306,8 +306,8 @@ export interface ContactStore {
   deleteGroup(id: number): Promise<boolean>;
   /** Adds and removes members (contact ids that do not exist are ignored); undefined when there is no such group. */
   changeGroupMembers(args: { group: number; add?: readonly number[]; remove?: readonly number[] }): Promise<GroupRecord | undefined>;
-  /** The language of each of these contacts that has one ("" means the default), by contact id. */
-  contactLanguages(ids: readonly number[]): Promise<Record<number, string>>;
+  /** The language of the contact of each of these connections that has one ("" means the default), by connection id. */
+  connectionLanguages(ids: readonly number[]): Promise<Record<number, string>>;
   /** Where a broadcast to the group goes: each member's first connection (on `backend`, when given). */
   groupConnections(args: { group: number; backend?: string }): Promise<Connection[]>;
 }

@@ -97,7 +97,8 @@ export async function testApps(options: TestAppsOptions): Promise<AppsUnderTest>
     accept: async (msg) => ({ id: msg.id, duplicate: false }),
     enqueue: async (msg) => record(msg),
     lookupConnections: (name, identities) => store.lookupConnections({ backend: name, identities }),
-    contactLanguages: (ids) => store.contactLanguages(ids),
+    connectionLanguages: (ids) => store.connectionLanguages(ids),
+    contacts: store,
   };
   const router = new Router({
     apps,

@@ -171,12 +171,13 @@ export class Contacts implements ContactStore {
     return found ? this.getGroup({ id: group }) : undefined;
   }
 
-  async contactLanguages(ids: readonly number[]): Promise<Record<number, string>> {
+  async connectionLanguages(ids: readonly number[]): Promise<Record<number, string>> {
     if (ids.length === 0) return {};
     const rows = await this.ctx.db
-      .selectFrom("contacts")
-      .select(["id", "language"])
-      .where("id", "in", [...new Set(ids)])
+      .selectFrom("connections")
+      .innerJoin("contacts", "contacts.id", "connections.contact_id")
+      .select(["connections.id", "contacts.language"])
+      .where("connections.id", "in", [...new Set(ids)])
       .execute();
     return Object.fromEntries(rows.map((r) => [r.id, r.language]));
   }

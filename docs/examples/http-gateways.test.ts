@@ -4,16 +4,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { FakeGateway } from "../../../test/support/fake-gateway.ts";
-import { resolveConfig } from "../../config/resolve.ts";
-import { createServer } from "../../server/server.ts";
-import { createSystem, type System } from "../../system.ts";
+import { type BackendSettings, createServer, createSystem, resolveConfig, type System } from "rapidsms-ts";
+import { FakeGateway } from "../../test/support/fake-gateway.ts";
+import { clickatell, smsGlobal } from "./http-gateways.ts";
 
 const TOKEN = "a-token-of-our-own-1234";
 
-async function start(backend: Record<string, unknown>) {
+async function start(backend: BackendSettings) {
   const config = await resolveConfig({
-    installedBackends: { gw: { engine: "http", ...backend } },
+    installedBackends: { gw: backend },
     apps: ["echo"],
     database: "sqlite::memory:",
     pipeline: { pollMs: 10, baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
@@ -37,16 +36,9 @@ describe("SMSGlobal's HTTP API, configured", () => {
   before(async () => {
     await gateway.listen();
     gateway.answerFor = () => `OK: 0; Sent queued message ID: 941596d028699601 SMSGlobalMsgID:${++ids}`;
-    ({ system, app } = await start({
-      sendUrl: `${gateway.url}/http-api.php`,
-      sendMethod: "GET",
-      sendParams: { action: "sendsms", user: "clinic", password: "s3cret-pass" },
-      sendNames: { identityName: "to", textName: "text", senderName: "from" },
-      sender: "61409317436",
-      messageIdPattern: "SMSGlobalMsgID:(\\d+)",
-      status: { idName: "msgid", statusName: "dlrstatus", detailName: "dlr_err", methods: ["get"], answer: "OK" },
-      inboundToken: TOKEN,
-    }));
+    ({ system, app } = await start(
+      smsGlobal({ SMSGLOBAL_URL: `${gateway.url}/http-api.php`, SMSGLOBAL_USER: "clinic", SMSGLOBAL_PASSWORD: "s3cret-pass", SMSGLOBAL_INBOUND_TOKEN: TOKEN }),
+    ));
   });
   after(async () => {
     await app?.close();
@@ -142,20 +134,7 @@ describe("Clickatell's Platform HTTP API, configured", () => {
         errorCode: null,
       });
     };
-    ({ system, app } = await start({
-      sendUrl: `${gateway.url}/messages/http/send`,
-      sendMethod: "GET",
-      sendParams: { apiKey: "clickatell-api-key-123" },
-      sendNames: { identityName: "to", textName: "content" },
-      messageIdPointer: "/messages/0/apiMessageId",
-      status: {
-        idName: "messageId",
-        statusName: "status",
-        detailName: "statusDescription",
-        methods: ["post"],
-        statuses: { RECEIVED_BY_RECIPIENT: "D", DELIVERED_TO_GATEWAY: "S", ROUTING_ERROR: "E", ERROR_DELIVERING: "E" },
-      },
-    }));
+    ({ system, app } = await start(clickatell({ CLICKATELL_URL: `${gateway.url}/messages/http/send`, CLICKATELL_API_KEY: "clickatell-api-key-123" })));
   });
   after(async () => {
     await app?.close();
@@ -208,6 +187,7 @@ describe("Clickatell's Platform HTTP API, configured", () => {
 
   test("a JSON body carries the text when sendBody is json", async () => {
     const json = await start({
+      engine: "http",
       sendUrl: `${gateway.url}/rest`,
       sendBody: "json",
       sendNames: { identityName: "to", textName: "content" },
