@@ -184,6 +184,17 @@ describe("/api with a token", () => {
     assert.equal(response.statusCode, 202);
   });
 
+  test("contacts and groups need the token as every /api route does", async () => {
+    for (const url of ["/api/contacts", "/api/groups", "/api/contacts/1", "/api/groups/1/members"]) {
+      const response = await app.inject({ url });
+      assert.equal(response.statusCode, 401, url);
+    }
+    const created = await app.inject({ method: "POST", url: "/api/groups", payload: { name: "x" }, remoteAddress: "192.0.2.10" });
+    assert.equal(created.statusCode, 401);
+    const allowed = await app.inject({ url: "/api/contacts", headers: { authorization: `Bearer ${TOKEN}` }, remoteAddress: "192.0.2.10" });
+    assert.equal(allowed.statusCode, 200);
+  });
+
   test("backend endpoints do not need the API token", async () => {
     const response = await app.inject({ method: "POST", url: "/backend/tester/", payload: { identity: "1", text: "hi" } });
     assert.equal(response.statusCode, 200);
