@@ -41,7 +41,7 @@ const resolves: ResolvesCase[] = [
     check(resolved) {
       assert.deepEqual(Object.keys(resolved.backends), ["http", "custom-http", "httptester", "db"]);
       assert.equal(resolved.backends.http.engine, HttpBackend);
-      assert.deepEqual(resolved.backends.http.options, { sendMethod: "POST", sendParams: {}, timeoutMs: 10_000 });
+      assert.deepEqual(resolved.backends.http.options, { sendMethod: "POST", sendParams: {}, sendBody: "form", sendHeaders: {}, timeoutMs: 10_000 });
       assert.equal(resolved.backends["custom-http"].engine, HttpBackend);
       assert.deepEqual((resolved.backends["custom-http"].options as { params: unknown }).params, { identityName: "phone", textName: "message" });
       assert.equal(resolved.backends.httptester.engine, HttpTesterBackend);
@@ -63,8 +63,22 @@ const resolves: ResolvesCase[] = [
     check(resolved) {
       assert.equal(resolved.backends["gateway-a"].engine, HttpBackend);
       assert.equal(resolved.backends["gateway-b"].engine, HttpBackend);
-      assert.deepEqual(resolved.backends["gateway-a"].options, { sendUrl: "http://127.0.0.1:9/a", sendMethod: "POST", sendParams: {}, timeoutMs: 10_000 });
-      assert.deepEqual(resolved.backends["gateway-b"].options, { sendUrl: "http://127.0.0.1:9/b", sendMethod: "GET", sendParams: {}, timeoutMs: 10_000 });
+      assert.deepEqual(resolved.backends["gateway-a"].options, {
+        sendUrl: "http://127.0.0.1:9/a",
+        sendMethod: "POST",
+        sendParams: {},
+        sendBody: "form",
+        sendHeaders: {},
+        timeoutMs: 10_000,
+      });
+      assert.deepEqual(resolved.backends["gateway-b"].options, {
+        sendUrl: "http://127.0.0.1:9/b",
+        sendMethod: "GET",
+        sendParams: {},
+        sendBody: "form",
+        sendHeaders: {},
+        timeoutMs: 10_000,
+      });
     },
   },
   {
@@ -100,6 +114,8 @@ const resolves: ResolvesCase[] = [
         sendUrl: "http://127.0.0.1:9/x",
         sendMethod: "POST",
         sendParams: { user_name: "u", PassWord: "p" },
+        sendBody: "form",
+        sendHeaders: {},
         timeoutMs: 500,
         params: { identityName: "phone", textName: "message" },
       });
