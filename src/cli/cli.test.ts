@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
+import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test/support/postgres.ts";
 import { openStore } from "../store/open.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -223,5 +224,27 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     assert.equal(code, 0);
     const [version] = readdirSync(join(temp, "node-compile-cache"));
     assert.ok(readdirSync(join(temp, "node-compile-cache", version)).length > 10, "the CLI's modules are in the cache");
+  });
+});
+
+describe("rapidsms send --group on PostgreSQL", { skip: POSTGRES_MISSING }, () => {
+  let server: PostgresServer;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(() => server?.stop());
+
+  test("a group's members made through the store are each sent to, from the command line", async () => {
+    const database = await server.createDatabase("cli_group");
+    const store = openStore(database);
+    await store.migrate();
+    const nurses = (await store.createGroup({ name: "nurses" }))!;
+    for (const identity of ["401", "402"]) await store.createContact({ connections: [{ backend: "db", identity }], groups: [nurses.id] });
+    await store.close();
+    const result = await run(["send", "--group", String(nurses.id), "Staff meeting at 3"], project({ ...config, database }));
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n");
+    assert.match(lines[0], /^message [0-9a-f]{32}: S$/);
+    assert.deepEqual(lines.slice(1).sort(), ["S  to 401 via db: Staff meeting at 3", "S  to 402 via db: Staff meeting at 3"]);
   });
 });
