@@ -86,7 +86,7 @@ describe("SMSGlobal's HTTP API, configured", () => {
     );
   });
 
-  test("a receipt without the token is a 403; an unknown status or id is a 400 that says which", async () => {
+  test("a receipt without the token is a 403; an unknown status, or none, is a 400 that says which; an id not sent yet is kept", async () => {
     assert.equal((await app.inject({ url: "/backend/gw/status/?msgid=1&dlrstatus=DELIVRD" })).statusCode, 403);
     assert.equal((await app.inject({ url: `/backend/gw/status/?token=wrong-token-000000000&msgid=1&dlrstatus=DELIVRD` })).statusCode, 403);
     const unknownStatus = await app.inject({ url: `/backend/gw/status/?token=${TOKEN}&msgid=1&dlrstatus=WHATEVER` });
@@ -94,6 +94,8 @@ describe("SMSGlobal's HTTP API, configured", () => {
     assert.match(unknownStatus.body, /dlrstatus: unknown status "WHATEVER": map it in the backend's status\.statuses option/);
     const missing = await app.inject({ url: `/backend/gw/status/?token=${TOKEN}&dlrstatus=DELIVRD` });
     assert.match(missing.body, /^form failed to validate\nmsgid: This field is required\.$/);
+    const early = await app.inject({ url: `/backend/gw/status/?token=${TOKEN}&msgid=99999999999&dlrstatus=DELIVRD` });
+    assert.equal(early.statusCode, 200, "a report may overtake its send's answer: it waits for the id");
   });
 
   test("an inbound message needs the token too, and the token is not kept among the message's fields", async () => {
@@ -134,7 +136,9 @@ describe("Clickatell's Platform HTTP API, configured", () => {
         errorCode: null,
       });
     };
-    ({ system, app } = await start(clickatell({ CLICKATELL_URL: `${gateway.url}/messages/http/send`, CLICKATELL_API_KEY: "clickatell-api-key-123" })));
+    ({ system, app } = await start(
+      clickatell({ CLICKATELL_URL: `${gateway.url}/messages/http/send`, CLICKATELL_API_KEY: "clickatell-api-key-123", CLICKATELL_INBOUND_TOKEN: TOKEN }),
+    ));
   });
   after(async () => {
     await app?.close();
@@ -161,7 +165,7 @@ describe("Clickatell's Platform HTTP API, configured", () => {
     const callback = (status: string, statusCode: number, statusDescription: string) =>
       app.inject({
         method: "POST",
-        url: "/backend/gw/status/",
+        url: `/backend/gw/status/?token=${TOKEN}`,
         payload: {
           integrationName: "clinic",
           messageId: sent.externalId,
@@ -182,7 +186,7 @@ describe("Clickatell's Platform HTTP API, configured", () => {
       done?.deliveryReports.map((r) => r.detail),
       ["DELIVERED_TO_GATEWAY: Delivered to gateway", "RECEIVED_BY_RECIPIENT: Received by recipient"],
     );
-    assert.equal((await app.inject({ url: "/backend/gw/status/?messageId=x&status=y" })).statusCode, 405, "the callback is POST only");
+    assert.equal((await app.inject({ url: `/backend/gw/status/?token=${TOKEN}&messageId=x&status=y` })).statusCode, 405, "the callback is POST only");
   });
 
   test("a JSON body carries the text when sendBody is json", async () => {

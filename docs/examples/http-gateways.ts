@@ -28,4 +28,5 @@ export const clickatell = (env = process.env): BackendSettings => ({
     methods: ["post"],
     statuses: { RECEIVED_BY_RECIPIENT: "D", DELIVERED_TO_GATEWAY: "S", ROUTING_ERROR: "E", ERROR_DELIVERING: "E" },
   },
+  inboundToken: env.CLICKATELL_INBOUND_TOKEN,
 });

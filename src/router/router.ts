@@ -120,8 +120,10 @@ export class Router implements RouterApi {
   }
 
   async sendAll(text: string | Translatable, connections: Connection | readonly Connection[], options: SendOptions = {}): Promise<OutgoingMessage[]> {
+    const list = asList(connections);
+    if (list.length === 0) throw new TypeError("send needs at least one connection");
     const sent: OutgoingMessage[] = [];
-    for (const [rendered, recipients] of await this.render(text, asList(connections))) {
+    for (const [rendered, recipients] of await this.render(text, list)) {
       const msg = await this.prepareOutgoing(rendered, recipients, options);
       if (msg.processed) await this.requirePort().enqueue(msg, { priority: options.priority ?? 0 });
       sent.push(msg);
@@ -137,7 +139,9 @@ export class Router implements RouterApi {
     const byText = new Map<string, Connection[]>();
     for (const connection of connections) {
       const rendered = this.catalog.render(text, languages[connection.id] ?? "");
-      byText.set(rendered, [...(byText.get(rendered) ?? []), connection]);
+      const group = byText.get(rendered);
+      if (group) group.push(connection);
+      else byText.set(rendered, [connection]);
     }
     return [...byText];
   }

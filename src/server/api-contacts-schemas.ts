@@ -29,14 +29,34 @@ const language = z
   .regex(/^$|^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'expected a language tag such as en, sw or pt-BR, or "" for the default')
   .describe('A language tag (BCP 47), or "" for the configured default language.');
 
+/** Values nested deeper than this are refused before anything walks them recursively. */
+const MAX_DEPTH = 32;
+
+/** Whether `value` nests at most MAX_DEPTH deep, walked without recursion. */
+function shallow(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [next, depth] = stack.pop()!;
+    if (next === null || typeof next !== "object") continue;
+    if (depth >= MAX_DEPTH) return false;
+    for (const child of Object.values(next)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 const fields = z
-  .record(z.string().max(100), z.json())
+  .unknown()
+  .refine(shallow, { message: `nested at most ${MAX_DEPTH} deep`, abort: true })
+  .pipe(z.record(z.string().max(100), z.json()))
   .refine((value) => JSON.stringify(value).length <= CONTACT_LIMITS.fieldsJson, `at most ${CONTACT_LIMITS.fieldsJson} characters as JSON`)
   .describe("Fields of your service's own, any JSON values.");
 
 const connectionRef = z.object({ backend: z.string().min(1), identity: text(LIMITS.identity).trim().min(1) }).strict();
 
-const id = z.coerce.number().int().positive();
+/** The largest id a PostgreSQL `integer` (and `serial`) holds. */
+export const MAX_ID = 2_147_483_647;
+const rowId = () => z.number().int().positive().max(MAX_ID);
+const id = z.coerce.number().int().positive().max(MAX_ID);
 
 export const contactBody = z
   .object({
@@ -48,7 +68,7 @@ export const contactBody = z
       .max(CONTACT_LIMITS.connections)
       .optional()
       .describe("Where the contact texts from; each is taken from any other contact."),
-    groups: z.array(z.number().int().positive()).max(CONTACT_LIMITS.groups).optional().describe("Ids of the contact's groups."),
+    groups: z.array(rowId()).max(CONTACT_LIMITS.groups).optional().describe("Ids of the contact's groups."),
   })
   .strict();
 
@@ -57,8 +77,8 @@ export const groupChange = groupBody.partial().strict();
 
 export const membersBody = z
   .object({
-    add: z.array(z.number().int().positive()).max(CONTACT_LIMITS.members).optional(),
-    remove: z.array(z.number().int().positive()).max(CONTACT_LIMITS.members).optional(),
+    add: z.array(rowId()).max(CONTACT_LIMITS.members).optional(),
+    remove: z.array(rowId()).max(CONTACT_LIMITS.members).optional(),
   })
   .strict()
   .refine((body) => body.add !== undefined || body.remove !== undefined, "give `add`, `remove`, or both: lists of contact ids");

@@ -71,6 +71,18 @@ function contactsApi(name: string, database: () => Promise<string>) {
         assert.equal(response.statusCode, 400, JSON.stringify(payload));
         assert.match(response.json().error, reason);
       }
+      const nested = await app.inject({
+        method: "POST",
+        url: "/api/contacts",
+        headers: { "content-type": "application/json" },
+        payload: `{"fields":{"deep":${"[".repeat(5_000)}1${"]".repeat(5_000)}}}`,
+      });
+      assert.equal(nested.statusCode, 400);
+      assert.match(nested.json().error, /fields: nested at most 32 deep/);
+      for (const url of ["/api/contacts/3000000000", "/api/contacts?after=3000000000", "/api/groups/3000000000/members"])
+        assert.equal((await call("GET", url)).statusCode, 400, `${url}: an id no database column holds`);
+      assert.equal((await call("POST", "/api/contacts", { groups: [3_000_000_000] })).statusCode, 400);
+      assert.equal((await call("POST", "/api/messages", { group: 3_000_000_000, text: "x" })).statusCode, 400);
       assert.equal((await call("GET", "/api/contacts/abc")).statusCode, 400);
       assert.equal((await call("GET", "/api/contacts?limit=100000")).statusCode, 400);
       assert.equal((await call("PATCH", "/api/contacts/999999", { name: "x" })).statusCode, 404);

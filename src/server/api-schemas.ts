@@ -22,7 +22,7 @@ export const sendMessageBody = z
       .optional()
       .describe("Recipients on several backends."),
     group: z
-      .union([z.number().int().positive(), z.string().min(1).max(100)])
+      .union([z.number().int().positive().max(2_147_483_647), z.string().min(1).max(100)])
       .optional()
       .describe("A group (its id or name): every member, at their first connection or the one on `backend`."),
   })

@@ -38,9 +38,21 @@ function storeUnavailable(error: FastifyError): boolean {
   return /^Connection terminated|timeout exceeded when trying to connect/.test(error.message ?? "");
 }
 
+/**
+ * A write that lost a race with another (two renames to one name, a member added as its contact
+ * is deleted): PostgreSQL's unique and foreign-key violations, SQLite's constraint errors.
+ */
+function conflict(error: FastifyError): boolean {
+  if (error.code === "23505" || error.code === "23503") return true;
+  const { errcode } = error as { errcode?: unknown };
+  // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY, _FOREIGNKEY; a NOT NULL or CHECK failure is a bug, and stays a 500.
+  return error.code === "ERR_SQLITE_ERROR" && (errcode === 2067 || errcode === 1555 || errcode === 787);
+}
+
 /** What a failed request's answer says: the framework's own 4xx reason, a 503 while the store is away, or a 500 that gives nothing away. */
 function describe(error: FastifyError, request: FastifyRequest): { status: number; message: string } {
   if (error.code === "INPUT_INVALID") return { status: 400, message: `bad request: ${error.message}` };
+  if (conflict(error)) return { status: 409, message: "conflict: another change to the same data came first; read it again and retry" };
   if (storeUnavailable(error)) {
     request.log.warn({ err: error, method: request.method, path: request.url.split("?")[0] }, "the store is not there for now; answered 503");
     return { status: 503, message: "the store is not available for now; try again shortly" };

@@ -51,6 +51,28 @@ test("a contact made or changed with connections shows in the cached connections
   assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["111"] }))[0].contactId, null);
 });
 
+test("a lookup under way while a contact takes its connection does not put the old contactId back in the cache", async () => {
+  const { store } = await countingStore();
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const slow: Store = Object.create(store);
+  // Reads the connection now (no contact yet), answers only once the gate opens.
+  slow.lookupConnections = async (args) => {
+    const read = await store.lookupConnections(args);
+    await gate;
+    return read;
+  };
+  const cached = withConnectionCache(slow);
+  const lookup = cached.lookupConnections({ backend: "kannel", identities: ["555"] });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const contact = await cached.createContact({ name: "Ana", connections: [{ backend: "kannel", identity: "555" }] });
+  release();
+  assert.equal((await lookup)[0].contactId, null, "the lookup read before the contact was made");
+  assert.equal((await cached.lookupConnections({ backend: "kannel", identities: ["555"] }))[0].contactId, contact.id);
+});
+
 test("the cache holds at most its size: connections in use stay, the others age out", async () => {
   const { store, asked } = await countingStore();
   const cached = withConnectionCache(store, 4);

@@ -13,6 +13,8 @@ import type { Store } from "./store.ts";
 export function withConnectionCache(store: Store, max = 20_000): Store {
   let recent = new Map<string, Connection>();
   let older = new Map<string, Connection>();
+  /** Counts the times the cache was emptied: a lookup that began before one must not remember what it read. */
+  let generation = 0;
   const keyOf = (backend: string, identity: string) => `${backend}\n${identity}`;
   const remember = (key: string, connection: Connection) => {
     if (recent.size >= max / 2) {
@@ -32,8 +34,9 @@ export function withConnectionCache(store: Store, max = 20_000): Store {
   cached.lookupConnections = async ({ backend, identities }) => {
     const known = identities.map((identity) => find(keyOf(backend, identity)));
     if (known.every((c) => c !== undefined)) return known as Connection[];
+    const began = generation;
     const connections = await store.lookupConnections({ backend, identities });
-    for (const connection of connections) remember(keyOf(backend, connection.identity), connection);
+    if (began === generation) for (const connection of connections) remember(keyOf(backend, connection.identity), connection);
     return connections;
   };
   // A contact's connections change with it: what is remembered of them is forgotten.
@@ -45,6 +48,7 @@ export function withConnectionCache(store: Store, max = 20_000): Store {
       } finally {
         recent = new Map();
         older = new Map();
+        generation++;
       }
     };
   cached.createContact = forgetting((args) => store.createContact(args));
@@ -52,9 +56,10 @@ export function withConnectionCache(store: Store, max = 20_000): Store {
   cached.deleteContact = forgetting((id) => store.deleteContact(id));
   cached.setConnectionContact = async ({ connectionId, contactId }) => {
     await store.setConnectionContact({ connectionId, contactId });
-    for (const generation of [recent, older]) {
-      for (const [key, connection] of generation) {
-        if (connection.id === connectionId) generation.set(key, { ...connection, contactId });
+    generation++;
+    for (const cache of [recent, older]) {
+      for (const [key, connection] of cache) {
+        if (connection.id === connectionId) cache.set(key, { ...connection, contactId });
       }
     }
   };

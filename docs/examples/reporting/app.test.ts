@@ -47,6 +47,16 @@ test("every reporter is a contact in the reporters group, with their age as a fi
   );
 });
 
+test("registering again changes the reporter and makes no second one", async () => {
+  await using t = await testApps({ apps: [ReportingApp] });
+  await t.receive("REG Amina 34", "+255700000001");
+  assert.deepEqual(await t.receive("REG Amina Said 35 sw", "+255700000001"), ["Asante Amina Said, umesajiliwa"]);
+  const group = await t.store.getGroup({ name: "reporters" });
+  assert.equal(group?.members, 1);
+  const [reporter] = (await t.store.listContacts({ limit: 10 })).items;
+  assert.deepEqual([reporter.name, reporter.language, reporter.fields], ["Amina Said", "sw", { age: 35 }]);
+});
+
 test("a report counts once, even when its message is processed twice", async () => {
   await using t = await testApps({ apps: [ReportingApp] });
   await t.receive("REG Amina 34", "+255700000001");

@@ -22,15 +22,17 @@ class RegisterHandler extends PatternHandler {
   override async handle(name?: string, age?: string, language?: string) {
     const { group } = (this.app as ReportingApp).settings;
     const contacts = this.router!.contacts;
-    const reporters = (await contacts.getGroup({ name: group })) ?? (await contacts.createGroup({ name: group }));
-    const contact = await contacts.createContact({
-      name: name!,
-      language: language ?? "",
-      fields: { age: Number(age) },
-      connections: [{ backend: this.msg.connection.backend, identity: this.msg.connection.identity }],
-      groups: reporters ? [reporters.id] : [],
-    });
-    await this.database<ReportingTables>()
+    // Another reporter's first REG may make the group at the same moment: then it is there to read.
+    const reporters = (await contacts.getGroup({ name: group })) ?? (await contacts.createGroup({ name: group })) ?? (await contacts.getGroup({ name: group }));
+    const db = this.database<ReportingTables>();
+    const known = await db.selectFrom("reporters").select("contact_id").where("connection_id", "=", this.msg.connection.id).executeTakeFirst();
+    // REG again (or the same message processed twice) changes the reporter, and makes no second one.
+    const details = { name: name!, language: language ?? "", fields: { age: Number(age) } };
+    const contact =
+      (known && (await contacts.updateContact({ id: known.contact_id, ...details }))) ??
+      (await contacts.createContact({ ...details, connections: [{ backend: this.msg.connection.backend, identity: this.msg.connection.identity }] }));
+    if (reporters) await contacts.changeGroupMembers({ group: reporters.id, add: [contact.id] });
+    await db
       .insertInto("reporters")
       .values({ connection_id: this.msg.connection.id, contact_id: contact.id, registered_at: this.router!.now().toISOString() })
       .onConflict((oc) => oc.column("connection_id").doUpdateSet({ contact_id: contact.id }))

@@ -118,6 +118,14 @@ export class HttpBackend extends BackendBase<HttpOptions> {
       )
     : undefined;
 
+  override configure(options: HttpOptions): void {
+    if (options.status && !options.inboundToken)
+      this.port.logger.warn(
+        { backend: this.name },
+        `backend "${this.name}" takes delivery reports at /backend/${this.name}/status/ without an inboundToken: anyone who reaches it can mark messages delivered or failed; set inboundToken and give the gateway the URL with ?token=`,
+      );
+  }
+
   override async send(request: SendRequest): Promise<SendResult> {
     if (!this.sender) {
       throw new MessageSendingError(`backend "${this.name}" (engine http) has no sendUrl: set one in its options to send through it`, {

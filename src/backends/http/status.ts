@@ -45,8 +45,9 @@ export const COMMON_STATUSES: Readonly<Record<string, DeliveryReport["status"]>>
 /**
  * `/backend/<name>/status/` of the generic http engine: a gateway's delivery report, read from
  * the query (GET) or the body (form or JSON), matched to the transmission by the gateway's
- * message id (or our message id, for gateways that echo it). An unknown id or status is a 400
- * that says which; a report that overtook its send's answer is kept and answered 200.
+ * message id (or our message id, for gateways that echo it). A missing or unknown status is a 400
+ * that says which; a report naming an id no send has brought yet is kept (it may have overtaken
+ * the send's answer) and answered 200.
  */
 export class HttpStatusView implements BackendView {
   readonly path = "status/";

@@ -168,6 +168,8 @@ test("an app's tables may not take RapidSMS's names or another app's, and need m
   assert.throws(() => checkAppTables([clinic, { ...clinic, app: "survey" }]), /app "survey": table "reporters" is app "clinic"'s/);
   assert.throws(() => checkAppTables([{ ...clinic, migrations: {} }]), /declares tables but no migrations/);
   assert.throws(() => checkAppTables([{ ...clinic, app: "my-app" }]), /give it an appName of letters, digits and underscores/);
+  assert.throws(() => checkAppTables([{ ...clinic, app: "kysely" }]), /its migration table would be RapidSMS's/);
+  assert.throws(() => checkAppTables([clinic, { ...clinic, app: "survey", tables: ["clinic_migration"] }]), /table "clinic_migration" is app "clinic"'s/);
 });
 
 test("a migration that fails names the app and the migration; what the run did is undone, earlier runs stay", async () => {

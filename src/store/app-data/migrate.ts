@@ -15,9 +15,12 @@ export interface AppTables {
 
 /** Every app's tables have names of their own: not RapidSMS's, not another app's; and the app a name fit for its migration table. */
 export function checkAppTables(apps: readonly AppTables[]): void {
-  const owner = new Map<string, string>(TABLES.map((table) => [table, "RapidSMS"]));
+  // RapidSMS's tables, its migration tables, and each app's migration tables are taken.
+  const owner = new Map<string, string>([...TABLES, "kysely_migration", "kysely_migration_lock"].map((table) => [table, "RapidSMS"]));
+  for (const { app } of apps) for (const table of [`${app}_migration`, `${app}_migration_lock`]) owner.set(table, app);
   for (const { app, tables, migrations } of apps) {
     if (!SQL_NAME.test(app)) throw new ConfigError(`app "${app}" has tables: give it an appName of letters, digits and underscores`);
+    if (app.toLowerCase() === "kysely") throw new ConfigError(`app "${app}" has tables: its migration table would be RapidSMS's; give it another appName`);
     if (Object.keys(migrations).length === 0) throw new ConfigError(`app "${app}": it declares tables but no migrations to make them`);
     for (const table of tables) {
       if (!SQL_NAME.test(table)) throw new ConfigError(`app "${app}": table "${table}" is not a plain name (letters, digits, underscores)`);

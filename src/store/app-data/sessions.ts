@@ -40,7 +40,12 @@ export class SqlSessions {
     const open = this.sessions.get(session);
     if (!open) throw this.gone(session);
     open.timer.refresh();
-    return open.trx.executeQuery(query);
+    try {
+      return await open.trx.executeQuery(query);
+    } finally {
+      // Idle time counts from the end of the statement: a long one is no idle transaction.
+      open.timer.refresh();
+    }
   }
 
   /** Opens a transaction for `session`: resolves once it holds the connection. */
@@ -73,8 +78,11 @@ export class SqlSessions {
   async end(session: number, commit: boolean): Promise<void> {
     const open = this.sessions.get(session);
     if (!open) {
-      if (this.expired.delete(session) && !commit) return;
-      throw this.gone(session);
+      const expired = this.expired.has(session);
+      if (expired && !commit) return void this.expired.delete(session);
+      const error = this.gone(session);
+      this.expired.delete(session);
+      throw error;
     }
     this.sessions.delete(session);
     clearTimeout(open.timer);

@@ -2,7 +2,7 @@ import type { Transaction } from "kysely";
 import type { Connection } from "../../messages/connection.ts";
 import type { Database } from "../schema.ts";
 import type { ConnectionRef, ContactInit, ContactRecord, ContactStore, GroupRecord, Page } from "../store.ts";
-import { type Db, isoNow, type StoreContext } from "./rows.ts";
+import { type Db, isoNow, slices, type StoreContext } from "./rows.ts";
 
 /** Contacts, their connections and their groups. */
 export class Contacts implements ContactStore {
@@ -163,8 +163,9 @@ export class Contacts implements ContactStore {
       const row = await trx.selectFrom("contact_groups").select("id").where("id", "=", group).executeTakeFirst();
       if (!row) return false;
       const stamp = isoNow();
-      if (remove.length > 0) await trx.deleteFrom("contact_group_members").where("group_id", "=", group).where("contact_id", "in", remove).execute();
-      if (add.length > 0) await addMembers(trx, group, add, stamp);
+      for (const slice of slices(remove, 1, this.ctx.dialect))
+        await trx.deleteFrom("contact_group_members").where("group_id", "=", group).where("contact_id", "in", slice).execute();
+      for (const slice of slices(add, 3, this.ctx.dialect)) await addMembers(trx, group, slice, stamp);
       await trx.updateTable("contact_groups").set({ modified_on: stamp }).where("id", "=", group).execute();
       return true;
     });
@@ -172,31 +173,37 @@ export class Contacts implements ContactStore {
   }
 
   async connectionLanguages(ids: readonly number[]): Promise<Record<number, string>> {
-    if (ids.length === 0) return {};
-    const rows = await this.ctx.db
-      .selectFrom("connections")
-      .innerJoin("contacts", "contacts.id", "connections.contact_id")
-      .select(["connections.id", "contacts.language"])
-      .where("connections.id", "in", [...new Set(ids)])
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.id, r.language]));
+    const languages: Record<number, string> = {};
+    for (const slice of slices([...new Set(ids)], 1, this.ctx.dialect)) {
+      const rows = await this.ctx.db
+        .selectFrom("connections")
+        .innerJoin("contacts", "contacts.id", "connections.contact_id")
+        .select(["connections.id", "contacts.language"])
+        .where("connections.id", "in", slice)
+        .execute();
+      for (const row of rows) languages[row.id] = row.language;
+    }
+    return languages;
   }
 
   async groupConnections({ group, backend }: { group: number; backend?: string }): Promise<Connection[]> {
-    let query = this.ctx.db
+    const { db } = this.ctx;
+    // Each member's first connection (on `backend`, when given), chosen by the database.
+    let first = db
       .selectFrom("contact_group_members")
       .innerJoin("connections", "connections.contact_id", "contact_group_members.contact_id")
+      .select((eb) => eb.fn.min("connections.id").as("id"))
+      .where("contact_group_members.group_id", "=", group)
+      .groupBy("connections.contact_id");
+    if (backend !== undefined) first = first.innerJoin("backends", "backends.id", "connections.backend_id").where("backends.name", "=", backend);
+    const rows = await db
+      .selectFrom("connections")
       .innerJoin("backends", "backends.id", "connections.backend_id")
       .select(["connections.id", "connections.identity", "connections.contact_id", "backends.name as backend"])
-      .where("contact_group_members.group_id", "=", group);
-    if (backend !== undefined) query = query.where("backends.name", "=", backend);
-    const rows = await query.orderBy("connections.contact_id").orderBy("connections.id").execute();
-    const first = new Map<number, Connection>();
-    for (const row of rows) {
-      if (row.contact_id !== null && !first.has(row.contact_id))
-        first.set(row.contact_id, { id: row.id, backend: row.backend, identity: row.identity, contactId: row.contact_id });
-    }
-    return [...first.values()];
+      .where("connections.id", "in", first)
+      .orderBy("connections.contact_id")
+      .execute();
+    return rows.map((row) => ({ id: row.id, backend: row.backend, identity: row.identity, contactId: row.contact_id }));
   }
 }
 
