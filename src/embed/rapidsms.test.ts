@@ -51,6 +51,24 @@ test("sms.send refuses what it cannot queue with the field named: a number for t
   await sms.close();
 });
 
+test("sms.broadcast sends to a group's members from the host's code, and says when there is nobody to send to", async () => {
+  const sms = await createRapidSms({ installedBackends: { db: { engine: "database" } }, database: "sqlite::memory:" }, { env: {} });
+  await sms.start();
+  const { store } = sms.system;
+  const nurses = (await store.createGroup({ name: "nurses" }))!;
+  await store.createContact({ name: "A", connections: [{ backend: "db", identity: "501" }], groups: [nurses.id] });
+  await store.createContact({ name: "B", groups: [nurses.id] });
+  const sent = await sms.broadcast({ group: "nurses", text: "Shift change at 6" });
+  assert.deepEqual([sent.ids.length, sent.recipients, sent.skipped], [1, 1, 1]);
+  await sms.system.pipeline.idle();
+  assert.equal((await sms.status(sent.ids[0]))?.status, "S");
+  await assert.rejects(
+    sms.broadcast({ group: "midwives", text: "x" }),
+    (error: Error) => error instanceof InvalidInputError && /no group named "midwives"/.test(error.message),
+  );
+  await sms.close();
+});
+
 test("a host body parser mounted before RapidSMS: the request is answered at once with what to change, not left to hang", async () => {
   const sms = await createRapidSms({ installedBackends: { http: { engine: "http" } }, database: "sqlite::memory:" }, { env: {} });
   const app = express();

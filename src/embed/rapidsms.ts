@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { broadcastToGroup } from "../broadcast.ts";
 import type { RapidSmsConfig } from "../config/config.ts";
 import { environmentOverrides } from "../config/load.ts";
 import { resolveConfig } from "../config/resolve.ts";
@@ -42,6 +43,12 @@ export interface RapidSms {
    * outgoing phase cancelled the message.
    */
   send(args: SendArgs): Promise<string>;
+  /**
+   * Sends `text` to every member of a contact group (by id or name) at their own connection, or
+   * at their connection on `backend`; returns the messages' ids (one per 10,000 members) and who
+   * was left out. Throws InvalidInputError when there is no such group or nobody in it to send to.
+   */
+  broadcast(args: { group: number | string; text: string; backend?: string }): Promise<{ ids: string[]; recipients: number; skipped: number }>;
   /** A message's status and each recipient's, or undefined for an id it does not know. */
   status(id: string): Promise<MessageStatus | undefined>;
   /**
@@ -119,6 +126,11 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
       const message = await system.router.send(text, await system.router.lookupConnections(backend, identities));
       if (!message.processed) throw new Error("an app's outgoing phase cancelled the message: nothing was queued");
       return message.id;
+    },
+    async broadcast(args) {
+      const sent = await broadcastToGroup(system, args);
+      if (sent.refused) throw new InvalidInputError(sent.refused === "no such backend" ? "backend" : "group", sent.message);
+      return { ids: sent.ids, recipients: sent.recipients, skipped: sent.skipped };
     },
     async status(id) {
       const record = await system.store.getMessage(id);
