@@ -26,6 +26,8 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
   failedIdentities?: readonly string[];
   /** A partial failure: the gateway's ids of the messages to the identities that were sent, for their delivery reports. */
   externalIds?: Readonly<Record<string, string>>;
+  /** Failed identities that must not be tried again, though others of the call may be (`retryable`): a gateway that took the message but answered unreadably. */
+  permanentIdentities?: readonly string[];
   /** Whether sending again later may succeed (timeouts, 5xx, 429) or never will (bad request, bad config). */
   retryable?: boolean;
   code?: ErrorCode;
@@ -38,12 +40,14 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
 export class MessageSendingError extends RapidSmsError {
   readonly failedIdentities: string[];
   readonly externalIds: Readonly<Record<string, string>>;
+  readonly permanentIdentities: readonly string[];
   readonly retryable: boolean;
 
   constructor(message = "An error occurred during sending.", options: MessageSendingErrorOptions = {}) {
     super(message, options.code ?? "SEND_FAILED", options);
     this.failedIdentities = [...(options.failedIdentities ?? [])];
     this.externalIds = { ...options.externalIds };
+    this.permanentIdentities = [...(options.permanentIdentities ?? [])];
     this.retryable = options.retryable ?? true;
   }
 }

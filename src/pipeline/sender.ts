@@ -269,6 +269,7 @@ export class Sender {
     const { options } = this.init;
     const sendError = error instanceof MessageSendingError ? error : undefined;
     const failed = new Set(sendError?.failedIdentities ?? []);
+    const permanent = new Set(sendError?.permanentIdentities ?? []);
     // Input the backend cannot encode (a URIError from encodeURIComponent) will never go; any other
     // error (a bug, or a library's network error) is the backend's failure and is tried again.
     const retryable = sendError?.retryable ?? !(error instanceof URIError);
@@ -279,7 +280,7 @@ export class Sender {
     return batch.transmissions.map((t): SendOutcome => {
       const base = { transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, durationMs };
       if (failed.size > 0 && !failed.has(t.identity)) return { ...base, status: "S", externalId: sendError?.externalIds[t.identity] ?? null };
-      if (retryable && t.attempt < options.maxAttempts) {
+      if (retryable && !permanent.has(t.identity) && t.attempt < options.maxAttempts) {
         return { ...base, status: "Q", nextAttemptAt: now + retryDelay(t.attempt, options), error: reason };
       }
       return { ...base, status: "E", error: retryable ? `${reason} (gave up after ${t.attempt} attempts)` : reason };

@@ -260,6 +260,22 @@ describe("http engine through the router", () => {
     assert.equal(gateway.requests.filter((r) => r.form.identity === "222").length, 1, "a permanent failure is not retried");
   });
 
+  test("a recipient whose answer had no id is not sent again when another recipient of the same send is retried", async () => {
+    const { t } = await httpBackend({ messageIdPattern: "id=(\\w+)" });
+    let refused = 0;
+    gateway.answer = (r) => {
+      if (r.form.identity === "111") return { status: 200, body: "queued, no id given" };
+      return refused++ === 0 ? { status: 503, body: "busy" } : { status: 200, body: "id=gw222" };
+    };
+    const msg = await t.router.send("hello", await t.connections(["111", "222"], "gw"));
+    await t.idle();
+    const record = (await t.store.getMessage(msg.id))!;
+    const byIdentity = Object.fromEntries(record.transmissions.map((tr) => [tr.identity, [tr.status, tr.externalId]]));
+    assert.deepEqual(byIdentity, { "111": ["E", null], "222": ["S", "gw222"] });
+    assert.equal(gateway.requests.filter((r) => r.form.identity === "111").length, 1, "the gateway may have taken it: once is all");
+    assert.equal(gateway.requests.filter((r) => r.form.identity === "222").length, 2);
+  });
+
   test("a 503 is retried and the transmission ends S once the gateway takes it", async () => {
     const { t } = await httpBackend();
     let calls = 0;

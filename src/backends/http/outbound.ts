@@ -48,10 +48,7 @@ export function createHttpSender(options: HttpSendOptions, client: GatewayClient
     if (!options.readId) return { logText: answer.logText };
     const id = options.readId(answer.body);
     if (id === undefined) {
-      throw new MessageSendingError(`the gateway's answer holds no message id where the backend's messageId option looks: ${answer.logText || "(empty)"}`, {
-        retryable: false,
-        code: "SEND_FAILED",
-      });
+      throw new UnreadableAnswer(`the gateway's answer holds no message id where the backend's messageId option looks: ${answer.logText || "(empty)"}`);
     }
     return { id, logText: answer.logText };
   }
@@ -74,6 +71,8 @@ export function createHttpSender(options: HttpSendOptions, client: GatewayClient
       failures.length === identities.length ? message : `${failures.length} of ${identities.length} identities failed: ${message}`,
       {
         failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity),
+        // The gateway took these, but their answers did not say how it knows them: sending again could deliver twice.
+        permanentIdentities: failures.filter((f) => f.error instanceof UnreadableAnswer).map((f) => f.identity),
         externalIds: Object.fromEntries(
           outcomes.flatMap((o, i) => (o.status === "fulfilled" && o.value.id !== undefined ? [[identities[i], o.value.id] as const] : [])),
         ),
@@ -83,4 +82,11 @@ export function createHttpSender(options: HttpSendOptions, client: GatewayClient
       },
     );
   };
+}
+
+/** An answer to a send without the message id the backend is configured to read: never retried, since the gateway may have taken it. */
+class UnreadableAnswer extends MessageSendingError {
+  constructor(message: string) {
+    super(message, { retryable: false, code: "SEND_FAILED" });
+  }
 }
