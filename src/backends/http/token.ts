@@ -1,7 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { sameSecret } from "../../security/secrets.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
-
-const digest = (value: string) => createHash("sha256").update(value).digest();
 
 /**
  * `view`, answering only requests that carry `token`: as `?token=` in the URL the gateway is given,
@@ -9,13 +7,12 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * the request is read any further.
  */
 export function withToken(view: BackendView, token: string): BackendView {
-  const expected = digest(token);
   return {
     path: view.path,
     async handle(request: ViewRequest): Promise<ViewResponse> {
       const header = request.headers?.["x-rapidsms-token"];
       const given = typeof header === "string" ? header : new URL(request.url, "http://gateway.invalid").searchParams.get("token");
-      if (given === null || !timingSafeEqual(digest(given), expected))
+      if (given === null || !sameSecret(given, token))
         return textResponse(403, "forbidden: this endpoint needs the backend's inboundToken, as ?token= in its URL or an X-RapidSMS-Token header");
       // The token is no field of the message: it never reaches the form, the store or the logs.
       const { token: _token, ...query } = request.query;
