@@ -25,12 +25,12 @@ export async function broadcastToGroup(
   args: { group: number | string; backend?: string; text: string },
 ): Promise<BroadcastResult | BroadcastRefusal> {
   const { store, router, pipeline } = system;
-  if (args.backend !== undefined && !system.backends.has(args.backend))
-    return { refused: "no such backend", message: `backend "${args.backend}" is not installed; installed: ${[...system.backends.keys()].join(", ")}` };
+  const notInstalled = args.backend === undefined ? undefined : pipeline.notInstalled(args.backend);
+  if (notInstalled) return { refused: "no such backend", message: notInstalled };
   const group = await store.getGroup(typeof args.group === "number" ? { id: args.group } : { name: args.group });
   if (!group) return { refused: "no such group", message: `no group ${typeof args.group === "number" ? `with id ${args.group}` : `named "${args.group}"`}` };
   const all = await store.groupConnections({ group: group.id, backend: args.backend });
-  const connections = all.filter((c) => system.backends.has(c.backend) && !pipeline.unsendable(c.backend, c.identity));
+  const connections = all.filter((c) => !pipeline.notInstalled(c.backend) && !pipeline.unsendable(c.backend, c.identity));
   if (connections.length === 0)
     return {
       refused: "nobody to send to",

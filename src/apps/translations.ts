@@ -5,6 +5,9 @@
  * gets it (see Router.process and Router.sendAll).
  */
 
+/** A W3C language tag (BCP 47) as people write it: `en`, `sw`, `pt-BR`, `zh-Hant`. */
+export const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+
 /** Values put into a text where it says `%(name)s`. */
 export type TextParams = Readonly<Record<string, string | number>>;
 

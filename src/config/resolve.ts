@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { AppBase, appName, appSettings, type AppClass } from "../apps/app.ts";
 import { builtinApps } from "../apps/builtin.ts";
+import { LANGUAGE_TAG } from "../apps/translations.ts";
 import { BackendBase, type BackendClass } from "../backends/backend.ts";
 import { findEngine } from "../backends/engines.ts";
 import { shippedEngines } from "../backends/registry.ts";
@@ -16,9 +17,6 @@ import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.t
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
 
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** A W3C language tag (BCP 47) as people write it: `en`, `sw`, `pt-BR`. */
-const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 
 const topLevelSchema = z
   .object({

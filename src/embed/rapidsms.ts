@@ -113,7 +113,8 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
     logger,
     start: () => system.pipeline.start(),
     async send({ backend, to, text }) {
-      if (!system.backends.has(backend)) throw new ConfigError(`backend "${backend}" is not installed; installed: ${[...system.backends.keys()].join(", ")}`);
+      const notInstalled = system.pipeline.notInstalled(backend);
+      if (notInstalled) throw new ConfigError(notInstalled);
       const identities = typeof to === "string" ? [to] : Array.isArray(to) ? [...to] : undefined;
       if (!identities || identities.some((identity) => typeof identity !== "string"))
         throw new InvalidInputError("to", "Expected an identity, or a list of identities, as text.");

@@ -110,6 +110,12 @@ export class Pipeline implements RouterPort, WorkSource {
     return this.store;
   }
 
+  /** `backend "x" is not installed; installed: …` when no backend has that name, else undefined. */
+  notInstalled(backendName: string): string | undefined {
+    if (this.backends.has(backendName)) return undefined;
+    return `backend "${backendName}" is not installed; installed: ${[...this.backends.keys()].join(", ")}`;
+  }
+
   /** Why `backendName` cannot send to `identity` (see BackendBase.identityPattern), or undefined. */
   unsendable(backendName: string, identity: string): string | undefined {
     const engine = this.engines.get(backendName);

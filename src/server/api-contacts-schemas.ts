@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { LIMITS, unfitText } from "../messages/limits.ts";
+import { LANGUAGE_TAG } from "../apps/translations.ts";
+import { LIMITS } from "../messages/limits.ts";
+import { MAX_ID, storable } from "./api-schemas.ts";
 
 /** The bounds of what a contact or group may hold through the API. */
 export const CONTACT_LIMITS = {
@@ -13,20 +15,12 @@ export const CONTACT_LIMITS = {
   pageSize: 500,
 } as const;
 
-const text = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .superRefine((value, ctx) => {
-      const unfit = unfitText(value);
-      if (unfit) ctx.addIssue({ code: "custom", message: unfit });
-    });
+const text = (max: number) => storable(z.string().max(max));
 
-/** A W3C language tag (BCP 47) as people write it: `en`, `sw`, `pt-BR`, `zh-Hant`. */
 const language = z
   .string()
   .max(35)
-  .regex(/^$|^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'expected a language tag such as en, sw or pt-BR, or "" for the default')
+  .refine((tag) => tag === "" || LANGUAGE_TAG.test(tag), 'expected a language tag such as en, sw or pt-BR, or "" for the default')
   .describe('A language tag (BCP 47), or "" for the configured default language.');
 
 /** Values nested deeper than this are refused before anything walks them recursively. */
@@ -53,8 +47,6 @@ const fields = z
 
 const connectionRef = z.object({ backend: z.string().min(1), identity: text(LIMITS.identity).trim().min(1) }).strict();
 
-/** The largest id a PostgreSQL `integer` (and `serial`) holds. */
-export const MAX_ID = 2_147_483_647;
 const rowId = () => z.number().int().positive().max(MAX_ID);
 const id = z.coerce.number().int().positive().max(MAX_ID);
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import type { ConnectionRef } from "../store/store.ts";
+import type { ConnectionRef, ContactRecord, Page } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { contactBody, contactsQuery, groupBody, groupChange, idParams, membersBody, pageQuery } from "./api-contacts-schemas.ts";
 import { parse } from "./api-parse.ts";
@@ -14,9 +14,7 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
   const refuseConnections = (reply: FastifyReply, connections: readonly ConnectionRef[] | undefined): boolean => {
     for (const [at, { backend, identity }] of (connections ?? []).entries()) {
       const path = `connections.${at}`;
-      const reason = !system.backends.has(backend)
-        ? `backend "${backend}" is not installed; installed: ${[...system.backends.keys()].join(", ")}`
-        : system.pipeline.unsendable(backend, identity);
+      const reason = system.pipeline.notInstalled(backend) ?? system.pipeline.unsendable(backend, identity);
       if (reason) {
         reply.code(400).send({ error: `invalid request: ${path}: ${reason}`, issues: [{ path, message: reason }] });
         return true;
@@ -28,8 +26,7 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
   api.get("/contacts", async (request, reply) => {
     const query = parse(contactsQuery, request.query, reply);
     if (!query) return reply;
-    const page = await store.listContacts(query);
-    return { contacts: page.items, total: page.total, next: page.next };
+    return contactPage(await store.listContacts(query));
   });
 
   api.post("/contacts", async (request, reply) => {
@@ -99,8 +96,7 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
     const query = params && parse(pageQuery, request.query, reply);
     if (!params || !query) return reply;
     if (!(await store.getGroup({ id: params.id }))) return noGroup(reply, params.id);
-    const page = await store.listContacts({ ...query, group: params.id });
-    return { contacts: page.items, total: page.total, next: page.next };
+    return contactPage(await store.listContacts({ ...query, group: params.id }));
   });
 
   api.post("/groups/:id/members", async (request, reply) => {
@@ -109,4 +105,9 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
     if (!params || !body) return reply;
     return (await store.changeGroupMembers({ group: params.id, ...body })) ?? noGroup(reply, params.id);
   });
+}
+
+/** A page of contacts as the API answers it (see contactPage in api-contacts-schemas.ts). */
+function contactPage(page: Page<ContactRecord>) {
+  return { contacts: page.items, total: page.total, next: page.next };
 }

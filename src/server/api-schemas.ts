@@ -2,8 +2,11 @@ import { z } from "zod";
 import { LIMITS, unfitText } from "../messages/limits.ts";
 import { STATUSES } from "../messages/status.ts";
 
+/** The largest id a PostgreSQL `integer` (and `serial`) holds. */
+export const MAX_ID = 2_147_483_647;
+
 /** Refuses what no store or gateway can keep (a lone surrogate, a NUL), with the reason. */
-const storable = (schema: z.ZodString) =>
+export const storable = (schema: z.ZodString) =>
   schema.superRefine((value, ctx) => {
     const unfit = unfitText(value);
     if (unfit) ctx.addIssue({ code: "custom", message: unfit });
@@ -22,7 +25,7 @@ export const sendMessageBody = z
       .optional()
       .describe("Recipients on several backends."),
     group: z
-      .union([z.number().int().positive().max(2_147_483_647), z.string().min(1).max(100)])
+      .union([z.number().int().positive().max(MAX_ID), z.string().min(1).max(100)])
       .optional()
       .describe("A group (its id or name): every member, at their first connection or the one on `backend`."),
   })

@@ -159,7 +159,7 @@ export const backendViewRoute: FastifyPluginAsync<{ system: System; backendName:
 /** The view of backend `name` at `path` under `/backend/<name>/`; a ConfigError naming the ones there are when none is. */
 export function findView(system: System, name: string, path = ""): BackendView {
   const backend = system.backends.get(name);
-  if (!backend) throw new ConfigError(`backend "${name}" is not installed; installed: ${[...system.backends.keys()].join(", ")}`);
+  if (!backend) throw new ConfigError(system.pipeline.notInstalled(name)!);
   const views = backend.views();
   const view = views.find((v) => v.path === path);
   if (!view) throw new ConfigError(`backend "${name}" has no view "${path}"; its views: ${views.map((v) => `"${v.path}"`).join(", ")}`);

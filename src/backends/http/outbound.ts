@@ -56,11 +56,12 @@ export function createHttpSender(options: HttpSendOptions, client: GatewayClient
   return async function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
     const outcomes = await Promise.allSettled(identities.map((identity) => sendOne(identity, text, signal)));
     const failures = outcomes.flatMap((outcome, i) => (outcome.status === "rejected" ? [{ identity: identities[i], error: outcome.reason as unknown }] : []));
+    // The gateway's id of each message it took, whether or not the others failed.
+    const externalIds = Object.fromEntries(
+      outcomes.flatMap((o, i) => (o.status === "fulfilled" && o.value.id !== undefined ? [[identities[i], o.value.id] as const] : [])),
+    );
     if (failures.length === 0) {
       const answers = [...new Set(outcomes.map((o) => (o.status === "fulfilled" ? o.value.logText : "")))].filter(Boolean);
-      const externalIds = Object.fromEntries(
-        outcomes.flatMap((o, i) => (o.status === "fulfilled" && o.value.id !== undefined ? [[identities[i], o.value.id] as const] : [])),
-      );
       return { ...(answers.length > 0 && { answer: answers.join("\n") }), ...(Object.keys(externalIds).length > 0 && { externalIds }) };
     }
     const first = failures[0].error;
@@ -73,9 +74,7 @@ export function createHttpSender(options: HttpSendOptions, client: GatewayClient
         failedIdentities: failures.length === identities.length ? [] : failures.map((f) => f.identity),
         // The gateway took these, but their answers did not say how it knows them: sending again could deliver twice.
         permanentIdentities: failures.filter((f) => f.error instanceof UnreadableAnswer).map((f) => f.identity),
-        externalIds: Object.fromEntries(
-          outcomes.flatMap((o, i) => (o.status === "fulfilled" && o.value.id !== undefined ? [[identities[i], o.value.id] as const] : [])),
-        ),
+        externalIds,
         retryable,
         code: first instanceof MessageSendingError ? first.code : undefined,
         cause: first,

@@ -48,6 +48,8 @@ export function appDatabase(access: AppDataAccess, apps: readonly AppTables[]): 
  */
 export async function migrateApps(access: AppDataAccess, apps: readonly AppTables[]): Promise<void> {
   checkAppTables(apps);
+  // Most installs have no app with tables: their start asks the database nothing more.
+  if (apps.length === 0) return;
   const { db, dialect, naming } = access;
   const schema = dialect === "postgres" ? (naming.schema ?? (await currentSchema(db))) : undefined;
   const tablesOfApps = [...TABLES, ...apps.flatMap((app) => app.tables)];

@@ -1,6 +1,6 @@
 import type { Connection } from "../../messages/connection.ts";
 import type { BackendRow, ConnectionStore } from "../store.ts";
-import { isoNow, slices, type StoreContext } from "./rows.ts";
+import { backendRowId, isoNow, slices, type StoreContext } from "./rows.ts";
 
 /** Backends and connections. */
 export class Connections implements ConnectionStore {
@@ -14,15 +14,9 @@ export class Connections implements ConnectionStore {
   async getOrCreateBackend(name: string): Promise<BackendRow> {
     const cached = this.backendIds.get(name);
     if (cached !== undefined) return { id: cached, name };
-    const { db } = this.ctx;
-    await db
-      .insertInto("backends")
-      .values({ name, created_at: isoNow() })
-      .onConflict((oc) => oc.column("name").doNothing())
-      .execute();
-    const row = await db.selectFrom("backends").select(["id", "name"]).where("name", "=", name).executeTakeFirstOrThrow();
-    this.backendIds.set(name, row.id);
-    return { id: row.id, name: row.name };
+    const id = await backendRowId(this.ctx.db, name);
+    this.backendIds.set(name, id);
+    return { id, name };
   }
 
   async lookupConnections({ backend: backendName, identities }: { backend: string; identities: readonly string[] }): Promise<Connection[]> {

@@ -2,7 +2,7 @@ import type { Transaction } from "kysely";
 import type { Connection } from "../../messages/connection.ts";
 import type { Database } from "../schema.ts";
 import type { ConnectionRef, ContactInit, ContactRecord, ContactStore, GroupRecord, Page } from "../store.ts";
-import { type Db, isoNow, slices, type StoreContext } from "./rows.ts";
+import { backendRowId, type Db, isoNow, slices, type StoreContext } from "./rows.ts";
 
 /** Contacts, their connections and their groups. */
 export class Contacts implements ContactStore {
@@ -34,19 +34,21 @@ export class Contacts implements ContactStore {
 
   async listContacts({ limit, after = 0, group }: { limit: number; after?: number; group?: number }): Promise<Page<ContactRecord>> {
     const { db } = this.ctx;
-    let ids = db.selectFrom("contacts").select("contacts.id");
-    let count = db.selectFrom("contacts").select((eb) => eb.fn.countAll<number>().as("n"));
-    if (group !== undefined) {
-      ids = ids.innerJoin("contact_group_members", "contact_group_members.contact_id", "contacts.id").where("contact_group_members.group_id", "=", group);
-      count = count.innerJoin("contact_group_members", "contact_group_members.contact_id", "contacts.id").where("contact_group_members.group_id", "=", group);
-    }
+    const listed =
+      group === undefined
+        ? db.selectFrom("contacts")
+        : db
+            .selectFrom("contacts")
+            .innerJoin("contact_group_members", "contact_group_members.contact_id", "contacts.id")
+            .where("contact_group_members.group_id", "=", group);
     const [rows, total] = await Promise.all([
-      ids
+      listed
+        .select("contacts.id")
         .where("contacts.id", ">", after)
         .orderBy("contacts.id")
         .limit(limit + 1)
         .execute(),
-      count.executeTakeFirstOrThrow(),
+      listed.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
     ]);
     const page = rows.slice(0, limit).map((r) => r.id);
     return { items: await contactRecords(db, page), total: Number(total.n), next: rows.length > limit ? page.at(-1)! : null };
@@ -210,12 +212,7 @@ export class Contacts implements ContactStore {
 /** Links the connections (made when missing) to the contact, taking them from any other contact. */
 async function linkConnections(trx: Transaction<Database>, contactId: number, refs: readonly ConnectionRef[], stamp: string): Promise<void> {
   for (const backend of new Set(refs.map((r) => r.backend))) {
-    await trx
-      .insertInto("backends")
-      .values({ name: backend, created_at: stamp })
-      .onConflict((oc) => oc.column("name").doNothing())
-      .execute();
-    const { id: backendId } = await trx.selectFrom("backends").select("id").where("name", "=", backend).executeTakeFirstOrThrow();
+    const backendId = await backendRowId(trx, backend);
     const identities = [...new Set(refs.filter((r) => r.backend === backend).map((r) => r.identity))];
     await trx
       .insertInto("connections")

@@ -17,6 +17,17 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export const isoNow = () => new Date().toISOString();
 
+/** The id of the backend row named `name`, made when missing (backends are rows only to give connections a key). */
+export async function backendRowId(db: Db, name: string): Promise<number> {
+  await db
+    .insertInto("backends")
+    .values({ name, created_at: isoNow() })
+    .onConflict((oc) => oc.column("name").doNothing())
+    .execute();
+  const row = await db.selectFrom("backends").select("id").where("name", "=", name).executeTakeFirstOrThrow();
+  return row.id;
+}
+
 /** Transmissions with their message, connection and backend: who gets what, through which backend. */
 export function recipients(db: Db) {
   return db
