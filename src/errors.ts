@@ -28,6 +28,14 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
   externalIds?: Readonly<Record<string, string>>;
   /** Failed identities that must not be tried again, though others of the call may be (`retryable`): a gateway that took the message but answered unreadably. */
   permanentIdentities?: readonly string[];
+  /**
+   * Failed identities that opted out of messages from this sender (they texted STOP: Twilio's
+   * 21610, Vonage's barred number, Africa's Talking's blacklist): never tried again, recorded
+   * with the code RECIPIENT_OPTED_OUT.
+   */
+  optedOutIdentities?: readonly string[];
+  /** The gateway's own reason per failed identity, when it gave one each (bulk APIs): recorded instead of the message. */
+  identityErrors?: Readonly<Record<string, string>>;
   /** Whether sending again later may succeed (timeouts, 5xx, 429) or never will (bad request, bad config). */
   retryable?: boolean;
   code?: ErrorCode;
@@ -41,6 +49,8 @@ export class MessageSendingError extends RapidSmsError {
   readonly failedIdentities: string[];
   readonly externalIds: Readonly<Record<string, string>>;
   readonly permanentIdentities: readonly string[];
+  readonly optedOutIdentities: readonly string[];
+  readonly identityErrors: Readonly<Record<string, string>>;
   readonly retryable: boolean;
 
   constructor(message = "An error occurred during sending.", options: MessageSendingErrorOptions = {}) {
@@ -48,6 +58,8 @@ export class MessageSendingError extends RapidSmsError {
     this.failedIdentities = [...(options.failedIdentities ?? [])];
     this.externalIds = { ...options.externalIds };
     this.permanentIdentities = [...(options.permanentIdentities ?? [])];
+    this.optedOutIdentities = [...(options.optedOutIdentities ?? [])];
+    this.identityErrors = { ...options.identityErrors };
     this.retryable = options.retryable ?? true;
   }
 }

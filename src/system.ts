@@ -73,7 +73,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     translations: config.translations,
     logger,
   });
-  const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger });
+  const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger, publicUrl: config.publicUrl });
   if (role !== "web") await pipeline.start();
   return {
     config,

@@ -24,8 +24,8 @@ export interface SendResult {
   externalIds?: Record<string, string>;
   /** The gateway's answer, for the attempt log (secrets removed). */
   answer?: string;
-  /** SMS parts the text takes, per recipient. */
-  segments?: number;
+  /** SMS parts the text took: one count for every recipient, or the gateway's count per identity. */
+  segments?: number | Readonly<Record<string, number>>;
 }
 
 /**

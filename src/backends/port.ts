@@ -51,6 +51,13 @@ export interface MessageLog {
 export interface BackendPort {
   /** The backend's name in `installedBackends`. */
   readonly name: string;
+  /**
+   * The base URL the outside world reaches this server at, without a trailing slash: the
+   * backend's own `publicUrl` option, else the config's; null when neither is set. Signatures
+   * over the URL a gateway called are checked against it, and callback URLs built from it (see
+   * public-url.ts).
+   */
+  readonly publicUrl: string | null;
   readonly logger: Logger;
   /**
    * Accepts an inbound message: resolved once it is stored durably (answer the gateway 200 then).

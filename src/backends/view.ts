@@ -9,6 +9,10 @@ export interface ViewRequest {
   query: Record<string, unknown>;
   body?: unknown;
   headers?: Record<string, string | string[] | undefined>;
+  /** The body as it came, before parsing (UTF-8 text): what HMAC signatures over the body are computed on. */
+  rawBody?: string;
+  /** `scheme://host[:port]` as this server was called (through trusted proxies' `X-Forwarded-*`): for signatures over the URL when no publicUrl is set. */
+  origin?: string;
 }
 
 export interface ViewResponse {

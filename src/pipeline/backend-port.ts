@@ -15,6 +15,8 @@ export interface BackendPortInit {
   name: string;
   engine: BackendClass;
   options: object;
+  /** The config's top-level `publicUrl`: the default of a backend's own. */
+  publicUrl: string | null;
   store: Store;
   logger: Logger;
   events: StatusEvents;
@@ -32,8 +34,11 @@ export function backendPort(init: BackendPortInit): BackendPort {
     count: (query = {}) => store.countBackendMessages({ ...query, name }),
     clear: (identity) => store.clearBackendMessages({ name, identity }),
   };
+  const own = (options as { publicUrl?: unknown }).publicUrl;
+  const publicUrl = typeof own === "string" && own !== "" ? own : init.publicUrl;
   return {
     name,
+    publicUrl: publicUrl ? publicUrl.replace(/\/+$/, "") : null,
     logger: init.logger.child({ backend: name }),
     messages,
     async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string } = {}) {

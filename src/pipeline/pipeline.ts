@@ -34,6 +34,8 @@ export interface PipelineInit {
   backends: Readonly<Record<string, { engine: BackendClass; options: object }>>;
   options: PipelineOptions;
   logger: Logger;
+  /** The base URL the outside world reaches this server at (the config's `publicUrl`), for the backends' signatures and callbacks. */
+  publicUrl?: string | null;
 }
 
 /**
@@ -74,6 +76,7 @@ export class Pipeline implements RouterPort, WorkSource {
         name,
         engine,
         options: backendOptions,
+        publicUrl: init.publicUrl ?? null,
         store,
         logger,
         events: this.events,

@@ -176,7 +176,7 @@ export class Sender {
         status: "S",
         answer: result?.answer ?? null,
         externalId: result?.externalIds?.[t.identity] ?? null,
-        segments: result?.segments ?? null,
+        segments: typeof result?.segments === "object" ? (result.segments[t.identity] ?? null) : (result?.segments ?? null),
         durationMs,
       }));
     } catch (error) {
@@ -269,7 +269,8 @@ export class Sender {
     const { options } = this.init;
     const sendError = error instanceof MessageSendingError ? error : undefined;
     const failed = new Set(sendError?.failedIdentities ?? []);
-    const permanent = new Set(sendError?.permanentIdentities ?? []);
+    const optedOut = new Set(sendError?.optedOutIdentities ?? []);
+    const permanent = new Set([...(sendError?.permanentIdentities ?? []), ...optedOut]);
     // Input the backend cannot encode (a URIError from encodeURIComponent) will never go; any other
     // error (a bug, or a library's network error) is the backend's failure and is tried again.
     const retryable = sendError?.retryable ?? !(error instanceof URIError);
@@ -280,10 +281,13 @@ export class Sender {
     return batch.transmissions.map((t): SendOutcome => {
       const base = { transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, durationMs };
       if (failed.size > 0 && !failed.has(t.identity)) return { ...base, status: "S", externalId: sendError?.externalIds[t.identity] ?? null };
+      const own = sendError?.identityErrors[t.identity];
+      const why = own === undefined ? reason : `${batch.backend} could not send to ${t.identity}: ${own}`;
+      if (optedOut.has(t.identity)) return { ...base, status: "E", error: `${why} (RECIPIENT_OPTED_OUT: the recipient opted out; not retried)` };
       if (retryable && !permanent.has(t.identity) && t.attempt < options.maxAttempts) {
-        return { ...base, status: "Q", nextAttemptAt: now + retryDelay(t.attempt, options), error: reason };
+        return { ...base, status: "Q", nextAttemptAt: now + retryDelay(t.attempt, options), error: why };
       }
-      return { ...base, status: "E", error: retryable ? `${reason} (gave up after ${t.attempt} attempts)` : reason };
+      return { ...base, status: "E", error: retryable && !permanent.has(t.identity) ? `${why} (gave up after ${t.attempt} attempts)` : why };
     });
   }
 }

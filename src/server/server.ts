@@ -130,11 +130,17 @@ export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void
     route.bodyLimit ??= limits.bodyBytes;
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("application/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
-  app.addContentTypeParser("text/plain", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  const json = app.getDefaultJsonParser("error", "ignore");
+  const jsonKeepingRaw = (request: FastifyRequest, body: string | Buffer, done: (error: Error | null, body?: unknown) => void) => {
+    keepRaw(request, body);
+    json(request, body as string, done);
+  };
+  app.addContentTypeParser("application/json", { parseAs: "string" }, jsonKeepingRaw);
+  app.addContentTypeParser("text/plain", { parseAs: "string" }, (request, body, done) => done(null, keepRaw(request, body)));
   // Form bodies decoded strictly in their declared charset: read exactly, or refused with the field.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (request, body, done) => {
     const charset = /;\s*charset="?([^";]+)"?/i.exec(String(request.headers["content-type"]))?.[1] ?? "utf-8";
+    keepRaw(request, body);
     try {
       done(null, parseUrlencoded(body as Buffer, charset));
     } catch (error) {
@@ -143,9 +149,9 @@ export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void
     }
   });
   // Some gateways (RapidSMS's own Vumi tests among them) label JSON as text/json.
-  app.addContentTypeParser("text/json", { parseAs: "string" }, app.getDefaultJsonParser("error", "ignore"));
+  app.addContentTypeParser("text/json", { parseAs: "string" }, jsonKeepingRaw);
   // Vumi's RapidSMS relay POSTs its JSON without a Content-Type: hand the raw text to the view.
-  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => done(null, keepRaw(request, body)));
   app.setErrorHandler(inboundErrors);
 }
 
@@ -166,14 +172,32 @@ export function findView(system: System, name: string, path = ""): BackendView {
   return view;
 }
 
+/** Where a parser leaves the body as it came, for views that check signatures over it. */
+const RAW_BODY = Symbol("raw body");
+
+type WithRawBody = FastifyRequest & { [RAW_BODY]?: string | Buffer };
+
+function keepRaw<Body extends string | Buffer>(request: FastifyRequest, body: Body): Body {
+  (request as WithRawBody)[RAW_BODY] = body;
+  return body;
+}
+
 function viewHandler(view: BackendView) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
+    const raw = (request as WithRawBody)[RAW_BODY];
     const response = await view.handle({
       method: request.method,
       url: request.url,
       query: request.query as Record<string, unknown>,
       body: request.body,
       headers: request.headers,
+      // Decoded only for the views that read it (signature checks).
+      get rawBody() {
+        return Buffer.isBuffer(raw) ? raw.toString("utf8") : raw;
+      },
+      get origin() {
+        return `${request.protocol}://${request.host}`;
+      },
     });
     reply.code(response.status);
     if (response.headers) reply.headers(response.headers);

@@ -19,6 +19,8 @@ export class FakeGateway {
   answer = "OK";
   /** When set, what each request is answered (its own message id, say), instead of `answer`. */
   answerFor: ((request: GatewayRequest) => string) | undefined;
+  /** When set, the whole answer to each request (status, body, content type): a provider's own answers, request by request. */
+  respond: ((request: GatewayRequest) => { status?: number; body: string; contentType?: string; headers?: Record<string, string> }) | undefined;
   /** When set, each request waits for it before it is answered (a slow gateway). */
   hold: ((request: GatewayRequest) => Promise<void>) | undefined;
   port = 0;
@@ -42,6 +44,11 @@ export class FakeGateway {
         };
         this.requests.push(recorded);
         await this.hold?.(recorded);
+        const own = this.respond?.(recorded);
+        if (own) {
+          response.writeHead(own.status ?? 200, { "content-type": own.contentType ?? "application/json", ...own.headers }).end(own.body);
+          return;
+        }
         response.writeHead(this.status, { "content-type": "text/plain" }).end(this.answerFor?.(recorded) ?? this.answer);
       });
     });

@@ -6,7 +6,7 @@ import type { BackendView } from "../view.ts";
 import { answerIdReader } from "./answer-id.ts";
 import { createHttpSender } from "./outbound.ts";
 import { HttpStatusView } from "./status.ts";
-import { withToken } from "./token.ts";
+import { withToken } from "../inbound-token.ts";
 import { GenericHttpBackendView } from "./view.ts";
 
 const methodName = z

@@ -1,5 +1,5 @@
-import { sameSecret } from "../../security/secrets.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { sameSecret } from "../security/secrets.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "./view.ts";
 
 /**
  * `view`, answering only requests that carry `token`: as `?token=` in the URL the gateway is given,
