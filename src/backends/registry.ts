@@ -3,6 +3,7 @@ import { DatabaseBackend } from "./database/index.ts";
 import { HttpBackend } from "./http/index.ts";
 import { KannelBackend } from "./kannel/index.ts";
 import { HttpTesterBackend } from "./message-tester/index.ts";
+import { TwilioBackend } from "./twilio/index.ts";
 import { VumiBackend } from "./vumi/index.ts";
 
 /** The shipped engines: one line per backend. Passed to the config resolver, never registered anywhere. */
@@ -12,4 +13,5 @@ export const shippedEngines: readonly BackendClass[] = [
   engine(HttpTesterBackend),
   engine(KannelBackend),
   engine(VumiBackend),
+  engine(TwilioBackend),
 ];

@@ -79,6 +79,17 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     assert.ok(!result.stdout.includes("s3cret") && !result.stderr.includes("s3cret"));
   });
 
+  test("backends prints the whole URLs to give each provider when publicUrl is set, and never a provider's secret", async () => {
+    const twilio = { engine: "twilio", accountSid: `AC${"0".repeat(32)}`, authToken: "tw-auth-token-secret-0123", from: "+14155550199" };
+    const result = await run(
+      ["backends"],
+      project({ installedBackends: { tw: twilio }, publicUrl: "https://sms.example.org/rapidsms", apiToken: "cli-api-token-0123456789" }),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^tw\n {2}engine: {2}twilio\n {2}inbound: https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/, https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/status\/$/m);
+    assert.ok(!result.stdout.includes("tw-auth-token-secret-0123") && !result.stderr.includes("tw-auth-token-secret-0123"));
+  });
+
   test("receive runs the message through the apps and prints the echo reply with status S", async () => {
     const result = await run(["receive", "--backend", "httptester", "--from", "555", "echo hi"], project());
     assert.equal(result.code, 0, result.stderr);

@@ -58,6 +58,8 @@ export interface TestRouterOptions {
   store?: Store;
   /** Leave the pipeline stopped (messages are accepted and queued, but not processed or sent). */
   stopped?: boolean;
+  /** The config's `publicUrl`: the base URL backends check URL signatures against and build callbacks from. */
+  publicUrl?: string;
 }
 
 export interface TestRouter {
@@ -93,6 +95,7 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
     backends,
     options: pipelineOptionsSchema.parse({ pollMs: 10, baseDelayMs: 10, maxDelayMs: 50, ...options.pipeline }),
     logger: silentLogger,
+    publicUrl: options.publicUrl ?? null,
   });
   if (!options.stopped) await pipeline.start();
   return {

@@ -25,7 +25,10 @@ export interface GatewayE2E {
   /** Every message stored, oldest first (read from the server's database file). */
   messages(): MessageRow[];
   /** `GET /api/messages/<id>` (loopback, no token needed). */
-  status(id: string): Promise<{ status: string; transmissions: { identity: string; status: string; externalId: string | null; error: string | null; segments: number | null }[] }>;
+  status(id: string): Promise<{
+    status: string;
+    transmissions: { identity: string; status: string; externalId: string | null; error: string | null; segments: number | null }[];
+  }>;
   /** Waits until `check` gives something truthy (every 50 ms, up to `timeoutMs`), and returns it. */
   waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs?: number): Promise<NonNullable<T>>;
   /** Stops the server (SIGTERM) and starts it again on the same port and database. */
@@ -56,7 +59,6 @@ export async function startGatewayE2E(options: {
       apps: options.apps ?? ["echo", "default"],
       database: `sqlite:${dbPath}`,
       publicUrl: url,
-      trustedProxies: ["127.0.0.1"],
       apiToken: "e2e-api-token-0123456789",
       logLevel: "warn",
       ...options.extra,
@@ -73,7 +75,10 @@ export async function startGatewayE2E(options: {
     messages() {
       const db = new DatabaseSync(dbPath, { readOnly: true });
       try {
-        const rows = db.prepare("select id, direction, status, text, fields, external_id from messages order by created_at, rowid").all() as Record<string, string>[];
+        const rows = db.prepare("select id, direction, status, text, fields, external_id from messages order by created_at, rowid").all() as Record<
+          string,
+          string
+        >[];
         return rows.map((row) => ({
           id: row.id,
           direction: row.direction as "I" | "O",
