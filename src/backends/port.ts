@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
 import type { DeliveryReport, Direction } from "../messages/status.ts";
+import type { Conversation, SessionMark } from "../messages/session.ts";
 import type { GatewayClient, GatewayClientOptions } from "./gateway-client.ts";
 
 /** Which of this backend's transmissions a delivery report is about. */
@@ -63,7 +64,15 @@ export interface BackendPort {
    * Accepts an inbound message: resolved once it is stored durably (answer the gateway 200 then).
    * A gateway id (`fields.externalId`) seen within the dedupe window is not stored again.
    */
-  receive(text: string, connection: Connection, options?: { fields?: Fields; id?: string }): Promise<{ id: string; duplicate: boolean }>;
+  receive(text: string, connection: Connection, options?: { fields?: Fields; id?: string; session?: SessionMark }): Promise<{ id: string; duplicate: boolean }>;
+  /**
+   * For a gateway that waits for the answer within its request (a USSD hop): accepts the message
+   * in `session` like `receive` (stored durably first), processes it at once, and resolves with
+   * the apps' replies to the sender (their text, and whether the session ends), or `late` past
+   * `deadlineMs`, `failed` when processing failed, `duplicate` for a step sent again whose answer
+   * is gone. The replies are recorded as answered, not sent.
+   */
+  converse(text: string, connection: Connection, options: { session: SessionMark; fields?: Fields; deadlineMs: number }): Promise<Conversation>;
   /**
    * Get-or-create a connection per identity on this backend, in input order. Throws
    * InvalidInputError for an identity no store can keep (see `checkIdentity`).

@@ -1,8 +1,12 @@
+import { AfricasTalkingBackend } from "./africastalking/index.ts";
 import { engine, type BackendClass } from "./backend.ts";
+import { AndroidSmsGatewayBackend } from "./android-sms-gateway/index.ts";
 import { DatabaseBackend } from "./database/index.ts";
 import { HttpBackend } from "./http/index.ts";
+import { InfobipBackend } from "./infobip/index.ts";
 import { KannelBackend } from "./kannel/index.ts";
 import { HttpTesterBackend } from "./message-tester/index.ts";
+import { TelerivetBackend } from "./telerivet/index.ts";
 import { TwilioBackend } from "./twilio/index.ts";
 import { VumiBackend } from "./vumi/index.ts";
 
@@ -13,5 +17,9 @@ export const shippedEngines: readonly BackendClass[] = [
   engine(HttpTesterBackend),
   engine(KannelBackend),
   engine(VumiBackend),
+  engine(InfobipBackend),
   engine(TwilioBackend),
+  engine(AfricasTalkingBackend),
+  engine(TelerivetBackend),
+  engine(AndroidSmsGatewayBackend),
 ];

@@ -1,6 +1,7 @@
 import type { Translatable } from "../apps/translations.ts";
 import type { Connection } from "./connection.ts";
 import { newMessageId } from "./ids.ts";
+import type { MessageSession, SessionReply } from "./session.ts";
 
 export type Fields = Record<string, unknown>;
 
@@ -10,6 +11,8 @@ export interface BackendContext {
   inResponseTo?: string;
   /** The gateway's own id of that inbound message (Vumi `message_id`, Twilio `SmsSid`, …). */
   externalId?: string;
+  /** The session the reply answers in (a USSD dialogue), and whether it ends it. */
+  session?: SessionReply;
   [key: string]: unknown;
 }
 
@@ -58,14 +61,18 @@ export interface Response {
   inResponseTo: IncomingMessage;
   fields?: Fields;
   kind: OutgoingKind;
+  /** In a session: false asks for more input (USSD's CON); otherwise the reply ends the session. */
+  endSession?: boolean;
 }
 
-export type RespondOptions = Partial<Pick<Response, "connections" | "fields">>;
+export type RespondOptions = Partial<Pick<Response, "connections" | "fields" | "endSession">>;
 
 export class IncomingMessage extends MessageBase {
   readonly responses: Response[] = [];
   /** Set by `receive` when the gateway had already delivered this message (same gateway id). */
   duplicate = false;
+  /** The session the message came in (a USSD dialogue), set before the apps see it; undefined outside one. */
+  session: MessageSession | undefined;
 
   respond(text: string | Translatable, options: RespondOptions = {}): Response {
     return this.queueResponse(text, "message", options);
@@ -84,6 +91,8 @@ export class IncomingMessage extends MessageBase {
 
 export class OutgoingMessage extends MessageBase {
   readonly kind: OutgoingKind = "message";
+  /** For a reply in a session: false keeps the session open (see Response.endSession). */
+  endSession: boolean | undefined;
 
   /** The `context` a backend receives: which message this replies to, and the gateway's id of it. */
   extraBackendContext(): BackendContext {
@@ -94,6 +103,7 @@ export class OutgoingMessage extends MessageBase {
     if (externalId !== undefined && externalId !== null && externalId !== "") {
       context.externalId = String(externalId);
     }
+    if (original.session) context.session = { id: original.session.id, end: this.endSession !== false };
     return context;
   }
 }

@@ -4,12 +4,14 @@ import { GatewayClient, type GatewayClientOptions } from "../backends/gateway-cl
 import type { BackendPort, DeliveryRef, MessageLog } from "../backends/port.ts";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
+import type { Conversation, SessionMark } from "../messages/session.ts";
 import { IncomingMessage } from "../messages/messages.ts";
 import type { DeliveryReport } from "../messages/status.ts";
 import { unfitIdentity } from "../messages/limits.ts";
 import { secretValues } from "../security/secrets.ts";
 import type { Store, TransmissionRef } from "../store/store.ts";
 import type { StatusEvents } from "./status-events.ts";
+import { SESSION_FIELD } from "../messages/session.ts";
 
 export interface BackendPortInit {
   name: string;
@@ -21,6 +23,7 @@ export interface BackendPortInit {
   logger: Logger;
   events: StatusEvents;
   accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }>;
+  converse(msg: IncomingMessage, options: { deadlineMs: number }): Promise<Conversation>;
   lookupConnections(backend: string, identities: readonly string[]): Promise<Connection[]>;
 }
 
@@ -41,8 +44,12 @@ export function backendPort(init: BackendPortInit): BackendPort {
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, "") : null,
     logger: init.logger.child({ backend: name }),
     messages,
-    async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string } = {}) {
-      return init.accept(new IncomingMessage({ connections: [connection], text, fields: receiveOptions.fields, id: receiveOptions.id }));
+    async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string; session?: SessionMark } = {}) {
+      const fields = receiveOptions.session ? { ...receiveOptions.fields, [SESSION_FIELD]: receiveOptions.session } : receiveOptions.fields;
+      return init.accept(new IncomingMessage({ connections: [connection], text, fields, id: receiveOptions.id }));
+    },
+    converse(text, connection, { session, fields, deadlineMs }) {
+      return init.converse(new IncomingMessage({ connections: [connection], text, fields: { ...fields, [SESSION_FIELD]: session } }), { deadlineMs });
     },
     lookupConnections: (identities) => init.lookupConnections(name, identities),
     checkIdentity: (identity) => unfitIdentity(identity),

@@ -15,6 +15,7 @@ import { backendPort } from "./backend-port.ts";
 import { Leases } from "./leases.ts";
 import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
+import type { Conversation, SessionAnswer } from "../messages/session.ts";
 import { Sender } from "./sender.ts";
 import { StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
@@ -24,6 +25,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function checkText(text: string): void {
   const unfit = unfitMessageText(text);
   if (unfit) throw new InvalidInputError("text", unfit);
+}
+
+/** Answers to session steps kept for a gateway that sends a step again: at most this many, for this long. */
+const KEPT_ANSWERS = 10_000;
+const KEPT_ANSWER_MS = 5 * 60_000;
+
+function checkExternalId(msg: IncomingMessage): void {
+  const externalId = msg.fields.externalId;
+  if (typeof externalId === "string") {
+    const unfit = unfitExternalId(externalId);
+    if (unfit) throw new InvalidInputError("externalId", unfit);
+  }
 }
 
 export interface PipelineInit {
@@ -81,6 +94,7 @@ export class Pipeline implements RouterPort, WorkSource {
         logger,
         events: this.events,
         accept: (msg) => this.accept(msg),
+        converse: (msg, converseOptions) => this.converse(msg, converseOptions),
         lookupConnections: (backend, identities) => this.lookupConnections(backend, identities),
       });
       backends.set(name, buildBackend(engine, port, backendOptions));
@@ -132,11 +146,7 @@ export class Pipeline implements RouterPort, WorkSource {
    */
   async accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }> {
     checkText(msg.text);
-    const externalId = msg.fields.externalId;
-    if (typeof externalId === "string") {
-      const unfit = unfitExternalId(externalId);
-      if (unfit) throw new InvalidInputError("externalId", unfit);
-    }
+    checkExternalId(msg);
     const place = this.active ? this.queue.local?.reserveInbound() : undefined;
     const claim = place ? this.leases.claim() : undefined;
     const connection = msg.connection;
@@ -161,6 +171,75 @@ export class Pipeline implements RouterPort, WorkSource {
       await handOver(this.logger, () => this.queue.incomingAccepted(msg.id));
     }
     return accepted;
+  }
+
+  /** Session steps being processed for requests that wait for them. */
+  private readonly conversations = new Set<Promise<void>>();
+  /** Recent session answers by message id, for a gateway that sends a step again. */
+  private readonly answers = new Map<string, { answer: SessionAnswer; at: number }>();
+
+  /**
+   * For a gateway that waits for the answer within its request (USSD): stores the message
+   * durably like `accept` (a restart loses nothing), processes it at once in this process, and
+   * resolves with its replies to the sender, which are recorded as answered rather than sent.
+   * Past `deadlineMs` it resolves `late`; processing goes on, and its replies are recorded as
+   * failed. A message that fails is tried again later like any other, out of the session.
+   */
+  async converse(msg: IncomingMessage, { deadlineMs }: { deadlineMs: number }): Promise<Conversation> {
+    checkText(msg.text);
+    checkExternalId(msg);
+    const claim = this.leases.claim();
+    const connection = msg.connection;
+    const accepted = await this.store.acceptIncoming({
+      message: { id: msg.id, text: msg.text, fields: msg.fields, connection },
+      dedupeWindowMs: this.options.dedupeWindowMs,
+      claim,
+    });
+    if (accepted.duplicate) {
+      const kept = this.answers.get(accepted.id);
+      return kept ? { outcome: "answered", ...kept.answer } : { outcome: "duplicate" };
+    }
+    const fields = JSON.parse(JSON.stringify(msg.fields));
+    return new Promise<Conversation>((resolve) => {
+      let waiting = true;
+      const timer = setTimeout(() => {
+        waiting = false;
+        resolve({ outcome: "late" });
+      }, deadlineMs);
+      const job = this.processor.job(
+        { id: msg.id, text: msg.text, fields, connection, token: claim.token, attempt: 1 },
+        {
+          backend: connection.backend,
+          deliver: (answer) => {
+            if (!waiting) return false;
+            waiting = false;
+            clearTimeout(timer);
+            this.keepAnswer(msg.id, answer);
+            resolve({ outcome: "answered", ...answer });
+            return true;
+          },
+        },
+      );
+      const running: Promise<void> = job(new AbortController().signal)
+        .catch((error: unknown) => this.logger.error({ err: error, messageId: msg.id }, "processing a session's step failed"))
+        .finally(() => {
+          this.conversations.delete(running);
+          if (!waiting) return;
+          waiting = false;
+          clearTimeout(timer);
+          resolve({ outcome: "failed" });
+        });
+      this.conversations.add(running);
+    });
+  }
+
+  private keepAnswer(id: string, answer: SessionAnswer): void {
+    const now = Date.now();
+    for (const [kept, { at }] of this.answers) {
+      if (this.answers.size < KEPT_ANSWERS && now - at < KEPT_ANSWER_MS) break;
+      this.answers.delete(kept);
+    }
+    this.answers.set(id, { answer, at: now });
   }
 
   /** Stores an outgoing message with one queued transmission per connection, and tells the queue. */
@@ -216,6 +295,13 @@ export class Pipeline implements RouterPort, WorkSource {
    * `timeoutMs`); work still running then is given back for other workers, and this resolves.
    */
   async stop({ timeoutMs = this.options.shutdownTimeoutMs }: { timeoutMs?: number } = {}): Promise<void> {
+    // Session steps run in whichever process took their request, workers or not.
+    if (this.conversations.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.allSettled([...this.conversations]), deadline]);
+      clearTimeout(timer);
+    }
     if (!this.active) return;
     this.active = false;
     clearInterval(this.housekeeping);

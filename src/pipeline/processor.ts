@@ -4,7 +4,8 @@ import { unfitMessageText } from "../messages/limits.ts";
 import { IncomingMessage, type OutgoingMessage } from "../messages/messages.ts";
 import type { Queue } from "../queue/queue.ts";
 import { REPLY_PRIORITY, type Router } from "../router/router.ts";
-import type { ClaimedIncoming, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
+import { MessageSession, sessionMark, type SessionAnswer, type SessionMark } from "../messages/session.ts";
+import type { ClaimedIncoming, ClaimedTransmission, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
 import type { Leases } from "./leases.ts";
 import { retryDelay, type PipelineOptions } from "./policy.ts";
 import type { Sender } from "./sender.ts";
@@ -20,6 +21,15 @@ export interface ProcessorInit {
   sender: Sender;
   options: PipelineOptions;
   logger: Logger;
+}
+
+/**
+ * A request waiting for a message's replies (see Pipeline.converse): `deliver` hands them over
+ * and says whether the request still waited for them (false once its deadline passed).
+ */
+export interface SessionWait {
+  backend: string;
+  deliver(answer: SessionAnswer): boolean;
 }
 
 /** The stored form of an outgoing message. */
@@ -59,16 +69,22 @@ export class Processor {
     return claimed.map((message) => this.job(message));
   }
 
-  /** The job of one claimed message: it holds the message's claim (renewed) until it is done. */
-  job(claimed: ClaimedIncoming): Job {
+  /**
+   * The job of one claimed message: it holds the message's claim (renewed) until it is done. With
+   * `waiting`, the replies to the sender on the waiting backend answer that request instead of
+   * being sent.
+   */
+  job(claimed: ClaimedIncoming, waiting?: SessionWait): Job {
     const release = this.init.leases.hold(claimed.token);
-    return () => this.process(claimed).finally(release);
+    return () => this.process(claimed, waiting).finally(release);
   }
 
-  private async process(claimed: ClaimedIncoming): Promise<void> {
+  private async process(claimed: ClaimedIncoming, waiting?: SessionWait): Promise<void> {
     const { store, router, queue, options, logger, leases } = this.init;
     const msg = new IncomingMessage({ connections: [claimed.connection], text: claimed.text, fields: claimed.fields, id: claimed.id });
     try {
+      const mark = sessionMark(msg.fields);
+      if (mark) msg.session = await this.openSession(msg, mark);
       const replies = (await router.process(msg)).map((reply) => outgoingRecord(reply, REPLY_PRIORITY));
       for (const [i, reply] of replies.entries()) {
         const unfit = unfitMessageText(reply.text);
@@ -77,8 +93,8 @@ export class Processor {
       const recipients = replies.reduce((n, r) => n + r.connections.length, 0);
       // A sender of this process with room takes the replies straight from here: they are stored
       // claimed for it, which saves a claim through the store.
-      const place = recipients > 0 && recipients <= options.batchSize ? queue.local?.reserveSend() : undefined;
-      const replyClaim = place ? leases.claim() : undefined;
+      const place = !waiting && recipients > 0 && recipients <= options.batchSize ? queue.local?.reserveSend() : undefined;
+      const replyClaim = place || (waiting && recipients > 0) ? leases.claim() : undefined;
       let completed: Awaited<ReturnType<Store["completeIncoming"]>>;
       try {
         completed = await store.completeIncoming({ id: claimed.id, token: claimed.token, replies, claimReplies: replyClaim });
@@ -92,6 +108,11 @@ export class Processor {
         return;
       }
       this.init.events.emitQueued(replies);
+      if (msg.session) await this.saveSession(msg, replies);
+      if (waiting) {
+        this.answer(msg, waiting, completed.claimed);
+        return;
+      }
       if (place && completed.claimed.length > 0) {
         const release = leases.hold(completed.claimed[0].token);
         place.run((signal) => this.init.sender.sendClaimed(completed.claimed, signal).finally(release));
@@ -101,6 +122,68 @@ export class Processor {
       }
     } catch (error) {
       await this.failed(claimed, error);
+    }
+  }
+
+  private async openSession(msg: IncomingMessage, mark: SessionMark): Promise<MessageSession> {
+    const record = await this.init.store.openSession({
+      backend: msg.connection.backend,
+      key: mark.id,
+      identity: msg.connection.identity,
+      messageId: msg.id,
+      restart: mark.event === "new",
+    });
+    return new MessageSession({
+      id: mark.id,
+      isNew: record.firstMessageId === msg.id,
+      closed: mark.event === "close",
+      step: record.steps + 1,
+      state: record.state,
+    });
+  }
+
+  /** Saves what the apps left in the session; it ends when the user left, or when replies came and none asked for more. */
+  private async saveSession(msg: IncomingMessage, replies: readonly OutgoingRecordInit[]): Promise<void> {
+    const session = msg.session!;
+    const inSession = replies.filter((r) => r.context.session);
+    const ended = session.closed || (inSession.length > 0 && inSession.every((r) => r.context.session!.end));
+    await this.init.store.saveSession({ backend: msg.connection.backend, key: session.id, state: session.state, ended });
+  }
+
+  /**
+   * Answers the waiting request with the replies to the sender on its backend (their texts, one
+   * per line; the session ends unless one asks for more), and records them: sent within the
+   * request, or failed when the request had stopped waiting. Other replies are sent as usual.
+   */
+  private answer(msg: IncomingMessage, waiting: SessionWait, claimed: readonly ClaimedTransmission[]): void {
+    const { sender, leases } = this.init;
+    const here = (t: ClaimedTransmission) => t.backend === waiting.backend && t.identity === msg.connection.identity;
+    const answered = claimed.filter(here);
+    const others = claimed.filter((t) => !here(t));
+    const taken = waiting.deliver({
+      text: answered.map((t) => t.text).join("\n"),
+      end: answered.length === 0 || answered.every((t) => t.context.session?.end !== false),
+    });
+    if (answered.length > 0) {
+      const release = leases.hold(answered[0].token);
+      void sender
+        .recordAnswered(answered, taken)
+        .catch((error: unknown) =>
+          this.init.logger.error({ err: error, messageId: msg.id }, "recording a session's answer failed; its claim runs out and it is tried again"),
+        )
+        .finally(release);
+    }
+    if (others.length > 0) {
+      const release = leases.hold(others[0].token);
+      void sender
+        .sendClaimed(others, new AbortController().signal)
+        .catch((error: unknown) =>
+          this.init.logger.error(
+            { err: error, messageId: msg.id },
+            "sending a session message's other replies failed; their claim runs out and they are sent again",
+          ),
+        )
+        .finally(release);
     }
   }
 

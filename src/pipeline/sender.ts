@@ -75,6 +75,29 @@ export class Sender {
     for (const batch of this.batches(claimed)) await this.job(batch)(signal);
   }
 
+  /**
+   * Records replies that were the answer to their gateway's waiting request (a USSD hop): sent, or,
+   * when the request no longer waited for them (its deadline passed), failed, for they never
+   * reached the user.
+   */
+  async recordAnswered(claimed: readonly ClaimedTransmission[], taken: boolean): Promise<void> {
+    for (const batch of this.batches(claimed)) {
+      const outcomes = batch.transmissions.map(
+        (t): SendOutcome => ({
+          transmissionId: t.id,
+          messageId: t.messageId,
+          token: t.token,
+          attempt: t.attempt,
+          durationMs: 0,
+          ...(taken
+            ? { status: "S", answer: "answered within the gateway's request (the session's step)", segments: smsSize(t.text).segments }
+            : { status: "E", error: `${t.backend}: the reply came after the session's deadline; the gateway had been answered without it` }),
+        }),
+      );
+      await this.record(batch, outcomes);
+    }
+  }
+
   /** The job of one batch: it holds the batch's claim (renewed) until it is done, whatever happens. */
   private job(batch: Batch): Job {
     const release = this.init.leases.hold(batch.transmissions[0].token);

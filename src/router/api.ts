@@ -26,6 +26,8 @@ export interface SendOptions {
   id?: string;
   /** Higher goes first; replies are sent with priority 1, other messages default to 0. */
   priority?: number;
+  /** For a reply in a session (`inResponseTo.session`): false keeps it open; it ends otherwise. */
+  endSession?: boolean;
 }
 
 /**

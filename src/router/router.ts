@@ -156,7 +156,12 @@ export class Router implements RouterApi {
     const replies: OutgoingMessage[] = [];
     for (const response of msg.responses) {
       for (const [text, connections] of await this.render(response.text, response.connections)) {
-        const reply = await this.prepareOutgoing(text, connections, { inResponseTo: response.inResponseTo, fields: response.fields, kind: response.kind });
+        const reply = await this.prepareOutgoing(text, connections, {
+          inResponseTo: response.inResponseTo,
+          fields: response.fields,
+          kind: response.kind,
+          endSession: response.endSession,
+        });
         if (reply.processed) replies.push(reply);
       }
     }
@@ -193,6 +198,7 @@ export class Router implements RouterApi {
       inResponseTo: options.inResponseTo,
       id: options.id,
     });
+    msg.endSession = options.endSession;
     await this.processOutgoingPhases(msg);
     return msg;
   }

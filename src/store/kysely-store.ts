@@ -5,6 +5,7 @@ import { hotQueries } from "./hot-queries.ts";
 import { Claims } from "./kysely/claims.ts";
 import { Connections } from "./kysely/connections.ts";
 import { Contacts } from "./kysely/contacts.ts";
+import { Sessions } from "./kysely/sessions.ts";
 import { Delivery } from "./kysely/delivery.ts";
 import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
@@ -32,6 +33,7 @@ import type {
   IncomingRecordInit,
   MessageQuery,
   MessageRecord,
+  SessionRecord,
   OutgoingRecordInit,
   OutgoingWork,
   PendingWork,
@@ -75,6 +77,7 @@ export class KyselyStore implements Store {
   private readonly delivery: Delivery;
   private readonly reads: Reads;
   private readonly backendMessages: BackendMessages;
+  private readonly sessions: Sessions;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -93,6 +96,7 @@ export class KyselyStore implements Store {
     this.delivery = new Delivery(ctx);
     this.reads = new Reads(ctx);
     this.backendMessages = new BackendMessages(ctx);
+    this.sessions = new Sessions(ctx);
   }
 
   migrate(): Promise<void> {
@@ -207,8 +211,17 @@ export class KyselyStore implements Store {
   reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport }): Promise<ReportResult> {
     return this.delivery.reportDelivery(args);
   }
-  purgeDedupe(args: { olderThan: number; keptReportsOlderThan?: number }): Promise<number> {
+  /** Also forgets sessions untouched since `olderThan`: a USSD dialogue lasts minutes. */
+  async purgeDedupe(args: { olderThan: number; keptReportsOlderThan?: number }): Promise<number> {
+    await this.sessions.purgeSessions(args.olderThan);
     return this.delivery.purgeDedupe(args);
+  }
+
+  openSession(args: Parameters<Store["openSession"]>[0]): Promise<SessionRecord> {
+    return this.sessions.openSession(args);
+  }
+  saveSession(args: Parameters<Store["saveSession"]>[0]): Promise<void> {
+    return this.sessions.saveSession(args);
   }
 
   getMessage(id: string): Promise<MessageRecord | undefined> {

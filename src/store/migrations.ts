@@ -234,6 +234,30 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable("contacts").dropColumn("fields").execute();
     },
   },
+  // Sessions a gateway holds open across messages (USSD), so that one survives a restart between steps.
+  "0005_message_sessions": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("message_sessions")
+        .addColumn("backend_id", "integer", (c) => c.notNull().references("backends.id").onDelete("cascade"))
+        .addColumn("session_key", "text", (c) => c.notNull())
+        .addColumn("identity", "text", (c) => c.notNull())
+        .addColumn("first_message_id", "text", (c) => c.notNull())
+        .addColumn("steps", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("state", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("started_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("ended_at", "text")
+        .addPrimaryKeyConstraint("message_sessions_pk", ["backend_id", "session_key"])
+        .execute();
+      await db.schema.createIndex("message_sessions_updated").on("message_sessions").column("updated_at").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("message_sessions").execute();
+    },
+  },
 });
 
 /** The migrations, run on the tables as `naming` names them. */

@@ -11,6 +11,18 @@ export interface Database {
   contacts: { id: Generated<number>; name: string; language: string; fields: Generated<string>; created_on: string; modified_on: string };
   contact_groups: { id: Generated<number>; name: string; description: Generated<string>; created_on: string; modified_on: string };
   contact_group_members: { group_id: number; contact_id: number; added_on: string };
+  /** Sessions gateways hold open across messages (USSD): the state apps keep between steps. */
+  message_sessions: {
+    backend_id: number;
+    session_key: string;
+    identity: string;
+    first_message_id: string;
+    steps: number;
+    state: string;
+    started_at: string;
+    updated_at: string;
+    ended_at: string | null;
+  };
   connections: {
     id: Generated<number>;
     backend_id: number;
@@ -121,6 +133,7 @@ export const TABLES = [
   "delivery_reports",
   "pending_reports",
   "backend_messages",
+  "message_sessions",
 ] as const satisfies readonly (keyof Database)[];
 
 // Fails to compile when a table of Database is missing from TABLES.

@@ -20,6 +20,8 @@ export const METHODS = [
   "changeGroupMembers",
   "groupConnections",
   "connectionLanguages",
+  "openSession",
+  "saveSession",
   "setConnectionContact",
   "acceptIncoming",
   "claimIncoming",

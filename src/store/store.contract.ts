@@ -201,6 +201,48 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.deleteGroup(reporters.id), false);
     }));
 
+  test(`${name}: a session is opened by its first message, keeps what a step saves, and starts afresh when the gateway reuses its key`, () =>
+    withStore(async (store) => {
+      const t0 = 1_000_000_000_000;
+      const opened = await store.openSession({ backend: "at", key: "ATUid_1", identity: "+254700", messageId: "m1", now: t0 });
+      assert.deepEqual(
+        { first: opened.firstMessageId, steps: opened.steps, state: opened.state, ended: opened.endedAt },
+        { first: "m1", steps: 0, state: {}, ended: null },
+      );
+      assert.equal(
+        (await store.openSession({ backend: "at", key: "ATUid_1", identity: "+254700", messageId: "m1", restart: true, now: t0 + 1 })).firstMessageId,
+        "m1",
+        "a retried first step",
+      );
+      await store.saveSession({ backend: "at", key: "ATUid_1", state: { name: "Amina", ñ: "😀" }, ended: false, now: t0 + 2 });
+      const second = await store.openSession({ backend: "at", key: "ATUid_1", identity: "+254700", messageId: "m2", now: t0 + 3 });
+      assert.deepEqual(
+        { first: second.firstMessageId, steps: second.steps, state: second.state },
+        { first: "m1", steps: 1, state: { name: "Amina", ñ: "😀" } },
+      );
+      assert.equal(
+        (await store.openSession({ backend: "other", key: "ATUid_1", identity: "+254700", messageId: "m9", now: t0 })).firstMessageId,
+        "m9",
+        "keys are per backend",
+      );
+      await store.saveSession({ backend: "at", key: "ATUid_1", state: {}, ended: true, now: t0 + 4 });
+      assert.equal(
+        (await store.openSession({ backend: "at", key: "ATUid_1", identity: "+254700", messageId: "m3", now: t0 + 5 })).endedAt,
+        new Date(t0 + 4).toISOString(),
+      );
+      const reused = await store.openSession({ backend: "at", key: "ATUid_1", identity: "+254711", messageId: "m4", restart: true, now: t0 + 6 });
+      assert.deepEqual(
+        { first: reused.firstMessageId, steps: reused.steps, state: reused.state, ended: reused.endedAt, identity: reused.identity },
+        { first: "m4", steps: 0, state: {}, ended: null, identity: "+254711" },
+      );
+      await store.purgeDedupe({ olderThan: t0 + DAY });
+      assert.equal(
+        (await store.openSession({ backend: "at", key: "ATUid_1", identity: "+254700", messageId: "m5", now: t0 + DAY + 1 })).firstMessageId,
+        "m5",
+        "purged with the dedupe window",
+      );
+    }));
+
   test(`${name}: an accepted message is stored as Q with its fields`, () =>
     withStore(async (store) => {
       const [connection] = await connect(store, "kannel", ["111"]);

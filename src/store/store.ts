@@ -312,6 +312,35 @@ export interface ContactStore {
   groupConnections(args: { group: number; backend?: string }): Promise<Connection[]>;
 }
 
+/** A session a gateway holds open across messages (a USSD dialogue), as of its latest step. */
+export interface SessionRecord {
+  backend: string;
+  /** The gateway's session id. */
+  key: string;
+  identity: string;
+  /** The inbound message that opened it: a retried first step is still the session's first. */
+  firstMessageId: string;
+  /** Steps saved so far. */
+  steps: number;
+  /** What apps keep between steps (JSON). */
+  state: Record<string, unknown>;
+  startedAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+}
+
+/** Sessions, by backend and gateway session key. */
+export interface SessionStore {
+  /**
+   * The session `key` on `backend` as of this step, opened by `messageId` when there is none.
+   * With `restart` (the gateway says a session begins), a session kept under the key from an
+   * earlier message starts afresh.
+   */
+  openSession(args: { backend: string; key: string; identity: string; messageId: string; restart?: boolean; now?: number }): Promise<SessionRecord>;
+  /** Saves a step: the state apps left, one more step, and the end when the session ended. */
+  saveSession(args: { backend: string; key: string; state: Record<string, unknown>; ended: boolean; now?: number }): Promise<void>;
+}
+
 /** Accepted inbound messages, their claims and their completion. */
 export interface InboundStore {
   /**
@@ -433,7 +462,16 @@ export interface AppDataAccess {
   naming: StoreNaming;
 }
 
-export interface Store extends ConnectionStore, ContactStore, InboundStore, OutboundStore, ClaimStore, DeliveryStore, ReadStore, BackendMessageStore {
+export interface Store
+  extends ConnectionStore,
+    ContactStore,
+    InboundStore,
+    OutboundStore,
+    ClaimStore,
+    DeliveryStore,
+    ReadStore,
+    BackendMessageStore,
+    SessionStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
   /** The database for the apps' own tables; answered without a call to the database. */
