@@ -86,7 +86,10 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
       project({ installedBackends: { tw: twilio }, publicUrl: "https://sms.example.org/rapidsms", apiToken: "cli-api-token-0123456789" }),
     );
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^tw\n {2}engine: {2}twilio\n {2}inbound: https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/, https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/status\/$/m);
+    assert.match(
+      result.stdout,
+      /^tw\n {2}engine: {2}twilio\n {2}inbound: https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/, https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/status\/$/m,
+    );
     assert.ok(!result.stdout.includes("tw-auth-token-secret-0123") && !result.stderr.includes("tw-auth-token-secret-0123"));
   });
 
