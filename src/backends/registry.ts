@@ -8,6 +8,7 @@ import { KannelBackend } from "./kannel/index.ts";
 import { HttpTesterBackend } from "./message-tester/index.ts";
 import { TelerivetBackend } from "./telerivet/index.ts";
 import { TwilioBackend } from "./twilio/index.ts";
+import { VonageBackend } from "./vonage/index.ts";
 import { VumiBackend } from "./vumi/index.ts";
 
 /** The shipped engines: one line per backend. Passed to the config resolver, never registered anywhere. */
@@ -22,4 +23,5 @@ export const shippedEngines: readonly BackendClass[] = [
   engine(AfricasTalkingBackend),
   engine(TelerivetBackend),
   engine(AndroidSmsGatewayBackend),
+  engine(VonageBackend),
 ];

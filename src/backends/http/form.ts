@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Connection } from "../../messages/connection.ts";
 import { unfitExternalId, unfitMessageText, unfitText } from "../../messages/limits.ts";
 import type { Fields } from "../../messages/messages.ts";
+import type { SessionMark } from "../../messages/session.ts";
 import type { BackendPort } from "../port.ts";
 
 /** What a form hands on to be received. */
@@ -9,6 +10,8 @@ export interface IncomingData {
   connection: Connection;
   text: string;
   fields?: Fields;
+  /** The session the gateway says the message is in (Vumi's session_event), for `msg.session`. */
+  session?: SessionMark;
 }
 
 /** Field name → messages; errors that belong to no single field are under `__all__`. */

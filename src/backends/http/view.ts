@@ -97,7 +97,7 @@ export class BaseHttpBackendView implements BackendView {
 
   /** Hands a valid message on; it is stored before this resolves. */
   protected async accept(incoming: IncomingData, _request: ViewRequest): Promise<void> {
-    await this.port.receive(incoming.text, incoming.connection, { fields: incoming.fields });
+    await this.port.receive(incoming.text, incoming.connection, { fields: incoming.fields, session: incoming.session });
   }
 
   protected formValid(): ViewResponse {

@@ -38,6 +38,8 @@ const vumiMessage = z.object({
   group: optionalText(),
 });
 
+const SESSION_EVENTS = ["new", "resume", "close"] as const;
+
 /** Validates a Vumi message; `fields` carries every field, plus `externalId` (Vumi's `message_id`) for dedupe. */
 export class VumiForm extends BaseHttpForm {
   protected override roles(): FieldRoles {
@@ -50,7 +52,10 @@ export class VumiForm extends BaseHttpForm {
 
   override async getIncomingData(data: FormData): Promise<IncomingData> {
     const [connection] = await this.lookupConnections([String(data.from_addr)]);
-    return { connection, text: String(data.content), fields: { ...data, externalId: data.message_id } };
+    const event = SESSION_EVENTS.find((known) => known === data.session_event);
+    // Vumi keeps one session per user on a transport (USSD), and names no session id.
+    const session = event ? { id: `${String(data.transport_name)}:${String(data.from_addr)}`, event } : undefined;
+    return { connection, text: String(data.content), fields: { ...data, externalId: data.message_id }, session };
   }
 }
 

@@ -20,7 +20,8 @@ export function prepareVumiRequest(options: VumiSendOptions, { id, text, identit
     ...options.sendsmsParams,
     content: text,
     to_addr: [...identities],
-    session_event: null,
+    // A reply in a session (USSD) goes on or closes it, as the app said.
+    session_event: context.session ? (context.session.end ? "close" : "resume") : null,
     metadata: { rapidsms_msg_id: id },
   };
   if (context.externalId && identities.length === 1) payload.in_reply_to = context.externalId;

@@ -78,6 +78,7 @@ describe("Vumi inbound (POST /backend/<name>/)", () => {
           transport_type: "sms",
           group: "g1",
           externalId: "m-full",
+          session: { id: "sms_transport:+255700000001", event: "resume" },
         },
       },
     ],
