@@ -14,7 +14,19 @@ test("findEngine resolves engine names and RapidSMS dotted paths among the engin
   assert.equal(findEngine("http", shippedEngines), HttpBackend);
   assert.equal(findEngine("database", shippedEngines), DatabaseBackend);
   assert.equal(findEngine("rapidsms.backends.database.DatabaseBackend", shippedEngines), DatabaseBackend);
-  assert.deepEqual(engineNames(shippedEngines), ["database", "http", "httptester", "kannel", "vumi"]);
+  assert.deepEqual(engineNames(shippedEngines), [
+    "africastalking",
+    "android-sms-gateway",
+    "database",
+    "http",
+    "httptester",
+    "infobip",
+    "kannel",
+    "telerivet",
+    "twilio",
+    "vonage",
+    "vumi",
+  ]);
 });
 
 test("findEngine of an unknown engine throws a ConfigError listing the installed engines", () => {

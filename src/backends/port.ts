@@ -4,6 +4,7 @@ import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
 import type { DeliveryReport, Direction } from "../messages/status.ts";
 import type { Conversation, SessionMark } from "../messages/session.ts";
+import type { HeldPart, HoldOutcome } from "../messages/parts.ts";
 import type { GatewayClient, GatewayClientOptions } from "./gateway-client.ts";
 
 /** Which of this backend's transmissions a delivery report is about. */
@@ -22,6 +23,25 @@ export interface DeliveryOutcome {
   kept: boolean;
   /** Why it matched none, when it did not: for the gateway's 400. */
   reason?: string;
+}
+
+/**
+ * The parts of long inbound messages that a gateway delivers one by one (a concatenated SMS),
+ * kept durably from the moment the gateway is answered: acknowledge a part once `hold` resolves.
+ * Keys are the backend's own (sender, recipient and reference, say), per backend.
+ */
+export interface InboundParts {
+  /**
+   * Keeps the part (once: the same part again, by number and gateway id, is a `duplicate`, also
+   * after its message was released) and answers every part in order once there are `total`. A
+   * part that begins another message under the key of an incomplete one hands that one back as
+   * `displaced`: receive it as it is.
+   */
+  hold(key: string, part: { number: number; total: number; text: string; fields?: Record<string, unknown>; externalId?: string }): Promise<HoldOutcome>;
+  /** Marks a message's parts received: call it once the whole message is stored. */
+  release(key: string): Promise<void>;
+  /** Messages whose first part was kept more than `maxAgeMs` ago and that are still not whole (100 at most): receive what came. */
+  expired(maxAgeMs: number): Promise<{ key: string; parts: HeldPart[] }[]>;
 }
 
 /** A row of the database backend's log (what it "sent", what the message tester typed). */
@@ -90,6 +110,8 @@ export interface BackendPort {
   gatewayClient(options: GatewayClientOptions): GatewayClient;
   /** The database backend's log (see DatabaseBackend). */
   readonly messages: MessageLog;
+  /** Parts of long inbound messages, until each message is whole. */
+  readonly parts: InboundParts;
 }
 
 /** What the server gives a backend that serves pages to people (the message tester). */

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { BackendClass } from "../backends/backend.ts";
 import { GatewayClient, type GatewayClientOptions } from "../backends/gateway-client.ts";
-import type { BackendPort, DeliveryRef, MessageLog } from "../backends/port.ts";
+import type { BackendPort, DeliveryRef, InboundParts, MessageLog } from "../backends/port.ts";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
 import type { Conversation, SessionMark } from "../messages/session.ts";
@@ -39,8 +39,14 @@ export function backendPort(init: BackendPortInit): BackendPort {
   };
   const own = (options as { publicUrl?: unknown }).publicUrl;
   const publicUrl = typeof own === "string" && own !== "" ? own : init.publicUrl;
+  const parts: InboundParts = {
+    hold: (key, part) => store.holdInboundPart({ backend: name, key, part }),
+    release: (key) => store.releaseInboundParts({ backend: name, key }),
+    expired: (maxAgeMs) => store.expiredInboundParts({ backend: name, olderThan: Date.now() - maxAgeMs, limit: 100 }),
+  };
   return {
     name,
+    parts,
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, "") : null,
     logger: init.logger.child({ backend: name }),
     messages,

@@ -6,6 +6,7 @@ import { Claims } from "./kysely/claims.ts";
 import { Connections } from "./kysely/connections.ts";
 import { Contacts } from "./kysely/contacts.ts";
 import { Sessions } from "./kysely/sessions.ts";
+import { Parts } from "./kysely/parts.ts";
 import { Delivery } from "./kysely/delivery.ts";
 import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
@@ -78,6 +79,7 @@ export class KyselyStore implements Store {
   private readonly reads: Reads;
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
+  private readonly parts: Parts;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -97,6 +99,7 @@ export class KyselyStore implements Store {
     this.reads = new Reads(ctx);
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
+    this.parts = new Parts(ctx);
   }
 
   migrate(): Promise<void> {
@@ -211,9 +214,10 @@ export class KyselyStore implements Store {
   reportDelivery(args: { ref: TransmissionRef; report: DeliveryReport }): Promise<ReportResult> {
     return this.delivery.reportDelivery(args);
   }
-  /** Also forgets sessions untouched since `olderThan`: a USSD dialogue lasts minutes. */
+  /** Also forgets sessions untouched since `olderThan` (a USSD dialogue lasts minutes), and parts of messages that never became whole. */
   async purgeDedupe(args: { olderThan: number; keptReportsOlderThan?: number }): Promise<number> {
     await this.sessions.purgeSessions(args.olderThan);
+    await this.parts.purgeInboundParts(args.olderThan);
     return this.delivery.purgeDedupe(args);
   }
 
@@ -222,6 +226,15 @@ export class KyselyStore implements Store {
   }
   saveSession(args: Parameters<Store["saveSession"]>[0]): Promise<void> {
     return this.sessions.saveSession(args);
+  }
+  holdInboundPart(args: Parameters<Store["holdInboundPart"]>[0]): ReturnType<Store["holdInboundPart"]> {
+    return this.parts.holdInboundPart(args);
+  }
+  releaseInboundParts(args: Parameters<Store["releaseInboundParts"]>[0]): Promise<void> {
+    return this.parts.releaseInboundParts(args);
+  }
+  expiredInboundParts(args: Parameters<Store["expiredInboundParts"]>[0]): ReturnType<Store["expiredInboundParts"]> {
+    return this.parts.expiredInboundParts(args);
   }
 
   getMessage(id: string): Promise<MessageRecord | undefined> {

@@ -234,8 +234,9 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable("contacts").dropColumn("fields").execute();
     },
   },
-  // Sessions a gateway holds open across messages (USSD), so that one survives a restart between steps.
-  "0005_message_sessions": {
+  // Sessions a gateway holds open across messages (USSD), and the parts of long inbound messages, so that
+  // a restart between two steps or two parts loses nothing.
+  "0005_sessions_and_parts": {
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async up(db: Kysely<any>) {
       await db.schema
@@ -252,9 +253,25 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addPrimaryKeyConstraint("message_sessions_pk", ["backend_id", "session_key"])
         .execute();
       await db.schema.createIndex("message_sessions_updated").on("message_sessions").column("updated_at").execute();
+      // The parts of long inbound messages that gateways deliver one by one (a concatenated SMS), until all are in.
+      await db.schema
+        .createTable("inbound_parts")
+        .addColumn("backend_id", "integer", (c) => c.notNull().references("backends.id").onDelete("cascade"))
+        .addColumn("group_key", "text", (c) => c.notNull())
+        .addColumn("part_number", "integer", (c) => c.notNull())
+        .addColumn("total", "integer", (c) => c.notNull())
+        .addColumn("text", "text", (c) => c.notNull())
+        .addColumn("fields", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("external_id", "text")
+        .addColumn("received_at", "bigint", (c) => c.notNull())
+        .addColumn("released_at", "bigint")
+        .addPrimaryKeyConstraint("inbound_parts_pk", ["backend_id", "group_key", "part_number"])
+        .execute();
+      await db.schema.createIndex("inbound_parts_received").on("inbound_parts").column("received_at").execute();
     },
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async down(db: Kysely<any>) {
+      await db.schema.dropTable("inbound_parts").execute();
       await db.schema.dropTable("message_sessions").execute();
     },
   },

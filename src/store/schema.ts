@@ -11,6 +11,20 @@ export interface Database {
   contacts: { id: Generated<number>; name: string; language: string; fields: Generated<string>; created_on: string; modified_on: string };
   contact_groups: { id: Generated<number>; name: string; description: Generated<string>; created_on: string; modified_on: string };
   contact_group_members: { group_id: number; contact_id: number; added_on: string };
+  /** Parts of long inbound messages, held until the whole message is received. */
+  inbound_parts: {
+    backend_id: number;
+    group_key: string;
+    part_number: number;
+    total: number;
+    text: string;
+    fields: string;
+    /** The part's own gateway id, when it has one: how a part sent again is known. */
+    external_id: string | null;
+    received_at: number;
+    /** When the whole message was received: its parts are kept until the purge, to know a part sent again. */
+    released_at: number | null;
+  };
   /** Sessions gateways hold open across messages (USSD): the state apps keep between steps. */
   message_sessions: {
     backend_id: number;
@@ -134,6 +148,7 @@ export const TABLES = [
   "pending_reports",
   "backend_messages",
   "message_sessions",
+  "inbound_parts",
 ] as const satisfies readonly (keyof Database)[];
 
 // Fails to compile when a table of Database is missing from TABLES.

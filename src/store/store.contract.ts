@@ -243,6 +243,71 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
     }));
 
+  test(`${name}: the parts of a long inbound message are held durably, once each, and answered whole in order once all are in`, () =>
+    withStore(async (store) => {
+      const t0 = 1_000_000_000_000;
+      const hold = (key: string, number: number, total: number, now = t0, backend = "vonage") =>
+        store.holdInboundPart({
+          backend,
+          key,
+          part: { number, total, text: `part ${number} ñ`, fields: { messageId: `m${number}` }, externalId: `m${number}` },
+          now,
+        });
+      assert.deepEqual(await hold("k1", 2, 3), { duplicate: false, complete: undefined });
+      assert.deepEqual(await hold("k1", 2, 3), { duplicate: true, complete: undefined });
+      assert.equal((await hold("k1", 1, 3, t0, "other")).complete, undefined, "keys are per backend");
+      assert.equal((await hold("k1", 1, 3)).complete, undefined);
+      const whole = await hold("k1", 3, 3, t0 + 5);
+      assert.deepEqual(
+        whole.complete?.map((p) => [p.number, p.text, p.fields.messageId]),
+        [
+          [1, "part 1 ñ", "m1"],
+          [2, "part 2 ñ", "m2"],
+          [3, "part 3 ñ", "m3"],
+        ],
+      );
+      assert.equal((await hold("k1", 3, 3, t0 + 6)).complete?.length, 3, "a part sent again before the message was released answers it whole again");
+      await hold("k2", 1, 2, t0 + 10);
+      assert.deepEqual(
+        (await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + 1, limit: 10 })).map((g) => g.key),
+        ["k1"],
+        "k1 began before the cut, k2 after it",
+      );
+      await store.releaseInboundParts({ backend: "vonage", key: "k1" });
+      assert.deepEqual(
+        (await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + 1, limit: 10 })).map((g) => g.key),
+        [],
+        "a released message is not expired",
+      );
+      assert.deepEqual(await hold("k1", 2, 3, t0 + 20), { duplicate: true, complete: undefined }, "a part of a received message sent again");
+      const reused = await store.holdInboundPart({ backend: "vonage", key: "k1", part: { number: 1, total: 2, text: "new", externalId: "n1" }, now: t0 + 21 });
+      assert.deepEqual([reused.duplicate, reused.complete, reused.displaced], [false, undefined, undefined], "a new message under the key of one received");
+      const displacing = await store.holdInboundPart({
+        backend: "vonage",
+        key: "k1",
+        part: { number: 1, total: 2, text: "newer", externalId: "x1" },
+        now: t0 + 22,
+      });
+      assert.deepEqual(
+        displacing.displaced?.map((p) => [p.number, p.text, p.externalId]),
+        [[1, "new", "n1"]],
+        "another message under the key of an incomplete one displaces it",
+      );
+      assert.deepEqual(
+        (await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + 100, limit: 10 })).map((g) => [
+          g.key,
+          g.parts.map((p) => [p.number, p.text, p.receivedAt]),
+        ]),
+        [
+          ["k1", [[1, "newer", t0 + 22]]],
+          ["k2", [[1, "part 1 ñ", t0 + 10]]],
+        ],
+      );
+      await store.purgeDedupe({ olderThan: t0 + 100 });
+      assert.deepEqual(await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + DAY, limit: 10 }), []);
+      assert.deepEqual((await store.expiredInboundParts({ backend: "other", olderThan: t0 + DAY, limit: 10 })).length, 0, "purged on every backend");
+    }));
+
   test(`${name}: an accepted message is stored as Q with its fields`, () =>
     withStore(async (store) => {
       const [connection] = await connect(store, "kannel", ["111"]);

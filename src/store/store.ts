@@ -1,3 +1,4 @@
+import type { HeldPart, HoldOutcome } from "../messages/parts.ts";
 import type { Kysely } from "kysely";
 import type { Connection } from "../messages/connection.ts";
 import type { StoreNaming } from "./kysely/naming.ts";
@@ -341,6 +342,26 @@ export interface SessionStore {
   saveSession(args: { backend: string; key: string; state: Record<string, unknown>; ended: boolean; now?: number }): Promise<void>;
 }
 
+/** Parts of long inbound messages (concatenated SMS), by backend and a key the backend makes of the message. */
+export interface PartStore {
+  /**
+   * Keeps a part durably, and answers the message's parts in order once it has `total` of them.
+   * A part kept already (the same number and gateway id), also of a message received and
+   * released, is a duplicate. A part under the key of an incomplete message that has that part
+   * number with another id begins a new message: the old one is handed back as `displaced`.
+   */
+  holdInboundPart(args: {
+    backend: string;
+    key: string;
+    part: { number: number; total: number; text: string; fields?: Record<string, unknown>; externalId?: string };
+    now?: number;
+  }): Promise<HoldOutcome>;
+  /** Marks a message's parts received: they are kept until the purge, so that one sent again is known. */
+  releaseInboundParts(args: { backend: string; key: string; now?: number }): Promise<void>;
+  /** Messages whose first part came before `olderThan` and that are still not whole, `limit` at most. */
+  expiredInboundParts(args: { backend: string; olderThan: number; limit: number }): Promise<{ key: string; parts: HeldPart[] }[]>;
+}
+
 /** Accepted inbound messages, their claims and their completion. */
 export interface InboundStore {
   /**
@@ -471,7 +492,8 @@ export interface Store
     DeliveryStore,
     ReadStore,
     BackendMessageStore,
-    SessionStore {
+    SessionStore,
+    PartStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
   /** The database for the apps' own tables; answered without a call to the database. */

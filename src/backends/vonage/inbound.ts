@@ -2,7 +2,7 @@ import { z } from "zod";
 import { BaseHttpForm, textField, type FieldRoles, type FormData, type IncomingData } from "../http/form.ts";
 import { BaseHttpBackendView, formatFormErrors, type FormClass, type HttpViewOptions } from "../http/view.ts";
 import { textResponse, type ViewRequest, type ViewResponse } from "../view.ts";
-import type { ConcatBuffer } from "./concat.ts";
+import type { DurableConcat } from "./concat.ts";
 import { readWebhookParams, webhookRefusal, type WebhookAuth } from "./webhook.ts";
 
 /** Parts a concatenated SMS can have: its header counts them in one byte. */
@@ -70,7 +70,7 @@ export class VonageInboundForm extends BaseHttpForm {
  * dashboard's webhook method says. With a signatureSecret the `sig` is checked before anything is
  * read (403 otherwise, nothing stored). Answered 200 with an empty body, which is what Vonage
  * needs to stop resending; a message it resends with the same `messageId` is stored once. The
- * parts of a long SMS are held until they make one message (see ConcatBuffer).
+ * parts of a long SMS are kept until they make one message (see DurableConcat).
  *
  * A malformed request is a 400 with the reason. Vonage resends it for a day, which cannot make it
  * valid; but a 2xx would drop the message without a trace, while a 400 carries the reason to
@@ -80,9 +80,9 @@ export class VonageInboundView extends BaseHttpBackendView {
   override httpMethodNames: readonly string[] = ["get", "post"];
   override formClass: FormClass = VonageInboundForm;
   private readonly auth: WebhookAuth;
-  private readonly concat: ConcatBuffer;
+  private readonly concat: DurableConcat;
 
-  constructor(options: HttpViewOptions & { auth: WebhookAuth; concat: ConcatBuffer }) {
+  constructor(options: HttpViewOptions & { auth: WebhookAuth; concat: DurableConcat }) {
     super(options);
     this.auth = options.auth;
     this.concat = options.concat;

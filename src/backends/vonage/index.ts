@@ -4,7 +4,7 @@ import { BackendBase, type SendRequest, type SendResult } from "../backend.ts";
 import { withToken } from "../inbound-token.ts";
 import { viewUrl } from "../public-url.ts";
 import type { BackendView } from "../view.ts";
-import { ConcatBuffer, type AssembledMessage } from "./concat.ts";
+import { DurableConcat, type AssembledMessage } from "./concat.ts";
 import { VonageInboundView } from "./inbound.ts";
 import { createVonageSender } from "./outbound.ts";
 import { SentParts } from "./sent-parts.ts";
@@ -50,9 +50,6 @@ export const vonageOptionsSchema = z
 
 export type VonageOptions = z.infer<typeof vonageOptionsSchema>;
 
-/** Parts of long inbound SMS held at once, over all messages (a few MB at most). */
-const MAX_HELD_PARTS = 10_000;
-
 /**
  * Vonage's SMS API (the legacy one, `rest.nexmo.com`): inbound SMS at `/backend/<name>/`,
  * delivery receipts at `/backend/<name>/status/`, both signed when the account signs webhooks;
@@ -78,8 +75,9 @@ export class VonageBackend extends BackendBase<VonageOptions> {
     () => viewUrl(this.port, "status/"),
     (ids) => this.parts.remember(ids),
   );
-  private readonly concat = new ConcatBuffer(
-    { timeoutMs: this.config.concatTimeoutMs, maxParts: MAX_HELD_PARTS },
+  private readonly concat = new DurableConcat(
+    this.port.parts,
+    { timeoutMs: this.config.concatTimeoutMs },
     (message) => this.receiveAssembled(message),
     this.port.logger,
   );

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { AlgorithmTypes } from "@vonage/auth";
 import { SMS, SMSStatus } from "@vonage/sms";
@@ -8,12 +11,12 @@ import { FakeGateway, type GatewayRequest } from "../../../test/support/fake-gat
 import { MessageSendingError } from "../../errors.ts";
 import { parseUrlencoded } from "../../http/urlencoded.ts";
 import { smsSize } from "../../messages/encoding.ts";
+import { openSqliteStore } from "../../store/sqlite.ts";
 import { createTestRouter, type TestRouter } from "../../testing/harness.ts";
 import { buildBackend } from "../build.ts";
 import { GatewayClient } from "../gateway-client.ts";
 import type { BackendPort } from "../port.ts";
 import type { BackendView, ViewRequest } from "../view.ts";
-import { ConcatBuffer, type AssembledMessage, type InboundPart } from "./concat.ts";
 import { VonageBackend, vonageOptionsSchema } from "./index.ts";
 import { prepareVonageRequest, VONAGE_STATUSES } from "./outbound.ts";
 import { isVonageSignature, SIGNATURE_METHODS, signedText, vonageSignature, type SignatureMethod } from "./signature.ts";
@@ -486,102 +489,98 @@ describe("Vonage concatenated inbound SMS: the parts make one message", () => {
   });
 });
 
-describe("Vonage ConcatBuffer: no part answered 2xx is dropped", () => {
-  const logger = { warn() {}, error() {}, info() {} } as unknown as Logger;
-  const piece = (n: number, total: number, id = `m${n}`): InboundPart => ({
-    part: n,
-    total,
-    text: `(${n})`,
-    messageId: id,
-    sender: "447700900001",
-    fields: { messageId: id, msisdn: "447700900001" },
+describe("Vonage concatenated inbound SMS are kept durably: no part answered 2xx is lost", () => {
+  const part = (ref: string, n: number, total: number, text: string, msisdn = "447700900031") =>
+    inbound({ msisdn, messageId: `${ref}-${msisdn}-p${n}`, text, concat: "true", "concat-ref": ref, "concat-total": String(total), "concat-part": String(n) });
+
+  test("a restart between two parts loses nothing: the second part, in a new process on the same database, completes the message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rapidsms-vonage-parts-"));
+    const file = join(dir, "parts.db");
+    const backends = { vonage: { engine: VonageBackend, options: { ...BASE, concatTimeoutMs: 60_000 } } };
+    try {
+      const first = await createTestRouter({ backends, store: openSqliteStore(file), stopped: true });
+      const [view1] = first.backends.get("vonage")!.views();
+      assert.equal((await view1.handle(get(view1, part("21", 1, 2, "before the restart, ")))).status, 200);
+      await first.close();
+      const second = await createTestRouter({ backends, store: openSqliteStore(file), stopped: true });
+      try {
+        const [view2] = second.backends.get("vonage")!.views();
+        assert.equal((await view2.handle(get(view2, part("21", 2, 2, "after it")))).status, 200);
+        const [message] = await second.store.listMessages({ direction: "I", limit: 1 });
+        assert.equal(message.text, "before the restart, after it");
+        assert.deepEqual(message.fields["concat-message-ids"], ["21-447700900031-p1", "21-447700900031-p2"]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
-  test("storing the completed message fails: the last part is refused (Vonage resends it), and its resend stores the whole message", async () => {
-    const delivered: AssembledMessage[] = [];
-    let fail = true;
-    const buffer = new ConcatBuffer(
-      { timeoutMs: 60_000, maxParts: 100 },
-      async (message) => {
-        if (fail) throw new Error("store down");
-        delivered.push(message);
-      },
-      logger,
-    );
-    assert.equal(await buffer.hold("k", piece(1, 2)), "held");
-    await assert.rejects(buffer.hold("k", piece(2, 2)), /store down/);
-    fail = false;
-    assert.equal(await buffer.hold("k", piece(2, 2)), "received");
-    assert.deepEqual(
-      delivered.map((m) => [m.text, m.missing]),
-      [["(1)(2)", []]],
-    );
-    assert.equal(buffer.size, 0);
+  test("storing the completed message fails: the last part is refused, and Vonage's resend of it stores the whole message once", async () => {
+    const t = await createTestRouter({ backends: { vonage: { engine: VonageBackend, options: { ...BASE, concatTimeoutMs: 60_000 } } }, stopped: true });
+    try {
+      const [view] = t.backends.get("vonage")!.views();
+      await view.handle(get(view, part("22", 1, 2, "one ")));
+      const accept = t.store.acceptIncoming.bind(t.store);
+      t.store.acceptIncoming = async () => {
+        throw new Error("store down");
+      };
+      await assert.rejects(view.handle(get(view, part("22", 2, 2, "two"))), /store down/);
+      t.store.acceptIncoming = accept;
+      assert.equal((await view.handle(get(view, part("22", 2, 2, "two")))).status, 200);
+      assert.equal((await view.handle(get(view, part("22", 2, 2, "two")))).status, 200, "and again, once received");
+      const messages = await t.store.listMessages({ direction: "I", limit: 10 });
+      assert.deepEqual(
+        messages.map((m) => m.text),
+        ["one two"],
+      );
+    } finally {
+      await t.close();
+    }
   });
 
-  test("when maxParts are held, the oldest message is received as it is to make room", async () => {
-    const delivered: AssembledMessage[] = [];
-    const buffer = new ConcatBuffer({ timeoutMs: 60_000, maxParts: 2 }, async (message) => void delivered.push(message), logger);
-    await buffer.hold("old", piece(1, 3, "o1"));
-    await buffer.hold("old", piece(2, 3, "o2"));
-    assert.equal(await buffer.hold("new", piece(1, 2, "n1")), "held");
-    assert.deepEqual(
-      delivered.map((m) => [m.key, m.text, m.missing]),
-      [["old", "(1)(2)", [3]]],
-    );
-    assert.equal(buffer.size, 1);
-    await buffer.close();
-  });
-
-  test("close() receives every message still held, incomplete", async () => {
-    const delivered: AssembledMessage[] = [];
-    const buffer = new ConcatBuffer({ timeoutMs: 60_000, maxParts: 100 }, async (message) => void delivered.push(message), logger);
-    await buffer.hold("a", piece(2, 3));
-    await buffer.close();
-    assert.deepEqual(
-      delivered.map((m) => [m.text, m.missing, m.fields.externalId]),
-      [["(2)", [1, 3], "m2"]],
-    );
-  });
-
-  test("a new message reusing the reference while the old one is held: the old one is received as it is", async () => {
-    const delivered: AssembledMessage[] = [];
-    const buffer = new ConcatBuffer({ timeoutMs: 60_000, maxParts: 100 }, async (message) => void delivered.push(message), logger);
-    await buffer.hold("k", piece(1, 2, "first-1"));
-    assert.equal(await buffer.hold("k", piece(1, 2, "second-1")), "held");
-    assert.deepEqual(
-      delivered.map((m) => m.fields["concat-message-ids"]),
-      [["first-1"]],
-    );
-    assert.equal(await buffer.hold("k", piece(2, 2, "second-2")), "received");
-    assert.deepEqual(delivered[1].fields["concat-message-ids"], ["second-1", "second-2"]);
-  });
-
-  test("a part that comes while its incomplete message is being stored is held for the next one, not lost", async () => {
-    const delivered: AssembledMessage[] = [];
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const buffer = new ConcatBuffer(
-      { timeoutMs: 10, maxParts: 100 },
-      async (message) => {
-        if (delivered.length === 0) await gate;
-        delivered.push(message);
-      },
-      logger,
-    );
-    await buffer.hold("k", piece(1, 2));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const late = buffer.hold("k", piece(2, 2));
-    release();
-    assert.equal(await late, "held");
-    await buffer.close();
-    assert.deepEqual(
-      delivered.map((m) => [m.text, m.missing]),
-      [
-        ["(1)", [2]],
-        ["(2)", [1]],
-      ],
-    );
+  test("a new message reusing the reference while the old one is incomplete: the old one is received as it is, the new one whole", async () => {
+    const t = await createTestRouter({ backends: { vonage: { engine: VonageBackend, options: { ...BASE, concatTimeoutMs: 60_000 } } }, stopped: true });
+    try {
+      const [view] = t.backends.get("vonage")!.views();
+      await view.handle(
+        get(
+          view,
+          inbound({ msisdn: "447700900032", messageId: "first-1", text: "old", concat: "true", "concat-ref": "23", "concat-total": "2", "concat-part": "1" }),
+        ),
+      );
+      await view.handle(
+        get(
+          view,
+          inbound({ msisdn: "447700900032", messageId: "second-1", text: "new ", concat: "true", "concat-ref": "23", "concat-total": "2", "concat-part": "1" }),
+        ),
+      );
+      await view.handle(
+        get(
+          view,
+          inbound({
+            msisdn: "447700900032",
+            messageId: "second-2",
+            text: "whole",
+            concat: "true",
+            "concat-ref": "23",
+            "concat-total": "2",
+            "concat-part": "2",
+          }),
+        ),
+      );
+      const messages = (await t.store.listMessages({ direction: "I", limit: 10 })).reverse();
+      assert.deepEqual(
+        messages.map((m) => [m.text, m.fields["concat-message-ids"], m.fields["concat-missing"]]),
+        [
+          ["old", ["first-1"], [2]],
+          ["new whole", ["second-1", "second-2"], undefined],
+        ],
+      );
+    } finally {
+      await t.close();
+    }
   });
 });
 
