@@ -106,6 +106,8 @@ export interface BackendPort {
   checkIdentity(identity: string): string | undefined;
   /** Records a delivery report on this backend's transmissions. */
   reportDelivery(ref: DeliveryRef, report: DeliveryReport): Promise<DeliveryOutcome>;
+  /** Removes every value of this backend's secret options from a text (the pipeline does so to every send outcome it records). */
+  redact(text: string): string;
   /** An HTTP client for the gateway that already keeps this backend's secret options out of what it returns. */
   gatewayClient(options: GatewayClientOptions): GatewayClient;
   /** The database backend's log (see DatabaseBackend). */

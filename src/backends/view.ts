@@ -11,6 +11,8 @@ export interface ViewRequest {
   headers?: Record<string, string | string[] | undefined>;
   /** The body as it came, before parsing (UTF-8 text): what HMAC signatures over the body are computed on. */
   rawBody?: string;
+  /** Where RapidSMS's routes are mounted in a host app (`/sms`), or "" at the root: `url` begins with it. */
+  mountedAt?: string;
   /** `scheme://host[:port]` as this server was called (through trusted proxies' `X-Forwarded-*`): for signatures over the URL when no publicUrl is set. */
   origin?: string;
 }

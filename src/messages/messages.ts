@@ -103,7 +103,10 @@ export class OutgoingMessage extends MessageBase {
     if (externalId !== undefined && externalId !== null && externalId !== "") {
       context.externalId = String(externalId);
     }
-    if (original.session) context.session = { id: original.session.id, end: this.endSession !== false };
+    // Only a reply to the session's own user is in the session: a message to someone else (a supervisor) is an ordinary one.
+    const [to] = this.connections;
+    const own = this.connections.length === 1 && to.backend === original.connection.backend && to.identity === original.connection.identity;
+    if (original.session && own) context.session = { id: original.session.id, end: this.endSession !== false };
     return context;
   }
 }

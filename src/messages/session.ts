@@ -66,4 +66,6 @@ export type Conversation =
   /** Processing failed (an app threw, the store failed): the message is tried again later, out of the session. */
   | { outcome: "failed" }
   /** The gateway sent this step again and its answer is no longer known here. */
-  | { outcome: "duplicate" };
+  | { outcome: "duplicate" }
+  /** This process has as many steps under way as it takes: nothing was stored. */
+  | { outcome: "busy" };

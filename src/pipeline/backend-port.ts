@@ -8,7 +8,7 @@ import type { Conversation, SessionMark } from "../messages/session.ts";
 import { IncomingMessage } from "../messages/messages.ts";
 import type { DeliveryReport } from "../messages/status.ts";
 import { unfitIdentity } from "../messages/limits.ts";
-import { secretValues } from "../security/secrets.ts";
+import { secretRedactor, secretValues } from "../security/secrets.ts";
 import type { Store, TransmissionRef } from "../store/store.ts";
 import type { StatusEvents } from "./status-events.ts";
 import { SESSION_FIELD } from "../messages/session.ts";
@@ -44,14 +44,18 @@ export function backendPort(init: BackendPortInit): BackendPort {
     release: (key) => store.releaseInboundParts({ backend: name, key }),
     expired: (maxAgeMs) => store.expiredInboundParts({ backend: name, olderThan: Date.now() - maxAgeMs, limit: 100 }),
   };
+  const redact = secretRedactor(secrets);
   return {
     name,
     parts,
+    redact,
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, "") : null,
     logger: init.logger.child({ backend: name }),
     messages,
     async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string; session?: SessionMark } = {}) {
-      const fields = receiveOptions.session ? { ...receiveOptions.fields, [SESSION_FIELD]: receiveOptions.session } : receiveOptions.fields;
+      // Only the backend's own word puts a message in a session: a gateway field of that name is not taken for one.
+      const { [SESSION_FIELD]: _claimed, ...given } = receiveOptions.fields ?? {};
+      const fields = receiveOptions.session ? { ...given, [SESSION_FIELD]: receiveOptions.session } : given;
       return init.accept(new IncomingMessage({ connections: [connection], text, fields, id: receiveOptions.id }));
     },
     converse(text, connection, { session, fields, deadlineMs }) {

@@ -27,6 +27,8 @@ function checkText(text: string): void {
   if (unfit) throw new InvalidInputError("text", unfit);
 }
 
+/** Session steps one process runs at once at most (each holds its request open): past it, a step is answered at once and not stored. */
+const MAX_CONVERSATIONS = 512;
 /** Answers to session steps kept for a gateway that sends a step again: at most this many, for this long. */
 const KEPT_ANSWERS = 10_000;
 const KEPT_ANSWER_MS = 5 * 60_000;
@@ -188,6 +190,9 @@ export class Pipeline implements RouterPort, WorkSource {
   async converse(msg: IncomingMessage, { deadlineMs }: { deadlineMs: number }): Promise<Conversation> {
     checkText(msg.text);
     checkExternalId(msg);
+    if (this.conversations.size >= MAX_CONVERSATIONS) return { outcome: "busy" };
+    // A web-only process renews its claims too while a step runs here (workers renew theirs anyway).
+    this.leases.start();
     const claim = this.leases.claim();
     const connection = msg.connection;
     const accepted = await this.store.acceptIncoming({
@@ -302,7 +307,10 @@ export class Pipeline implements RouterPort, WorkSource {
       await Promise.race([Promise.allSettled([...this.conversations]), deadline]);
       clearTimeout(timer);
     }
-    if (!this.active) return;
+    if (!this.active) {
+      this.leases.stop();
+      return;
+    }
     this.active = false;
     clearInterval(this.housekeeping);
     // Work still running at the deadline is given back before it is told to stop, so that

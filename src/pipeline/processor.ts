@@ -5,7 +5,7 @@ import { IncomingMessage, type OutgoingMessage } from "../messages/messages.ts";
 import type { Queue } from "../queue/queue.ts";
 import { REPLY_PRIORITY, type Router } from "../router/router.ts";
 import { MessageSession, sessionMark, type SessionAnswer, type SessionMark } from "../messages/session.ts";
-import type { ClaimedIncoming, ClaimedTransmission, OutgoingRecordInit, OutgoingWork, Store } from "../store/store.ts";
+import type { ClaimedIncoming, ClaimedTransmission, OutgoingRecordInit, OutgoingWork, SessionStep, Store } from "../store/store.ts";
 import type { Leases } from "./leases.ts";
 import { retryDelay, type PipelineOptions } from "./policy.ts";
 import type { Sender } from "./sender.ts";
@@ -30,6 +30,11 @@ export interface ProcessorInit {
 export interface SessionWait {
   backend: string;
   deliver(answer: SessionAnswer): boolean;
+}
+
+/** A session is its user's: the same gateway session id from another number is another session. */
+function sessionKey(msg: IncomingMessage, id: string): string {
+  return JSON.stringify([msg.connection.identity, id]);
 }
 
 /** The stored form of an outgoing message. */
@@ -97,7 +102,13 @@ export class Processor {
       const replyClaim = place || (waiting && recipients > 0) ? leases.claim() : undefined;
       let completed: Awaited<ReturnType<Store["completeIncoming"]>>;
       try {
-        completed = await store.completeIncoming({ id: claimed.id, token: claimed.token, replies, claimReplies: replyClaim });
+        completed = await store.completeIncoming({
+          id: claimed.id,
+          token: claimed.token,
+          replies,
+          claimReplies: replyClaim,
+          session: msg.session && this.sessionStep(msg, replies),
+        });
       } catch (error) {
         place?.cancel();
         throw error;
@@ -108,7 +119,6 @@ export class Processor {
         return;
       }
       this.init.events.emitQueued(replies);
-      if (msg.session) await this.saveSession(msg, replies);
       if (waiting) {
         this.answer(msg, waiting, completed.claimed);
         return;
@@ -128,7 +138,7 @@ export class Processor {
   private async openSession(msg: IncomingMessage, mark: SessionMark): Promise<MessageSession> {
     const record = await this.init.store.openSession({
       backend: msg.connection.backend,
-      key: mark.id,
+      key: sessionKey(msg, mark.id),
       identity: msg.connection.identity,
       messageId: msg.id,
       restart: mark.event === "new",
@@ -142,12 +152,12 @@ export class Processor {
     });
   }
 
-  /** Saves what the apps left in the session; it ends when the user left, or when replies came and none asked for more. */
-  private async saveSession(msg: IncomingMessage, replies: readonly OutgoingRecordInit[]): Promise<void> {
+  /** What the apps left in the session, saved with the replies; it ends when the user left, or when replies came and none asked for more. */
+  private sessionStep(msg: IncomingMessage, replies: readonly OutgoingRecordInit[]): SessionStep {
     const session = msg.session!;
     const inSession = replies.filter((r) => r.context.session);
     const ended = session.closed || (inSession.length > 0 && inSession.every((r) => r.context.session!.end));
-    await this.init.store.saveSession({ backend: msg.connection.backend, key: session.id, state: session.state, ended });
+    return { backend: msg.connection.backend, key: sessionKey(msg, session.id), state: session.state, ended };
   }
 
   /**

@@ -243,3 +243,48 @@ test("status events: a delivery report that overtook the send's answer is told a
   await t.idle();
   assert.deepEqual(seen, ["111 queued", "111 sent", "111 delivered"]);
 });
+
+/** A backend whose gateway echoes its key back in everything it answers: in the answer, the message, each recipient's error. */
+class EchoingBackend extends BackendBase<{ apiKey: string }> {
+  static override engine = "echoing";
+  static override optionsSchema = z.object({ apiKey: z.string() });
+  static override secretOptions = ["apiKey"];
+
+  override async send(request: SendRequest): Promise<SendResult> {
+    const [ok, optedOut, failed] = request.identities;
+    if (request.text === "ok") return { answer: `accepted with key ${this.config.apiKey}` };
+    throw new MessageSendingError(`the gateway says ${this.config.apiKey} is over quota`, {
+      failedIdentities: [optedOut, failed],
+      optedOutIdentities: [optedOut],
+      permanentIdentities: [failed],
+      identityErrors: { [optedOut]: `blacklisted for ${this.config.apiKey}`, [failed]: `bad number (${this.config.apiKey})` },
+      externalIds: { [ok]: "gw-ok" },
+      retryable: false,
+    });
+  }
+}
+
+test("what a backend records of a send never holds its secret options' values, whatever the gateway echoed", async () => {
+  const key = "echoed-api-key-0123456789";
+  const t = await createTestRouter({ backends: { gw: { engine: EchoingBackend, options: { apiKey: key } } } });
+  try {
+    const connections = await t.connections(["111", "222", "333"], "gw");
+    const sent = await t.router.send("ok", connections.slice(0, 1));
+    const failed = await t.router.send("fail", connections);
+    await t.idle();
+    const texts: string[] = [];
+    for (const id of [sent.id, failed.id]) {
+      for (const { id: tid } of (await t.store.getMessage(id))!.transmissions) {
+        const detail = (await t.store.getTransmission(tid))!;
+        texts.push(detail.error ?? "", ...detail.attemptLog.map((a) => `${a.answer ?? ""} ${a.error ?? ""}`));
+      }
+    }
+    const all = texts.join("\n");
+    assert.match(all, /accepted with key \*\*\*/);
+    assert.match(all, /blacklisted for \*\*\*.*RECIPIENT_OPTED_OUT/);
+    assert.match(all, /bad number \(\*\*\*\)/);
+    assert.doesNotMatch(all, new RegExp(key));
+  } finally {
+    await t.close();
+  }
+});

@@ -105,6 +105,10 @@ export class Sender {
       this.inOrder(`${batch.backend}\n${batch.transmissions.map((t) => t.identity).join(",")}`, () => this.send(batch, signal)).finally(release);
   }
 
+  private redactor(backend: string): (text: string) => string {
+    return this.init.backends.get(backend)?.port.redact ?? ((text) => text);
+  }
+
   private batchSize(backend: string): number {
     return this.init.options.rateLimits[backend] ? 1 : this.init.options.batchSize;
   }
@@ -191,13 +195,14 @@ export class Sender {
     try {
       const result = await this.call(batch, signal);
       const durationMs = performance.now() - started;
+      const answer = result?.answer ? this.redactor(batch.backend)(result.answer) : null;
       return batch.transmissions.map((t) => ({
         transmissionId: t.id,
         messageId: t.messageId,
         token: t.token,
         attempt: t.attempt,
         status: "S",
-        answer: result?.answer ?? null,
+        answer,
         externalId: result?.externalIds?.[t.identity] ?? null,
         segments: typeof result?.segments === "object" ? (result.segments[t.identity] ?? null) : (result?.segments ?? null),
         durationMs,
@@ -298,14 +303,17 @@ export class Sender {
     // error (a bug, or a library's network error) is the backend's failure and is tried again.
     const retryable = sendError?.retryable ?? !(error instanceof URIError);
     // As RapidSMS logs it: which backend failed, then why (a partial failure's own message names the identities).
-    const reason =
-      failed.size > 0 || error instanceof NoBackendError ? errorText(error) : `${batch.backend} encountered an error while sending: ${errorText(error)}`;
+    // Whatever a gateway answered may echo a secret back: every recorded text is redacted here, whichever backend wrote it.
+    const redact = this.redactor(batch.backend);
+    const reason = redact(
+      failed.size > 0 || error instanceof NoBackendError ? errorText(error) : `${batch.backend} encountered an error while sending: ${errorText(error)}`,
+    );
     const now = Date.now();
     return batch.transmissions.map((t): SendOutcome => {
       const base = { transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, durationMs };
       if (failed.size > 0 && !failed.has(t.identity)) return { ...base, status: "S", externalId: sendError?.externalIds[t.identity] ?? null };
       const own = sendError?.identityErrors[t.identity];
-      const why = own === undefined ? reason : `${batch.backend} could not send to ${t.identity}: ${own}`;
+      const why = own === undefined ? reason : redact(`${batch.backend} could not send to ${t.identity}: ${own}`);
       if (optedOut.has(t.identity)) return { ...base, status: "E", error: `${why} (RECIPIENT_OPTED_OUT: the recipient opted out; not retried)` };
       if (retryable && !permanent.has(t.identity) && t.attempt < options.maxAttempts) {
         return { ...base, status: "Q", nextAttemptAt: now + retryDelay(t.attempt, options), error: why };

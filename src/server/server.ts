@@ -72,14 +72,14 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
       for (const prefix of BACKEND_PREFIXES) {
-        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view) });
+        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view, app.prefix) });
       }
     }
   }
   // The config's own URLs for views, as RapidSMS's urls.py gives them.
   for (const [url, { backend: name, view: path }] of Object.entries(system.config.urls)) {
     const view = findView(system, name, path);
-    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view) });
+    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view, app.prefix) });
   }
   if (system.config.api) {
     openApiRoute(app);
@@ -182,7 +182,8 @@ function keepRaw<Body extends string | Buffer>(request: FastifyRequest, body: Bo
   return body;
 }
 
-function viewHandler(view: BackendView) {
+/** `mountedAt`: the prefix a host registered RapidSMS's routes under ("" at the root), for the URL gateways called (see calledUrl). */
+function viewHandler(view: BackendView, mountedAt = "") {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request as WithRawBody)[RAW_BODY];
     const response = await view.handle({
@@ -191,6 +192,7 @@ function viewHandler(view: BackendView) {
       query: request.query as Record<string, unknown>,
       body: request.body,
       headers: request.headers,
+      mountedAt,
       // Decoded only for the views that read it (signature checks).
       get rawBody() {
         return Buffer.isBuffer(raw) ? raw.toString("utf8") : raw;

@@ -35,6 +35,7 @@ import type {
   MessageQuery,
   MessageRecord,
   SessionRecord,
+  SessionStep,
   OutgoingRecordInit,
   OutgoingWork,
   PendingWork,
@@ -178,6 +179,7 @@ export class KyselyStore implements Store {
     token: string;
     replies: readonly OutgoingRecordInit[];
     claimReplies?: Claim;
+    session?: SessionStep;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }> {
     return this.inbound.completeIncoming(args);
   }

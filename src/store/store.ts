@@ -330,6 +330,15 @@ export interface SessionRecord {
   endedAt: string | null;
 }
 
+/** One step of a session as it is saved: what apps left in its state, and whether it ended. */
+export interface SessionStep {
+  backend: string;
+  key: string;
+  state: Record<string, unknown>;
+  ended: boolean;
+  now?: number;
+}
+
 /** Sessions, by backend and gateway session key. */
 export interface SessionStore {
   /**
@@ -339,7 +348,7 @@ export interface SessionStore {
    */
   openSession(args: { backend: string; key: string; identity: string; messageId: string; restart?: boolean; now?: number }): Promise<SessionRecord>;
   /** Saves a step: the state apps left, one more step, and the end when the session ended. */
-  saveSession(args: { backend: string; key: string; state: Record<string, unknown>; ended: boolean; now?: number }): Promise<void>;
+  saveSession(args: SessionStep): Promise<void>;
 }
 
 /** Parts of long inbound messages (concatenated SMS), by backend and a key the backend makes of the message. */
@@ -385,6 +394,8 @@ export interface InboundStore {
     token: string;
     replies: readonly OutgoingRecordInit[];
     claimReplies?: Claim;
+    /** The message's session step, saved in the same transaction (see SessionStore.saveSession). */
+    session?: SessionStep;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }>;
   /**
    * A claimed message's processing failed: back to the queue at `nextAttemptAt`, or E with the

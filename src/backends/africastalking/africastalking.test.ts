@@ -324,6 +324,27 @@ describe("Africa's Talking USSD (POST /backend/<name>/ussd/)", () => {
     assert.equal((await t.store.listMessages({ direction: "I", limit: 100 })).length, before);
   });
 
+  test("the same sessionId from another phone is another session: it neither reads nor changes the first one's state", async () => {
+    assert.match((await step("ATUid_shared", "", "+254711000014")).body, /^CON Welcome/);
+    assert.match((await step("ATUid_shared", "Amina", "+254711000014")).body, /^CON Thank you Amina/);
+    assert.match((await step("ATUid_shared", "Mallory", "+254711000015")).body, /^CON Welcome/, "a first step of its own, not Amina's third");
+    assert.equal((await step("ATUid_shared", "Amina*34", "+254711000014")).body, "END Thank you Amina, 34. Goodbye.");
+  });
+
+  test("a step whose text is not text is a 400, not the start of a session", async () => {
+    const before = (await t.store.listMessages({ direction: "I", limit: 100 })).length;
+    const response = await viewAt(t, "ussd/").handle({
+      method: "POST",
+      url: `/backend/at/ussd/?token=${TOKEN}`,
+      query: { token: TOKEN },
+      body: { sessionId: "ATUid_obj", serviceCode: "*384#", phoneNumber: "+254711000016", text: { a: 1 } },
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body, /text: Expected text\./);
+    assert.equal((await t.store.listMessages({ direction: "I", limit: 100 })).length, before);
+  });
+
   test("a USSD step without the token is a 403", async () => {
     const response = await form(viewAt(t, "ussd/"), { sessionId: "ATUid_x", serviceCode: "*384#", phoneNumber: "+254711000013", text: "" }, null);
     assert.equal(response.status, 403);
@@ -364,6 +385,50 @@ describe("Africa's Talking USSD (POST /backend/<name>/ussd/)", () => {
       );
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("Africa's Talking USSD: a reply to someone else is an SMS", () => {
+  test("an app that answers the user and tells a supervisor: the user's reply is the step's answer, the supervisor's goes through the bulk API", async () => {
+    const gateway = new FakeGateway();
+    await gateway.listen();
+    gateway.respond = (request) => ({
+      status: 201,
+      body: JSON.stringify({
+        SMSMessageData: {
+          Message: "Sent to 1/1",
+          Recipients: [{ statusCode: 101, number: new URLSearchParams(request.body).get("to"), status: "Success", messageId: "ATXid_sup" }],
+        },
+      }),
+    });
+    class TellsSupervisor extends AppBase {
+      static override appName = "tells";
+      override async handle(msg: IncomingMessage) {
+        const [supervisor] = await this.router.lookupConnections("at", ["+254711000099"]);
+        msg.respond("Thank you, we will call you.");
+        msg.respond(`${msg.connection.identity} asked for a call`, { connections: [supervisor] });
+        return true;
+      }
+    }
+    const t = await createTestRouter({
+      apps: [TellsSupervisor],
+      backends: { at: { engine: AfricasTalkingBackend, options: { username: "clinic", apiKey: API_KEY, apiUrl: gateway.url, inboundToken: TOKEN } } },
+    });
+    try {
+      const answer = await form(viewAt(t, "ussd/"), { sessionId: "ATUid_sup", serviceCode: "*384#", phoneNumber: "+254711000017", text: "" });
+      assert.equal(answer.body, "END Thank you, we will call you.");
+      await t.idle();
+      assert.equal(gateway.requests.length, 1);
+      assert.deepEqual(
+        [new URLSearchParams(gateway.requests[0].body).get("to"), new URLSearchParams(gateway.requests[0].body).get("message")],
+        ["+254711000099", "+254711000017 asked for a call"],
+      );
+      const [sms] = await t.store.listMessages({ direction: "O", identity: "+254711000099", limit: 1 });
+      assert.equal(sms.transmissions[0].status, "S");
+    } finally {
+      await t.close();
+      await gateway.close();
     }
   });
 });

@@ -15,8 +15,12 @@ export interface AfricasTalkingSendOptions {
 
 /** Per-recipient `statusCode`s of the bulk SMS answer: sent, opted out, or refused (retry or not). */
 const SENT = new Set([100, 101, 102]);
-/** UserInBlacklist, DoNotDisturbRejection: the recipient asked not to get messages. */
-const OPTED_OUT = new Set([406, 409]);
+/**
+ * UserInBlacklist: the recipient asked not to get messages. (409 is DoNotDisturbRejection in most
+ * copies of Africa's Talking's table and DuplicateRequest in one: UNVERIFIED, so it is taken as a
+ * plain refusal, not an opt-out.)
+ */
+const OPTED_OUT = new Set([406]);
 /** InsufficientBalance and the gateway's own failures pass; the rest are about the number or the sender. */
 const RETRY = new Set([405, 500, 501, 502]);
 

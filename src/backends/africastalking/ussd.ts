@@ -40,13 +40,15 @@ export class AfricasTalkingUssdView implements BackendView {
     const errors: Record<string, string[]> = {};
     const required = (name: string) => {
       const value = typeof body[name] === "string" ? (body[name] as string).trim() : "";
-      if (!value) errors[name] = ["This field is required."];
+      if (!value) errors[name] = [body[name] === undefined || body[name] === "" ? "This field is required." : "Expected text."];
       return value;
     };
     const sessionId = required("sessionId");
     const phoneNumber = required("phoneNumber");
     required("serviceCode");
+    // Absent means the first step; anything but text is not Africa's Talking's (an object must not start a session).
     const history = typeof body.text === "string" ? body.text : "";
+    if (body.text !== undefined && typeof body.text !== "string") errors.text = ["Expected text."];
     const unfit = phoneNumber ? this.port.checkIdentity(phoneNumber) : undefined;
     if (unfit) errors.phoneNumber = [unfit];
     if (Object.keys(errors).length > 0) return textResponse(400, formatFormErrors(errors));
@@ -57,8 +59,8 @@ export class AfricasTalkingUssdView implements BackendView {
       const [connection] = await this.port.lookupConnections([phoneNumber]);
       const conversation = await this.port.converse(inputs.at(-1) ?? "", connection, {
         session: { id: sessionId, event: inputs.length === 0 ? "new" : "resume" },
-        // One step of one session: the same step sent again is the same message.
-        fields: { ...fields, externalId: `${sessionId}#${inputs.length}` },
+        // One step of one user's session: the same step sent again is the same message.
+        fields: { ...fields, externalId: `${sessionId}#${phoneNumber}#${inputs.length}` },
         deadlineMs: this.options.deadlineMs,
       });
       if (conversation.outcome === "answered") return ussdAnswer(conversation.text, conversation.end);

@@ -41,9 +41,13 @@ function unfitFields(data: FormData): FieldErrors {
   return errors;
 }
 
+/** How deep a field's JSON value may nest: deeper is refused (storing it would overflow the stack). */
+const MAX_FIELD_DEPTH = 32;
+
 function unfitIn(value: unknown, depth: number): string | undefined {
   if (typeof value === "string") return unfitText(value);
-  if (value === null || typeof value !== "object" || depth > 8) return undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  if (depth >= MAX_FIELD_DEPTH) return `nested more than ${MAX_FIELD_DEPTH} levels deep: send flatter data`;
   for (const [key, item] of Object.entries(value)) {
     const unfit = unfitText(key) ?? unfitIn(item, depth + 1);
     if (unfit) return unfit;

@@ -76,8 +76,6 @@ export class InfobipBackend extends BackendBase<InfobipOptions> {
 
   /** Where Infobip is asked to send this message's delivery reports: the status view, with the token; none without a public URL. */
   private deliveryUrl(): string | undefined {
-    const url = viewUrl(this.port, "status/");
-    if (url === undefined || !this.config.inboundToken) return url;
-    return `${url}?token=${encodeURIComponent(this.config.inboundToken)}`;
+    return viewUrl(this.port, "status/", { token: this.config.inboundToken });
   }
 }

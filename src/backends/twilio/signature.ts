@@ -57,7 +57,12 @@ export function validTwilioSignature(
   signature: string,
   request: { url: string; params: SignedParams; rawBody?: string; algorithm: TwilioAlgorithm },
 ): boolean {
-  const bodyHash = new URL(request.url).searchParams.get("bodySHA256");
+  let bodyHash: string | null;
+  try {
+    bodyHash = new URL(request.url).searchParams.get("bodySHA256");
+  } catch {
+    return false;
+  }
   if (bodyHash !== null) {
     const actual = createHash("sha256")
       .update(request.rawBody ?? "", "utf8")

@@ -181,6 +181,33 @@ describe("Twilio inbound (POST /backend/<name>/)", () => {
       () => signedPost(view, incoming({ MessageSid: "SMr5" }), { headers: { "x-twilio-webhooks-signature-settings": "key=k,algorithm=HMAC_MD5" } }),
       /algorithm/,
     ],
+    [
+      "a signature over the bare URL (a GET's) replayed as a POST whose body is JSON",
+      () =>
+        view.handle({
+          method: "POST",
+          url: "/backend/twilio/",
+          query: {},
+          body: { MessageSid: "SMr6", From: "+14155550666", Body: "echo forged" },
+          headers: { "content-type": "application/json", "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, INBOUND, {}) },
+        }),
+      /does not match/,
+    ],
+    [
+      "a signature over the bare URL with a form body labelled as JSON",
+      () =>
+        view.handle({
+          method: "POST",
+          url: "/backend/twilio/",
+          query: {},
+          body: { MessageSid: "SMr7", From: "+14155550666", Body: "echo forged" },
+          headers: {
+            "content-type": "application/x-www-form-urlencoded; profile=json",
+            "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, INBOUND, {}),
+          },
+        }),
+      /does not match/,
+    ],
   ];
   for (const [name, request, reason] of refused) {
     test(`${name}: 403 with the reason, and nothing stored`, async () => {
@@ -191,6 +218,28 @@ describe("Twilio inbound (POST /backend/<name>/)", () => {
       assert.equal((await stored()).length, before);
     });
   }
+
+  test("without publicUrl, a Host header no URL can be made of is a 403, not a 500", async () => {
+    const bare = await createTestRouter({
+      backends: { twilio: { engine: TwilioBackend, options: { accountSid: SID, authToken: TOKEN, from: "+14155550199" } } },
+      stopped: true,
+    });
+    try {
+      const [inbound] = bare.backends.get("twilio")!.views();
+      const response = await inbound.handle({
+        method: "POST",
+        url: "/backend/twilio/",
+        query: {},
+        body: incoming(),
+        origin: "http://exa mple",
+        headers: { "x-twilio-signature": "x" },
+      });
+      assert.equal(response.status, 403);
+      assert.match(response.body, /set publicUrl/);
+    } finally {
+      await bare.close();
+    }
+  });
 
   test("a signed webhook without From is a 400 naming the field", async () => {
     const { From: _from, ...params } = incoming({ MessageSid: "SMbad" });

@@ -17,7 +17,9 @@ export function webhookParams(request: ViewRequest): SignedParams {
 
 /**
  * The 403 for a request that Twilio did not sign with this backend's key, else undefined. A GET
- * (and a JSON body, signed through `bodySHA256`) is signed over its URL alone.
+ * is signed over its URL alone; a POST over its URL and every parameter its body was read into,
+ * whatever its content type says, unless the URL carries `bodySHA256` (then the raw body's hash
+ * is checked instead).
  */
 export function twilioRefusal(port: BackendPort, key: string, request: ViewRequest): ViewResponse | undefined {
   const header = request.headers?.["x-twilio-signature"];
@@ -27,8 +29,10 @@ export function twilioRefusal(port: BackendPort, key: string, request: ViewReque
   const algorithm = signatureAlgorithm(Array.isArray(settings) ? settings[0] : settings);
   if (!algorithm) return textResponse(403, "forbidden: X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA1 or HMAC_SHA256");
   const url = calledUrl(port, request);
-  const isForm = request.method.toUpperCase() !== "GET" && !String(request.headers?.["content-type"] ?? "").includes("json");
-  if (validTwilioSignature(key, signature, { url, params: isForm ? webhookParams(request) : {}, rawBody: request.rawBody, algorithm })) return undefined;
+  if (!url)
+    return textResponse(403, "forbidden: the URL Twilio called cannot be rebuilt from this request's Host header; set publicUrl to the base URL Twilio calls");
+  const params = request.method.toUpperCase() === "GET" ? {} : webhookParams(request);
+  if (validTwilioSignature(key, signature, { url, params, rawBody: request.rawBody, algorithm })) return undefined;
   return textResponse(
     403,
     `forbidden: X-Twilio-Signature does not match this request signed for ${url}: check the backend's authToken (or signingKey), and set publicUrl to the base URL Twilio calls when a proxy stands in front of this server`,

@@ -72,7 +72,7 @@ export class VonageBackend extends BackendBase<VonageOptions> {
   private readonly sender = createVonageSender(
     this.config,
     this.client,
-    () => viewUrl(this.port, "status/"),
+    () => viewUrl(this.port, "status/", { token: this.config.inboundToken }),
     (ids) => this.parts.remember(ids),
   );
   private readonly concat = new DurableConcat(

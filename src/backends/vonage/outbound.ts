@@ -119,7 +119,7 @@ export function readVonageParts(body: string): VonagePart[] | undefined {
     return {
       status: String(item.status ?? ""),
       ...((typeof id === "string" || typeof id === "number") && id !== "" && { messageId: String(id) }),
-      ...(typeof error === "string" && error !== "" && { errorText: error.slice(0, 300) }),
+      ...(typeof error === "string" && error !== "" && { errorText: error }),
     };
   });
 }
@@ -172,7 +172,8 @@ export function createVonageSender(options: VonageSendOptions, client: GatewayCl
       return { sent: true, ids, logText: answer.logText };
     }
     const rule = VONAGE_STATUSES[failed.status] ?? permanent(`unknown status`, "not retried");
-    const said = `status ${failed.status} (${rule.meaning})${failed.errorText ? `: ${client.redact(failed.errorText)}` : ""}`;
+    // Redacted before it is cut, so that no part of a secret the answer echoed survives the cut.
+    const said = client.redact(`status ${failed.status} (${rule.meaning})${failed.errorText ? `: ${failed.errorText}` : ""}`).slice(0, 400);
     if (ids.length > 0) {
       return {
         sent: false,

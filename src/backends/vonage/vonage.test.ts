@@ -884,6 +884,39 @@ describe("Vonage outbound: through the backend to a mock SMS API", () => {
   });
 });
 
+describe("Vonage with an inboundToken: the callback it gives Vonage carries the token", () => {
+  test("the per-message callback is publicUrl's status URL with ?token=, and a receipt at that URL is taken", async () => {
+    const gateway = new FakeGateway();
+    await gateway.listen();
+    vonageAnswers(gateway);
+    const token = "vonage-inbound-token-0123456789";
+    const t = await createTestRouter({
+      backends: { vonage: { engine: VonageBackend, options: { ...BASE, apiUrl: gateway.url, inboundToken: token } } },
+      publicUrl: "https://sms.example.org",
+    });
+    try {
+      const msg = await t.router.send("hi", await t.connections(["447700900041"], "vonage"));
+      await t.idle();
+      const callback = new URLSearchParams(gateway.requests[0].body).get("callback")!;
+      assert.equal(callback, `https://sms.example.org/backend/vonage/status/?token=${token}`);
+      const [, status] = t.backends.get("vonage")!.views();
+      const record = await t.store.getMessage(msg.id);
+      const path = `${new URL(callback).pathname}${new URL(callback).search}&${new URLSearchParams({ messageId: record!.transmissions[0].externalId!, status: "delivered", "err-code": "0", msisdn: "447700900041", to: "AcmeInc" })}`;
+      const response = await status.handle({
+        method: "GET",
+        url: path,
+        query: Object.fromEntries(new URL(path, "http://x").searchParams),
+        origin: "http://127.0.0.1",
+      });
+      assert.equal(response.status, 200, response.body);
+      assert.equal((await t.store.getTransmission(record!.transmissions[0].id))?.status, "D");
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+});
+
 describe("Vonage delivery receipts (/backend/<name>/status/)", () => {
   const gateway = new FakeGateway();
   let t: TestRouter;

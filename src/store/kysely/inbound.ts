@@ -1,7 +1,8 @@
+import { writeSession } from "./sessions.ts";
 import type { Transaction } from "kysely";
 import { storableNote } from "../../messages/limits.ts";
 import type { Database } from "../schema.ts";
-import type { AcceptResult, Claim, ClaimedIncoming, ClaimedTransmission, IncomingRecordInit, InboundStore, OutgoingRecordInit } from "../store.ts";
+import type { AcceptResult, Claim, ClaimedIncoming, ClaimedTransmission, IncomingRecordInit, InboundStore, OutgoingRecordInit, SessionStep } from "../store.ts";
 import { insertOutgoing } from "./outbound.ts";
 import { gatewayId, isoNow, newMessage, newTransmission, recipients, type StoreContext } from "./rows.ts";
 
@@ -119,11 +120,13 @@ export class Inbound implements InboundStore {
     token,
     replies,
     claimReplies,
+    session,
   }: {
     id: string;
     token: string;
     replies: readonly OutgoingRecordInit[];
     claimReplies?: Claim;
+    session?: SessionStep;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }> {
     const { hot, dialect } = this.ctx;
     const stamp = isoNow();
@@ -134,6 +137,7 @@ export class Inbound implements InboundStore {
       await hot.setTransmissionsOf.run(trx, { messageId: id, status: "R", error: null, stamp });
       const claimed: ClaimedTransmission[] = [];
       for (const reply of replies) claimed.push(...(await insertOutgoing(trx, this.ctx, reply, stamp, claimReplies)));
+      if (session) await writeSession(trx, session);
       return { applied: true, claimed };
     });
   }

@@ -1,5 +1,17 @@
 import type { SessionRecord, SessionStore } from "../store.ts";
-import { backendRowId, type StoreContext } from "./rows.ts";
+import { backendRowId, type Db, type StoreContext } from "./rows.ts";
+
+/** Saves a step of a session within `db` (a transaction: completeIncoming saves it with the step's replies). */
+export async function writeSession(db: Db, { backend, key, state, ended, now = Date.now() }: Parameters<SessionStore["saveSession"]>[0]): Promise<void> {
+  const stamp = new Date(now).toISOString();
+  const backendId = await backendRowId(db, backend);
+  await db
+    .updateTable("message_sessions")
+    .set((eb) => ({ state: JSON.stringify(state), steps: eb("steps", "+", 1), updated_at: stamp, ...(ended ? { ended_at: stamp } : {}) }))
+    .where("backend_id", "=", backendId)
+    .where("session_key", "=", key)
+    .execute();
+}
 
 /**
  * Conversations a gateway holds open across messages (USSD, Vumi's session_event): one row per
@@ -46,17 +58,8 @@ export class Sessions implements SessionStore {
     };
   }
 
-  async saveSession({ backend, key, state, ended, now = Date.now() }: Parameters<SessionStore["saveSession"]>[0]): Promise<void> {
-    const stamp = new Date(now).toISOString();
-    await this.ctx.dialect.write(async (trx) => {
-      const backendId = await backendRowId(trx, backend);
-      await trx
-        .updateTable("message_sessions")
-        .set((eb) => ({ state: JSON.stringify(state), steps: eb("steps", "+", 1), updated_at: stamp, ...(ended ? { ended_at: stamp } : {}) }))
-        .where("backend_id", "=", backendId)
-        .where("session_key", "=", key)
-        .execute();
-    });
+  async saveSession(args: Parameters<SessionStore["saveSession"]>[0]): Promise<void> {
+    await this.ctx.dialect.write((trx) => writeSession(trx, args));
   }
 
   async purgeSessions(olderThan: number): Promise<void> {
