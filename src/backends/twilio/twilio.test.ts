@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
+import Fastify from "fastify";
 import twilio from "twilio";
 import { FakeGateway } from "../../../test/support/fake-gateway.ts";
 import { EchoApp } from "../../apps/echo.ts";
+import { createRapidSms, rapidsmsPlugin } from "../../embed/fastify.ts";
 import { createTestRouter, type TestRouter } from "../../testing/harness.ts";
 import type { BackendView, ViewRequest } from "../view.ts";
 import { TwilioBackend, twilioOptionsSchema } from "./index.ts";
@@ -465,6 +467,46 @@ describe("Twilio options", () => {
       assert.equal(form.StatusCallback, undefined, "no publicUrl, so no status callback");
     } finally {
       await t.close();
+      await gateway.close();
+    }
+  });
+});
+
+describe("Twilio with RapidSMS's routes mounted under a prefix of a host's Fastify app", () => {
+  test("publicUrl names the mount: a webhook signed for https://host/sms/backend/twilio/ is taken at /sms/backend/twilio/, and StatusCallback points there", async () => {
+    const gateway = new FakeGateway();
+    await gateway.listen();
+    gateway.respond = () => ({ status: 201, body: '{"sid":"SMmounted","num_segments":"1"}' });
+    const sms = await createRapidSms(
+      {
+        installedBackends: { twilio: { engine: "twilio", accountSid: SID, authToken: TOKEN, from: "+14155550199", apiUrl: gateway.url } },
+        apps: ["echo"],
+        database: "sqlite::memory:",
+        publicUrl: "https://host.example/sms",
+        apiToken: "mounted-api-token-0123456789",
+      },
+      { env: {} },
+    );
+    const host = Fastify();
+    await host.register(rapidsmsPlugin, { rapidsms: sms, prefix: "/sms" });
+    await sms.start();
+    try {
+      const params = incoming({ MessageSid: "SMmount1", Body: "echo mounted" });
+      const response = await host.inject({
+        method: "POST",
+        url: "/sms/backend/twilio/",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, "https://host.example/sms/backend/twilio/", params),
+        },
+        payload: new URLSearchParams(params).toString(),
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      await sms.system.pipeline.idle();
+      assert.equal(new URLSearchParams(gateway.requests[0].body).get("StatusCallback"), "https://host.example/sms/backend/twilio/status/");
+    } finally {
+      await host.close();
+      await sms.close();
       await gateway.close();
     }
   });
