@@ -26,6 +26,8 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
   failedIdentities?: readonly string[];
   /** A partial failure: the gateway's ids of the messages to the identities that were sent, for their delivery reports. */
   externalIds?: Readonly<Record<string, string>>;
+  /** A partial failure: the segments of the messages to the identities that were sent. */
+  segments?: Readonly<Record<string, number>>;
   /** Failed identities that must not be tried again, though others of the call may be (`retryable`): a gateway that took the message but answered unreadably. */
   permanentIdentities?: readonly string[];
   /**
@@ -48,6 +50,7 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
 export class MessageSendingError extends RapidSmsError {
   readonly failedIdentities: string[];
   readonly externalIds: Readonly<Record<string, string>>;
+  readonly segments: Readonly<Record<string, number>>;
   readonly permanentIdentities: readonly string[];
   readonly optedOutIdentities: readonly string[];
   readonly identityErrors: Readonly<Record<string, string>>;
@@ -57,6 +60,7 @@ export class MessageSendingError extends RapidSmsError {
     super(message, options.code ?? "SEND_FAILED", options);
     this.failedIdentities = [...(options.failedIdentities ?? [])];
     this.externalIds = { ...options.externalIds };
+    this.segments = { ...options.segments };
     this.permanentIdentities = [...(options.permanentIdentities ?? [])];
     this.optedOutIdentities = [...(options.optedOutIdentities ?? [])];
     this.identityErrors = { ...options.identityErrors };

@@ -3,6 +3,7 @@ import { MessageSendingError } from "../../errors.ts";
 import { smsSize } from "../../messages/encoding.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
 import { GatewayError, type GatewayCall, type GatewayClient } from "../gateway-client.ts";
+import { jsonObject } from "../per-recipient.ts";
 
 export interface AndroidSmsGatewaySendOptions {
   baseUrl: string;
@@ -80,7 +81,7 @@ export interface RequestOutcome {
  * else by its place; an answer without recipients still names them by the numbers we sent.
  */
 export function readSendAnswer(body: string, appId: string, identities: readonly string[]): RequestOutcome {
-  const parsed = parseObject(body);
+  const parsed = jsonObject(body);
   const id = typeof parsed?.id === "string" && parsed.id !== "" ? parsed.id : appId;
   const recipients = Array.isArray(parsed?.recipients) ? parsed.recipients.map(readRecipient).filter((r) => r !== undefined) : [];
   const outcome: RequestOutcome = { externalIds: {}, failed: {} };
@@ -158,13 +159,4 @@ function readRecipient(value: unknown): AnsweredRecipient | undefined {
   const { phoneNumber, state, error } = value as Record<string, unknown>;
   if (typeof phoneNumber !== "string" || phoneNumber === "") return undefined;
   return { phoneNumber, state: typeof state === "string" ? state : "", error: typeof error === "string" ? error : "" };
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

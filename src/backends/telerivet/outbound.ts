@@ -1,8 +1,8 @@
 import type { ErrorCode } from "../../error-codes.ts";
-import { MessageSendingError } from "../../errors.ts";
 import { smsSize } from "../../messages/encoding.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
 import { GatewayError, type GatewayCall, type GatewayClient } from "../gateway-client.ts";
+import { jsonObject, sendToEach, type RecipientOutcome } from "../per-recipient.ts";
 
 export interface TelerivetSendOptions {
   apiKey: string;
@@ -28,9 +28,6 @@ export const OPTED_OUT_CODES: ReadonlySet<string> = new Set(["send_blocked"]);
 
 /** Statuses a send's answer can already carry that mean Telerivet will not send it. */
 const FAILED_AT_ONCE = new Set(["failed", "not_delivered", "cancelled"]);
-
-/** Answers of several recipients kept in the attempt log, at most this many characters. */
-const LOGGED_ANSWERS_CHARS = 2_000;
 
 /**
  * The call that sends one message to one recipient: `POST {apiUrl}/v1/projects/{projectId}/messages/send`
@@ -66,34 +63,18 @@ type Failed = { identity: string; reason: string; retryable: boolean; optedOut: 
  * each with Telerivet's own reason, and gives the ids of the sent ones.
  */
 export function createTelerivetSender(options: TelerivetSendOptions, client: GatewayClient) {
-  return async function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
-    const outcomes = await eachAtMost(options.maxConcurrency, identities, async (identity): Promise<Sent | Failed> => {
+  return function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
+    return sendToEach("Telerivet", identities, options.maxConcurrency, async (identity): Promise<RecipientOutcome> => {
+      let outcome: Sent | Failed;
       try {
         const answer = await client.call({ ...prepareTelerivetRequest(options, text, identity), signal });
-        return readAnswer(identity, text, answer.body, answer.logText, client);
+        outcome = readAnswer(identity, text, answer.body, answer.logText, client);
       } catch (error) {
         if (!(error instanceof GatewayError)) throw error;
-        return refusal(identity, error);
+        outcome = refusal(identity, error);
       }
-    });
-    const sent = outcomes.filter((o): o is Sent => "id" in o);
-    const failed = outcomes.filter((o): o is Failed => !("id" in o));
-    const externalIds = Object.fromEntries(sent.map((o) => [o.identity, o.id]));
-    if (failed.length === 0) {
-      return { externalIds, segments: Object.fromEntries(sent.map((o) => [o.identity, o.segments])), answer: answerLog(sent) };
-    }
-    const message =
-      identities.length === 1
-        ? `Telerivet did not send the message: ${failed[0].reason}`
-        : `Telerivet did not send to ${failed.length} of ${identities.length} recipients: ${failed.map((f) => f.identity).join(", ")}`;
-    throw new MessageSendingError(message, {
-      failedIdentities: failed.map((f) => f.identity),
-      externalIds,
-      identityErrors: Object.fromEntries(failed.map((f) => [f.identity, f.reason])),
-      optedOutIdentities: failed.filter((f) => f.optedOut).map((f) => f.identity),
-      permanentIdentities: failed.filter((f) => !f.retryable && !f.optedOut).map((f) => f.identity),
-      retryable: failed.some((f) => f.retryable),
-      code: new Set(failed.map((f) => f.code)).size === 1 ? failed[0].code : undefined,
+      if ("id" in outcome) return { sent: true, externalId: outcome.id, segments: outcome.segments, answer: outcome.logText };
+      return { sent: false, kind: outcome.optedOut ? "opted-out" : outcome.retryable ? "retry" : "permanent", reason: outcome.reason, code: outcome.code };
     });
   };
 }
@@ -105,7 +86,7 @@ export function createTelerivetSender(options: TelerivetSendOptions, client: Gat
  * send it twice.
  */
 function readAnswer(identity: string, text: string, body: string, logText: string, client: GatewayClient): Sent | Failed {
-  const message = parseObject(body);
+  const message = jsonObject(body);
   const error = telerivetError(message);
   if (error) return codeRefusal(identity, error, undefined, (said) => client.redact(said));
   const id = typeof message?.id === "string" && message.id !== "" ? message.id : undefined;
@@ -132,7 +113,7 @@ function readAnswer(identity: string, text: string, body: string, logText: strin
  * keep the gateway client's classification, whose message already quotes Telerivet's answer.
  */
 function refusal(identity: string, error: GatewayError): Failed {
-  const telerivet = telerivetError(error.answer === null ? undefined : parseObject(error.answer));
+  const telerivet = telerivetError(error.answer === null ? undefined : jsonObject(error.answer));
   // The client's answer text is redacted already.
   const asIs = (text: string) => text;
   if (telerivet && (OPTED_OUT_CODES.has(telerivet.code) || error.failure === "rejected")) return codeRefusal(identity, telerivet, error.status, asIs);
@@ -161,34 +142,4 @@ function telerivetError(body: Record<string, unknown> | undefined): TelerivetErr
     message: typeof message === "string" ? message : "",
     param: typeof param === "string" && param !== "" ? param : undefined,
   };
-}
-
-/** The attempt log's answer: Telerivet's own for one recipient; for several, each recipient's, cut short. */
-function answerLog(sent: readonly Sent[]): string {
-  if (sent.length === 1) return sent[0].logText;
-  const all = sent.map((o) => `${o.identity}: ${o.logText}`).join("\n");
-  return all.length > LOGGED_ANSWERS_CHARS ? `${all.slice(0, LOGGED_ANSWERS_CHARS)}… (${sent.length} answers, cut)` : all;
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `work` over every item, at most `limit` at once, the results in the items' order. */
-async function eachAtMost<T, R>(limit: number, items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const at = next++;
-      results[at] = await work(items[at]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }

@@ -3,12 +3,15 @@ import { errorText, MessageSendingError } from "../../errors.ts";
 import { smsSize } from "../../messages/encoding.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
 import type { GatewayCall, GatewayClient } from "../gateway-client.ts";
+import { sendToEach, type RecipientOutcome } from "../per-recipient.ts";
 
 export interface VonageSendOptions {
   apiKey: string;
   apiSecret: string;
   from: string;
   apiUrl: string;
+  /** Requests in flight at once for one message's recipients. */
+  maxConcurrency: number;
 }
 
 /** What one message asks of the SMS API besides its text and recipient. */
@@ -186,38 +189,12 @@ export function createVonageSender(options: VonageSendOptions, client: GatewayCl
     return { sent: false, kind: rule.kind, reason: `Vonage answered ${said}; ${rule.next}`, code: rule.code, logText: answer.logText };
   }
 
-  return async function send(request: SendRequest): Promise<SendResult> {
-    const { identities } = request;
-    const outcomes = await Promise.all(identities.map((identity) => sendOne(identity, request)));
-    const externalIds: Record<string, string> = {};
-    const segments: Record<string, number> = {};
-    const failures: { identity: string; outcome: Extract<Outcome, { sent: false }> }[] = [];
-    outcomes.forEach((outcome, i) => {
-      const identity = identities[i];
-      if (!outcome.sent) {
-        failures.push({ identity, outcome });
-        return;
-      }
-      externalIds[identity] = outcome.ids[0];
-      segments[identity] = outcome.ids.length;
+  return function send(request: SendRequest): Promise<SendResult> {
+    return sendToEach("Vonage", request.identities, options.maxConcurrency, async (identity): Promise<RecipientOutcome> => {
+      const outcome = await sendOne(identity, request);
+      if (!outcome.sent) return { sent: false, kind: outcome.kind, reason: outcome.reason, code: outcome.code, answer: outcome.logText };
       if (outcome.ids.length > 1) onParts(outcome.ids);
-    });
-    const answers = outcomes.flatMap((outcome) => (outcome.logText ? [outcome.logText] : []));
-    if (failures.length === 0) return { externalIds, segments, ...(answers.length > 0 && { answer: answers.join("\n") }) };
-    const [first] = failures;
-    const all = failures.length === identities.length;
-    const message =
-      all && identities.length === 1
-        ? first.outcome.reason
-        : `${failures.length} of ${identities.length} recipients failed: ${first.identity}: ${first.outcome.reason}`;
-    throw new MessageSendingError(message, {
-      failedIdentities: all ? [] : failures.map((f) => f.identity),
-      externalIds,
-      permanentIdentities: failures.filter((f) => f.outcome.kind === "permanent").map((f) => f.identity),
-      optedOutIdentities: failures.filter((f) => f.outcome.kind === "opted-out").map((f) => f.identity),
-      identityErrors: Object.fromEntries(failures.map((f) => [f.identity, f.outcome.reason])),
-      retryable: failures.some((f) => f.outcome.kind === "retry"),
-      code: first.outcome.code,
+      return { sent: true, externalId: outcome.ids[0], segments: outcome.ids.length, answer: outcome.logText };
     });
   };
 }

@@ -767,7 +767,7 @@ describe("Vonage outbound: through the backend to a mock SMS API", () => {
         assert.ok(error instanceof MessageSendingError);
         assert.equal(error.retryable, expected.retryable);
         assert.equal(error.code, expected.code);
-        assert.deepEqual(error.failedIdentities, []);
+        assert.deepEqual(error.failedIdentities, ["447700900009"]);
         assert.deepEqual(error.optedOutIdentities, expected.optedOut ? ["447700900009"] : []);
         assert.match(error.message, expected.reason);
         assert.match(error.identityErrors["447700900009"], expected.reason);
@@ -787,7 +787,8 @@ describe("Vonage outbound: through the backend to a mock SMS API", () => {
       assert.deepEqual(error.permanentIdentities, ["447700900004"]);
       assert.equal(error.retryable, true, "the throttled one is tried again");
       assert.match(error.identityErrors["447700900003"], /status 1 \(Throttled\)/);
-      assert.match(error.message, /^3 of 4 recipients failed: 447700900002: Vonage answered status 7/);
+      assert.equal(error.message, "Vonage did not send to 3 of 4 recipients: 447700900002, 447700900003, 447700900004");
+      assert.match(error.identityErrors["447700900002"], /^Vonage answered status 7/);
       return true;
     });
   });
@@ -806,7 +807,10 @@ describe("Vonage outbound: through the backend to a mock SMS API", () => {
       assert.ok(error instanceof MessageSendingError);
       assert.equal(error.retryable, false);
       assert.deepEqual(error.permanentIdentities, ["447700900001"]);
-      assert.match(error.message, /^Vonage sent 1 of 2 parts \(P1\), then answered status 1 \(Throttled\): Throughput Rate Exceeded; not sent again/);
+      assert.match(
+        error.message,
+        /^Vonage did not send the message: Vonage sent 1 of 2 parts \(P1\), then answered status 1 \(Throttled\): Throughput Rate Exceeded; not sent again/,
+      );
       return true;
     });
   });
@@ -816,9 +820,9 @@ describe("Vonage outbound: through the backend to a mock SMS API", () => {
       "a 200 that is not JSON: permanent (it may have been sent)",
       { body: "<html>maintenance</html>" },
       false,
-      /^Vonage's answer holds no messages: <html>maintenance<\/html>$/,
+      /: Vonage's answer holds no messages: <html>maintenance<\/html>$/,
     ],
-    ["a 200 with no messages", { body: '{"message-count":"0","messages":[]}' }, false, /^Vonage's answer holds no messages/],
+    ["a 200 with no messages", { body: '{"message-count":"0","messages":[]}' }, false, /: Vonage's answer holds no messages/],
     ["a status 0 without a message-id", { body: '{"message-count":"1","messages":[{"status":"0"}]}' }, false, /holds no message-id/],
     ["HTTP 500: retried", { status: 500, body: "oops" }, true, /answered 500 .*; will retry$/],
     ["HTTP 429: retried", { status: 429, body: "slow down" }, true, /answered 429/],

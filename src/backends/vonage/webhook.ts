@@ -1,3 +1,4 @@
+import { lastValues } from "../http/view.ts";
 import { parseUrlencoded, UndecodableError } from "../../http/urlencoded.ts";
 import { textResponse, type ViewRequest, type ViewResponse } from "../view.ts";
 import { isVonageSignature, type SignatureMethod } from "./signature.ts";
@@ -17,7 +18,7 @@ export function readWebhookParams(request: ViewRequest): ReadParams {
   if (request.method.toUpperCase() === "GET") {
     const at = request.url.indexOf("?");
     try {
-      return { ok: true, params: lastValues(at === -1 ? {} : parseUrlencoded(request.url.slice(at + 1))) };
+      return { ok: true, params: lastValues(at === -1 ? {} : parseUrlencoded(request.url.slice(at + 1))) as Record<string, string> };
     } catch (error) {
       if (error instanceof UndecodableError) return { ok: false, field: error.field, reason: error.message };
       throw error;
@@ -42,12 +43,6 @@ export function readWebhookParams(request: ViewRequest): ReadParams {
     else if (value !== null && value !== undefined) return { ok: false, field: name, reason: "Expected text." };
   }
   return { ok: true, params };
-}
-
-function lastValues(data: Record<string, unknown>): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(data)) result[name] = (Array.isArray(value) ? value.at(-1) : value) as string;
-  return result;
 }
 
 export interface WebhookAuth {
