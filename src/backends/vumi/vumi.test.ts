@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { FakeGateway } from "../../../test/support/fake-gateway.ts";
+import UssdSurveyApp from "../../../test/support/ussd-survey-app.ts";
 import { EchoApp } from "../../apps/echo.ts";
 import { resolveConfig } from "../../config/resolve.ts";
 import { ConfigError, MessageSendingError } from "../../errors.ts";
@@ -654,5 +655,54 @@ describe("Vumi options", () => {
 
   test("passwords and the inbound token are secret options", () => {
     assert.deepEqual(VumiBackend.secretOptions, ["sendsmsPass", "inboundPass", "inboundToken"]);
+  });
+});
+
+describe("Vumi sessions (USSD's session_event)", () => {
+  test("a session_event puts the message in a session: new, then resume with the state kept; replies say resume, then close", async () => {
+    const gateway = new FakeGateway();
+    await gateway.listen();
+    gateway.answer = "{}";
+    const t = await createTestRouter({ apps: [UssdSurveyApp], backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: `${gateway.url}/send` } } } });
+    try {
+      const [view] = t.backends.get("vumi")!.views();
+      const step = async (id: string, content: string | null, session_event: string) => {
+        assert.equal(
+          (await post(view, vumiMessage({ message_id: id, from_addr: "+255700000050", content, session_event, transport_type: "ussd" }))).status,
+          200,
+        );
+        await t.idle();
+        return JSON.parse(gateway.requests.at(-1)!.body) as { content: string; session_event: string | null; in_reply_to?: string };
+      };
+      const first = await step("u1", null, "new");
+      assert.deepEqual([first.content, first.session_event, first.in_reply_to], ["Welcome to the survey. What is your name?", "resume", "u1"]);
+      const second = await step("u2", "Juma", "resume");
+      assert.deepEqual([second.content, second.session_event], ["Thank you Juma. How old are you?", "resume"]);
+      const third = await step("u3", "40", "resume");
+      assert.deepEqual([third.content, third.session_event], ["Thank you Juma, 40. Goodbye.", "close"]);
+      const [message] = await t.store.listMessages({ direction: "I", limit: 1 });
+      assert.deepEqual(message.fields.session, { id: "sms_transport:+255700000050", event: "resume" });
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+
+  test("a message without a session_event is in no session, and its reply says null", async () => {
+    const gateway = new FakeGateway();
+    await gateway.listen();
+    gateway.answer = "{}";
+    const t = await createTestRouter({ apps: [EchoApp], backends: { vumi: { engine: VumiBackend, options: { sendsmsUrl: `${gateway.url}/send` } } } });
+    try {
+      const [view] = t.backends.get("vumi")!.views();
+      await post(view, vumiMessage({ message_id: "s1", from_addr: "+255700000051", content: "echo hi" }));
+      await t.idle();
+      assert.equal((JSON.parse(gateway.requests[0].body) as { session_event: unknown }).session_event, null);
+      const [message] = await t.store.listMessages({ direction: "I", limit: 1 });
+      assert.equal(message.fields.session, undefined);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
   });
 });
