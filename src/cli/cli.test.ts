@@ -93,6 +93,37 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     assert.ok(!result.stdout.includes("tw-auth-token-secret-0123") && !result.stderr.includes("tw-auth-token-secret-0123"));
   });
 
+  test("backends lists a backend of each provider's engine with every URL to give the provider: inbound, reports, USSD", async () => {
+    const installedBackends = {
+      at: { engine: "africastalking", username: "clinic", apiKey: "atsk_cli_0123456789", inboundToken: "cli-inbound-token-0123" },
+      ib: { engine: "infobip", baseUrl: "https://x.api.infobip.com", apiKey: "ib-cli-key-0123456" },
+      asg: { engine: "android-sms-gateway", username: "u", password: "asg-cli-password-0123" },
+      tr: { engine: "telerivet", apiKey: "tr-cli-key-0123456", projectId: "PJ1" },
+      vn: { engine: "vonage", apiKey: "abcd1234", apiSecret: "vn-cli-secret-0123", from: "Acme" },
+    };
+    const result = await run(["backends"], project({ installedBackends, publicUrl: "https://sms.example.org", apiToken: "cli-api-token-0123456789" }));
+    assert.equal(result.code, 0, result.stderr);
+    const base = "https://sms.example.org/backend";
+    for (const [name, views] of [
+      ["at", ["", "status/", "ussd/"]],
+      ["ib", ["", "status/"]],
+      ["asg", ["", "status/"]],
+      ["tr", ["", "status/"]],
+      ["vn", ["", "status/"]],
+    ] as const) {
+      assert.ok(result.stdout.includes(`inbound: ${views.map((v) => `${base}/${name}/${v}`).join(", ")}\n`), `${name}:\n${result.stdout}`);
+    }
+    for (const secret of [
+      "atsk_cli_0123456789",
+      "cli-inbound-token-0123",
+      "ib-cli-key-0123456",
+      "asg-cli-password-0123",
+      "tr-cli-key-0123456",
+      "vn-cli-secret-0123",
+    ])
+      assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), secret);
+  });
+
   test("receive runs the message through the apps and prints the echo reply with status S", async () => {
     const result = await run(["receive", "--backend", "httptester", "--from", "555", "echo hi"], project());
     assert.equal(result.code, 0, result.stderr);
