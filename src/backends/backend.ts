@@ -16,6 +16,8 @@ export interface SendRequest {
    * shutting down. Pass it on to the gateway call (`GatewayClient.call` takes it).
    */
   signal?: AbortSignal;
+  /** When the pipeline stops waiting (epoch ms): a backend making several calls starts none it cannot finish by then. */
+  deadline?: number;
 }
 
 /** What a backend may report about a successful `send`. */

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../error-codes.ts";
-import { MessageSendingError } from "../errors.ts";
+import { errorText, MessageSendingError } from "../errors.ts";
 import type { SendResult } from "./backend.ts";
 
 /** What came of one recipient's request, for gateways that take one recipient per request. */
@@ -13,7 +13,8 @@ const LOGGED_ANSWERS_CHARS = 2_000;
 
 /**
  * Sends to every identity of a message through a gateway that takes one recipient per request
- * (Twilio, Telerivet, Vonage), at most `concurrency` requests at once, and makes one result of
+ * (Twilio, Telerivet, Vonage), at most `concurrency` requests at once, none begun that could not
+ * end (within `callTimeoutMs`) before the send's `deadline`, and makes one result of
  * the outcomes: each recipient's gateway id and segments, or a MessageSendingError that fails
  * the failed recipients one by one with their own reasons (tried again, never, or opted out) and
  * keeps what the others got.
@@ -21,10 +22,21 @@ const LOGGED_ANSWERS_CHARS = 2_000;
 export async function sendToEach(
   provider: string,
   identities: readonly string[],
-  concurrency: number,
+  options: { concurrency: number; callTimeoutMs: number; deadline?: number; signal?: AbortSignal },
   sendOne: (identity: string) => Promise<RecipientOutcome>,
 ): Promise<SendResult> {
-  const outcomes = await eachAtMost(concurrency, identities, sendOne);
+  const { concurrency, callTimeoutMs, deadline, signal } = options;
+  const outcomes = await eachAtMost(concurrency, identities, async (identity): Promise<RecipientOutcome> => {
+    // A call that could not finish before the pipeline stops waiting is not begun: the result of the others must reach it.
+    if (signal?.aborted || (deadline !== undefined && Date.now() + callTimeoutMs > deadline))
+      return { sent: false, kind: "retry", reason: "not tried: the send's deadline was too near; will retry", code: "SEND_TIMEOUT" };
+    try {
+      return await sendOne(identity);
+    } catch (error) {
+      // Not the gateway's answer (a bug, say): this recipient is tried again; the others keep what they got.
+      return { sent: false, kind: "retry", reason: `failed unexpectedly: ${errorText(error)}; will retry`, code: "SEND_FAILED" };
+    }
+  });
   const externalIds: Record<string, string> = {};
   const segments: Record<string, number> = {};
   const failed: { identity: string; outcome: Extract<RecipientOutcome, { sent: false }> }[] = [];

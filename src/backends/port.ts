@@ -38,8 +38,8 @@ export interface InboundParts {
    * `displaced`: receive it as it is.
    */
   hold(key: string, part: { number: number; total: number; text: string; fields?: Record<string, unknown>; externalId?: string }): Promise<HoldOutcome>;
-  /** Marks a message's parts received: call it once the whole message is stored. */
-  release(key: string): Promise<void>;
+  /** Marks the parts a message was made of received: call it once the message is stored. */
+  release(key: string, parts: readonly HeldPart[]): Promise<void>;
   /** Messages whose first part was kept more than `maxAgeMs` ago and that are still not whole (100 at most): receive what came. */
   expired(maxAgeMs: number): Promise<{ key: string; parts: HeldPart[] }[]>;
 }

@@ -16,6 +16,6 @@ export interface HoldOutcome {
   duplicate: boolean;
   /** Every part in order, once the message is whole (also when the part was a duplicate of a whole message not yet released). */
   complete: HeldPart[] | undefined;
-  /** The parts of an incomplete message that another under the same key replaced: receive them as they are. */
-  displaced?: HeldPart[];
+  /** An incomplete message that another under the same key replaced, set aside under a key of its own: receive it as it is, then release it. */
+  displaced?: { key: string; parts: HeldPart[] };
 }

@@ -8,7 +8,7 @@ import type { Conversation, SessionMark } from "../messages/session.ts";
 import { IncomingMessage } from "../messages/messages.ts";
 import type { DeliveryReport } from "../messages/status.ts";
 import { unfitIdentity } from "../messages/limits.ts";
-import { secretRedactor, secretValues } from "../security/secrets.ts";
+import { redactUrlCredentials, secretRedactor, secretValues } from "../security/secrets.ts";
 import type { Store, TransmissionRef } from "../store/store.ts";
 import type { StatusEvents } from "./status-events.ts";
 import { SESSION_FIELD } from "../messages/session.ts";
@@ -41,10 +41,12 @@ export function backendPort(init: BackendPortInit): BackendPort {
   const publicUrl = typeof own === "string" && own !== "" ? own : init.publicUrl;
   const parts: InboundParts = {
     hold: (key, part) => store.holdInboundPart({ backend: name, key, part }),
-    release: (key) => store.releaseInboundParts({ backend: name, key }),
+    release: (key, held) => store.releaseInboundParts({ backend: name, key, parts: held }),
     expired: (maxAgeMs) => store.expiredInboundParts({ backend: name, olderThan: Date.now() - maxAgeMs, limit: 100 }),
   };
-  const redact = secretRedactor(secrets);
+  const redactSecrets = secretRedactor(secrets);
+  // As the logs are: the backend's secret options, and passwords written in URLs.
+  const redact = (text: string) => redactSecrets(redactUrlCredentials(text));
   return {
     name,
     parts,
@@ -54,8 +56,12 @@ export function backendPort(init: BackendPortInit): BackendPort {
     messages,
     async receive(text: string, connection: Connection, receiveOptions: { fields?: Fields; id?: string; session?: SessionMark } = {}) {
       // Only the backend's own word puts a message in a session: a gateway field of that name is not taken for one.
-      const { [SESSION_FIELD]: _claimed, ...given } = receiveOptions.fields ?? {};
-      const fields = receiveOptions.session ? { ...given, [SESSION_FIELD]: receiveOptions.session } : given;
+      let fields = receiveOptions.fields;
+      if (fields && SESSION_FIELD in fields) {
+        const { [SESSION_FIELD]: _claimed, ...rest } = fields;
+        fields = rest;
+      }
+      if (receiveOptions.session) fields = { ...fields, [SESSION_FIELD]: receiveOptions.session };
       return init.accept(new IncomingMessage({ connections: [connection], text, fields, id: receiveOptions.id }));
     },
     converse(text, connection, { session, fields, deadlineMs }) {

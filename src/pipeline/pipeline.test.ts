@@ -105,7 +105,14 @@ describe("accepting and processing", () => {
     const msg = await t.router.receive("echo hi", connection, { fields: { externalId: "gw-42" } });
     await t.idle();
     assert.deepEqual(t.sent(), [
-      { id: t.sent()[0].id, text: "hi", identities: ["555"], context: { inResponseTo: msg.id, externalId: "gw-42" }, signal: t.sent()[0].signal },
+      {
+        id: t.sent()[0].id,
+        text: "hi",
+        identities: ["555"],
+        context: { inResponseTo: msg.id, externalId: "gw-42" },
+        signal: t.sent()[0].signal,
+        deadline: t.sent()[0].deadline,
+      },
     ]);
     const [reply] = await t.store.listMessages({ inResponseTo: msg.id });
     assert.deepEqual([reply.text, reply.status], ["hi", "S"]);

@@ -177,6 +177,8 @@ export class Pipeline implements RouterPort, WorkSource {
 
   /** Session steps being processed for requests that wait for them. */
   private readonly conversations = new Set<Promise<void>>();
+  /** Session steps taken by this process and not done: being stored, or processed. */
+  private conversing = 0;
   /** Recent session answers by message id, for a gateway that sends a step again. */
   private readonly answers = new Map<string, { answer: SessionAnswer; at: number }>();
 
@@ -190,20 +192,33 @@ export class Pipeline implements RouterPort, WorkSource {
   async converse(msg: IncomingMessage, { deadlineMs }: { deadlineMs: number }): Promise<Conversation> {
     checkText(msg.text);
     checkExternalId(msg);
-    if (this.conversations.size >= MAX_CONVERSATIONS) return { outcome: "busy" };
-    // A web-only process renews its claims too while a step runs here (workers renew theirs anyway).
-    this.leases.start();
-    const claim = this.leases.claim();
-    const connection = msg.connection;
-    const accepted = await this.store.acceptIncoming({
-      message: { id: msg.id, text: msg.text, fields: msg.fields, connection },
-      dedupeWindowMs: this.options.dedupeWindowMs,
-      claim,
-    });
-    if (accepted.duplicate) {
-      const kept = this.answers.get(accepted.id);
-      return kept ? { outcome: "answered", ...kept.answer } : { outcome: "duplicate" };
+    // Counted from here, before the first await: a burst of steps must not all pass the check.
+    if (this.conversing >= MAX_CONVERSATIONS) return { outcome: "busy" };
+    this.conversing++;
+    let handedOver = false;
+    try {
+      // A web-only process renews its claims too while a step runs here (workers renew theirs anyway).
+      this.leases.start();
+      const claim = this.leases.claim();
+      const accepted = await this.store.acceptIncoming({
+        message: { id: msg.id, text: msg.text, fields: msg.fields, connection: msg.connection },
+        dedupeWindowMs: this.options.dedupeWindowMs,
+        claim,
+      });
+      if (accepted.duplicate) {
+        const kept = this.answers.get(accepted.id);
+        return kept ? { outcome: "answered", ...kept.answer } : { outcome: "duplicate" };
+      }
+      handedOver = true;
+      return this.runStep(msg, claim.token, deadlineMs);
+    } finally {
+      if (!handedOver) this.conversing--;
     }
+  }
+
+  /** Processes an accepted step now; it counts among `conversing` until its processing ends. */
+  private runStep(msg: IncomingMessage, token: string, deadlineMs: number): Promise<Conversation> {
+    const connection = msg.connection;
     const fields = JSON.parse(JSON.stringify(msg.fields));
     return new Promise<Conversation>((resolve) => {
       let waiting = true;
@@ -212,7 +227,7 @@ export class Pipeline implements RouterPort, WorkSource {
         resolve({ outcome: "late" });
       }, deadlineMs);
       const job = this.processor.job(
-        { id: msg.id, text: msg.text, fields, connection, token: claim.token, attempt: 1 },
+        { id: msg.id, text: msg.text, fields, connection, token, attempt: 1 },
         {
           backend: connection.backend,
           deliver: (answer) => {
@@ -229,6 +244,7 @@ export class Pipeline implements RouterPort, WorkSource {
         .catch((error: unknown) => this.logger.error({ err: error, messageId: msg.id }, "processing a session's step failed"))
         .finally(() => {
           this.conversations.delete(running);
+          this.conversing--;
           if (!waiting) return;
           waiting = false;
           clearTimeout(timer);

@@ -240,7 +240,14 @@ export class Sender {
     const identities = batch.transmissions.map((t) => t.identity);
     try {
       return await Promise.race([
-        backend.send({ id: batch.messageId, text: batch.text, identities, context: batch.context, signal: controller.signal }),
+        backend.send({
+          id: batch.messageId,
+          text: batch.text,
+          identities,
+          context: batch.context,
+          signal: controller.signal,
+          deadline: Date.now() + timeoutMs,
+        }),
         stopped,
       ]);
     } catch (error) {

@@ -273,7 +273,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ["k1"],
         "k1 began before the cut, k2 after it",
       );
-      await store.releaseInboundParts({ backend: "vonage", key: "k1" });
+      await store.releaseInboundParts({ backend: "vonage", key: "k1", parts: whole.complete! });
       assert.deepEqual(
         (await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + 1, limit: 10 })).map((g) => g.key),
         [],
@@ -289,18 +289,25 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         now: t0 + 22,
       });
       assert.deepEqual(
-        displacing.displaced?.map((p) => [p.number, p.text, p.externalId]),
+        displacing.displaced?.parts.map((p) => [p.number, p.text, p.externalId]),
         [[1, "new", "n1"]],
         "another message under the key of an incomplete one displaces it",
       );
+      assert.notEqual(displacing.displaced?.key, "k1", "set aside under a key of its own, not deleted");
+      assert.deepEqual(
+        (await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + 100, limit: 10 })).map((g) => g.key),
+        ["k2", displacing.displaced?.key, "k1"],
+        "oldest first; the one set aside is swept if whoever displaced it could not receive it",
+      );
+      await store.releaseInboundParts({ backend: "vonage", key: displacing.displaced!.key, parts: displacing.displaced!.parts });
       assert.deepEqual(
         (await store.expiredInboundParts({ backend: "vonage", olderThan: t0 + 100, limit: 10 })).map((g) => [
           g.key,
           g.parts.map((p) => [p.number, p.text, p.receivedAt]),
         ]),
         [
-          ["k1", [[1, "newer", t0 + 22]]],
           ["k2", [[1, "part 1 ñ", t0 + 10]]],
+          ["k1", [[1, "newer", t0 + 22]]],
         ],
       );
       await store.purgeDedupe({ olderThan: t0 + 100 });

@@ -365,8 +365,8 @@ export interface PartStore {
     part: { number: number; total: number; text: string; fields?: Record<string, unknown>; externalId?: string };
     now?: number;
   }): Promise<HoldOutcome>;
-  /** Marks a message's parts received: they are kept until the purge, so that one sent again is known. */
-  releaseInboundParts(args: { backend: string; key: string; now?: number }): Promise<void>;
+  /** Marks the parts a message was made of received: they are kept until the purge, so that one sent again is known. */
+  releaseInboundParts(args: { backend: string; key: string; parts: readonly Pick<HeldPart, "number" | "externalId">[]; now?: number }): Promise<void>;
   /** Messages whose first part came before `olderThan` and that are still not whole, `limit` at most. */
   expiredInboundParts(args: { backend: string; olderThan: number; limit: number }): Promise<{ key: string; parts: HeldPart[] }[]>;
 }

@@ -316,6 +316,18 @@ describe("Africa's Talking USSD (POST /backend/<name>/ussd/)", () => {
     assert.match((await t.store.getTransmission(reply.transmissions[0].id))?.error ?? "", /after the session's deadline/);
   });
 
+  test("a burst of 600 slow steps: one process takes 512 at once, the others are answered END at once and not stored", async () => {
+    slow.ms = 1_500;
+    const before = (await t.store.listMessages({ direction: "I", limit: 10_000 })).length;
+    const answers = await Promise.all(Array.from({ length: 600 }, (_, i) => step(`ATUid_burst_${i}`, "slow", `+2547120${String(i).padStart(5, "0")}`)));
+    assert.ok(answers.every((a) => a.body === "END Too slow, sorry."));
+    const stored = (await t.store.listMessages({ direction: "I", limit: 10_000 })).length - before;
+    assert.equal(stored, 512);
+    slow.ms = 0;
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await t.idle();
+  });
+
   test("a step without sessionId or phoneNumber is a 400 naming them, and nothing is stored", async () => {
     const before = (await t.store.listMessages({ direction: "I", limit: 100 })).length;
     const response = await form(viewAt(t, "ussd/"), { serviceCode: "*384#", text: "" });

@@ -14,6 +14,8 @@ export interface TelerivetSendOptions {
   /** Sent as `status_secret` with `statusUrl`: Telerivet posts it back as `secret`. */
   statusSecret: string;
   maxConcurrency: number;
+  /** The deadline of one call. */
+  timeoutMs: number;
 }
 
 /**
@@ -63,8 +65,9 @@ type Failed = { identity: string; reason: string; retryable: boolean; optedOut: 
  * each with Telerivet's own reason, and gives the ids of the sent ones.
  */
 export function createTelerivetSender(options: TelerivetSendOptions, client: GatewayClient) {
-  return function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
-    return sendToEach("Telerivet", identities, options.maxConcurrency, async (identity): Promise<RecipientOutcome> => {
+  return function send({ text, identities, signal, deadline }: SendRequest): Promise<SendResult> {
+    const limits = { concurrency: options.maxConcurrency, callTimeoutMs: options.timeoutMs, deadline, signal };
+    return sendToEach("Telerivet", identities, limits, async (identity): Promise<RecipientOutcome> => {
       let outcome: Sent | Failed;
       try {
         const answer = await client.call({ ...prepareTelerivetRequest(options, text, identity), signal });

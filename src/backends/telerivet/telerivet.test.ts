@@ -346,6 +346,7 @@ const sendOptions: TelerivetSendOptions = {
   statusUrl: undefined,
   statusSecret: "status-secret-0123456789",
   maxConcurrency: 16,
+  timeoutMs: 10_000,
 };
 
 describe("Telerivet outbound: the request sent", () => {

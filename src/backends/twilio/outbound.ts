@@ -15,6 +15,8 @@ export interface TwilioSendOptions {
   statusCallback: string | undefined;
   /** Requests in flight at once for one message's recipients. */
   maxConcurrency: number;
+  /** The deadline of one call. */
+  timeoutMs: number;
 }
 
 /**
@@ -53,8 +55,9 @@ export function prepareTwilioRequest(options: TwilioSendOptions, text: string, i
  * are tried again, other 4xx codes are permanent.
  */
 export function createTwilioSender(options: TwilioSendOptions, client: GatewayClient) {
-  return function send({ text, identities, signal }: SendRequest): Promise<SendResult> {
-    return sendToEach("Twilio", identities, options.maxConcurrency, async (identity): Promise<RecipientOutcome> => {
+  return function send({ text, identities, signal, deadline }: SendRequest): Promise<SendResult> {
+    const limits = { concurrency: options.maxConcurrency, callTimeoutMs: options.timeoutMs, deadline, signal };
+    return sendToEach("Twilio", identities, limits, async (identity): Promise<RecipientOutcome> => {
       try {
         const answer = await client.call({ ...prepareTwilioRequest(options, text, identity), signal });
         const message = jsonObject(answer.body);

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { errorText } from "../../errors.ts";
+import { errorText, InvalidInputError } from "../../errors.ts";
 import type { HeldPart } from "../../messages/parts.ts";
 import type { InboundParts } from "../port.ts";
 
@@ -67,9 +67,9 @@ export class DurableConcat {
       fields: { ...part.fields, sender: part.sender },
       externalId: part.messageId,
     });
-    if (held.displaced) await this.receive(key, held.displaced, false);
+    if (held.displaced) await this.receive(held.displaced.key, held.displaced.parts);
     if (!held.complete) return held.duplicate ? "duplicate" : "held";
-    await this.receive(key, held.complete, true);
+    await this.receive(key, held.complete);
     return "received";
   }
 
@@ -77,9 +77,20 @@ export class DurableConcat {
   sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        for (const { key, parts } of await this.parts.expired(this.timeoutMs)) await this.receive(key, parts, true);
+        for (const { key, parts } of await this.parts.expired(this.timeoutMs)) {
+          // One message that cannot be stored now must not hold up the others.
+          await this.receive(key, parts).catch(async (error: unknown) => {
+            if (!(error instanceof InvalidInputError)) {
+              this.logger.error({ err: error, key }, `receiving an incomplete concatenated SMS failed; it stays kept and is tried again: ${errorText(error)}`);
+              return;
+            }
+            // What no store can take never will be: kept, it would come first in every sweep.
+            this.logger.error({ key, parts: parts.length }, `an incomplete concatenated SMS cannot be stored and is dropped: ${errorText(error)}`);
+            await this.parts.release(key, parts);
+          });
+        }
       } catch (error) {
-        this.logger.error({ err: error }, `receiving incomplete concatenated SMS failed; they stay kept and are tried again: ${errorText(error)}`);
+        this.logger.error({ err: error }, `looking for incomplete concatenated SMS failed; tried again later: ${errorText(error)}`);
       } finally {
         this.sweeping = undefined;
       }
@@ -92,9 +103,9 @@ export class DurableConcat {
     await this.sweeping;
   }
 
-  private async receive(key: string, parts: readonly HeldPart[], release: boolean): Promise<void> {
+  private async receive(key: string, parts: readonly HeldPart[]): Promise<void> {
     await this.deliver(assemble(key, parts));
-    if (release) await this.parts.release(key);
+    await this.parts.release(key, parts);
   }
 }
 

@@ -117,7 +117,8 @@ export class VonageBackend extends BackendBase<VonageOptions> {
     const [connection] = await this.port.lookupConnections([message.sender]);
     // 255 parts can hold more than a stored message: the rest is cut rather than the whole refused (and resent by Vonage for a day).
     const cut = message.text.length > LIMITS.text;
-    const text = cut ? message.text.slice(0, LIMITS.text) : message.text;
+    // Cut between characters: half an emoji is text no store takes, and the message would never be received.
+    const text = cut ? message.text.slice(0, LIMITS.text).replace(/[\uD800-\uDBFF]$/, "") : message.text;
     await this.port.receive(text, connection, { fields: cut ? { ...message.fields, text, "concat-cut": true } : message.fields });
     if (message.missing.length > 0)
       this.port.logger.warn(

@@ -12,6 +12,8 @@ export interface VonageSendOptions {
   apiUrl: string;
   /** Requests in flight at once for one message's recipients. */
   maxConcurrency: number;
+  /** The deadline of one call. */
+  timeoutMs: number;
 }
 
 /** What one message asks of the SMS API besides its text and recipient. */
@@ -190,7 +192,8 @@ export function createVonageSender(options: VonageSendOptions, client: GatewayCl
   }
 
   return function send(request: SendRequest): Promise<SendResult> {
-    return sendToEach("Vonage", request.identities, options.maxConcurrency, async (identity): Promise<RecipientOutcome> => {
+    const limits = { concurrency: options.maxConcurrency, callTimeoutMs: options.timeoutMs, deadline: request.deadline, signal: request.signal };
+    return sendToEach("Vonage", request.identities, limits, async (identity): Promise<RecipientOutcome> => {
       const outcome = await sendOne(identity, request);
       if (!outcome.sent) return { sent: false, kind: outcome.kind, reason: outcome.reason, code: outcome.code, answer: outcome.logText };
       if (outcome.ids.length > 1) onParts(outcome.ids);

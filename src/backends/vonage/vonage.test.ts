@@ -479,6 +479,14 @@ describe("Vonage concatenated inbound SMS: the parts make one message", () => {
     assert.equal((message.fields["concat-message-ids"] as string[]).length, 70);
   });
 
+  test("a message cut at the limit is cut between characters: an emoji across the limit is left out whole, and the message is received", async () => {
+    assert.equal((await view.handle(get(view, part("16", 1, 2, "a".repeat(9_999))))).status, 200);
+    assert.equal((await view.handle(get(view, part("16", 2, 2, "😀b")))).status, 200);
+    const message = await lastInbound(t);
+    assert.equal(message.text, "a".repeat(9_999));
+    assert.equal(message.fields["concat-cut"], true);
+  });
+
   test("a message whose last part never comes is received with what came once concatTimeoutMs passes, naming the missing part", async () => {
     const before = await inboundCount(t);
     await view.handle(get(view, part("14", 1, 2, "only the first")));

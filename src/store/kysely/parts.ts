@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { HeldPart } from "../../messages/parts.ts";
 import type { PartStore } from "../store.ts";
 import { backendRowId, type StoreContext } from "./rows.ts";
@@ -28,6 +29,8 @@ export class Parts implements PartStore {
   async holdInboundPart({ backend, key, part, now = Date.now() }: Parameters<PartStore["holdInboundPart"]>[0]): ReturnType<PartStore["holdInboundPart"]> {
     return this.ctx.dialect.write(async (trx) => {
       const backendId = await backendRowId(trx, backend);
+      // Two parts of one message at once must see each other: one of them completes it. (SQLite's writes are one at a time already.)
+      if (this.ctx.dialect.name === "postgres") await sql`select pg_advisory_xact_lock(hashtext(${`rapidsms parts ${backendId} ${key}`}))`.execute(trx);
       const group = () =>
         trx
           .selectFrom("inbound_parts")
@@ -36,11 +39,17 @@ export class Parts implements PartStore {
           .where("group_key", "=", key)
           .orderBy("part_number");
       const drop = () => trx.deleteFrom("inbound_parts").where("backend_id", "=", backendId).where("group_key", "=", key).execute();
+      // An incomplete message moved out of the way, under a key of its own: handed back to be received, and swept like any other if that fails.
+      const setAside = async () => {
+        const aside = `${key} (set aside at ${now})`;
+        await trx.updateTable("inbound_parts").set({ group_key: aside }).where("backend_id", "=", backendId).where("group_key", "=", key).execute();
+        return aside;
+      };
       let rows: Row[] = await group().execute();
       const id = part.externalId ?? null;
       const same = rows.find((row) => row.part_number === part.number);
       const known = same !== undefined && (id === null || same.external_id === id);
-      let displaced: HeldPart[] | undefined;
+      let displaced: { key: string; parts: HeldPart[] } | undefined;
       if (rows.some((row) => row.released_at !== null)) {
         // A message already received: this part is one of it sent again, or the first of a new message under the same key.
         if (known || (id !== null && rows.some((row) => row.external_id === id))) return { duplicate: true, complete: undefined };
@@ -48,8 +57,7 @@ export class Parts implements PartStore {
         rows = [];
       } else if (same && !known) {
         // Another message under the key of one still incomplete: that one is handed back to be received as it is.
-        displaced = rows.map(heldPart);
-        await drop();
+        displaced = { parts: rows.map(heldPart), key: await setAside() };
         rows = [];
       } else if (known) {
         return { duplicate: true, complete: complete(rows) };
@@ -72,10 +80,19 @@ export class Parts implements PartStore {
     });
   }
 
-  async releaseInboundParts({ backend, key, now = Date.now() }: { backend: string; key: string; now?: number }): Promise<void> {
+  async releaseInboundParts({ backend, key, parts, now = Date.now() }: Parameters<PartStore["releaseInboundParts"]>[0]): Promise<void> {
     await this.ctx.dialect.write(async (trx) => {
       const backendId = await backendRowId(trx, backend);
-      await trx.updateTable("inbound_parts").set({ released_at: now }).where("backend_id", "=", backendId).where("group_key", "=", key).execute();
+      // Only the parts that went into the message: one that came since is another message's.
+      for (const part of parts)
+        await trx
+          .updateTable("inbound_parts")
+          .set({ released_at: now })
+          .where("backend_id", "=", backendId)
+          .where("group_key", "=", key)
+          .where("part_number", "=", part.number)
+          .where((eb) => (part.externalId === null ? eb("external_id", "is", null) : eb("external_id", "=", part.externalId)))
+          .execute();
     });
   }
 
@@ -99,6 +116,7 @@ export class Parts implements PartStore {
       .select("group_key")
       .groupBy("group_key")
       .having((eb) => eb.fn.min("received_at"), "<", olderThan)
+      .orderBy((eb) => eb.fn.min("received_at"))
       .limit(limit)
       .execute();
     if (groups.length === 0) return [];
@@ -112,9 +130,10 @@ export class Parts implements PartStore {
       .orderBy("group_key")
       .orderBy("part_number")
       .execute();
-    const byKey = new Map<string, HeldPart[]>();
-    for (const row of rows) byKey.set(row.group_key, [...(byKey.get(row.group_key) ?? []), heldPart(row)]);
-    return [...byKey].map(([key, held]) => ({ key, parts: held }));
+    // In the groups' order: the oldest first.
+    const byKey = new Map<string, HeldPart[]>(groups.map((g) => [g.group_key, []]));
+    for (const row of rows) byKey.get(row.group_key)?.push(heldPart(row));
+    return [...byKey].filter(([, held]) => held.length > 0).map(([key, held]) => ({ key, parts: held }));
   }
 
   async purgeInboundParts(olderThan: number): Promise<void> {
