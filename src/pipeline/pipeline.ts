@@ -322,6 +322,9 @@ export class Pipeline implements RouterPort, WorkSource {
       const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
       await Promise.race([Promise.allSettled([...this.conversations]), deadline]);
       clearTimeout(timer);
+      // Steps still running then are given back, as workers' jobs are: another process takes them at once.
+      if (this.conversations.size > 0)
+        await this.leases.release().catch((error) => this.logger.error({ err: error }, "giving back unfinished session steps failed; their leases run out"));
     }
     if (!this.active) {
       this.leases.stop();

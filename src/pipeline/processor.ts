@@ -120,7 +120,8 @@ export class Processor {
       }
       this.init.events.emitQueued(replies);
       if (waiting) {
-        this.answer(msg, waiting, completed.claimed);
+        // The request has its answer already; the job ends when what follows is recorded, so that shutdown waits for it.
+        await this.answer(msg, waiting, completed.claimed);
         return;
       }
       if (place && completed.claimed.length > 0) {
@@ -165,7 +166,7 @@ export class Processor {
    * per line; the session ends unless one asks for more), and records them: sent within the
    * request, or failed when the request had stopped waiting. Other replies are sent as usual.
    */
-  private answer(msg: IncomingMessage, waiting: SessionWait, claimed: readonly ClaimedTransmission[]): void {
+  private async answer(msg: IncomingMessage, waiting: SessionWait, claimed: readonly ClaimedTransmission[]): Promise<void> {
     const { sender, leases } = this.init;
     const here = (t: ClaimedTransmission) => t.backend === waiting.backend && t.identity === msg.connection.identity;
     const answered = claimed.filter(here);
@@ -174,18 +175,20 @@ export class Processor {
       text: answered.map((t) => t.text).join("\n"),
       end: answered.length === 0 || answered.every((t) => t.context.session?.end !== false),
     });
+    const work: Promise<void>[] = [];
     if (answered.length > 0) {
       const release = leases.hold(answered[0].token);
-      void sender
+      const recording = sender
         .recordAnswered(answered, taken)
         .catch((error: unknown) =>
           this.init.logger.error({ err: error, messageId: msg.id }, "recording a session's answer failed; its claim runs out and it is tried again"),
         )
         .finally(release);
+      work.push(recording);
     }
     if (others.length > 0) {
       const release = leases.hold(others[0].token);
-      void sender
+      const sending = sender
         .sendClaimed(others, new AbortController().signal)
         .catch((error: unknown) =>
           this.init.logger.error(
@@ -194,7 +197,9 @@ export class Processor {
           ),
         )
         .finally(release);
+      work.push(sending);
     }
+    await Promise.all(work);
   }
 
   /** Back to the queue after a backoff, or E once the attempts are spent; if even that fails, the claim runs out. */
