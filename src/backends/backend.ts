@@ -26,6 +26,12 @@ export interface SendResult {
   externalIds?: Record<string, string>;
   /** The gateway's answer, for the attempt log (secrets removed). */
   answer?: string;
+  /**
+   * The gateway's id of each part, per identity, when it sent the message in parts whose
+   * receipts come one per part (Vonage, SMPP): the transmission is D once every part is
+   * delivered, E once one failed. The first id is the identity's `externalIds` entry.
+   */
+  partIds?: Readonly<Record<string, readonly string[]>>;
   /** SMS parts the text took: one count for every recipient, or the gateway's count per identity. */
   segments?: number | Readonly<Record<string, number>>;
 }

@@ -4,7 +4,8 @@ import type { SendResult } from "./backend.ts";
 
 /** What came of one recipient's request, for gateways that take one recipient per request. */
 export type RecipientOutcome =
-  | { sent: true; externalId: string; segments: number; answer?: string }
+  /** `partIds`: every part's id, when the gateway sent the message in parts whose receipts come one per part. */
+  | { sent: true; externalId: string; segments: number; answer?: string; partIds?: readonly string[] }
   /** `retry`: sending again may work; `permanent`: it never will; `opted-out`: the recipient asked for no messages. */
   | { sent: false; kind: "retry" | "permanent" | "opted-out"; reason: string; code?: ErrorCode; answer?: string };
 
@@ -39,17 +40,20 @@ export async function sendToEach(
   });
   const externalIds: Record<string, string> = {};
   const segments: Record<string, number> = {};
+  const partIds: Record<string, readonly string[]> = {};
   const failed: { identity: string; outcome: Extract<RecipientOutcome, { sent: false }> }[] = [];
   for (const [i, outcome] of outcomes.entries()) {
     if (outcome.sent) {
       externalIds[identities[i]] = outcome.externalId;
       segments[identities[i]] = outcome.segments;
+      if (outcome.partIds && outcome.partIds.length > 1) partIds[identities[i]] = outcome.partIds;
     } else failed.push({ identity: identities[i], outcome });
   }
   const answers = outcomes.flatMap((outcome, i) => (outcome.answer ? [identities.length === 1 ? outcome.answer : `${identities[i]}: ${outcome.answer}`] : []));
   const answer = answers.join("\n");
   const logged = answer.length > LOGGED_ANSWERS_CHARS ? `${answer.slice(0, LOGGED_ANSWERS_CHARS)}… (${answers.length} answers, cut)` : answer;
-  if (failed.length === 0) return { externalIds, segments, ...(logged && { answer: logged }) };
+  const parted = Object.keys(partIds).length > 0 ? { partIds } : {};
+  if (failed.length === 0) return { externalIds, segments, ...parted, ...(logged && { answer: logged }) };
   const message =
     identities.length === 1
       ? `${provider} did not send the message: ${failed[0].outcome.reason}`

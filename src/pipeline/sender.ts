@@ -204,6 +204,7 @@ export class Sender {
         status: "S",
         answer,
         externalId: result?.externalIds?.[t.identity] ?? null,
+        partIds: result?.partIds?.[t.identity] ?? null,
         segments: typeof result?.segments === "object" ? (result.segments[t.identity] ?? null) : (result?.segments ?? null),
         durationMs,
       }));

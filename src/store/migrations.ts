@@ -268,9 +268,20 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addPrimaryKeyConstraint("inbound_parts_pk", ["backend_id", "group_key", "part_number"])
         .execute();
       await db.schema.createIndex("inbound_parts_received").on("inbound_parts").column("received_at").execute();
+      // The gateway's id of each part of a long message sent, for receipts that come per part.
+      await db.schema
+        .createTable("transmission_parts")
+        .addColumn("transmission_id", "integer", (c) => c.notNull().references("transmissions.id").onDelete("cascade"))
+        .addColumn("part_number", "integer", (c) => c.notNull())
+        .addColumn("external_id", "text", (c) => c.notNull())
+        .addColumn("status", "text")
+        .addPrimaryKeyConstraint("transmission_parts_pk", ["transmission_id", "part_number"])
+        .execute();
+      await db.schema.createIndex("transmission_parts_external").on("transmission_parts").column("external_id").execute();
     },
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async down(db: Kysely<any>) {
+      await db.schema.dropTable("transmission_parts").execute();
       await db.schema.dropTable("inbound_parts").execute();
       await db.schema.dropTable("message_sessions").execute();
     },

@@ -25,6 +25,8 @@ export interface Database {
     /** When the whole message was received: its parts are kept until the purge, to know a part sent again. */
     released_at: number | null;
   };
+  /** The gateway's id of each part of a long message sent (receipts come per part); none for a one-part message. */
+  transmission_parts: { transmission_id: number; part_number: number; external_id: string; status: "S" | "D" | "E" | null };
   /** Sessions gateways hold open across messages (USSD): the state apps keep between steps. */
   message_sessions: {
     backend_id: number;
@@ -149,6 +151,7 @@ export const TABLES = [
   "backend_messages",
   "message_sessions",
   "inbound_parts",
+  "transmission_parts",
 ] as const satisfies readonly (keyof Database)[];
 
 // Fails to compile when a table of Database is missing from TABLES.

@@ -691,6 +691,43 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getTransmission(t.id))?.deliveryReports.length, 1);
     }));
 
+  test(`${name}: a message sent in parts is D once every part's receipt says delivered, E as soon as one failed; a part's receipt that overtook the answer counts`, () =>
+    withStore(async (store) => {
+      const [a, b] = await connect(store, "vonage", ["111", "222"]);
+      await store.enqueueOutgoing({ message: outgoing("long", [a, b]) });
+      const [ta, tb] = await claimOut(store, claim());
+      const report = (externalId: string, status: "S" | "D" | "E", detail: string = status) =>
+        store.reportDelivery({ ref: { backend: "vonage", externalId }, report: { status, detail } });
+      assert.deepEqual(await report("a-3", "D"), { transmissionIds: [], kept: true }, "the last part's receipt before the answer");
+      await store.recordAttempts({
+        outcomes: [
+          sent(ta, { messageId: "long", externalId: "a-1", partIds: ["a-1", "a-2", "a-3"], segments: 3 }),
+          sent(tb, { messageId: "long", externalId: "b-1", partIds: ["b-1", "b-2"], segments: 2 }),
+        ],
+      });
+      assert.equal((await store.getTransmission(ta.id))?.status, "S", "1 of 3 parts delivered");
+      assert.deepEqual((await report("a-1", "D")).transmissionIds, [ta.id]);
+      assert.equal((await store.getTransmission(ta.id))?.status, "S", "2 of 3: the first part's id is a part's, not the whole's");
+      await report("a-2", "S", "buffered");
+      await report("a-2", "D");
+      assert.equal((await store.getTransmission(ta.id))?.status, "D");
+      assert.deepEqual(
+        (await store.getTransmission(ta.id))?.deliveryReports.map((r) => [r.status, r.detail]),
+        [
+          ["S", "part 3 of 3: D (the other parts are on their way)"],
+          ["S", "part 1 of 3: D (the other parts are on their way)"],
+          ["S", "part 2 of 3: buffered"],
+          ["D", "part 2 of 3: D"],
+        ],
+      );
+      await report("b-2", "E", "expired");
+      assert.equal((await store.getTransmission(tb.id))?.status, "E", "one failed part fails the message");
+      assert.match((await store.getTransmission(tb.id))?.error ?? "", /part 2 of 2: expired/);
+      await report("b-1", "D");
+      assert.equal((await store.getTransmission(tb.id))?.status, "E", "and it stays failed");
+      assert.equal((await store.getMessage("long"))?.status, "E");
+    }));
+
   test(`${name}: a kept report for a gateway id that the answer gives several recipients lands on all of them`, () =>
     withStore(async (store) => {
       const connections = await connect(store, "junebug", ["111", "222"]);

@@ -194,6 +194,8 @@ export interface SendOutcome {
   error?: string | null;
   answer?: string | null;
   externalId?: string | null;
+  /** The gateway's id of each part, for a message sent in parts whose receipts come per part (the first is `externalId`). */
+  partIds?: readonly string[] | null;
   segments?: number | null;
   durationMs: number;
 }

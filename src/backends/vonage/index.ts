@@ -7,7 +7,6 @@ import type { BackendView } from "../view.ts";
 import { DurableConcat, type AssembledMessage } from "./concat.ts";
 import { VonageInboundView } from "./inbound.ts";
 import { createVonageSender } from "./outbound.ts";
-import { SentParts } from "./sent-parts.ts";
 import { SIGNATURE_METHODS } from "./signature.ts";
 import { VonageStatusView } from "./status.ts";
 import type { WebhookAuth } from "./webhook.ts";
@@ -68,13 +67,7 @@ export class VonageBackend extends BackendBase<VonageOptions> {
     connections: this.config.maxConcurrency,
     credentialsHint: "apiKey and apiSecret",
   });
-  private readonly parts = new SentParts({ maxMessages: 10_000, keepMs: 72 * 60 * 60_000 });
-  private readonly sender = createVonageSender(
-    this.config,
-    this.client,
-    () => viewUrl(this.port, "status/", { token: this.config.inboundToken }),
-    (ids) => this.parts.remember(ids),
-  );
+  private readonly sender = createVonageSender(this.config, this.client, () => viewUrl(this.port, "status/", { token: this.config.inboundToken }));
   private readonly concat = new DurableConcat(
     this.port.parts,
     { timeoutMs: this.config.concatTimeoutMs },
@@ -105,10 +98,7 @@ export class VonageBackend extends BackendBase<VonageOptions> {
       signatureMethod: this.config.signatureMethod,
       signatureMaxAgeMs: this.config.signatureMaxAgeMs,
     };
-    const views: BackendView[] = [
-      new VonageInboundView({ port: this.port, auth, concat: this.concat }),
-      new VonageStatusView({ port: this.port, auth, parts: this.parts }),
-    ];
+    const views: BackendView[] = [new VonageInboundView({ port: this.port, auth, concat: this.concat }), new VonageStatusView({ port: this.port, auth })];
     const token = this.config.inboundToken;
     return token ? views.map((view) => withToken(view, token)) : views;
   }

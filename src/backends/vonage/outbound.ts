@@ -132,16 +132,13 @@ export function readVonageParts(body: string): VonagePart[] | undefined {
 /** What came of one recipient's request. */
 type Outcome = { sent: true; ids: string[]; logText: string } | { sent: false; kind: StatusKind; reason: string; code: ErrorCode; logText?: string };
 
-/** Called with every part's id of each recipient's message that took more than one part, first part first (for their receipts). */
-export type OnParts = (ids: readonly string[]) => void;
-
 /**
  * The SMS API takes one recipient per request: one request per identity, in parallel (the
  * client's connections bound how many are in flight). The first part's `message-id` is the
  * recipient's gateway id and the number of parts its segments. Failures are per recipient:
  * retried, permanent, or opted out as VONAGE_STATUSES says, each with Vonage's own text.
  */
-export function createVonageSender(options: VonageSendOptions, client: GatewayClient, callback: () => string | undefined, onParts: OnParts) {
+export function createVonageSender(options: VonageSendOptions, client: GatewayClient, callback: () => string | undefined) {
   async function sendOne(identity: string, request: SendRequest): Promise<Outcome> {
     const call = prepareVonageRequest(options, { identity, text: request.text, clientRef: request.id, callback: callback() });
     let answer: Awaited<ReturnType<GatewayClient["call"]>>;
@@ -196,8 +193,7 @@ export function createVonageSender(options: VonageSendOptions, client: GatewayCl
     return sendToEach("Vonage", request.identities, limits, async (identity): Promise<RecipientOutcome> => {
       const outcome = await sendOne(identity, request);
       if (!outcome.sent) return { sent: false, kind: outcome.kind, reason: outcome.reason, code: outcome.code, answer: outcome.logText };
-      if (outcome.ids.length > 1) onParts(outcome.ids);
-      return { sent: true, externalId: outcome.ids[0], segments: outcome.ids.length, answer: outcome.logText };
+      return { sent: true, externalId: outcome.ids[0], segments: outcome.ids.length, partIds: outcome.ids, answer: outcome.logText };
     });
   };
 }

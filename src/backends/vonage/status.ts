@@ -3,7 +3,6 @@ import { NON_FIELD_ERRORS } from "../http/form.ts";
 import { formatFormErrors } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
-import type { SentParts } from "./sent-parts.ts";
 import { readWebhookParams, webhookRefusal, type WebhookAuth } from "./webhook.ts";
 
 /** A receipt's `status` and what it means: S still on its way, D delivered, E failed. */
@@ -54,8 +53,8 @@ export function receiptDetail(params: Readonly<Record<string, string>>): string 
 /**
  * `/backend/<name>/status/`: Vonage's delivery receipts (GET or POST, as the dashboard's webhook
  * method says), signed like inbound messages. A receipt names the part it is about by
- * `messageId`: the first part's is the id the send recorded, another part's is reported through
- * SentParts when this process sent the message. Answered 200 with an empty body when recorded
+ * `messageId`; the send recorded every part's id (`partIds`), so the message is D once every
+ * part is delivered and E once one failed, whichever process receives the receipts. Answered 200 with an empty body when recorded
  * (or kept for a send whose answer is not recorded yet); a malformed receipt, or one whose id no
  * store can match, is a 400 with the reason, for the same reason as inbound (see
  * VonageInboundView).
@@ -64,12 +63,10 @@ export class VonageStatusView implements BackendView {
   readonly path = "status/";
   private readonly port: BackendPort;
   private readonly auth: WebhookAuth;
-  private readonly parts: SentParts;
 
-  constructor(options: { port: BackendPort; auth: WebhookAuth; parts: SentParts }) {
+  constructor(options: { port: BackendPort; auth: WebhookAuth }) {
     this.port = options.port;
     this.auth = options.auth;
-    this.parts = options.parts;
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
@@ -91,10 +88,7 @@ export class VonageStatusView implements BackendView {
     if (word !== "" && !status) errors.status = [`unknown status ${JSON.stringify(word.slice(0, 40))}: expected ${Object.keys(RECEIPT_STATUSES).join(", ")}`];
     if (Object.keys(errors).length > 0) return textResponse(400, formatFormErrors(errors));
     const report: DeliveryReport = { status, detail: receiptDetail(params) };
-    const part = this.parts.report(messageId, report);
-    const outcome = part
-      ? await this.port.reportDelivery({ externalId: part.externalId }, part.report)
-      : await this.port.reportDelivery({ externalId: messageId }, report);
+    const outcome = await this.port.reportDelivery({ externalId: messageId }, report);
     if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
     return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${messageId} was sent through this backend`] }));
   }

@@ -1012,9 +1012,9 @@ describe("Vonage delivery receipts (/backend/<name>/status/)", () => {
     assert.deepEqual(
       transmission?.deliveryReports.map((r) => r.detail),
       [
-        `delivered, err-code 0 (Delivered), scts 2001011400, part 2 of 3 (${parts[1]})`,
-        `delivered, err-code 0 (Delivered), scts 2001011400, part 1 of 3 (${parts[0]})`,
-        `delivered, err-code 0 (Delivered), scts 2001011400, part 3 of 3 (${parts[2]}): every part delivered`,
+        "part 2 of 3: delivered, err-code 0 (Delivered), scts 2001011400 (the other parts are on their way)",
+        "part 1 of 3: delivered, err-code 0 (Delivered), scts 2001011400 (the other parts are on their way)",
+        "part 3 of 3: delivered, err-code 0 (Delivered), scts 2001011400",
       ],
     );
   });
@@ -1027,7 +1027,7 @@ describe("Vonage delivery receipts (/backend/<name>/status/)", () => {
     await status.handle(get(status, receipt(parts[2])));
     const transmission = await t.store.getTransmission(transmissionId);
     assert.equal(transmission?.status, "E");
-    assert.match(transmission?.error ?? "", /^failed, err-code 8 \(Network error\), scts 2001011400, part 2 of 3/);
+    assert.match(transmission?.error ?? "", /^part 2 of 3: failed, err-code 8 \(Network error\), scts 2001011400$/);
     assert.equal(transmission?.deliveryReports.length, 3, "every receipt is recorded");
   });
 

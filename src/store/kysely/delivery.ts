@@ -10,7 +10,40 @@ import { recipients, refreshMessageStatus, type StoreContext } from "./rows.ts";
 const MAX_KEPT_REPORTS = 10_000;
 
 type Matched = { id: number; message_id: string; status: Status; identity?: string };
-type Found = { rows: Matched[] } | { unmatched: string; keep?: { backend: string; externalId: string } };
+type Found =
+  | { rows: Matched[] }
+  | { part: { transmissionId: number; partNumber: number } }
+  | { unmatched: string; keep?: { backend: string; externalId: string } };
+
+/**
+ * Records a receipt for one part of a long message, and what the parts' receipts so far make of
+ * the transmission: E as soon as a part failed, D once every part is delivered, else S (on its
+ * way), each with the part named. A part's final receipt is not undone by a late S.
+ */
+export async function applyPartReport(
+  trx: Transaction<Database>,
+  ctx: StoreContext,
+  part: { transmissionId: number; partNumber: number },
+  report: DeliveryReport,
+  stamp: string,
+): Promise<TransmissionChange[]> {
+  await trx
+    .updateTable("transmission_parts")
+    .set({ status: report.status })
+    .where("transmission_id", "=", part.transmissionId)
+    .where("part_number", "=", part.partNumber)
+    .where((eb) => eb.or([eb("status", "is", null), eb("status", "=", "S")]))
+    .execute();
+  const parts = await trx.selectFrom("transmission_parts").select("status").where("transmission_id", "=", part.transmissionId).execute();
+  const of = `part ${part.partNumber} of ${parts.length}`;
+  const detail = report.detail ? `${of}: ${report.detail}` : of;
+  const status: DeliveryReport["status"] = parts.some((p) => p.status === "E") ? "E" : parts.every((p) => p.status === "D") ? "D" : "S";
+  const rows = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "=", part.transmissionId).execute();
+  // Once a part failed, the transmission keeps that part's reason: later receipts are recorded only.
+  const settled = rows[0]?.status === "E";
+  const note = status === report.status || settled ? detail : `${detail} (${status === "S" ? "the other parts are on their way" : "an earlier part failed"})`;
+  return applyReport(trx, ctx, rows, { status: settled ? report.status : status, detail: note }, stamp, { recordOnly: settled });
+}
 
 /** Why a report's reference can name no transmission (no store could hold or match it), or undefined. */
 function unfitRef(ref: TransmissionRef): string | undefined {
@@ -40,6 +73,7 @@ export async function applyReport(
   rows: readonly Matched[],
   report: DeliveryReport,
   stamp: string,
+  { recordOnly = false }: { recordOnly?: boolean } = {},
 ): Promise<TransmissionChange[]> {
   const messages = new Set<string>();
   const changes: TransmissionChange[] = [];
@@ -51,7 +85,7 @@ export async function applyReport(
       .onConflict((oc) => oc.columns(["transmission_id", "fingerprint"]).doNothing())
       .returning("id")
       .executeTakeFirst();
-    if (!inserted || report.status === "S" || row.status === "D") continue;
+    if (!inserted || recordOnly || report.status === "S" || row.status === "D") continue;
     // A send still under way keeps its claim: its answer is recorded when it comes (see recordAttempt).
     const error = report.status === "D" ? null : (report.detail ?? "the gateway reported delivery failure");
     await trx
@@ -78,12 +112,40 @@ export async function applyReport(
 export async function applyKeptReports(
   trx: Transaction<Database>,
   ctx: StoreContext,
-  answered: readonly { transmissionId: number; externalId: string }[],
+  answered: readonly { transmissionId: number; externalId: string; partNumber?: number }[],
   stamp: string,
 ): Promise<TransmissionChange[]> {
   const changes: TransmissionChange[] = [];
   const byGatewayId = new Map<string, number[]>();
-  for (const { transmissionId, externalId } of answered) byGatewayId.set(externalId, [...(byGatewayId.get(externalId) ?? []), transmissionId]);
+  // The parts of long messages: their kept receipts count part by part.
+  for (const { transmissionId, externalId, partNumber } of answered) {
+    if (partNumber === undefined) {
+      byGatewayId.set(externalId, [...(byGatewayId.get(externalId) ?? []), transmissionId]);
+      continue;
+    }
+    const backend = await recipients(trx).select("backends.name as backend").where("transmissions.id", "=", transmissionId).executeTakeFirst();
+    if (!backend) continue;
+    const kept = await trx
+      .selectFrom("pending_reports")
+      .selectAll()
+      .where("backend", "=", backend.backend)
+      .where("external_id", "=", externalId)
+      .orderBy("id")
+      .execute();
+    for (const report of kept) {
+      const parsed = { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined };
+      changes.push(...(await applyPartReport(trx, ctx, { transmissionId, partNumber }, parsed, stamp)));
+    }
+    if (kept.length > 0)
+      await trx
+        .deleteFrom("pending_reports")
+        .where(
+          "id",
+          "in",
+          kept.map((k) => k.id),
+        )
+        .execute();
+  }
   for (const [externalId, transmissionIds] of byGatewayId) {
     const targets = await recipients(trx).select(["transmissions.id", "backends.name as backend"]).where("transmissions.id", "in", transmissionIds).execute();
     for (const backend of new Set(targets.map((t) => t.backend))) {
@@ -158,6 +220,10 @@ export class Delivery implements DeliveryStore {
           .execute();
         return { transmissionIds: [], kept: true };
       }
+      if ("part" in found) {
+        const changes = await applyPartReport(trx, this.ctx, found.part, report, stamp);
+        return { transmissionIds: [found.part.transmissionId], changes };
+      }
       const changes = await applyReport(trx, this.ctx, found.rows, report, stamp);
       return { transmissionIds: found.rows.map((r) => r.id), changes };
     });
@@ -179,6 +245,17 @@ export class Delivery implements DeliveryStore {
       return rows.length > 0 ? { rows } : { unmatched: `no message ${ref.messageId} was sent to ${ref.identity} through this backend` };
     }
     const gatewayId = "externalId" in ref ? ref.externalId : ref.externalIdOrMessageId;
+    // A part of a long message whose receipts come per part (the first part's id is the transmission's too).
+    const part = await trx
+      .selectFrom("transmission_parts")
+      .innerJoin("transmissions", "transmissions.id", "transmission_parts.transmission_id")
+      .innerJoin("connections", "connections.id", "transmissions.connection_id")
+      .innerJoin("backends", "backends.id", "connections.backend_id")
+      .select(["transmission_parts.transmission_id", "transmission_parts.part_number"])
+      .where("backends.name", "=", ref.backend)
+      .where("transmission_parts.external_id", "=", gatewayId)
+      .executeTakeFirst();
+    if (part) return { part: { transmissionId: part.transmission_id, partNumber: part.part_number } };
     // A gateway id the gateway gave several recipients (one answer for a multi-recipient send) names them all.
     const byGatewayId = await onBackend.where("transmissions.external_id", "=", gatewayId).execute();
     if (byGatewayId.length > 0) return { rows: byGatewayId };

@@ -194,6 +194,7 @@ export class Outbound implements OutboundStore {
       error: storableNote(o.error),
       answer: storableNote(o.answer),
       externalId: o.externalId && unfitExternalId(o.externalId) === undefined ? o.externalId : null,
+      partIds: o.partIds?.every((id) => unfitExternalId(id) === undefined) ? o.partIds : null,
     }));
     const { hot, dialect } = this.ctx;
     const stamp = isoNow();
@@ -201,7 +202,7 @@ export class Outbound implements OutboundStore {
       // Before the answers' gateway ids are written: a report for one of them waits, or is kept before this looks.
       await dialect.lockGatewayIds(
         trx,
-        outcomes.flatMap((o) => (o.status === "S" && o.externalId ? [o.externalId] : [])),
+        outcomes.flatMap((o) => (o.status === "S" && o.externalId ? [o.externalId, ...(o.partIds?.slice(1) ?? [])] : [])),
       );
       const applied: SendOutcome[] = [];
       const fenced: number[] = [];
@@ -229,12 +230,27 @@ export class Outbound implements OutboundStore {
         error: o.error ?? null,
         answer: o.answer ?? null,
       }));
+      // A message sent in parts whose receipts come per part: each part's id, for them (a send made again replaces them).
+      const parted = applied.filter((o) => o.status === "S" && o.partIds && o.partIds.length > 1);
+      for (const o of parted) {
+        await trx.deleteFrom("transmission_parts").where("transmission_id", "=", o.transmissionId).execute();
+        await trx
+          .insertInto("transmission_parts")
+          .values(o.partIds!.map((externalId, i) => ({ transmission_id: o.transmissionId, part_number: i + 1, external_id: externalId, status: null })))
+          .execute();
+      }
       if (attempts.length === 1) await hot.insertAttempt.run(trx, attempts[0]);
       else for (const slice of slices(attempts, 7, dialect)) await trx.insertInto("attempts").values(slice).execute();
       const statuses = new Map<string, Status>();
       for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, this.ctx, messageId, stamp));
       // Reports that overtook these answers were kept until the answers brought their gateway ids.
-      const answered = applied.filter((o) => o.status === "S" && o.externalId).map((o) => ({ transmissionId: o.transmissionId, externalId: o.externalId! }));
+      const answered = applied
+        .filter((o) => o.status === "S" && o.externalId)
+        .flatMap((o): { transmissionId: number; externalId: string; partNumber?: number }[] =>
+          o.partIds && o.partIds.length > 1
+            ? o.partIds.map((externalId, i) => ({ transmissionId: o.transmissionId, externalId, partNumber: i + 1 }))
+            : [{ transmissionId: o.transmissionId, externalId: o.externalId! }],
+        );
       const keptReports: TransmissionChange[] = [];
       if (answered.length > 0 && (await trx.selectFrom("pending_reports").select("id").limit(1).executeTakeFirst())) {
         keptReports.push(...(await applyKeptReports(trx, this.ctx, answered, stamp)));
