@@ -28,6 +28,8 @@ export interface MessageSendingErrorOptions extends ErrorOptions {
   externalIds?: Readonly<Record<string, string>>;
   /** A partial failure: the segments of the messages to the identities that were sent. */
   segments?: Readonly<Record<string, number>>;
+  /** A partial failure: each part's gateway id of the messages to the identities that were sent (see SendResult.partIds). */
+  partIds?: Readonly<Record<string, readonly string[]>>;
   /** Failed identities that must not be tried again, though others of the call may be (`retryable`): a gateway that took the message but answered unreadably. */
   permanentIdentities?: readonly string[];
   /**
@@ -51,6 +53,7 @@ export class MessageSendingError extends RapidSmsError {
   readonly failedIdentities: string[];
   readonly externalIds: Readonly<Record<string, string>>;
   readonly segments: Readonly<Record<string, number>>;
+  readonly partIds: Readonly<Record<string, readonly string[]>>;
   readonly permanentIdentities: readonly string[];
   readonly optedOutIdentities: readonly string[];
   readonly identityErrors: Readonly<Record<string, string>>;
@@ -61,6 +64,7 @@ export class MessageSendingError extends RapidSmsError {
     this.failedIdentities = [...(options.failedIdentities ?? [])];
     this.externalIds = { ...options.externalIds };
     this.segments = { ...options.segments };
+    this.partIds = { ...options.partIds };
     this.permanentIdentities = [...(options.permanentIdentities ?? [])];
     this.optedOutIdentities = [...(options.optedOutIdentities ?? [])];
     this.identityErrors = { ...options.identityErrors };

@@ -73,3 +73,16 @@ test("a recipient whose call throws (not a gateway answer) is tried again alone;
     },
   );
 });
+
+test("a partial failure keeps each part's gateway id of the recipients that were sent", async () => {
+  await assert.rejects(
+    sendToEach("Gw", ["1", "2"], { concurrency: 2, callTimeoutMs: 1_000 }, async (identity) =>
+      identity === "1" ? { sent: true, externalId: "1-a", segments: 2, partIds: ["1-a", "1-b"] } : { sent: false, kind: "permanent", reason: "no" },
+    ),
+    (error: unknown) => {
+      assert.ok(error instanceof MessageSendingError);
+      assert.deepEqual(error.partIds, { 1: ["1-a", "1-b"] });
+      return true;
+    },
+  );
+});

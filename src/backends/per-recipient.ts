@@ -63,6 +63,7 @@ export async function sendToEach(
     failedIdentities: failed.map((f) => f.identity),
     externalIds,
     segments,
+    partIds,
     identityErrors: Object.fromEntries(failed.map((f) => [f.identity, f.outcome.reason])),
     optedOutIdentities: failed.filter((f) => f.outcome.kind === "opted-out").map((f) => f.identity),
     permanentIdentities: failed.filter((f) => f.outcome.kind === "permanent").map((f) => f.identity),

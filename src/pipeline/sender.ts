@@ -320,7 +320,13 @@ export class Sender {
     return batch.transmissions.map((t): SendOutcome => {
       const base = { transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, durationMs };
       if (failed.size > 0 && !failed.has(t.identity))
-        return { ...base, status: "S", externalId: sendError?.externalIds[t.identity] ?? null, segments: sendError?.segments[t.identity] ?? null };
+        return {
+          ...base,
+          status: "S",
+          externalId: sendError?.externalIds[t.identity] ?? null,
+          segments: sendError?.segments[t.identity] ?? null,
+          partIds: sendError?.partIds[t.identity] ?? null,
+        };
       const own = sendError?.identityErrors[t.identity];
       const why = own === undefined ? reason : redact(`${batch.backend} could not send to ${t.identity}: ${own}`);
       if (optedOut.has(t.identity)) return { ...base, status: "E", error: `${why} (RECIPIENT_OPTED_OUT: the recipient opted out; not retried)` };

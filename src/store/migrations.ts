@@ -268,7 +268,17 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .addPrimaryKeyConstraint("inbound_parts_pk", ["backend_id", "group_key", "part_number"])
         .execute();
       await db.schema.createIndex("inbound_parts_received").on("inbound_parts").column("received_at").execute();
-      // The gateway's id of each part of a long message sent, for receipts that come per part.
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("inbound_parts").execute();
+      await db.schema.dropTable("message_sessions").execute();
+    },
+  },
+  // The gateway's id of each part of a long message sent, for receipts that come per part.
+  "0006_transmission_parts": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
       await db.schema
         .createTable("transmission_parts")
         .addColumn("transmission_id", "integer", (c) => c.notNull().references("transmissions.id").onDelete("cascade"))
@@ -282,8 +292,6 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async down(db: Kysely<any>) {
       await db.schema.dropTable("transmission_parts").execute();
-      await db.schema.dropTable("inbound_parts").execute();
-      await db.schema.dropTable("message_sessions").execute();
     },
   },
 });

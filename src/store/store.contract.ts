@@ -714,18 +714,51 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(
         (await store.getTransmission(ta.id))?.deliveryReports.map((r) => [r.status, r.detail]),
         [
-          ["S", "part 3 of 3: D (the other parts are on their way)"],
-          ["S", "part 1 of 3: D (the other parts are on their way)"],
+          ["D", "part 3 of 3: D"],
+          ["D", "part 1 of 3: D"],
           ["S", "part 2 of 3: buffered"],
           ["D", "part 2 of 3: D"],
         ],
+        "each receipt as the gateway gave it",
       );
+      await report("a-1", "D");
+      await report("a-3", "S", "late");
+      assert.deepEqual(
+        (await store.getTransmission(ta.id))?.deliveryReports.slice(4).map((r) => [r.status, r.detail]),
+        [["S", "part 3 of 3: late"]],
+        "the same receipt again is recorded once; a late S is recorded as it came, and changes nothing",
+      );
+      assert.equal((await store.getTransmission(ta.id))?.status, "D");
       await report("b-2", "E", "expired");
       assert.equal((await store.getTransmission(tb.id))?.status, "E", "one failed part fails the message");
       assert.match((await store.getTransmission(tb.id))?.error ?? "", /part 2 of 2: expired/);
       await report("b-1", "D");
       assert.equal((await store.getTransmission(tb.id))?.status, "E", "and it stays failed");
       assert.equal((await store.getMessage("long"))?.status, "E");
+    }));
+
+  test(`${name}: receipts for every part of a message at once make it D (none sees the others missing)`, () =>
+    withStore(async (store) => {
+      const connections = await connect(
+        store,
+        "vonage",
+        Array.from({ length: 10 }, (_, i) => `30${i}`),
+      );
+      await store.enqueueOutgoing({ message: outgoing("many", connections) });
+      const claimed = await claimOut(store, claim());
+      await store.recordAttempts({
+        outcomes: claimed.map((t, i) => sent(t, { messageId: "many", externalId: `m${i}-1`, partIds: [`m${i}-1`, `m${i}-2`, `m${i}-3`], segments: 3 })),
+      });
+      await Promise.all(
+        claimed.flatMap((_, i) =>
+          [1, 2, 3].map((n) => store.reportDelivery({ ref: { backend: "vonage", externalId: `m${i}-${n}` }, report: { status: "D" } })),
+        ),
+      );
+      const statuses = await Promise.all(claimed.map(async (t) => (await store.getTransmission(t.id))?.status));
+      assert.deepEqual(
+        statuses,
+        claimed.map(() => "D"),
+      );
     }));
 
   test(`${name}: a kept report for a gateway id that the answer gives several recipients lands on all of them`, () =>

@@ -1012,8 +1012,8 @@ describe("Vonage delivery receipts (/backend/<name>/status/)", () => {
     assert.deepEqual(
       transmission?.deliveryReports.map((r) => r.detail),
       [
-        "part 2 of 3: delivered, err-code 0 (Delivered), scts 2001011400 (the other parts are on their way)",
-        "part 1 of 3: delivered, err-code 0 (Delivered), scts 2001011400 (the other parts are on their way)",
+        "part 2 of 3: delivered, err-code 0 (Delivered), scts 2001011400",
+        "part 1 of 3: delivered, err-code 0 (Delivered), scts 2001011400",
         "part 3 of 3: delivered, err-code 0 (Delivered), scts 2001011400",
       ],
     );

@@ -27,22 +27,24 @@ export async function applyPartReport(
   report: DeliveryReport,
   stamp: string,
 ): Promise<TransmissionChange[]> {
-  await trx
+  // Receipts for two parts at once must each see the other's (SQLite's writes are one at a time already).
+  if (ctx.dialect.name === "postgres") await trx.selectFrom("transmissions").select("id").where("id", "=", part.transmissionId).forUpdate().execute();
+  const updated = await trx
     .updateTable("transmission_parts")
     .set({ status: report.status })
     .where("transmission_id", "=", part.transmissionId)
     .where("part_number", "=", part.partNumber)
     .where((eb) => eb.or([eb("status", "is", null), eb("status", "=", "S")]))
-    .execute();
+    .executeTakeFirst();
   const parts = await trx.selectFrom("transmission_parts").select("status").where("transmission_id", "=", part.transmissionId).execute();
   const of = `part ${part.partNumber} of ${parts.length}`;
-  const detail = report.detail ? `${of}: ${report.detail}` : of;
-  const status: DeliveryReport["status"] = parts.some((p) => p.status === "E") ? "E" : parts.every((p) => p.status === "D") ? "D" : "S";
+  // Recorded as the gateway said it, so that the same receipt again is the same report.
+  const recorded = { status: report.status, detail: report.detail ? `${of}: ${report.detail}` : of };
   const rows = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "=", part.transmissionId).execute();
-  // Once a part failed, the transmission keeps that part's reason: later receipts are recorded only.
-  const settled = rows[0]?.status === "E";
-  const note = status === report.status || settled ? detail : `${detail} (${status === "S" ? "the other parts are on their way" : "an earlier part failed"})`;
-  return applyReport(trx, ctx, rows, { status: settled ? report.status : status, detail: note }, stamp, { recordOnly: settled });
+  // A part already delivered or failed stays so; once a part failed, the transmission keeps that part's reason.
+  if (Number(updated.numUpdatedRows) === 0 || rows[0]?.status === "E") return applyReport(trx, ctx, rows, recorded, stamp, { recordOnly: true });
+  const whole: DeliveryReport["status"] = parts.some((p) => p.status === "E") ? "E" : parts.every((p) => p.status === "D") ? "D" : "S";
+  return applyReport(trx, ctx, rows, recorded, stamp, { moveTo: whole });
 }
 
 /** Why a report's reference can name no transmission (no store could hold or match it), or undefined. */
@@ -73,11 +75,13 @@ export async function applyReport(
   rows: readonly Matched[],
   report: DeliveryReport,
   stamp: string,
-  { recordOnly = false }: { recordOnly?: boolean } = {},
+  { recordOnly = false, moveTo }: { recordOnly?: boolean; moveTo?: DeliveryReport["status"] } = {},
 ): Promise<TransmissionChange[]> {
   const messages = new Set<string>();
   const changes: TransmissionChange[] = [];
   const print = fingerprint(report);
+  // What the transmission becomes: the report's status, or (a part's receipt) what all its parts' make.
+  const target = recordOnly ? "S" : (moveTo ?? report.status);
   for (const row of rows) {
     const inserted = await trx
       .insertInto("delivery_reports")
@@ -85,20 +89,20 @@ export async function applyReport(
       .onConflict((oc) => oc.columns(["transmission_id", "fingerprint"]).doNothing())
       .returning("id")
       .executeTakeFirst();
-    if (!inserted || recordOnly || report.status === "S" || row.status === "D") continue;
+    if (!inserted || target === "S" || row.status === "D") continue;
     // A send still under way keeps its claim: its answer is recorded when it comes (see recordAttempt).
-    const error = report.status === "D" ? null : (report.detail ?? "the gateway reported delivery failure");
+    const error = target === "D" ? null : (report.detail ?? "the gateway reported delivery failure");
     await trx
       .updateTable("transmissions")
       .set({
-        status: report.status,
+        status: target,
         updated_at: stamp,
-        ...(report.status === "D" ? { delivered_at: stamp, error } : { error }),
+        ...(target === "D" ? { delivered_at: stamp, error } : { error }),
       })
       .where("id", "=", row.id)
       .execute();
     messages.add(row.message_id);
-    changes.push({ transmissionId: row.id, messageId: row.message_id, identity: row.identity, status: report.status, error });
+    changes.push({ transmissionId: row.id, messageId: row.message_id, identity: row.identity, status: target, error });
   }
   for (const messageId of messages) await refreshMessageStatus(trx, ctx, messageId, stamp);
   return changes;
