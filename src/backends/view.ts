@@ -34,3 +34,9 @@ export interface BackendView {
 export function textResponse(status: number, body: string): ViewResponse {
   return { status, body, contentType: "text/plain; charset=utf-8" };
 }
+
+/** The 405 for a request whose method `allowed` (upper case) does not name, with the `Allow` header; undefined when it does. */
+export function wrongMethod(request: Pick<ViewRequest, "method">, allowed: readonly string[]): ViewResponse | undefined {
+  if (allowed.includes(request.method.toUpperCase())) return undefined;
+  return { ...textResponse(405, `method ${request.method} not allowed: use ${allowed.join(" or ")}`), headers: { allow: allowed.join(", ") } };
+}

@@ -1,8 +1,7 @@
 import type { DeliveryReport } from "../../messages/status.ts";
-import { NON_FIELD_ERRORS } from "../http/form.ts";
-import { formatFormErrors, lastValues } from "../http/view.ts";
+import { formatFormErrors, bodyFields, reportAnswer } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 
 /** Africa's Talking's delivery statuses: on its way (S), delivered (D), failed for good (E). */
 export const AFRICASTALKING_STATUSES: Readonly<Record<string, DeliveryReport["status"]>> = {
@@ -28,9 +27,9 @@ export class AfricasTalkingStatusView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
-    const body =
-      request.body !== null && typeof request.body === "object" && !Array.isArray(request.body) ? lastValues(request.body as Record<string, unknown>) : {};
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
+    const body = bodyFields(request);
     const id = typeof body.id === "string" ? body.id.trim() : "";
     const word = typeof body.status === "string" ? body.status.trim() : "";
     const errors: Record<string, string[]> = {};
@@ -42,7 +41,6 @@ export class AfricasTalkingStatusView implements BackendView {
     const reason = typeof body.failureReason === "string" && body.failureReason.trim() !== "" ? body.failureReason.trim() : undefined;
     const detail = reason ? `${word}: ${reason}${reason === "UserInBlackList" ? " (the recipient opted out)" : ""}` : word;
     const outcome = await this.port.reportDelivery({ externalId: id }, { status, detail });
-    if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-    return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${id} was sent through this backend`] }));
+    return reportAnswer(outcome, `no message ${id} was sent through this backend`);
   }
 }

@@ -1,8 +1,8 @@
 import { InvalidInputError } from "../../errors.ts";
 import { NON_FIELD_ERRORS } from "../http/form.ts";
-import { formatFormErrors, lastValues } from "../http/view.ts";
+import { formatFormErrors, bodyFields } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 
 export interface UssdOptions {
   /** How long a step may take the apps before the user is answered `END` with `timeoutText`. */
@@ -34,9 +34,9 @@ export class AfricasTalkingUssdView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
-    const body =
-      request.body !== null && typeof request.body === "object" && !Array.isArray(request.body) ? lastValues(request.body as Record<string, unknown>) : {};
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
+    const body = bodyFields(request);
     const errors: Record<string, string[]> = {};
     const required = (name: string) => {
       const value = typeof body[name] === "string" ? (body[name] as string).trim() : "";

@@ -4,7 +4,7 @@ import { InvalidInputError } from "../../errors.ts";
 import { BaseHttpForm, NON_FIELD_ERRORS, textField, type FieldErrors, type FieldRoles, type FormData, type IncomingData } from "../http/form.ts";
 import { formatFormErrors } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import { signatureRefusal } from "./signature.ts";
 import { payloadErrors, recordReport, REPORT_EVENTS } from "./status.ts";
 
@@ -111,7 +111,8 @@ export class AndroidSmsGatewayWebhookView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
     if (this.signingKey !== null) {
       const refusal = signatureRefusal({ key: this.signingKey, freshnessSeconds: this.freshnessSeconds, now: this.now() }, request);
       if (refusal) return textResponse(403, refusal);

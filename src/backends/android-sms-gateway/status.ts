@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { DeliveryReport } from "../../messages/status.ts";
 import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
-import { formatFormErrors } from "../http/view.ts";
+import { formatFormErrors, reportAnswer } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
 import { textResponse, type ViewResponse } from "../view.ts";
 import { deliveryId } from "./outbound.ts";
@@ -61,11 +61,7 @@ export async function recordReport(port: BackendPort, event: string, payload: un
     { externalId: deliveryId(parsed.data.messageId, recipient) },
     { status: REPORT_EVENTS[event], detail: detail(event, parsed.data) },
   );
-  if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-  return textResponse(
-    400,
-    formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${parsed.data.messageId} to ${recipient} was sent through this backend`] }),
-  );
+  return reportAnswer(outcome, `no message ${parsed.data.messageId} to ${recipient} was sent through this backend`);
 }
 
 /** Field errors of the payload, named as the app's docs name them (`payload.messageId`). */

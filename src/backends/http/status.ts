@@ -1,6 +1,5 @@
 import type { DeliveryReport } from "../../messages/status.ts";
-import { NON_FIELD_ERRORS } from "./form.ts";
-import { formatFormErrors, lastValues } from "./view.ts";
+import { bodyFields, formatFormErrors, lastValues, reportAnswer } from "./view.ts";
 import type { BackendPort } from "../port.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 
@@ -78,15 +77,8 @@ export class HttpStatusView implements BackendView {
     if (!id || !status) return textResponse(400, formatFormErrors(errors));
     const extra = detailName ? scalar(data[detailName]) : undefined;
     const outcome = await this.port.reportDelivery({ externalIdOrMessageId: id }, { status, detail: extra ? `${word}: ${extra}` : word });
-    if (outcome.matched > 0 || outcome.kept) return textResponse(200, this.options.answer);
-    return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${id} was sent through this backend`] }));
+    return reportAnswer(outcome, `no message ${id} was sent through this backend`, this.options.answer);
   }
-}
-
-function bodyFields(request: ViewRequest): Record<string, unknown> {
-  const body = request.body;
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
-  return lastValues(body as Record<string, unknown>);
 }
 
 /** A field's value as text: strings and numbers (a JSON status code), nothing else. */

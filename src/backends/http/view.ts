@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../../errors.ts";
 import { parseUrlencoded, UndecodableError } from "../../http/urlencoded.ts";
-import type { BackendPort } from "../port.ts";
+import type { BackendPort, DeliveryOutcome } from "../port.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
 import {
   GenericHttpForm,
@@ -164,4 +164,21 @@ export function lastValues(data: Record<string, unknown>): FormData {
     result[key] = Array.isArray(value) ? value.at(-1) : value;
   }
   return result;
+}
+
+/** The fields of a POSTed body (form or JSON object), a repeated one by its last value; {} for any other body. */
+export function bodyFields(request: ViewRequest): Record<string, unknown> {
+  const body = request.body;
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
+  return lastValues(body as Record<string, unknown>);
+}
+
+/**
+ * A delivery-report view's answer: 200 (with `body`) when the report was recorded, or kept for a
+ * send whose answer has not come yet; else a 400 with the store's reason, or `unknown` when it
+ * gave none.
+ */
+export function reportAnswer(outcome: DeliveryOutcome, unknown: string, body = ""): ViewResponse {
+  if (outcome.matched > 0 || outcome.kept) return textResponse(200, body);
+  return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? unknown] }));
 }

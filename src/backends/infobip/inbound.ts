@@ -3,7 +3,7 @@ import { InvalidInputError } from "../../errors.ts";
 import { BaseHttpForm, textField, type FieldErrors, type FieldRoles, type FormData, type IncomingData } from "../http/form.ts";
 import { formatFormErrors } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import { readResults, resultErrors } from "./json-body.ts";
 
 /** Optional text: absent or null is "", numbers are taken as their digits. */
@@ -52,7 +52,8 @@ export class InfobipInboundView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
     const read = readResults(request);
     if (!read.ok) return textResponse(400, formatFormErrors(read.errors));
     const valid: FormData[] = [];

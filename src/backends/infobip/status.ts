@@ -3,7 +3,7 @@ import type { DeliveryReport } from "../../messages/status.ts";
 import { fieldErrors, NON_FIELD_ERRORS, textField, type FieldErrors } from "../http/form.ts";
 import { formatFormErrors } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import { readResults, resultErrors } from "./json-body.ts";
 
 /**
@@ -74,7 +74,8 @@ export class InfobipStatusView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
     const read = readResults(request);
     if (!read.ok) return textResponse(400, formatFormErrors(read.errors));
     const reports: InfobipReport[] = [];

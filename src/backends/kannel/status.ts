@@ -3,7 +3,7 @@ import type { DeliveryReport } from "../../messages/status.ts";
 import type { BackendPort } from "../port.ts";
 import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
 import { formatFormErrors, lastValues } from "../http/view.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 
 /** Kannel's DLR types (`%d`) and what each means for the transmission. */
 const DLR_TYPES: Record<string, { label: string; status: DeliveryReport["status"] }> = {
@@ -38,7 +38,8 @@ export class KannelDeliveryReportView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "GET") return { ...textResponse(405, `method ${request.method} not allowed: use GET`), headers: { allow: "GET" } };
+    const refused = wrongMethod(request, ["GET"]);
+    if (refused) return refused;
     const parsed = reportSchema.safeParse(lastValues(request.query));
     if (!parsed.success) return textResponse(400, formatFormErrors(fieldErrors(parsed.error.issues)));
     const report = parsed.data;

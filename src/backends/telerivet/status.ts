@@ -1,9 +1,9 @@
 import type { DeliveryReport } from "../../messages/status.ts";
 import { NON_FIELD_ERRORS } from "../http/form.ts";
-import { formatFormErrors } from "../http/view.ts";
+import { formatFormErrors, reportAnswer } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
-import { methodNotAllowed, NOT_A_FORM, postedFields, scalar, type SecretCheck } from "./webhook.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
+import { NOT_A_FORM, postedFields, scalar, type SecretCheck } from "./webhook.ts";
 
 /**
  * Telerivet's message statuses (the SDK's Message `status`) as our transmission statuses: S on its
@@ -48,8 +48,7 @@ export async function recordSendStatus(port: BackendPort, fields: Record<string,
   else if (!status) errors.status = [`unknown status ${JSON.stringify(word)}: expected one of ${Object.keys(TELERIVET_STATUSES).join(", ")}`];
   if (!id || !word || !status) return textResponse(400, formatFormErrors(errors));
   const outcome = await port.reportDelivery({ externalId: id }, { status, detail: detailOf(word, fields) });
-  if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-  return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message sent through this backend has the Telerivet id ${id}`] }));
+  return reportAnswer(outcome, `no message sent through this backend has the Telerivet id ${id}`);
 }
 
 /**
@@ -69,7 +68,8 @@ export class TelerivetStatusView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    if (request.method.toUpperCase() !== "POST") return methodNotAllowed(request.method);
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
     const { fields, form } = postedFields(request);
     const refusal = this.check(fields);
     if (refusal) return refusal;

@@ -56,8 +56,3 @@ export function derivedStatusSecret(apiKey: string, backendName: string): string
 export function scalar(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
-
-/** Telerivet only ever POSTs its webhooks. */
-export function methodNotAllowed(method: string): ViewResponse {
-  return { ...textResponse(405, `method ${method} not allowed: use POST`), headers: { allow: "POST" } };
-}

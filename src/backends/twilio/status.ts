@@ -1,8 +1,7 @@
 import type { DeliveryReport } from "../../messages/status.ts";
-import { NON_FIELD_ERRORS } from "../http/form.ts";
-import { formatFormErrors, lastValues } from "../http/view.ts";
+import { formatFormErrors, lastValues, reportAnswer } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import { twilioRefusal, webhookParams } from "./webhook.ts";
 
 /**
@@ -42,7 +41,8 @@ export class TwilioStatusView implements BackendView {
   async handle(request: ViewRequest): Promise<ViewResponse> {
     const refusal = twilioRefusal(this.port, this.key, request);
     if (refusal) return refusal;
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
     const data = lastValues(webhookParams(request));
     const sid = typeof data.MessageSid === "string" ? data.MessageSid.trim() : "";
     const word = typeof data.MessageStatus === "string" ? data.MessageStatus.trim().toLowerCase() : "";
@@ -55,7 +55,6 @@ export class TwilioStatusView implements BackendView {
     const code = typeof data.ErrorCode === "string" && data.ErrorCode.trim() !== "" ? data.ErrorCode.trim() : undefined;
     const detail = code ? `${word}: error ${code}${code === "21610" ? " (the recipient opted out)" : ""}` : word;
     const outcome = await this.port.reportDelivery({ externalId: sid }, { status, detail });
-    if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-    return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${sid} was sent through this backend`] }));
+    return reportAnswer(outcome, `no message ${sid} was sent through this backend`);
   }
 }

@@ -1,8 +1,7 @@
 import type { DeliveryReport } from "../../messages/status.ts";
-import { NON_FIELD_ERRORS } from "../http/form.ts";
-import { formatFormErrors } from "../http/view.ts";
+import { formatFormErrors, reportAnswer } from "../http/view.ts";
 import type { BackendPort } from "../port.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import { readWebhookParams, webhookRefusal, type WebhookAuth } from "./webhook.ts";
 
 /** A receipt's `status` and what it means: S still on its way, D delivered, E failed. */
@@ -70,9 +69,8 @@ export class VonageStatusView implements BackendView {
   }
 
   async handle(request: ViewRequest): Promise<ViewResponse> {
-    const method = request.method.toUpperCase();
-    if (method !== "GET" && method !== "POST")
-      return { ...textResponse(405, `method ${request.method} not allowed: use GET or POST`), headers: { allow: "GET, POST" } };
+    const refused = wrongMethod(request, ["GET", "POST"]);
+    if (refused) return refused;
     const read = readWebhookParams(request);
     if (!read.ok) return textResponse(400, formatFormErrors({ [read.field]: [read.reason] }));
     const { params } = read;
@@ -89,7 +87,6 @@ export class VonageStatusView implements BackendView {
     if (Object.keys(errors).length > 0) return textResponse(400, formatFormErrors(errors));
     const report: DeliveryReport = { status, detail: receiptDetail(params) };
     const outcome = await this.port.reportDelivery({ externalId: messageId }, report);
-    if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-    return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${messageId} was sent through this backend`] }));
+    return reportAnswer(outcome, `no message ${messageId} was sent through this backend`);
   }
 }

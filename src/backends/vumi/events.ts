@@ -2,8 +2,8 @@ import { z } from "zod";
 import type { DeliveryReport } from "../../messages/status.ts";
 import type { BackendPort } from "../port.ts";
 import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
-import { formatFormErrors } from "../http/view.ts";
-import { textResponse, type BackendView, type ViewRequest, type ViewResponse } from "../view.ts";
+import { formatFormErrors, reportAnswer } from "../http/view.ts";
+import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import type { InboundGuard } from "./auth.ts";
 import { readJsonBody } from "./json-body.ts";
 
@@ -74,14 +74,14 @@ export class VumiEventView implements BackendView {
   async handle(request: ViewRequest): Promise<ViewResponse> {
     const refusal = this.guard(request);
     if (refusal) return refusal;
-    if (request.method.toUpperCase() !== "POST") return { ...textResponse(405, `method ${request.method} not allowed: use POST`), headers: { allow: "POST" } };
+    const refused = wrongMethod(request, ["POST"]);
+    if (refused) return refused;
     const body = readJsonBody(request);
     if (!body.ok) return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [body.reason] }));
     const parsed = eventSchema.safeParse(body.value);
     if (!parsed.success) return textResponse(400, formatFormErrors(fieldErrors(parsed.error.issues)));
     const { id, report } = readEvent(parsed.data);
     const outcome = await this.port.reportDelivery({ externalIdOrMessageId: id }, report);
-    if (outcome.matched > 0 || outcome.kept) return textResponse(200, "");
-    return textResponse(400, formatFormErrors({ [NON_FIELD_ERRORS]: [outcome.reason ?? `no message ${id} was sent through this backend`] }));
+    return reportAnswer(outcome, `no message ${id} was sent through this backend`);
   }
 }
