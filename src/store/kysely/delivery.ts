@@ -128,58 +128,38 @@ export async function applyKeptReports(
       continue;
     }
     const backend = await recipients(trx).select("backends.name as backend").where("transmissions.id", "=", transmissionId).executeTakeFirst();
-    if (!backend) continue;
-    const kept = await trx
-      .selectFrom("pending_reports")
-      .selectAll()
-      .where("backend", "=", backend.backend)
-      .where("external_id", "=", externalId)
-      .orderBy("id")
-      .execute();
-    for (const report of kept) {
-      const parsed = { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined };
-      changes.push(...(await applyPartReport(trx, ctx, { transmissionId, partNumber }, parsed, stamp)));
-    }
-    if (kept.length > 0)
-      await trx
-        .deleteFrom("pending_reports")
-        .where(
-          "id",
-          "in",
-          kept.map((k) => k.id),
-        )
-        .execute();
+    if (backend)
+      await takeKept(trx, backend.backend, externalId, async (report) => {
+        changes.push(...(await applyPartReport(trx, ctx, { transmissionId, partNumber }, report, stamp)));
+      });
   }
   for (const [externalId, transmissionIds] of byGatewayId) {
     const targets = await recipients(trx).select(["transmissions.id", "backends.name as backend"]).where("transmissions.id", "in", transmissionIds).execute();
     for (const backend of new Set(targets.map((t) => t.backend))) {
       const ids = targets.filter((t) => t.backend === backend).map((t) => t.id);
-      const kept = await trx
-        .selectFrom("pending_reports")
-        .selectAll()
-        .where("backend", "=", backend)
-        .where("external_id", "=", externalId)
-        .orderBy("id")
-        .execute();
-      if (kept.length === 0) continue;
-      for (const report of kept) {
+      await takeKept(trx, backend, externalId, async (report) => {
         // Read again for each report: the one before may have finished them.
         const current = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "in", ids).orderBy("id").execute();
-        changes.push(
-          ...(await applyReport(trx, ctx, current, { status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined }, stamp)),
-        );
-      }
-      await trx
-        .deleteFrom("pending_reports")
-        .where(
-          "id",
-          "in",
-          kept.map((k) => k.id),
-        )
-        .execute();
+        changes.push(...(await applyReport(trx, ctx, current, report, stamp)));
+      });
     }
   }
   return changes;
+}
+
+/** Hands each report kept for `externalId` on `backend` to `apply`, oldest first, then forgets them. */
+async function takeKept(trx: Transaction<Database>, backend: string, externalId: string, apply: (report: DeliveryReport) => Promise<void>): Promise<void> {
+  const kept = await trx.selectFrom("pending_reports").selectAll().where("backend", "=", backend).where("external_id", "=", externalId).orderBy("id").execute();
+  if (kept.length === 0) return;
+  for (const report of kept) await apply({ status: report.status as DeliveryReport["status"], detail: report.detail ?? undefined });
+  await trx
+    .deleteFrom("pending_reports")
+    .where(
+      "id",
+      "in",
+      kept.map((k) => k.id),
+    )
+    .execute();
 }
 
 /** Delivery reports, and forgetting old gateway ids and old kept reports. */
