@@ -1,3 +1,4 @@
+import { readJsonBody } from "../json-body.ts";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { InvalidInputError } from "../../errors.ts";
@@ -117,7 +118,8 @@ export class AndroidSmsGatewayWebhookView implements BackendView {
       const refusal = signatureRefusal({ key: this.signingKey, freshnessSeconds: this.freshnessSeconds, now: this.now() }, request);
       if (refusal) return textResponse(403, refusal);
     }
-    const body = readEnvelope(request);
+    // Read from the body as received: the text the signature is over, so what is read is what was signed.
+    const body = readJsonBody(request, { expected: "the app POSTs each event as a JSON object", raw: true });
     if (!body.ok) return invalid({ [NON_FIELD_ERRORS]: [body.reason] });
     const { event, payload } = body.value;
     if (typeof event !== "string" || event.trim() === "") return invalid({ event: ["This field is required."] });
@@ -155,28 +157,4 @@ function namedErrors(errors: FieldErrors): FieldErrors {
   const envelope = Object.fromEntries(Object.entries(errors).filter(([field]) => (ENVELOPE_KEYS as readonly string[]).includes(field)));
   const payload = Object.fromEntries(Object.entries(errors).filter(([field]) => !(ENVELOPE_KEYS as readonly string[]).includes(field)));
   return { ...envelope, ...payloadErrors(payload) };
-}
-
-type Envelope = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
-
-/**
- * The webhook's JSON object, read from the body as received when the server kept it (the text
- * the signature is over, so what is read is what was signed), else from the parsed body.
- */
-function readEnvelope(request: ViewRequest): Envelope {
-  let body: unknown = request.rawBody ?? request.body;
-  if (Buffer.isBuffer(body)) body = body.toString("utf8");
-  if (typeof body === "string") {
-    if (body.trim() === "") return { ok: false, reason: "the body is empty: the app POSTs each event as a JSON object" };
-    try {
-      body = JSON.parse(body);
-    } catch (error) {
-      return { ok: false, reason: `the body is not valid JSON (${(error as Error).message}): the app POSTs each event as a JSON object` };
-    }
-  }
-  if (body === undefined || body === null) return { ok: false, reason: "the body is empty: the app POSTs each event as a JSON object" };
-  if (typeof body !== "object" || Array.isArray(body)) {
-    return { ok: false, reason: `the body is a JSON ${Array.isArray(body) ? "array" : typeof body}, not an object: the app POSTs each event as a JSON object` };
-  }
-  return { ok: true, value: body as Record<string, unknown> };
 }

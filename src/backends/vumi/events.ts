@@ -5,7 +5,7 @@ import { fieldErrors, NON_FIELD_ERRORS, textField } from "../http/form.ts";
 import { formatFormErrors, reportAnswer } from "../http/view.ts";
 import { textResponse, type BackendView, type ViewRequest, type ViewResponse, wrongMethod } from "../view.ts";
 import type { InboundGuard } from "./auth.ts";
-import { readJsonBody } from "./json-body.ts";
+import { readJsonBody } from "../json-body.ts";
 
 const VUMI_EVENTS = ["ack", "nack", "delivery_report"] as const;
 const JUNEBUG_EVENTS = ["submitted", "rejected", "delivery_succeeded", "delivery_failed", "delivery_pending"] as const;

@@ -3,7 +3,7 @@ import { BaseHttpForm, textField, type FieldRoles, type FormData, type IncomingD
 import { BaseHttpBackendView, type FormClass, type HttpViewOptions } from "../http/view.ts";
 import { textResponse, type ViewRequest, type ViewResponse } from "../view.ts";
 import type { InboundGuard } from "./auth.ts";
-import { readJsonBody } from "./json-body.ts";
+import { readJsonBody } from "../json-body.ts";
 
 /** Where formData() leaves the reason the body is not a JSON object, for the form to report. */
 const UNREADABLE_BODY = Symbol("unreadable body");
