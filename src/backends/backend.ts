@@ -36,6 +36,18 @@ export interface SendResult {
   segments?: number | Readonly<Record<string, number>>;
 }
 
+/** What a backend that keeps connections to its gateway (SMPP binds) says of them, for `/healthz` and `rapidsms backends`. */
+export interface BackendHealth {
+  /** ok: every connection is up; degraded: some are; down: none is (sends wait for one, then are retried). */
+  status: "ok" | "degraded" | "down";
+  /** Each connection: its name, state and since when (ISO time). */
+  connections: { name: string; state: string; since: string }[];
+  /** Counters since the process started (PDUs, throttles, …) and gauges (queued, window fill). Never secrets. */
+  counts: Record<string, number>;
+  /** Why connections are down, when they are (never a secret: shown to whoever may use the API). */
+  problems?: string[];
+}
+
 /**
  * A connection to one SMS gateway. Subclass it, give it a static `engine` name and an
  * `optionsSchema`, implement `send`, and (for inbound traffic) return its HTTP views from `views()`.
@@ -93,6 +105,19 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
 
   /** Pages for people (a backend with `providesTester` serves the message tester), mounted by the server when configured. */
   pages(_context: PagesContext): FastifyPluginAsync | undefined {
+    return undefined;
+  }
+
+  /**
+   * Opens what the backend keeps open to its gateway (SMPP binds): called when this process starts
+   * its workers (roles `worker` and `all`, or an embedded host's `start()`), not in a web-only
+   * process, which sends nothing. Resolve without waiting for the gateway: one that is down must
+   * not keep the process from starting.
+   */
+  async start(): Promise<void> {}
+
+  /** The state of the connections the backend keeps (see BackendHealth), or undefined for a backend that keeps none (HTTP gateways). */
+  health(): BackendHealth | undefined {
     return undefined;
   }
 

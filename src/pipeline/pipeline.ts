@@ -293,6 +293,7 @@ export class Pipeline implements RouterPort, WorkSource {
     if (this.active) return;
     this.active = true;
     this.leases.start();
+    for (const backend of this.backends.values()) await backend.start();
     await this.queue.consume(this, {
       inboundConcurrency: this.options.inboundConcurrency,
       sendConcurrency: this.options.sendConcurrency,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { BaseHttpForm, textField, type FieldRoles, type FormData, type IncomingData } from "../http/form.ts";
 import { BaseHttpBackendView, formatFormErrors, type FormClass, type HttpViewOptions } from "../http/view.ts";
 import { textResponse, type ViewRequest, type ViewResponse } from "../view.ts";
-import type { DurableConcat } from "./concat.ts";
+import type { DurableConcat } from "../durable-concat.ts";
 import { readWebhookParams, webhookRefusal, type WebhookAuth } from "./webhook.ts";
 
 /** Parts a concatenated SMS can have: its header counts them in one byte. */

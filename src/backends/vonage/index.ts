@@ -4,7 +4,7 @@ import { BackendBase, type SendRequest, type SendResult } from "../backend.ts";
 import { withToken } from "../inbound-token.ts";
 import { viewUrl } from "../public-url.ts";
 import type { BackendView } from "../view.ts";
-import { DurableConcat, type AssembledMessage } from "./concat.ts";
+import { DurableConcat, type AssembledMessage } from "../durable-concat.ts";
 import { VonageInboundView } from "./inbound.ts";
 import { createVonageSender } from "./outbound.ts";
 import { SIGNATURE_METHODS } from "./signature.ts";

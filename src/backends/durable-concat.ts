@@ -1,21 +1,21 @@
 import type { Logger } from "pino";
-import { errorText, InvalidInputError } from "../../errors.ts";
-import type { HeldPart } from "../../messages/parts.ts";
-import type { InboundParts } from "../port.ts";
+import { errorText, InvalidInputError } from "../errors.ts";
+import type { HeldPart } from "../messages/parts.ts";
+import type { InboundParts } from "./port.ts";
 
-/** One part of a concatenated inbound SMS, as its webhook brought it. */
+/** One part of a concatenated inbound SMS, as its gateway brought it. */
 export interface InboundPart {
-  /** Its number in the message, from 1 (`concat-part`). */
+  /** Its number in the message, from 1. */
   part: number;
-  /** How many parts the message has (`concat-total`). */
+  /** How many parts the message has. */
   total: number;
   text: string;
-  /** Vonage's id of this part (`messageId`). */
-  messageId: string;
-  /** Who sent it (`msisdn`). */
+  /** The gateway's id of this part, when it gives parts ids (Vonage's `messageId`; SMPP's parts have none). */
+  messageId?: string;
+  /** Who sent it. */
   sender: string;
-  /** Every parameter of its webhook but the signature. */
-  fields: Record<string, string>;
+  /** What the gateway said of the part besides its text (a webhook's parameters, a PDU's fields). */
+  fields: Record<string, unknown>;
 }
 
 /** What the parts kept for one message make: the whole message, or what arrived of it (`missing` names the rest). */
@@ -33,11 +33,12 @@ export type Deliver = (message: AssembledMessage) => Promise<void>;
 export type HoldOutcome = "held" | "duplicate" | "received";
 
 /**
- * Vonage delivers a long inbound SMS as separate webhooks, one per part, each answered on its own:
- * a part answered 2xx is never sent again, and one answered otherwise is retried for a day. So
- * each part is kept durably (`port.parts`) before it is answered 2xx; the part that completes its
- * message is answered only once the whole message is stored (a failure there is a 5xx, and
- * Vonage's resend of that part finds the others kept). A message whose parts do not all come
+ * Gateways deliver a long inbound SMS one part at a time (Vonage's webhooks, SMPP's deliver_sm),
+ * each answered on its own: a part answered as taken is never sent again, and one answered
+ * otherwise is sent again later. So each part is kept durably (`port.parts`) before it is
+ * answered; the part that completes its message is answered only once the whole message is
+ * stored (a failure there is an error answer, and the gateway's resend of that part finds the
+ * others kept). A message whose parts do not all come
  * within `timeoutMs` is received with the parts it has, by a sweep that runs in every process
  * (two processes sweeping the same message store it once: it keeps the first part's gateway id).
  */
@@ -113,7 +114,7 @@ export class DurableConcat {
  * The message the kept parts make, in part order. Its fields are the first part's (the lowest
  * one that came), its text all the parts' texts, and `concat-message-ids` the ids of the parts;
  * `concat-missing` lists the parts that never came. The first part's `messageId` is the
- * message's gateway id, for dedupe.
+ * message's gateway id, for dedupe (parts without ids make a message without one).
  */
 function assemble(key: string, parts: readonly HeldPart[]): AssembledMessage {
   const total = Math.max(...parts.map((p) => p.total));
@@ -122,12 +123,13 @@ function assemble(key: string, parts: readonly HeldPart[]): AssembledMessage {
   for (let n = 1; n <= total; n++) if (!numbers.has(n)) missing.push(n);
   const text = parts.map((p) => p.text).join("");
   const { sender, ...first } = parts[0].fields as Record<string, string>;
+  const ids = parts[0].externalId !== null;
   const fields: Record<string, unknown> = {
     ...first,
     text,
-    "concat-message-ids": parts.map((p) => p.externalId),
+    ...(ids && { "concat-message-ids": parts.map((p) => p.externalId) }),
     ...(missing.length > 0 && { "concat-missing": missing }),
-    externalId: parts[0].externalId,
+    ...(ids && { externalId: parts[0].externalId }),
   };
   return { key, sender, text, fields, missing };
 }
