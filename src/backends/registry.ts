@@ -6,6 +6,7 @@ import { HttpBackend } from "./http/index.ts";
 import { InfobipBackend } from "./infobip/index.ts";
 import { KannelBackend } from "./kannel/index.ts";
 import { HttpTesterBackend } from "./message-tester/index.ts";
+import { SmppBackend } from "./smpp/index.ts";
 import { TelerivetBackend } from "./telerivet/index.ts";
 import { TwilioBackend } from "./twilio/index.ts";
 import { VonageBackend } from "./vonage/index.ts";
@@ -24,4 +25,5 @@ export const shippedEngines: readonly BackendClass[] = [
   engine(TelerivetBackend),
   engine(AndroidSmsGatewayBackend),
   engine(VonageBackend),
+  engine(SmppBackend),
 ];

@@ -1,11 +1,27 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import smpp from "smpp";
-import { decodePdu, encodePdu, MAX_PDU_LENGTH, type Pdu, PduError, PduFramer, readTlvInt, readTlvString, type ShortMessageBody, statusText, TAGS, tlvInt, tlvString } from "./pdu.ts";
+import { createRequire } from "node:module";
+import {
+  decodePdu,
+  encodePdu,
+  MAX_PDU_LENGTH,
+  type Pdu,
+  PduError,
+  PduFramer,
+  readTlvInt,
+  readTlvString,
+  type ShortMessageBody,
+  statusText,
+  TAGS,
+  tlvInt,
+  tlvString,
+} from "./pdu.ts";
 
 // The `smpp` npm package (farhadi) is an independent codec: what we write it must read, and what it writes we must read.
 type OraclePdu = Record<string, unknown> & { command: string; sequence_number: number; command_status: number };
-const oracle = smpp as unknown as { PDU: { new (command: string, options: Record<string, unknown>): { toBuffer(): Buffer }; fromBuffer(buffer: Buffer): OraclePdu } };
+const oracle = createRequire(import.meta.url)("smpp") as {
+  PDU: { new (command: string, options: Record<string, unknown>): { toBuffer(): Buffer }; fromBuffer(buffer: Buffer): OraclePdu };
+};
 
 const submit = (overrides: Partial<ShortMessageBody> = {}): ShortMessageBody => ({
   serviceType: "",
@@ -119,7 +135,12 @@ describe("SMPP PDUs: our own round trip and what we refuse", () => {
     { command: "unbind_resp", status: 0, sequence: 2, body: null },
     { command: "deliver_sm_resp", status: 0x64, sequence: 3, body: { messageId: "" } },
     { command: "bind_receiver_resp", status: 0, sequence: 4, body: { systemId: "SMSC" } },
-    { command: "deliver_sm", status: 0, sequence: 5, body: submit({ shortMessage: new Uint8Array(254).fill(0x41), tlvs: new Map([[TAGS.message_payload, new Uint8Array(0)]]) }) },
+    {
+      command: "deliver_sm",
+      status: 0,
+      sequence: 5,
+      body: submit({ shortMessage: new Uint8Array(254).fill(0x41), tlvs: new Map([[TAGS.message_payload, new Uint8Array(0)]]) }),
+    },
     {
       command: "data_sm",
       status: 0,

@@ -415,7 +415,8 @@ export function encodePdu(pdu: Pdu): Buffer {
 }
 
 /** The octets of an integer TLV value. */
-export const tlvInt = (value: number, octets: 1 | 2): Uint8Array => (octets === 1 ? Uint8Array.of(value & 0xff) : Uint8Array.of((value >> 8) & 0xff, value & 0xff));
+export const tlvInt = (value: number, octets: 1 | 2): Uint8Array =>
+  octets === 1 ? Uint8Array.of(value & 0xff) : Uint8Array.of((value >> 8) & 0xff, value & 0xff);
 
 /** An integer TLV's value (big-endian), or undefined when absent or empty. */
 export function readTlvInt(tlvs: ReadonlyMap<number, Uint8Array>, tag: number): number | undefined {
