@@ -98,6 +98,15 @@ export abstract class BackendBase<Options extends object = Record<string, unknow
    */
   abstract send(request: SendRequest): Promise<SendResult | void>;
 
+  /**
+   * Identities one `send` call takes at most, for a gateway that sends each recipient on its own
+   * through a window (SMPP): the pipeline then claims no more than it can send before the send's
+   * deadline, instead of `pipeline.batchSize` identities per call. Undefined: no limit of its own.
+   */
+  get batchLimit(): number | undefined {
+    return undefined;
+  }
+
   /** The inbound HTTP views of this backend, mounted under `/backend/<name>/`. */
   views(): BackendView[] {
     return [];

@@ -8,6 +8,9 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test/support/postgres.ts";
 import { openStore } from "../store/open.ts";
+import { freePort } from "../../test/support/free-port.ts";
+import { startServer } from "../../test/support/server-process.ts";
+import { startNpmSmsc } from "../../test/support/smpp-npm-smsc.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
 const node = join(repo, "node_modules/.bin/node");
@@ -91,6 +94,34 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
       /^tw\n {2}engine: {2}twilio\n {2}inbound: https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/, https:\/\/sms\.example\.org\/rapidsms\/backend\/tw\/status\/$/m,
     );
     assert.ok(!result.stdout.includes("tw-auth-token-secret-0123") && !result.stderr.includes("tw-auth-token-secret-0123"));
+  });
+
+  test("backends shows each SMPP bind's state in the server running at the config's port, and says so when none runs", async () => {
+    const smsc = await startNpmSmsc();
+    const port = await freePort();
+    const dir = project({
+      installedBackends: { operator: { engine: "smpp", host: "127.0.0.1", port: smsc.port, systemId: "rapidsms", password: "secret", binds: 2 } },
+      database: "sqlite:./rapidsms.db",
+      port,
+    });
+    try {
+      const offline = await run(["backends"], dir);
+      assert.equal(offline.code, 0, offline.stderr);
+      assert.match(offline.stdout, new RegExp(`live:    no server answers at http://127.0.0.1:${port}/healthz`));
+      const server = await startServer(join(dir, "rapidsms.config.json"), port);
+      try {
+        let live = "";
+        for (let i = 0; i < 100 && !/transceiver 2: bound/.test(live); i++) live = (await run(["backends"], dir)).stdout;
+        assert.match(live, /live: {4}ok\n {4}transceiver 1: bound since \S+\n {4}transceiver 2: bound since /);
+        assert.match(live, /counts: pdusSent \d+/);
+        assert.doesNotMatch(live, /secret/);
+      } finally {
+        server.child.kill("SIGTERM");
+        await server.exited;
+      }
+    } finally {
+      await smsc.stop();
+    }
   });
 
   test("backends lists a backend of each provider's engine with every URL to give the provider: inbound, reports, USSD", async () => {

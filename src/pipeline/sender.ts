@@ -110,7 +110,8 @@ export class Sender {
   }
 
   private batchSize(backend: string): number {
-    return this.init.options.rateLimits[backend] ? 1 : this.init.options.batchSize;
+    if (this.init.options.rateLimits[backend]) return 1;
+    return Math.min(this.init.options.batchSize, this.init.backends.get(backend)?.batchLimit ?? Number.POSITIVE_INFINITY);
   }
 
   /**

@@ -691,14 +691,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getTransmission(t.id))?.deliveryReports.length, 1);
     }));
 
-  test(`${name}: a message sent in parts is D once every part's receipt says delivered, E as soon as one failed; a part's receipt that overtook the answer counts`, () =>
+  test(`${name}: a message sent in parts is D once every part's receipt says delivered (or the last part's does), E as soon as one failed; a part's receipt that overtook the answer counts`, () =>
     withStore(async (store) => {
       const [a, b] = await connect(store, "vonage", ["111", "222"]);
       await store.enqueueOutgoing({ message: outgoing("long", [a, b]) });
       const [ta, tb] = await claimOut(store, claim());
       const report = (externalId: string, status: "S" | "D" | "E", detail: string = status) =>
         store.reportDelivery({ ref: { backend: "vonage", externalId }, report: { status, detail } });
-      assert.deepEqual(await report("a-3", "D"), { transmissionIds: [], kept: true }, "the last part's receipt before the answer");
+      assert.deepEqual(await report("a-2", "D"), { transmissionIds: [], kept: true }, "a part's receipt before the answer");
       await store.recordAttempts({
         outcomes: [
           sent(ta, { messageId: "long", externalId: "a-1", partIds: ["a-1", "a-2", "a-3"], segments: 3 }),
@@ -708,16 +708,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getTransmission(ta.id))?.status, "S", "1 of 3 parts delivered");
       assert.deepEqual((await report("a-1", "D")).transmissionIds, [ta.id]);
       assert.equal((await store.getTransmission(ta.id))?.status, "S", "2 of 3: the first part's id is a part's, not the whole's");
-      await report("a-2", "S", "buffered");
-      await report("a-2", "D");
+      await report("a-3", "S", "buffered");
+      await report("a-3", "D");
       assert.equal((await store.getTransmission(ta.id))?.status, "D");
       assert.deepEqual(
         (await store.getTransmission(ta.id))?.deliveryReports.map((r) => [r.status, r.detail]),
         [
-          ["D", "part 3 of 3: D"],
-          ["D", "part 1 of 3: D"],
-          ["S", "part 2 of 3: buffered"],
           ["D", "part 2 of 3: D"],
+          ["D", "part 1 of 3: D"],
+          ["S", "part 3 of 3: buffered"],
+          ["D", "part 3 of 3: D"],
         ],
         "each receipt as the gateway gave it",
       );
@@ -735,6 +735,21 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await report("b-1", "D");
       assert.equal((await store.getTransmission(tb.id))?.status, "E", "and it stays failed");
       assert.equal((await store.getMessage("long"))?.status, "E");
+    }));
+
+  test(`${name}: a message in parts whose gateway sends only the last part's receipt is D with it, and E if a part fails after all`, () =>
+    withStore(async (store) => {
+      const [a] = await connect(store, "smpp", ["111"]);
+      await store.enqueueOutgoing({ message: outgoing("last-only", [a]) });
+      const [ta] = await claimOut(store, claim());
+      await store.recordAttempts({ outcomes: [sent(ta, { messageId: "last-only", externalId: "p-1", partIds: ["p-1", "p-2", "p-3"], segments: 3 })] });
+      const report = (externalId: string, status: "D" | "E") =>
+        store.reportDelivery({ ref: { backend: "smpp", externalId }, report: { status, detail: status } });
+      await report("p-3", "D");
+      assert.equal((await store.getTransmission(ta.id))?.status, "D");
+      await report("p-1", "E");
+      assert.equal((await store.getTransmission(ta.id))?.status, "E");
+      assert.match((await store.getTransmission(ta.id))?.error ?? "", /part 1 of 3: E/);
     }));
 
   test(`${name}: receipts for every part of a message at once make it D (none sees the others missing)`, () =>

@@ -109,6 +109,11 @@ export class SmppBackend extends BackendBase<SmppOptions> {
     for (const bind of this.binds) bind.start();
   }
 
+  /** What the windows of the binds that send hold: more per call would wait in the queue for the deadline. */
+  override get batchLimit(): number {
+    return this.config.window * this.binds.filter((b) => b.mode !== "receiver").length;
+  }
+
   override send(request: SendRequest): Promise<SendResult> {
     if (!this.started)
       return Promise.reject(

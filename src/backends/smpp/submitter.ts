@@ -190,12 +190,13 @@ export class Submitter {
     else if (!item.done) this.queue.unshift(item);
   }
 
+  /** Pauses every bind; the window's other answers to the same burst find the pause begun and do not lengthen it. */
   private throttle(status: number): void {
+    if (Date.now() < this.pausedUntil) return;
     this.throttleMs = Math.min(this.options.maxThrottleMs, this.throttleMs === 0 ? this.options.throttleMs : this.throttleMs * 2);
-    const until = Date.now() + this.throttleMs;
-    if (until <= this.pausedUntil) return;
-    if (this.pausedUntil < Date.now()) this.options.logger.warn(`the SMSC asks to slow down (${statusText(status)}): submits pause for ${this.throttleMs} ms`);
-    this.pausedUntil = until;
+    if (this.throttleMs === this.options.throttleMs)
+      this.options.logger.warn(`the SMSC asks to slow down (${statusText(status)}): submits pause, from ${this.throttleMs} ms`);
+    this.pausedUntil = Date.now() + this.throttleMs;
     clearTimeout(this.wake);
     this.wake = undefined;
   }

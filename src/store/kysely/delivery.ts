@@ -17,8 +17,9 @@ type Found =
 
 /**
  * Records a receipt for one part of a long message, and what the parts' receipts so far make of
- * the transmission: E as soon as a part failed, D once every part is delivered, else S (on its
- * way), each with the part named. A part's final receipt is not undone by a late S.
+ * the transmission: E as soon as a part failed, D once every part is delivered or the last one is
+ * (gateways that report one part report that one; a part that fails after that makes it E), else
+ * S (on its way), each with the part named. A part's final receipt is not undone by a late S.
  */
 export async function applyPartReport(
   trx: Transaction<Database>,
@@ -36,15 +37,19 @@ export async function applyPartReport(
     .where("part_number", "=", part.partNumber)
     .where((eb) => eb.or([eb("status", "is", null), eb("status", "=", "S")]))
     .executeTakeFirst();
-  const parts = await trx.selectFrom("transmission_parts").select("status").where("transmission_id", "=", part.transmissionId).execute();
+  const parts = await trx.selectFrom("transmission_parts").select(["part_number", "status"]).where("transmission_id", "=", part.transmissionId).execute();
   const of = `part ${part.partNumber} of ${parts.length}`;
   // Recorded as the gateway said it, so that the same receipt again is the same report.
   const recorded = { status: report.status, detail: report.detail ? `${of}: ${report.detail}` : of };
   const rows = await trx.selectFrom("transmissions").select(["id", "message_id", "status"]).where("id", "=", part.transmissionId).execute();
   // A part already delivered or failed stays so; once a part failed, the transmission keeps that part's reason.
   if (Number(updated.numUpdatedRows) === 0 || rows[0]?.status === "E") return applyReport(trx, ctx, rows, recorded, stamp, { recordOnly: true });
-  const whole: DeliveryReport["status"] = parts.some((p) => p.status === "E") ? "E" : parts.every((p) => p.status === "D") ? "D" : "S";
-  return applyReport(trx, ctx, rows, recorded, stamp, { moveTo: whole });
+  // Delivered by its last part, then a part failed after all: the message did not arrive whole.
+  const failedAfterAll = report.status === "E" && rows[0]?.status === "D";
+  // The last part delivered means the phone has the message: many SMSCs (SMPP's) send only that part's receipt.
+  const last = parts.reduce((a, b) => (b.part_number > a.part_number ? b : a));
+  const whole: DeliveryReport["status"] = parts.some((p) => p.status === "E") ? "E" : parts.every((p) => p.status === "D") || last.status === "D" ? "D" : "S";
+  return applyReport(trx, ctx, failedAfterAll ? rows.map((r) => ({ ...r, status: "S" as const })) : rows, recorded, stamp, { moveTo: whole });
 }
 
 /** Why a report's reference can name no transmission (no store could hold or match it), or undefined. */
