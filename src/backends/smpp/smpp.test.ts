@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, connect } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -83,15 +86,57 @@ async function rig(smsc: NetSmppSmsc, options: Partial<SmppOptions> = {}, extra:
   };
 }
 
+const opensslMissing = () => (spawnSync("openssl", ["version"]).status === 0 ? false : "openssl is not installed (it makes the TLS front's certificate)");
+
+/** A TLS server on loopback that hands each connection on to the SMSC: a certificate for localhost, self-signed. */
+async function tlsFront(smscPort: number, dir: string): Promise<{ port: number; cert: string; close(): void }> {
+  const key = join(dir, "key.pem");
+  const certFile = join(dir, "cert.pem");
+  const made = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost",
+    ],
+    { stdio: "ignore" },
+  );
+  assert.equal(made.status, 0, "openssl made the certificate");
+  const cert = readFileSync(certFile, "utf8");
+  const server = createTlsServer({ key: readFileSync(key), cert }, (socket) => {
+    const upstream = connect({ host: "127.0.0.1", port: smscPort });
+    socket.pipe(upstream).pipe(socket);
+    socket.on("error", () => upstream.destroy());
+    upstream.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as AddressInfo).port, cert, close: () => server.close() };
+}
+
 const numbers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `+2557${String(from + i).padStart(8, "0")}`);
 
 describe("smpp backend against Net::SMPP", { skip }, () => {
   let smsc: NetSmppSmsc;
+  let dir: string;
   before(async () => {
     smsc = await startNetSmppSmsc();
+    dir = mkdtempSync(join(tmpdir(), "rapidsms-smpp-tls-"));
   });
   after(async () => {
     await smsc?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("sends with the configured addresses and gets D from the TLV receipt of the hex id", async () => {
@@ -289,6 +334,52 @@ describe("smpp backend against Net::SMPP", { skip }, () => {
       assert.match(transmission.error ?? "", /ESME_RINVCMDID/);
     } finally {
       await r.t.close();
+    }
+  });
+
+  it("ESME_RINVDSTADR fails the recipient for good; ESME_RSYSERR is retried and then sent", async () => {
+    const r = await rig(smsc);
+    try {
+      await smsc.throttle(60_000, 0x0b);
+      const [refused] = await r.settled(await r.send(["+255700000960"]));
+      assert.deepEqual([refused.status, refused.attempts], ["E", 1]);
+      assert.match(refused.error ?? "", /submit_sm_resp ESME_RINVDSTADR \(0x0b\)/);
+      await smsc.throttle(300, 0x08);
+      const [retried] = await r.settled(await r.send(["+255700000961"]));
+      assert.equal(retried.status === "S" || retried.status === "D", true, retried.error ?? "");
+      assert.ok(retried.attempts > 1, "a system error is a failed attempt, tried again");
+    } finally {
+      await smsc.throttle(0);
+      await r.t.close();
+    }
+  });
+
+  it("binds over TLS to an SMSC behind a TLS front, and names the certificate problem when the CA is not the SMSC's", {
+    skip: unlessInCi(opensslMissing()),
+  }, async () => {
+    const front = await tlsFront(smsc.port, dir);
+    try {
+      const r = await rig(smsc, { port: front.port, host: "127.0.0.1", tls: { ca: front.cert, servername: "localhost", rejectUnauthorized: true } });
+      try {
+        const [sent] = await r.settled(await r.send(["+255700000970"]));
+        assert.notEqual(sent.status, "E");
+      } finally {
+        await r.t.close();
+      }
+      const t = await createTestRouter({
+        backends: {
+          smsc: { engine: SmppBackend, options: { host: "127.0.0.1", port: front.port, systemId: "rapidsms", password: "secret", tls: true, reconnectMs: 50 } },
+        },
+      });
+      try {
+        const backend = t.backends.get("smsc") as SmppBackend;
+        const problems = await waitFor("the certificate problem", () => backend.health().problems?.join());
+        assert.match(problems, /certificate/i);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      front.close();
     }
   });
 
