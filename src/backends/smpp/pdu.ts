@@ -230,13 +230,7 @@ export function decodePdu(bytes: Uint8Array): Pdu {
     case "submit_sm":
     case "deliver_sm": {
       const body: ShortMessageBody = {
-        serviceType: r.cstring("service_type"),
-        sourceAddrTon: r.int8("source_addr_ton"),
-        sourceAddrNpi: r.int8("source_addr_npi"),
-        sourceAddr: r.cstring("source_addr"),
-        destAddrTon: r.int8("dest_addr_ton"),
-        destAddrNpi: r.int8("dest_addr_npi"),
-        destinationAddr: r.cstring("destination_addr"),
+        ...readAddresses(r),
         esmClass: r.int8("esm_class"),
         protocolId: r.int8("protocol_id"),
         priorityFlag: r.int8("priority_flag"),
@@ -258,13 +252,7 @@ export function decodePdu(bytes: Uint8Array): Pdu {
         ...header,
         command,
         body: {
-          serviceType: r.cstring("service_type"),
-          sourceAddrTon: r.int8("source_addr_ton"),
-          sourceAddrNpi: r.int8("source_addr_npi"),
-          sourceAddr: r.cstring("source_addr"),
-          destAddrTon: r.int8("dest_addr_ton"),
-          destAddrNpi: r.int8("dest_addr_npi"),
-          destinationAddr: r.cstring("destination_addr"),
+          ...readAddresses(r),
           esmClass: r.int8("esm_class"),
           registeredDelivery: r.int8("registered_delivery"),
           dataCoding: r.int8("data_coding"),
@@ -338,6 +326,32 @@ class Writer {
   }
 }
 
+/** The service type and both addresses, as submit_sm, deliver_sm and data_sm begin. */
+type Addresses = Pick<ShortMessageBody, "serviceType" | "sourceAddrTon" | "sourceAddrNpi" | "sourceAddr" | "destAddrTon" | "destAddrNpi" | "destinationAddr">;
+
+function readAddresses(r: Reader): Addresses {
+  return {
+    serviceType: r.cstring("service_type"),
+    sourceAddrTon: r.int8("source_addr_ton"),
+    sourceAddrNpi: r.int8("source_addr_npi"),
+    sourceAddr: r.cstring("source_addr"),
+    destAddrTon: r.int8("dest_addr_ton"),
+    destAddrNpi: r.int8("dest_addr_npi"),
+    destinationAddr: r.cstring("destination_addr"),
+  };
+}
+
+/** `maxAddress`: 20 characters in submit_sm and deliver_sm, 64 in data_sm. */
+function writeAddresses(w: Writer, b: Addresses, maxAddress: number): void {
+  w.cstring(b.serviceType, 5, "service_type");
+  w.int8(b.sourceAddrTon);
+  w.int8(b.sourceAddrNpi);
+  w.cstring(b.sourceAddr, maxAddress, "source_addr");
+  w.int8(b.destAddrTon);
+  w.int8(b.destAddrNpi);
+  w.cstring(b.destinationAddr, maxAddress, "destination_addr");
+}
+
 /** The octets of a PDU. Throws RangeError for a field SMPP cannot carry (too long, or not Latin-1). */
 export function encodePdu(pdu: Pdu): Buffer {
   const w = new Writer();
@@ -364,13 +378,7 @@ export function encodePdu(pdu: Pdu): Buffer {
     case "submit_sm":
     case "deliver_sm": {
       const b = pdu.body;
-      w.cstring(b.serviceType, 5, "service_type");
-      w.int8(b.sourceAddrTon);
-      w.int8(b.sourceAddrNpi);
-      w.cstring(b.sourceAddr, 20, "source_addr");
-      w.int8(b.destAddrTon);
-      w.int8(b.destAddrNpi);
-      w.cstring(b.destinationAddr, 20, "destination_addr");
+      writeAddresses(w, b, 20);
       w.int8(b.esmClass);
       w.int8(b.protocolId);
       w.int8(b.priorityFlag);
@@ -388,13 +396,7 @@ export function encodePdu(pdu: Pdu): Buffer {
     }
     case "data_sm": {
       const b = pdu.body;
-      w.cstring(b.serviceType, 5, "service_type");
-      w.int8(b.sourceAddrTon);
-      w.int8(b.sourceAddrNpi);
-      w.cstring(b.sourceAddr, 64, "source_addr");
-      w.int8(b.destAddrTon);
-      w.int8(b.destAddrNpi);
-      w.cstring(b.destinationAddr, 64, "destination_addr");
+      writeAddresses(w, b, 64);
       w.int8(b.esmClass);
       w.int8(b.registeredDelivery);
       w.int8(b.dataCoding);

@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type NpmSmsc, startNpmSmsc } from "../../../test/support/smpp-npm-smsc.ts";
+import { waitFor } from "../../../test/support/wait-for.ts";
 import { EchoApp } from "../../apps/echo.ts";
 import { createTestRouter, type TestRouter } from "../../testing/harness.ts";
 import { SmppBackend } from "./index.ts";
 import type { SmppOptions } from "./options.ts";
 
 // The `smpp` npm package's server: an SMSC nobody here wrote, speaking to our own codec and session.
-
-const waitFor = async <T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 async function routerOn(smsc: NpmSmsc, options: Partial<SmppOptions> = {}): Promise<{ t: TestRouter; backend: SmppBackend }> {
   const t = await createTestRouter({

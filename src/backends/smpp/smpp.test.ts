@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unlessInCi } from "../../../test/support/components.ts";
+import { waitFor } from "../../../test/support/wait-for.ts";
 import { type NetSmppSmsc, netSmppMissing, startNetSmppSmsc } from "../../../test/support/smpp-smsc.ts";
 import { EchoApp } from "../../apps/echo.ts";
 import type { PipelineSettings } from "../../pipeline/policy.ts";
@@ -20,16 +21,6 @@ import { TAGS } from "./pdu.ts";
 // Against the SMSC on Debian's Net::SMPP (test/support/smpp/net-smpp-smsc.pl): binds, windows,
 // throttling, dropped connections, receipts in every form SMSCs send them, MO in parts.
 const skip = unlessInCi(netSmppMissing());
-
-const waitFor = async <T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 interface Rig {
   t: TestRouter;
