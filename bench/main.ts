@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--soak] [--rate N] [--synchronous full|normal] [--out PATH]`: the
- * server as a child process on SQLite, a fake Kannel in another, and the load generated here; see
- * docs/performance.md.
+ * server as a child process on SQLite, a fake Kannel (and for the SMPP scenario a fake SMSC) in
+ * another, and the load generated here; see docs/performance.md.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { killChildren } from "./processes.ts";
 import { sanityFailures, table, writeJson, type Results } from "./report.ts";
 import { baseline, FakeKannel, FULL, inbound, latencyAtRate, outbound, QUICK, soak, type Context } from "./scenarios.ts";
+import { SMPP_FULL, SMPP_QUICK, smpp } from "./smpp.ts";
 
 export interface BenchOptions {
   quick?: boolean;
@@ -29,6 +30,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     ...(options.rate ? { rate: options.rate, soakRate: options.rate } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
   };
+  const smppSettings = options.quick ? SMPP_QUICK : SMPP_FULL;
   const started = new Date();
   const out = options.out ?? fileURLToPath(new URL(`./results/${started.toISOString().replace(/[:.]/g, "-")}.json`, import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), "rapidsms-bench-"));
@@ -56,7 +58,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       date: started.toISOString(),
       loadAverage: { before: loadavg()[0], after: NaN },
     },
-    settings,
+    settings: options.soak ? settings : { ...settings, smpp: smppSettings },
   };
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   try {
@@ -68,6 +70,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       results.inbound = await inbound(context);
       results.fixedRate = await latencyAtRate(context);
       results.outbound = await outbound(context);
+      results.smpp = await smpp(context, smppSettings);
     }
   } finally {
     cleanUp();

@@ -68,6 +68,9 @@ export async function forkChild(file: string): Promise<{ child: ChildProcess; po
 export interface ServerChild {
   url: string;
   pid: number;
+  /** Whether the process is still running, and the last 4,000 characters it printed (for errors). */
+  running(): boolean;
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -76,12 +79,17 @@ export interface ServerChild {
  * gateway and the echo app. At `logLevel: warn` the "listening" line is not logged, so readiness
  * is `/healthz` answering.
  */
-export async function startServer(dir: string, name: string, sendsmsUrl: string, synchronous: "full" | "normal" = "full"): Promise<ServerChild> {
+export async function startServer(
+  dir: string,
+  name: string,
+  installedBackends: Record<string, object>,
+  synchronous: "full" | "normal" = "full",
+): Promise<ServerChild> {
   const configPath = join(dir, `${name}.config.json`);
   writeFileSync(
     configPath,
     JSON.stringify({
-      installedBackends: { kannel: { engine: "kannel", sendsmsUrl } },
+      installedBackends,
       apps: ["echo"],
       logLevel: "warn",
       database: `sqlite:${join(dir, `${name}.db`)}?synchronous=${synchronous}`,
@@ -113,6 +121,8 @@ export async function startServer(dir: string, name: string, sendsmsUrl: string,
   return {
     url,
     pid: child.pid!,
+    running: () => child.exitCode === null,
+    output: () => tail,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { BaselineResult, FixedRateResult, InboundResult, OutboundResult, SoakResult } from "./scenarios.ts";
+import type { SmppResult } from "./smpp.ts";
 
 export interface Summary {
   count: number;
@@ -25,6 +26,7 @@ export interface Results {
   inbound?: InboundResult;
   fixedRate?: FixedRateResult;
   outbound?: OutboundResult;
+  smpp?: SmppResult;
   soak?: SoakResult;
   checks?: { failed: string[] };
 }
@@ -103,6 +105,39 @@ export function table(results: Results): string {
       ["", "peak RSS (MiB)", int(o.peakRssMiB), ratio(o.peakRssMiB, b?.peakRssMiB)],
     );
   }
+  const smpp = results.smpp;
+  if (smpp) {
+    for (const w of smpp.outbound) {
+      rows.push(
+        [
+          `smpp out, window ${w.window}`,
+          `submit_sm/s (${int(w.messages)} messages, one bind)`,
+          int(w.submitsPerSec),
+          ratio(w.submitsPerSec, b?.requestsPerSec),
+        ],
+        ["", "queued through the API/s (bind held)", int(w.queuedPerSec), ratio(w.queuedPerSec, b?.requestsPerSec)],
+        ["", "submitted / queued, duplicates", `${int(w.submitted)} / ${int(w.messages)}, ${int(w.duplicates)}`, ""],
+        ...(w.apiErrors + w.resentUnconfirmed > 0
+          ? [["", "API errors / resent unconfirmed", `${int(w.apiErrors)} / ${int(w.resentUnconfirmed)}`, ""] as Row]
+          : []),
+        ["", "CPU per message (ms)", ms(w.cpuMsPerMessage), ratio(w.cpuMsPerMessage, b?.cpuMsPerRequest)],
+        ["", "peak RSS (MiB)", int(w.peakRssMiB), ratio(w.peakRssMiB, b?.peakRssMiB)],
+      );
+    }
+    const m = smpp.mo;
+    rows.push(
+      ["smpp MO", `deliver_sm answered/s (${m.outstanding} unanswered at most)`, int(m.moPerSec), ratio(m.moPerSec, b?.requestsPerSec)],
+      ["", `echo replies submitted/s (window ${m.window})`, int(m.repliesPerSec), ratio(m.repliesPerSec, b?.requestsPerSec)],
+      ["", "answered / sent, refused", `${int(m.answered)} / ${int(m.sent)}, ${int(m.refused)}`, ""],
+      ["", "replies / answered", `${int(m.replies)} / ${int(m.answered)}`, ""],
+      ["", "reply backlog drained after the flood (ms)", int(m.drainMs), ""],
+      ...(m.cut ? [["", `flood cut short: ${m.cut}`, "", ""] as Row] : []),
+      ["", "end-to-end p50 / p99 (ms)", `${ms(m.endToEndMs.p50)} / ${ms(m.endToEndMs.p99)}`, ""],
+      ["", "CPU per message (ms)", ms(m.cpuMsPerMessage), ratio(m.cpuMsPerMessage, b?.cpuMsPerRequest)],
+      ["", "server CPU (cores)", m.serverCores.toFixed(2), ""],
+      ["", "peak RSS (MiB)", int(m.peakRssMiB), ratio(m.peakRssMiB, b?.peakRssMiB)],
+    );
+  }
   const s = results.soak;
   if (s) {
     rows.push(
@@ -145,7 +180,7 @@ export function sanityFailures(results: Results): string[] {
   const { machine: _machine, settings: _settings, mode: _mode, ...measured } = results;
   visit(measured, "results");
   const check = (ok: boolean, what: string) => ok || failed.push(what);
-  const { baseline: b, inbound: i, fixedRate: f, outbound: o, soak: s } = results;
+  const { baseline: b, inbound: i, fixedRate: f, outbound: o, smpp, soak: s } = results;
   if (b) {
     check(b.requestsPerSec > 0, "baseline: no requests answered");
     check(b.errorRate <= 0.01, `baseline: ${pct(b.errorRate)} errors`);
@@ -164,6 +199,21 @@ export function sanityFailures(results: Results): string[] {
     check(o.sendsPerSec > 0, "outbound: zero throughput");
     check(o.apiErrors <= 0.01 * (o.messages / 100), `outbound: ${o.apiErrors} API errors`);
     check(o.delivered >= o.messages, `outbound: only ${o.delivered} of ${o.messages} identities reached the gateway`);
+  }
+  if (smpp) {
+    for (const w of smpp.outbound) {
+      check(w.submitsPerSec > 0, `smpp window ${w.window}: zero throughput`);
+      check(w.apiErrors === 0, `smpp window ${w.window}: ${w.apiErrors} API errors`);
+      check(
+        w.submitted - w.duplicates >= w.messages,
+        `smpp window ${w.window}: only ${w.submitted - w.duplicates} of ${w.messages} identities reached the SMSC`,
+      );
+    }
+    const m = smpp.mo;
+    check(m.moPerSec > 0 && m.repliesPerSec > 0, "smpp MO: zero throughput");
+    check(m.cut === undefined, `smpp MO: ${m.cut}`);
+    check(m.answered === m.sent && m.refused === 0, `smpp MO: ${m.answered} of ${m.sent} deliver_sm answered, ${m.refused} refused`);
+    check(m.replies >= m.answered, `smpp MO: only ${m.replies} of ${m.answered} echo replies reached the SMSC`);
   }
   if (s) {
     check(s.samples.length >= 2, "soak: fewer than two RSS samples");

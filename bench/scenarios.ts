@@ -116,11 +116,12 @@ export interface Context {
   log: (line: string) => void;
 }
 
-const perSecond = (count: number, ms: number) => (count * 1000) / ms;
+/** `count` over `ms` milliseconds, per second. */
+export const perSecond = (count: number, ms: number) => (count * 1000) / ms;
 const errorRate = (load: LoadResult) => load.failed / Math.max(1, load.ok + load.failed);
 
 async function withServer<T>(context: Context, name: string, run: (server: ServerChild) => Promise<T>): Promise<T> {
-  const server = await startServer(context.dir, name, context.fake.url, context.settings.synchronous);
+  const server = await startServer(context.dir, name, { kannel: { engine: "kannel", sendsmsUrl: context.fake.url } }, context.settings.synchronous);
   try {
     return await run(server);
   } finally {
@@ -289,8 +290,34 @@ export interface OutboundResult {
   peakRssMiB: number;
 }
 
-const IDENTITIES_PER_POST = 100;
-const POSTS_IN_FLIGHT = 8;
+export const IDENTITIES_PER_POST = 100;
+export const POSTS_IN_FLIGHT = 8;
+
+/**
+ * `posts` POST /api/messages to `backend`, `POSTS_IN_FLIGHT` at a time, each one message "bulk"
+ * to `IDENTITIES_PER_POST` identities from `nextIdentity`; resolves with the POSTs not answered 202.
+ */
+export async function postIdentities(pool: Pool, backend: string, posts: number, nextIdentity: () => string): Promise<number> {
+  let apiErrors = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next++ < posts) {
+      const identities = Array.from({ length: IDENTITIES_PER_POST }, nextIdentity);
+      const response = await pool
+        .request({
+          method: "POST",
+          path: "/api/messages",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ backend, identities, text: "bulk" }),
+        })
+        .catch(() => undefined);
+      await response?.body.dump();
+      if (response?.statusCode !== 202) apiErrors++;
+    }
+  };
+  await Promise.all(Array.from({ length: POSTS_IN_FLIGHT }, worker));
+  return apiErrors;
+}
 
 /** Bulk sends: POST /api/messages with 100 identities each, until the fake gateway has them all. */
 export function outbound(context: Context): Promise<OutboundResult> {
@@ -300,23 +327,7 @@ export function outbound(context: Context): Promise<OutboundResult> {
     const pool = new Pool(server.url, { connections: POSTS_IN_FLIGHT });
     let apiErrors = 0;
     const post = async (posts: number) => {
-      let next = 0;
-      const worker = async () => {
-        while (next++ < posts) {
-          const identities = Array.from({ length: IDENTITIES_PER_POST }, () => `+1555${String(identity++).padStart(7, "0")}`);
-          const response = await pool
-            .request({
-              method: "POST",
-              path: "/api/messages",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ backend: "kannel", identities, text: "bulk" }),
-            })
-            .catch(() => undefined);
-          await response?.body.dump();
-          if (response?.statusCode !== 202) apiErrors++;
-        }
-      };
-      await Promise.all(Array.from({ length: POSTS_IN_FLIGHT }, worker));
+      apiErrors += await postIdentities(pool, "kannel", posts, () => `+1555${String(identity++).padStart(7, "0")}`);
     };
     try {
       const posts = Math.ceil(settings.outboundMessages / IDENTITIES_PER_POST);
