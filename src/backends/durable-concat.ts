@@ -78,17 +78,10 @@ export class DurableConcat {
   sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        for (const { key, parts } of await this.parts.expired(this.timeoutMs)) {
-          // One message that cannot be stored now must not hold up the others.
-          await this.receive(key, parts).catch(async (error: unknown) => {
-            if (!(error instanceof InvalidInputError)) {
-              this.logger.error({ err: error, key }, `receiving an incomplete concatenated SMS failed; it stays kept and is tried again: ${errorText(error)}`);
-              return;
-            }
-            // What no store can take never will be: kept, it would come first in every sweep.
-            this.logger.error({ key, parts: parts.length }, `an incomplete concatenated SMS cannot be stored and is dropped: ${errorText(error)}`);
-            await this.parts.release(key, parts);
-          });
+        // 100 messages a call: go on while a call is full (a burst of orphan parts must not take an hour).
+        for (let round = 0; round < 100; round++) {
+          const expired = await this.parts.expired(this.timeoutMs);
+          if (!(await this.receiveAll(expired)) || expired.length < 100) break;
         }
       } catch (error) {
         this.logger.error({ err: error }, `looking for incomplete concatenated SMS failed; tried again later: ${errorText(error)}`);
@@ -97,6 +90,25 @@ export class DurableConcat {
       }
     })();
     return this.sweeping;
+  }
+
+  /** Receives each expired message; false when one could not be stored now (it stays kept, and would come first again). */
+  private async receiveAll(expired: readonly { key: string; parts: HeldPart[] }[]): Promise<boolean> {
+    let all = true;
+    for (const { key, parts } of expired) {
+      // One message that cannot be stored now must not hold up the others.
+      await this.receive(key, parts).catch(async (error: unknown) => {
+        if (!(error instanceof InvalidInputError)) {
+          all = false;
+          this.logger.error({ err: error, key }, `receiving an incomplete concatenated SMS failed; it stays kept and is tried again: ${errorText(error)}`);
+          return;
+        }
+        // What no store can take never will be: kept, it would come first in every sweep.
+        this.logger.error({ key, parts: parts.length }, `an incomplete concatenated SMS cannot be stored and is dropped: ${errorText(error)}`);
+        await this.parts.release(key, parts);
+      });
+    }
+    return all;
   }
 
   async close(): Promise<void> {

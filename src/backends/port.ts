@@ -32,8 +32,8 @@ export interface DeliveryOutcome {
  */
 export interface InboundParts {
   /**
-   * Keeps the part (once: the same part again, by number and gateway id, is a `duplicate`, also
-   * after its message was released) and answers every part in order once there are `total`. A
+   * Keeps the part (once: the same part again, by number and gateway id, or by number and text
+   * for parts without ids, is a `duplicate`, also after its message was released) and answers every part in order once there are `total`. A
    * part that begins another message under the key of an incomplete one hands that one back as
    * `displaced`: receive it as it is.
    */

@@ -315,6 +315,32 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual((await store.expiredInboundParts({ backend: "other", olderThan: t0 + DAY, limit: 10 })).length, 0, "purged on every backend");
     }));
 
+  test(`${name}: parts without gateway ids (SMPP's) are the same part again only with the same text: a reused reference begins a new message`, () =>
+    withStore(async (store) => {
+      const hold = (number: number, text: string, now: number) =>
+        store.holdInboundPart({ backend: "smpp", key: "255700000001\n15555\n66\n2", part: { number, total: 2, text }, now });
+      assert.equal((await hold(1, "Report A: ", 1)).duplicate, false);
+      const a = await hold(2, "3 cases", 2);
+      assert.deepEqual(
+        a.complete?.map((p) => p.text),
+        ["Report A: ", "3 cases"],
+      );
+      await store.releaseInboundParts({ backend: "smpp", key: "255700000001\n15555\n66\n2", parts: a.complete! });
+      assert.equal((await hold(2, "3 cases", 3)).duplicate, true, "the same part sent again (a lost deliver_sm_resp)");
+      const b = await hold(1, "Report B: ", 4);
+      assert.deepEqual([b.duplicate, b.complete], [false, undefined], "a new message under the same reference, not a duplicate");
+      const displacing = await hold(1, "Report C: ", 5);
+      assert.deepEqual(
+        displacing.displaced?.parts.map((p) => p.text),
+        ["Report B: "],
+        "another first part under an incomplete message's key hands that one back",
+      );
+      assert.deepEqual(
+        (await hold(2, "none", 6)).complete?.map((p) => p.text),
+        ["Report C: ", "none"],
+      );
+    }));
+
   test(`${name}: an accepted message is stored as Q with its fields`, () =>
     withStore(async (store) => {
       const [connection] = await connect(store, "kannel", ["111"]);

@@ -49,6 +49,12 @@ const REFUSALS = new Map<number, (s: BindSettings) => string>([
   [STATUS.ESME_RINVPASWD, (s) => `the SMSC refused the password for system_id "${s.systemId}": fix the backend's password option`],
   [STATUS.ESME_RINVSYSID, (s) => `the SMSC does not know system_id "${s.systemId}": fix the backend's systemId option`],
   [STATUS.ESME_RINVSYSTYP, (s) => `the SMSC refused system_type "${s.systemType}": fix the backend's systemType option`],
+  // Many SMSCs answer any refused credentials so; some also when the account holds all the binds it may.
+  [
+    STATUS.ESME_RBINDFAIL,
+    (s) =>
+      `the SMSC refused the bind for system_id "${s.systemId}": check the backend's systemId and password options, and how many binds the account may hold`,
+  ],
 ]);
 
 const COMMANDS: Record<BindMode, BindCommand> = { transceiver: "bind_transceiver", transmitter: "bind_transmitter", receiver: "bind_receiver" };
@@ -76,6 +82,7 @@ export class Bind {
   private readonly logger: Logger;
   private readonly counts: PduCounts;
   private failures = 0;
+  private boundAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private refusal: string | undefined;
@@ -138,7 +145,7 @@ export class Bind {
     this.session = session;
     socket.once(tls ? "secureConnect" : "connect", () => {
       clearTimeout(connectTimer);
-      void this.bind(session);
+      this.bind(session).catch((error: unknown) => session.close(`binding failed: ${(error as Error).message}`));
     });
   }
 
@@ -159,19 +166,19 @@ export class Bind {
           addressRange: s.addressRange,
         },
       });
-    } catch {
+    } catch (error) {
       // Closed or timed out: the session's end says why, and the bind waits and tries again.
-      session.close("no answer to the bind");
+      session.close(`no answer to the bind: ${(error as Error).message}`);
       return;
     }
     if (answer.status === STATUS.ESME_ROK) {
-      this.failures = 0;
+      this.boundAt = Date.now();
       this.connects++;
       this.lastError = null;
       if (this.refusal) this.logger.info(`the SMSC takes the credentials again (${this.label})`);
       this.refusal = undefined;
       this.setState("bound");
-      this.logger.info({ systemId: answer.command.endsWith("_resp") ? (answer.body as { systemId: string }).systemId : undefined }, `SMPP ${this.label} bound`);
+      this.logger.info(`SMPP ${this.label} bound`);
       this.handlers.onBound(this);
       return;
     }
@@ -204,7 +211,8 @@ export class Bind {
       return;
     }
     this.lastError = reason;
-    this.failures = wasBound ? 1 : this.failures + 1;
+    // The backoff starts afresh only for a bind that stayed up a while: one that drops as soon as it is bound must not come back every second.
+    this.failures = wasBound && Date.now() - this.boundAt >= this.settings.maxReconnectMs ? 1 : this.failures + 1;
     const delay = reconnectDelay(this.failures, this.settings);
     this.logger.warn({ reason, retryInMs: delay }, `SMPP ${this.label} is down: ${reason}; binding again in ${Math.round(delay)} ms`);
     this.setState("waiting");

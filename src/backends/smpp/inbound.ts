@@ -71,6 +71,15 @@ export class SmppInbound {
       answer(STATUS.ESME_ROK);
       return;
     }
+    if (type !== 0) {
+      // An SME's delivery or user acknowledgement (0x08, 0x10) or a conversation abort: not a message from a person.
+      this.port.logger.info(
+        { esmClass: body.esmClass, sender: body.sourceAddr },
+        "an SMPP deliver_sm that is neither a message nor a receipt: answered, not received",
+      );
+      answer(STATUS.ESME_ROK);
+      return;
+    }
     const sender = senderIdentity(body.sourceAddr, body.sourceAddrTon);
     const fields: Record<string, unknown> = {
       to: body.destinationAddr,

@@ -28,6 +28,7 @@ export class SmppBackend extends BackendBase<SmppOptions> {
     pdusReceived: 0,
     lateResponses: 0,
     genericNacks: 0,
+    inboundThrottled: 0,
     submitted: 0,
     throttled: 0,
     resentUnconfirmed: 0,
@@ -139,7 +140,7 @@ export class SmppBackend extends BackendBase<SmppOptions> {
   }
 
   override async close(): Promise<void> {
-    this.submitter.close(`${this.name} is closing`);
+    await this.submitter.close(`${this.name} is closing`, this.config.responseTimeoutMs);
     await Promise.all(this.binds.map((b) => b.stop()));
     await this.concat.close();
   }

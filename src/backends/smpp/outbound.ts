@@ -4,7 +4,7 @@ import type { SmppOptions } from "./options.ts";
 import { type ShortMessageBody, STATUS, statusText, TAGS, tlvInt } from "./pdu.ts";
 import { canonicalId } from "./receipt.ts";
 import { encodeText, type SubmitPart } from "./short-message.ts";
-import { SubmitNotSentError, SubmitRefusedError, type Submitter } from "./submitter.ts";
+import { SubmitRefusedError, type Submitter } from "./submitter.ts";
 
 /**
  * submit_sm statuses that no resend will change: the address, the message or the account's
@@ -137,7 +137,5 @@ export function createSmppSender(config: SmppOptions, submitter: Submitter, next
 }
 
 function reason(error: Error): string {
-  if (error instanceof SubmitRefusedError) return `submit_sm_resp ${statusText(error.status)}`;
-  if (error instanceof SubmitNotSentError) return error.message;
-  return error.message;
+  return error instanceof SubmitRefusedError ? `submit_sm_resp ${statusText(error.status)}` : error.message;
 }

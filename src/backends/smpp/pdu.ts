@@ -156,8 +156,10 @@ class Reader {
     return this.bytes[this.offset++];
   }
 
-  cstring(what: string): string {
-    const end = this.bytes.indexOf(0, this.offset);
+  /** `lenient`: a string the body ends without its NUL is taken as it is (SMSCs that send a response's id so). */
+  cstring(what: string, lenient = false): string {
+    let end = this.bytes.indexOf(0, this.offset);
+    if (end < 0 && lenient) end = this.bytes.length;
     if (end < 0) this.fail(`${what} (no NUL)`);
     // Latin-1: every octet is one character, so nothing a peer sends can fail to decode.
     const text = latin1(this.bytes.subarray(this.offset, end));
@@ -226,7 +228,7 @@ export function decodePdu(bytes: Uint8Array): Pdu {
     case "bind_transmitter_resp":
     case "bind_receiver_resp":
       // An error response may have no body at all.
-      return { ...header, command, body: { systemId: r.remaining > 0 ? r.cstring("system_id") : "" } };
+      return { ...header, command, body: { systemId: r.remaining > 0 ? r.cstring("system_id", true) : "" } };
     case "submit_sm":
     case "deliver_sm": {
       const body: ShortMessageBody = {
@@ -263,7 +265,7 @@ export function decodePdu(bytes: Uint8Array): Pdu {
     case "deliver_sm_resp":
     case "data_sm_resp":
       // An error response carries no message_id (SMPP 3.4 §4.4.2); some SMSCs send none at all.
-      return { ...header, command, body: { messageId: r.remaining > 0 ? r.cstring("message_id") : "" } };
+      return { ...header, command, body: { messageId: r.remaining > 0 ? r.cstring("message_id", true) : "" } };
     default:
       return { ...header, command, body: null };
   }

@@ -44,10 +44,18 @@ describe("SMPP delivery receipts", () => {
     assert.deepEqual(parseReceipt("STAT:DELIVRD ID:77 err:0", new Map(), "auto")?.messageId, "77");
   });
 
-  it("gives nothing for a receipt without an id or a state it knows", () => {
+  it("gives nothing for a receipt without an id or a state", () => {
     assert.equal(parseReceipt("sub:001 stat:DELIVRD", new Map(), "auto"), undefined);
-    assert.equal(parseReceipt("id:1 stat:WHATEVER", new Map(), "auto"), undefined);
+    assert.equal(parseReceipt("id:1 sub:001", new Map(), "auto"), undefined);
     assert.equal(parseReceipt("", new Map(), "auto"), undefined);
+  });
+
+  it("records a state it does not know as S, as it came, rather than dropping the receipt", () => {
+    assert.deepEqual(parseReceipt("id:1 stat:WHATEVER", new Map(), "auto"), { messageId: "1", report: { status: "S", detail: "WHATEVER" } });
+  });
+
+  it("message_state 0 (none) leaves the text's stat to say", () => {
+    assert.equal(parseReceipt("id:1 stat:UNDELIVERED", new Map([[TAGS.message_state, tlvInt(0, 1)]]), "auto")?.report.status, "E");
   });
 
   it("messageIdFormat hex: the receipt text's decimal id is the hex id submit_sm_resp gave", () => {

@@ -44,6 +44,8 @@ const STATES: Record<string, DeliveryReport["status"]> = {
   UNKNOWN: "S",
   REJECTD: "E",
   REJECTED: "E",
+  UNDELIVERED: "E",
+  FAILED: "E",
   SKIPPED: "E",
 };
 const MESSAGE_STATES = ["", "ENROUTE", "DELIVERED", "EXPIRED", "DELETED", "UNDELIVERABLE", "ACCEPTED", "UNKNOWN", "REJECTED", "SKIPPED"];
@@ -60,9 +62,10 @@ export function parseReceipt(text: string, tlvs: ReadonlyMap<number, Uint8Array>
   const textId = field("id");
   const messageId = tlvId ? canonicalId(tlvId, format) : textId ? canonicalId(idFromText(textId, format), format) : undefined;
   const state = readTlvInt(tlvs, TAGS.message_state);
-  const stat = (state !== undefined ? MESSAGE_STATES[state] : undefined) ?? field("stat")?.toUpperCase();
-  const status = stat ? STATES[stat] : undefined;
-  if (!messageId || !status) return undefined;
+  const stat = (state !== undefined ? MESSAGE_STATES[state] || undefined : undefined) ?? field("stat")?.toUpperCase();
+  if (!messageId || !stat) return undefined;
+  // A state this reader does not know is recorded as it came, on its way (S): the receipt is not lost.
+  const status = STATES[stat] ?? "S";
   const err = field("err");
   const network = tlvs.get(TAGS.network_error_code);
   const detail = [

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { decodePdu, encodePdu, type Pdu, PduError, PduFramer, STATUS, statusText } from "./pdu.ts";
+import { COMMAND_IDS, decodePdu, encodePdu, type Pdu, PduError, PduFramer, respCommandId, STATUS, statusText } from "./pdu.ts";
 
 /** A PDU as the caller gives it: the session numbers its requests. */
 export type Outgoing = Pdu extends infer P ? (P extends Pdu ? Omit<P, "sequence" | "status"> & { status?: number } : never) : never;
@@ -12,6 +12,8 @@ export interface PduCounts {
   /** Responses that came after their request timed out. */
   lateResponses: number;
   genericNacks: number;
+  /** deliver_sm answered ESME_RTHROTTLED: more came at once than are handled at once. */
+  inboundThrottled: number;
 }
 
 /** The request got no answer: the link is broken or the SMSC is slow. Whether the SMSC acted on it is unknown. */
@@ -32,6 +34,8 @@ export class SessionClosedError extends Error {
 
 interface Waiting {
   command: string;
+  /** The response's command_id: an answer of another command under this sequence is not this request's. */
+  responseId: number;
   resolve: (pdu: Pdu) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -41,7 +45,7 @@ export interface SessionOptions {
   responseTimeoutMs: number;
   /** Sends enquire_link after this long without a PDU from the SMSC; no answer within responseTimeoutMs closes the session. 0: never. */
   enquireLinkMs: number;
-  /** The SMSC's requests (deliver_sm, data_sm) handled at once at most; past it the socket is not read until one ends. */
+  /** The SMSC's requests (deliver_sm, data_sm) handled at once at most; past it they are answered ESME_RTHROTTLED. */
   maxInFlight: number;
   logger: Logger;
   counts: PduCounts;
@@ -105,14 +109,20 @@ export class SmppSession {
   request(pdu: Outgoing): Promise<Pdu> {
     if (this.ended) return Promise.reject(new SessionClosedError(this.ended));
     const sequence = this.nextSequence();
-    const octets = encodePdu({ ...pdu, status: pdu.status ?? 0, sequence } as Pdu);
+    let octets: Buffer;
+    try {
+      octets = encodePdu({ ...pdu, status: pdu.status ?? 0, sequence } as Pdu);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const responseId = respCommandId(COMMAND_IDS[pdu.command as keyof typeof COMMAND_IDS]);
     return new Promise<Pdu>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(sequence);
         this.rememberTimedOut(sequence);
         reject(new ResponseTimeoutError(pdu.command, this.options.responseTimeoutMs));
       }, this.options.responseTimeoutMs);
-      this.waiting.set(sequence, { command: pdu.command, resolve, reject, timer });
+      this.waiting.set(sequence, { command: pdu.command, responseId, resolve, reject, timer });
       this.write(octets);
     });
   }
@@ -161,7 +171,6 @@ export class SmppSession {
 
   private read(chunk: Buffer): void {
     if (this.ended) return;
-    this.lastHeard = Date.now();
     let frames: Buffer[];
     try {
       frames = this.framer.push(chunk);
@@ -172,32 +181,51 @@ export class SmppSession {
       this.end(`the SMSC sent what is not SMPP: ${(error as Error).message}`);
       return;
     }
+    // Heard from only on whole PDUs: a peer that trickles a PDU it never finishes is a dead link to enquire_link.
+    if (frames.length > 0) this.lastHeard = Date.now();
     for (const frame of frames) {
       if (this.ended) return;
       this.options.counts.pdusReceived++;
+      const commandId = frame.readUInt32BE(4);
       let pdu: Pdu;
       try {
         pdu = decodePdu(frame);
       } catch (error) {
         const e = error as PduError;
         this.options.logger.warn({ err: e }, `an SMPP PDU could not be read: ${e.message}`);
-        this.write(encodePdu({ command: "generic_nack", status: e.status ?? STATUS.ESME_RSYSERR, sequence: e.sequence ?? 0, body: null }));
+        // A response is never answered, not even with a generic_nack: the request it answers fails instead.
+        if ((commandId & 0x80000000) !== 0) this.fail(frame.readUInt32BE(12), e);
+        else this.write(encodePdu({ command: "generic_nack", status: e.status ?? STATUS.ESME_RSYSERR, sequence: e.sequence ?? 0, body: null }));
         continue;
       }
-      this.dispatch(pdu, frame);
+      this.dispatch(pdu, commandId);
     }
   }
 
-  private dispatch(pdu: Pdu, frame: Buffer): void {
-    const commandId = frame.readUInt32BE(4);
+  /** Fails the request waiting under `sequence`, if one is. */
+  private fail(sequence: number, error: Error): void {
+    const waiting = this.waiting.get(sequence);
+    if (!waiting) return;
+    this.waiting.delete(sequence);
+    clearTimeout(waiting.timer);
+    waiting.reject(error);
+  }
+
+  private dispatch(pdu: Pdu, commandId: number): void {
     const isResponse = (commandId & 0x80000000) !== 0;
     if (isResponse) {
       if (pdu.command === "generic_nack") this.options.counts.genericNacks++;
       const waiting = this.waiting.get(pdu.sequence);
-      if (waiting) {
+      if (waiting && commandId !== waiting.responseId && pdu.command !== "generic_nack") {
+        this.options.logger.warn(
+          { sequence: pdu.sequence, got: pdu.command, expected: waiting.command },
+          `the SMSC answered ${waiting.command} with a ${pdu.command}: ignored`,
+        );
+      } else if (waiting) {
         this.waiting.delete(pdu.sequence);
         clearTimeout(waiting.timer);
-        waiting.resolve(pdu);
+        // A generic_nack is never a success, whatever status it carries.
+        waiting.resolve(pdu.command === "generic_nack" && pdu.status === STATUS.ESME_ROK ? { ...pdu, status: STATUS.ESME_RSYSERR } : pdu);
       } else if (this.timedOut.delete(pdu.sequence)) {
         this.options.counts.lateResponses++;
         this.handlers.onLateResponse?.(pdu);
@@ -228,18 +256,23 @@ export class SmppSession {
   }
 
   private handle(pdu: Pdu): void {
+    const resp = pdu.command === "data_sm" ? "data_sm_resp" : "deliver_sm_resp";
+    // The socket is never paused: the answers to our own requests come on it too. Past the bound, the SMSC is asked to slow down and delivers the message again later.
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.options.counts.inboundThrottled++;
+      this.respond(pdu, { command: resp, status: STATUS.ESME_RTHROTTLED, body: { messageId: "" } });
+      return;
+    }
     this.inFlight++;
-    if (this.inFlight >= this.options.maxInFlight) this.socket.pause();
     this.handlers
       .onRequest(pdu, this)
       .catch((error: unknown) => {
         // The SMSC is told to try again later; nothing was taken.
         this.options.logger.error({ err: error }, `handling an SMPP ${pdu.command} failed`);
-        this.respond(pdu, { command: pdu.command === "data_sm" ? "data_sm_resp" : "deliver_sm_resp", status: STATUS.ESME_RX_T_APPN, body: { messageId: "" } });
+        this.respond(pdu, { command: resp, status: STATUS.ESME_RX_T_APPN, body: { messageId: "" } });
       })
       .finally(() => {
         this.inFlight--;
-        if (this.inFlight < this.options.maxInFlight && !this.ended) this.socket.resume();
       });
   }
 

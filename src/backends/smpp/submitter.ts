@@ -22,6 +22,19 @@ export class SubmitNotSentError extends Error {
   }
 }
 
+/** Sent, but the SMSC's answer never came (the link dropped or went quiet) as often as a submit is sent again: whether the SMSC has it is unknown. */
+export class SubmitUnconfirmedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SubmitUnconfirmedError";
+  }
+}
+
+/** Times a submit whose answer was lost is sent again by the backend; past it the pipeline's retry (with its backoff) takes over. */
+const MAX_RESENDS = 2;
+/** Submits in a row without an answer on one bind that make it start afresh: its link is not working. */
+const SILENT_SUBMITS = 3;
+
 /** The statuses that say "slow down", not "no": the submit is sent again once the backoff has passed, and never counts as a failed attempt. */
 const THROTTLES = new Set<number>([STATUS.ESME_RTHROTTLED, STATUS.ESME_RMSGQFUL]);
 
@@ -30,7 +43,11 @@ export interface SubmitCounts {
   throttled: number;
   /** Submits sent again because their answer was lost (the connection dropped, or no answer in time): the SMSC may have them twice. */
   resentUnconfirmed: number;
-  /** Submits still in a window when their send was called off: the SMSC may have taken them, and the pipeline will try again. */
+  /**
+   * Submits the SMSC may have taken that the backend gave up on: still in a window when their send
+   * was called off or the backend closed, or unanswered MAX_RESENDS + 1 times. The pipeline tries
+   * them again, so the SMSC may have them twice.
+   */
   abandoned: number;
 }
 
@@ -41,6 +58,8 @@ interface Item {
   reject: (error: Error) => void;
   /** Sent once already without an answer: sent again, it is counted in resentUnconfirmed. */
   unconfirmed: boolean;
+  /** Times it was sent again for want of an answer. */
+  resends: number;
   done: boolean;
   cleanup: () => void;
 }
@@ -95,7 +114,7 @@ export class Submitter {
     if (signal?.aborted) return Promise.reject(new SubmitNotSentError("the send was called off before it was submitted"));
     if (this.closed) return Promise.reject(new SubmitNotSentError(this.closed));
     return new Promise<string>((resolve, reject) => {
-      const item: Item = { body, deadline, resolve, reject, unconfirmed: false, done: false, cleanup: () => {} };
+      const item: Item = { body, deadline, resolve, reject, unconfirmed: false, resends: 0, done: false, cleanup: () => {} };
       if (signal) {
         const abort = () => this.callOff(item, "the send was called off (its deadline passed, or the worker is stopping)");
         signal.addEventListener("abort", abort, { once: true });
@@ -125,16 +144,32 @@ export class Submitter {
       const item = this.queue.shift();
       if (!item) return;
       if (item.done) continue;
+      if (item.deadline <= Date.now()) {
+        this.expired(item);
+        continue;
+      }
       this.send(bind, item);
     }
   }
 
-  /** Fails every queued submit (the backend is closing). */
-  close(reason: string): void {
+  /**
+   * Fails every queued submit (the backend is closing) and waits, `timeoutMs` at most, for the
+   * answers to those in the windows: a submit cut off by the unbind may have been taken, and is
+   * counted (`abandoned`) rather than taken for not sent.
+   */
+  async close(reason: string, timeoutMs: number): Promise<void> {
     this.closed = reason;
     clearInterval(this.sweep);
     clearTimeout(this.wake);
     for (const item of this.queue.splice(0)) this.finish(item, () => item.reject(new SubmitNotSentError(reason)));
+    const until = Date.now() + timeoutMs;
+    while (this.inFlight() > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  private inFlight(): number {
+    let n = 0;
+    for (const load of this.load.values()) n += load;
+    return n;
   }
 
   private roomiest(): Bind | undefined {
@@ -154,6 +189,7 @@ export class Submitter {
     session.request({ command: "submit_sm", body: item.body }).then(
       (answer) => {
         this.release(bind);
+        this.silent.delete(bind);
         if (answer.status === STATUS.ESME_ROK && answer.command === "submit_sm_resp") {
           this.throttleMs = 0;
           this.options.counts.submitted++;
@@ -170,9 +206,10 @@ export class Submitter {
       },
       (error: Error) => {
         this.release(bind);
+        if (error instanceof ResponseTimeoutError) this.noAnswer(bind);
         if (error instanceof ResponseTimeoutError || error instanceof SessionClosedError) {
           item.unconfirmed = true;
-          this.again(item);
+          this.unanswered(item, error);
         } else {
           this.finish(item, () => item.reject(error));
         }
@@ -185,9 +222,37 @@ export class Submitter {
     this.load.set(bind, Math.max(0, this.inWindow(bind) - 1));
   }
 
+  /** A submit the SMSC answered "slow down": back at the head of the queue. */
   private again(item: Item): void {
     if (this.closed) this.finish(item, () => item.reject(new SubmitNotSentError(this.closed!)));
     else if (!item.done) this.queue.unshift(item);
+  }
+
+  /** A submit whose answer was lost: sent again (MAX_RESENDS times at most), else failed as unconfirmed for the pipeline to retry later. */
+  private unanswered(item: Item, error: Error): void {
+    if (item.done) {
+      this.options.counts.abandoned++;
+      return;
+    }
+    if (this.closed || item.resends >= MAX_RESENDS) {
+      this.options.counts.abandoned++;
+      const why = this.closed ? `${this.closed} with it unanswered` : `it went ${item.resends + 1} times without an answer`;
+      this.finish(item, () => item.reject(new SubmitUnconfirmedError(`the SMSC may or may not have taken the submit_sm: ${why} (${error.message})`)));
+      return;
+    }
+    item.resends++;
+    this.queue.unshift(item);
+  }
+
+  /** Submits without an answer on `bind`, in a row: past SILENT_SUBMITS its session is closed, and the bind binds afresh. */
+  private readonly silent = new Map<Bind, number>();
+
+  private noAnswer(bind: Bind): void {
+    const n = (this.silent.get(bind) ?? 0) + 1;
+    this.silent.set(bind, n);
+    if (n < SILENT_SUBMITS) return;
+    this.silent.delete(bind);
+    bind.session?.close(`${n} submit_sm in a row got no answer within responseTimeoutMs`);
   }
 
   /** Pauses every bind; the window's other answers to the same burst find the pause begun and do not lengthen it. */
@@ -210,9 +275,17 @@ export class Submitter {
 
   private expire(): void {
     const now = Date.now();
-    for (const item of [...this.queue]) {
-      if (item.deadline > now) continue;
-      this.callOff(item, `no SMPP bind could take the submit before the send's deadline (binds: ${this.describeBinds()})`);
+    for (const item of [...this.queue]) if (item.deadline <= now) this.expired(item);
+  }
+
+  private expired(item: Item): void {
+    const reason = `no SMPP bind could take the submit before the send's deadline (binds: ${this.describeBinds()})`;
+    if (!item.unconfirmed) this.callOff(item, reason);
+    else {
+      const at = this.queue.indexOf(item);
+      if (at >= 0) this.queue.splice(at, 1);
+      this.options.counts.abandoned++;
+      this.finish(item, () => item.reject(new SubmitUnconfirmedError(`the SMSC may or may not have taken the submit_sm, whose answer was lost; ${reason}`)));
     }
   }
 

@@ -48,7 +48,8 @@ export class Parts implements PartStore {
       let rows: Row[] = await group().execute();
       const id = part.externalId ?? null;
       const same = rows.find((row) => row.part_number === part.number);
-      const known = same !== undefined && (id === null || same.external_id === id);
+      // A part without a gateway id (SMPP's) is the same part again only with the same text: phones reuse references.
+      const known = same !== undefined && (id === null ? same.external_id === null && same.text === part.text : same.external_id === id);
       let displaced: { key: string; parts: HeldPart[] } | undefined;
       if (rows.some((row) => row.released_at !== null)) {
         // A message already received: this part is one of it sent again, or the first of a new message under the same key.
