@@ -22,6 +22,7 @@ test("findEngine resolves engine names and RapidSMS dotted paths among the engin
     "httptester",
     "infobip",
     "kannel",
+    "smpp",
     "telerivet",
     "twilio",
     "vonage",
