@@ -9,7 +9,7 @@
  */
 import { createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
-import { decodePdu, encodePdu, type Pdu, PduFramer, type ShortMessageBody, STATUS } from "../src/backends/smpp/pdu.ts";
+import { decodePdu, encodePdu, type Pdu, PduFramer, shortMessageBody, type ShortMessageBody, STATUS } from "../src/backends/smpp/pdu.ts";
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -71,26 +71,14 @@ function fresh(): SmscCounts {
 const latin1 = (octets: Uint8Array) => Buffer.from(octets.buffer, octets.byteOffset, octets.length).toString("latin1");
 
 function moBody(n: number): ShortMessageBody {
-  return {
-    serviceType: "",
+  return shortMessageBody({
     sourceAddrTon: 1,
     sourceAddrNpi: 1,
     sourceAddr: `2557${String(n % 10_000).padStart(8, "0")}`,
-    destAddrTon: 0,
     destAddrNpi: 1,
     destinationAddr: "15555",
-    esmClass: 0,
-    protocolId: 0,
-    priorityFlag: 0,
-    scheduleDeliveryTime: "",
-    validityPeriod: "",
-    registeredDelivery: 0,
-    replaceIfPresentFlag: 0,
-    dataCoding: 0,
-    smDefaultMsgId: 0,
     shortMessage: Buffer.from(`echo m${n}`, "latin1"),
-    tlvs: new Map(),
-  };
+  });
 }
 
 interface Flood {

@@ -1,10 +1,9 @@
-/** The GSM 03.38 default alphabet (one septet each), as the characters it stands for. */
-const GSM_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" + "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-/** The extension table: two septets each (an escape, then the character). */
-const GSM_EXTENSION = "\f^{}\\[~]|€";
+import { GSM_BASIC_TABLE, GSM_ESCAPE, GSM_EXTENSION_TABLE } from "./gsm7.ts";
 
-const BASIC = new Set(GSM_BASIC);
-const EXTENSION = new Set(GSM_EXTENSION);
+/** The GSM 03.38 default alphabet (one septet each), as the characters it stands for. */
+const BASIC = new Set(GSM_BASIC_TABLE.filter((_, code) => code !== GSM_ESCAPE));
+/** The extension table: two septets each (an escape, then the character). */
+const EXTENSION = new Set(GSM_EXTENSION_TABLE.filter((char) => char !== undefined));
 
 export type SmsEncoding = "GSM-7" | "UCS-2";
 

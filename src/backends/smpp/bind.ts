@@ -38,10 +38,7 @@ export interface BindSettings {
 
 export interface BindHandlers {
   onBound(bind: Bind): void;
-  /** The bind lost its session: requests awaiting answers on it have failed with SessionClosedError. */
-  onDown(bind: Bind): void;
   onRequest(pdu: Pdu, session: SmppSession): Promise<void>;
-  onLateResponse(pdu: Pdu): void;
 }
 
 /** What bind status means that the SMSC will not take these credentials: which option to fix. */
@@ -135,7 +132,6 @@ export class Bind {
       { responseTimeoutMs, enquireLinkMs: this.settings.enquireLinkMs, maxInFlight: 64, logger: this.logger, counts: this.counts },
       {
         onRequest: (pdu, s) => this.handlers.onRequest(pdu, s),
-        onLateResponse: (pdu) => this.handlers.onLateResponse(pdu),
         onClose: (reason) => {
           clearTimeout(connectTimer);
           this.lost(session, reason);
@@ -199,7 +195,6 @@ export class Bind {
     if (this.session !== session) return;
     const wasBound = this.state === "bound";
     this.session = undefined;
-    if (wasBound) this.handlers.onDown(this);
     if (this.stopped) {
       this.setState("closed");
       return;
@@ -222,7 +217,7 @@ export class Bind {
 }
 
 /** The wait before reconnect number `failures` (from 1): exponential, capped, half of it random. */
-export function reconnectDelay(failures: number, settings: Pick<BindSettings, "reconnectMs" | "maxReconnectMs">, random = Math.random): number {
+function reconnectDelay(failures: number, settings: Pick<BindSettings, "reconnectMs" | "maxReconnectMs">, random = Math.random): number {
   const exponential = Math.min(settings.maxReconnectMs, settings.reconnectMs * 2 ** Math.max(0, failures - 1));
   return exponential / 2 + (random() * exponential) / 2;
 }

@@ -5,7 +5,7 @@ import { waitFor } from "../../../test/support/wait-for.ts";
 import { createTestRouter } from "../../testing/harness.ts";
 import { SmppBackend } from "./index.ts";
 import type { SmppOptions } from "./options.ts";
-import { decodePdu, encodePdu, type Pdu, PduFramer } from "./pdu.ts";
+import { decodePdu, encodePdu, type Pdu, PduFramer, shortMessageBody } from "./pdu.ts";
 
 // SMSCs that misbehave on purpose, as no real one does on demand: a raw TCP peer that answers
 // (or does not) as each test says. What is checked is the backend's behaviour, not the codec.
@@ -99,26 +99,13 @@ describe("smpp backend against hostile SMSCs", () => {
             command: "deliver_sm",
             status: 0,
             sequence: 1_000 + i,
-            body: {
-              serviceType: "",
+            body: shortMessageBody({
               sourceAddrTon: 1,
               sourceAddrNpi: 1,
               sourceAddr: `25570000${String(i).padStart(4, "0")}`,
-              destAddrTon: 0,
-              destAddrNpi: 0,
               destinationAddr: "15555",
-              esmClass: 0,
-              protocolId: 0,
-              priorityFlag: 0,
-              scheduleDeliveryTime: "",
-              validityPeriod: "",
-              registeredDelivery: 0,
-              replaceIfPresentFlag: 0,
-              dataCoding: 0,
-              smDefaultMsgId: 0,
               shortMessage: Buffer.from(`mo ${i}`),
-              tlvs: new Map(),
-            },
+            }),
           }),
         );
         setTimeout(() => socket.write(Buffer.concat(burst)), 50);

@@ -21,7 +21,7 @@ export interface InboundCounts {
 }
 
 /** The sender as an identity: an international number (TON 1) with its +, as replies then go back to it. */
-export function senderIdentity(addr: string, ton: number): string {
+function senderIdentity(addr: string, ton: number): string {
   return ton === 1 && /^[0-9]+$/.test(addr) ? `+${addr}` : addr;
 }
 

@@ -1,11 +1,12 @@
 import { BackendBase, type BackendHealth, type SendRequest, type SendResult } from "../backend.ts";
 import { MessageSendingError } from "../../errors.ts";
 import { DurableConcat } from "../durable-concat.ts";
-import { Bind, type BindMode, type BindSettings } from "./bind.ts";
+import { Bind, type BindMode } from "./bind.ts";
 import { type InboundCounts, SmppInbound } from "./inbound.ts";
 import { type SmppOptions, smppOptionsSchema } from "./options.ts";
 import { createSmppSender } from "./outbound.ts";
-import type { PduCounts } from "./session.ts";
+import type { Pdu } from "./pdu.ts";
+import type { PduCounts, SmppSession } from "./session.ts";
 import { type SubmitCounts, Submitter } from "./submitter.ts";
 
 /**
@@ -48,20 +49,6 @@ export class SmppBackend extends BackendBase<SmppOptions> {
   constructor(...args: ConstructorParameters<typeof BackendBase<SmppOptions>>) {
     super(...args);
     const config = this.config;
-    const settings: BindSettings = {
-      host: config.host,
-      port: config.port,
-      tls: config.tls,
-      systemId: config.systemId,
-      password: config.password,
-      systemType: config.systemType,
-      addressRange: config.addressRange,
-      responseTimeoutMs: config.responseTimeoutMs,
-      enquireLinkMs: config.enquireLinkMs,
-      reconnectMs: config.reconnectMs,
-      maxReconnectMs: config.maxReconnectMs,
-      refusedRetryMs: config.refusedRetryMs,
-    };
     const modes: BindMode[] =
       config.bindMode === "transceiver" ? Array(config.binds).fill("transceiver") : [...Array(config.binds).fill("transmitter"), "receiver"];
     const logger = this.port.logger.child({ backend: this.name });
@@ -79,26 +66,10 @@ export class SmppBackend extends BackendBase<SmppOptions> {
       logger,
     );
     this.inbound = new SmppInbound(this.port, config, this.concat, this.counts);
-    const numbered = new Map<BindMode, number>();
-    for (const mode of modes) {
-      const n = (numbered.get(mode) ?? 0) + 1;
-      numbered.set(mode, n);
-      this.binds.push(
-        new Bind(
-          mode,
-          `${mode} ${n}`,
-          settings,
-          {
-            onBound: () => this.submitter.pump(),
-            onDown: () => {},
-            onRequest: (pdu, session) => this.inbound.handle(pdu, session),
-            onLateResponse: () => {},
-          },
-          logger,
-          this.counts,
-        ),
-      );
-    }
+    const handlers = { onBound: () => this.submitter.pump(), onRequest: (pdu: Pdu, session: SmppSession) => this.inbound.handle(pdu, session) };
+    // The options hold every bind setting; transmitters and transceivers come first, so their index is their number.
+    for (const [i, mode] of modes.entries())
+      this.binds.push(new Bind(mode, mode === "receiver" ? "receiver 1" : `${mode} ${i + 1}`, config, handlers, logger, this.counts));
     this.sender = createSmppSender(config, this.submitter, () => {
       this.reference = (this.reference + 1) % 256;
       return this.reference;

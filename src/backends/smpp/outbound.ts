@@ -1,7 +1,7 @@
 import { MessageSendingError } from "../../errors.ts";
 import type { SendRequest, SendResult } from "../backend.ts";
 import type { SmppOptions } from "./options.ts";
-import { type ShortMessageBody, STATUS, statusText, TAGS, tlvInt } from "./pdu.ts";
+import { type ShortMessageBody, STATUS, shortMessageBody, statusText, TAGS, tlvInt } from "./pdu.ts";
 import { canonicalId } from "./receipt.ts";
 import { encodeText, type SubmitPart } from "./short-message.ts";
 import { SubmitRefusedError, type Submitter } from "./submitter.ts";
@@ -34,7 +34,7 @@ const PERMANENT = new Set<number>([
 ]);
 
 /** TON/NPI for a sender as SMSCs expect them: alphanumeric 5/0, an international number 1/1, a short code 0/1. */
-export function sourceTonNpi(sourceAddr: string): { ton: number; npi: number } {
+function sourceTonNpi(sourceAddr: string): { ton: number; npi: number } {
   if (/[^0-9+]/.test(sourceAddr)) return { ton: 5, npi: 0 };
   if (sourceAddr.startsWith("+") || sourceAddr.length > 8) return { ton: 1, npi: 1 };
   return { ton: 0, npi: 1 };
@@ -66,7 +66,7 @@ export function createSmppSender(config: SmppOptions, submitter: Submitter, next
       tlvs.set(TAGS.sar_segment_seqnum, tlvInt(part.sar.number, 1));
     }
     if (part.payload) tlvs.set(TAGS.message_payload, part.payload);
-    return {
+    return shortMessageBody({
       serviceType: config.serviceType,
       sourceAddrTon,
       sourceAddrNpi,
@@ -75,17 +75,11 @@ export function createSmppSender(config: SmppOptions, submitter: Submitter, next
       destAddrNpi: config.destAddrNpi,
       destinationAddr: destination,
       esmClass: part.esmClass,
-      protocolId: 0,
-      priorityFlag: 0,
-      scheduleDeliveryTime: "",
-      validityPeriod: "",
       registeredDelivery: config.registeredDelivery,
-      replaceIfPresentFlag: 0,
       dataCoding: part.dataCoding,
-      smDefaultMsgId: 0,
       shortMessage: part.shortMessage,
       tlvs,
-    };
+    });
   };
 
   return async function send(request: SendRequest): Promise<SendResult> {

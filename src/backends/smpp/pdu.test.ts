@@ -11,6 +11,7 @@ import {
   readTlvInt,
   readTlvString,
   type ShortMessageBody,
+  shortMessageBody,
   statusText,
   TAGS,
   tlvInt,
@@ -23,27 +24,17 @@ const oracle = createRequire(import.meta.url)("smpp") as {
   PDU: { new (command: string, options: Record<string, unknown>): { toBuffer(): Buffer }; fromBuffer(buffer: Buffer): OraclePdu };
 };
 
-const submit = (overrides: Partial<ShortMessageBody> = {}): ShortMessageBody => ({
-  serviceType: "",
-  sourceAddrTon: 5,
-  sourceAddrNpi: 0,
-  sourceAddr: "CLINIC",
-  destAddrTon: 1,
-  destAddrNpi: 1,
-  destinationAddr: "255700000001",
-  esmClass: 0,
-  protocolId: 0,
-  priorityFlag: 0,
-  scheduleDeliveryTime: "",
-  validityPeriod: "",
-  registeredDelivery: 1,
-  replaceIfPresentFlag: 0,
-  dataCoding: 0,
-  smDefaultMsgId: 0,
-  shortMessage: Buffer.from("hello"),
-  tlvs: new Map(),
-  ...overrides,
-});
+const submit = (overrides: Partial<ShortMessageBody> = {}): ShortMessageBody =>
+  shortMessageBody({
+    sourceAddrTon: 5,
+    sourceAddr: "CLINIC",
+    destAddrTon: 1,
+    destAddrNpi: 1,
+    destinationAddr: "255700000001",
+    registeredDelivery: 1,
+    shortMessage: Buffer.from("hello"),
+    ...overrides,
+  });
 
 describe("SMPP PDUs, read back by the smpp package", () => {
   it("a bind_transceiver carries its credentials and interface version 3.4", () => {

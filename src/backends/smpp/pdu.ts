@@ -63,8 +63,8 @@ export interface BindBody {
   addressRange: string;
 }
 
-/** submit_sm and deliver_sm share their layout. */
-export interface ShortMessageBody {
+/** The service type and both addresses, as submit_sm, deliver_sm and data_sm begin. */
+export interface Addresses {
   serviceType: string;
   sourceAddrTon: number;
   sourceAddrNpi: number;
@@ -72,6 +72,10 @@ export interface ShortMessageBody {
   destAddrTon: number;
   destAddrNpi: number;
   destinationAddr: string;
+}
+
+/** submit_sm and deliver_sm share their layout. */
+export interface ShortMessageBody extends Addresses {
   esmClass: number;
   protocolId: number;
   priorityFlag: number;
@@ -86,18 +90,38 @@ export interface ShortMessageBody {
 }
 
 /** data_sm: the same addresses without short_message (the text is in message_payload). */
-export interface DataSmBody {
-  serviceType: string;
-  sourceAddrTon: number;
-  sourceAddrNpi: number;
-  sourceAddr: string;
-  destAddrTon: number;
-  destAddrNpi: number;
-  destinationAddr: string;
+export interface DataSmBody extends Addresses {
   esmClass: number;
   registeredDelivery: number;
   dataCoding: number;
   tlvs: Map<number, Uint8Array>;
+}
+
+/**
+ * A submit_sm or deliver_sm body: the given fields, and SMPP's defaults for the rest (no service
+ * type, TON/NPI 0, no flags, schedule or validity, data_coding 0, no TLVs).
+ */
+export function shortMessageBody(
+  fields: Partial<ShortMessageBody> & Pick<ShortMessageBody, "sourceAddr" | "destinationAddr" | "shortMessage">,
+): ShortMessageBody {
+  return {
+    serviceType: "",
+    sourceAddrTon: 0,
+    sourceAddrNpi: 0,
+    destAddrTon: 0,
+    destAddrNpi: 0,
+    esmClass: 0,
+    protocolId: 0,
+    priorityFlag: 0,
+    scheduleDeliveryTime: "",
+    validityPeriod: "",
+    registeredDelivery: 0,
+    replaceIfPresentFlag: 0,
+    dataCoding: 0,
+    smDefaultMsgId: 0,
+    tlvs: new Map(),
+    ...fields,
+  };
 }
 
 interface Header {
@@ -327,9 +351,6 @@ class Writer {
     return Buffer.from(this.bytes.buffer, 0, this.length);
   }
 }
-
-/** The service type and both addresses, as submit_sm, deliver_sm and data_sm begin. */
-type Addresses = Pick<ShortMessageBody, "serviceType" | "sourceAddrTon" | "sourceAddrNpi" | "sourceAddr" | "destAddrTon" | "destAddrNpi" | "destinationAddr">;
 
 function readAddresses(r: Reader): Addresses {
   return {

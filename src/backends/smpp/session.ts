@@ -54,8 +54,6 @@ export interface SessionOptions {
 export interface SessionHandlers {
   /** A deliver_sm or data_sm: answer it with `session.respond` once it is taken care of. */
   onRequest(pdu: Pdu, session: SmppSession): Promise<void>;
-  /** A response whose request had timed out already (the SMSC did act on it). */
-  onLateResponse?(pdu: Pdu): void;
   /** Once, when the session is over; `reason` says why. */
   onClose(reason: string): void;
 }
@@ -94,15 +92,6 @@ export class SmppSession {
       this.keepAlive = setInterval(() => this.checkLink(), Math.max(50, Math.floor(options.enquireLinkMs / 2)));
       this.keepAlive.unref();
     }
-  }
-
-  get closed(): boolean {
-    return this.ended !== undefined;
-  }
-
-  /** Requests awaiting their answer. */
-  get outstanding(): number {
-    return this.waiting.size;
   }
 
   /** Sends a request and resolves with its response (whatever its command_status: the caller reads it). */
@@ -228,7 +217,6 @@ export class SmppSession {
         waiting.resolve(pdu.command === "generic_nack" && pdu.status === STATUS.ESME_ROK ? { ...pdu, status: STATUS.ESME_RSYSERR } : pdu);
       } else if (this.timedOut.delete(pdu.sequence)) {
         this.options.counts.lateResponses++;
-        this.handlers.onLateResponse?.(pdu);
       } else if (pdu.command === "generic_nack") {
         this.options.logger.warn({ status: statusText(pdu.status), sequence: pdu.sequence }, "the SMSC sent a generic_nack for no request of ours");
       }

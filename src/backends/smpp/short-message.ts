@@ -42,9 +42,9 @@ export interface DeliveredText {
   binary?: boolean;
 }
 
-export const DATA_CODING = { default: 0x00, ia5: 0x01, latin1: 0x03, ucs2: 0x08 } as const;
+const DATA_CODING = { default: 0x00, ia5: 0x01, latin1: 0x03, ucs2: 0x08 } as const;
 /** esm_class bit: short_message (or message_payload) starts with a user data header. */
-export const ESM_UDHI = 0x40;
+const ESM_UDHI = 0x40;
 /** More parts than this cannot be numbered in a UDH or the SAR TLVs. */
 export const MAX_PARTS = 255;
 

@@ -56,9 +56,7 @@ interface Item {
   deadline: number;
   resolve: (messageId: string) => void;
   reject: (error: Error) => void;
-  /** Sent once already without an answer: sent again, it is counted in resentUnconfirmed. */
-  unconfirmed: boolean;
-  /** Times it was sent again for want of an answer. */
+  /** Times it was sent again for want of an answer (each counted in resentUnconfirmed): the SMSC may have it already. */
   resends: number;
   done: boolean;
   cleanup: () => void;
@@ -114,7 +112,7 @@ export class Submitter {
     if (signal?.aborted) return Promise.reject(new SubmitNotSentError("the send was called off before it was submitted"));
     if (this.closed) return Promise.reject(new SubmitNotSentError(this.closed));
     return new Promise<string>((resolve, reject) => {
-      const item: Item = { body, deadline, resolve, reject, unconfirmed: false, resends: 0, done: false, cleanup: () => {} };
+      const item: Item = { body, deadline, resolve, reject, resends: 0, done: false, cleanup: () => {} };
       if (signal) {
         const abort = () => this.callOff(item, "the send was called off (its deadline passed, or the worker is stopping)");
         signal.addEventListener("abort", abort, { once: true });
@@ -184,7 +182,7 @@ export class Submitter {
 
   private send(bind: Bind, item: Item): void {
     const session = bind.session!;
-    if (item.unconfirmed) this.options.counts.resentUnconfirmed++;
+    if (item.resends > 0) this.options.counts.resentUnconfirmed++;
     this.load.set(bind, this.inWindow(bind) + 1);
     session.request({ command: "submit_sm", body: item.body }).then(
       (answer) => {
@@ -207,10 +205,8 @@ export class Submitter {
       (error: Error) => {
         this.release(bind);
         if (error instanceof ResponseTimeoutError) this.noAnswer(bind);
-        if (error instanceof ResponseTimeoutError || error instanceof SessionClosedError) {
-          item.unconfirmed = true;
-          this.unanswered(item, error);
-        } else {
+        if (error instanceof ResponseTimeoutError || error instanceof SessionClosedError) this.unanswered(item, error);
+        else {
           this.finish(item, () => item.reject(error));
         }
         this.pump();
@@ -267,10 +263,14 @@ export class Submitter {
   }
 
   private callOff(item: Item, reason: string): void {
-    const queued = this.queue.indexOf(item);
-    if (queued >= 0) this.queue.splice(queued, 1);
     // One in a window is answered later; if the SMSC takes it, `abandoned` counts it.
+    this.unqueue(item);
     this.finish(item, () => item.reject(new SubmitNotSentError(reason)));
+  }
+
+  private unqueue(item: Item): void {
+    const at = this.queue.indexOf(item);
+    if (at >= 0) this.queue.splice(at, 1);
   }
 
   private expire(): void {
@@ -280,10 +280,9 @@ export class Submitter {
 
   private expired(item: Item): void {
     const reason = `no SMPP bind could take the submit before the send's deadline (binds: ${this.describeBinds()})`;
-    if (!item.unconfirmed) this.callOff(item, reason);
+    if (item.resends === 0) this.callOff(item, reason);
     else {
-      const at = this.queue.indexOf(item);
-      if (at >= 0) this.queue.splice(at, 1);
+      this.unqueue(item);
       this.options.counts.abandoned++;
       this.finish(item, () => item.reject(new SubmitUnconfirmedError(`the SMSC may or may not have taken the submit_sm, whose answer was lost; ${reason}`)));
     }

@@ -49,7 +49,7 @@ export async function applyPartReport(
   // The last part delivered means the phone has the message: many SMSCs (SMPP's) send only that part's receipt.
   const last = parts.reduce((a, b) => (b.part_number > a.part_number ? b : a));
   const whole: DeliveryReport["status"] = parts.some((p) => p.status === "E") ? "E" : parts.every((p) => p.status === "D") || last.status === "D" ? "D" : "S";
-  return applyReport(trx, ctx, failedAfterAll ? rows.map((r) => ({ ...r, status: "S" as const })) : rows, recorded, stamp, { moveTo: whole });
+  return applyReport(trx, ctx, rows, recorded, stamp, { moveTo: whole, undeliver: failedAfterAll });
 }
 
 /** Why a report's reference can name no transmission (no store could hold or match it), or undefined. */
@@ -80,7 +80,16 @@ export async function applyReport(
   rows: readonly Matched[],
   report: DeliveryReport,
   stamp: string,
-  { recordOnly = false, moveTo }: { recordOnly?: boolean; moveTo?: DeliveryReport["status"] } = {},
+  {
+    recordOnly = false,
+    moveTo,
+    undeliver = false,
+  }: {
+    recordOnly?: boolean;
+    moveTo?: DeliveryReport["status"];
+    /** A delivered transmission may fail after all (a part of a message in parts that the last part's receipt made D). */
+    undeliver?: boolean;
+  } = {},
 ): Promise<TransmissionChange[]> {
   const messages = new Set<string>();
   const changes: TransmissionChange[] = [];
@@ -94,7 +103,7 @@ export async function applyReport(
       .onConflict((oc) => oc.columns(["transmission_id", "fingerprint"]).doNothing())
       .returning("id")
       .executeTakeFirst();
-    if (!inserted || target === "S" || row.status === "D") continue;
+    if (!inserted || target === "S" || (row.status === "D" && !undeliver)) continue;
     // A send still under way keeps its claim: its answer is recorded when it comes (see recordAttempt).
     const error = target === "D" ? null : (report.detail ?? "the gateway reported delivery failure");
     await trx
