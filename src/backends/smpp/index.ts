@@ -51,7 +51,7 @@ export class SmppBackend extends BackendBase<SmppOptions> {
     const config = this.config;
     const modes: BindMode[] =
       config.bindMode === "transceiver" ? Array(config.binds).fill("transceiver") : [...Array(config.binds).fill("transmitter"), "receiver"];
-    const logger = this.port.logger.child({ backend: this.name });
+    const logger = this.port.logger;
     this.submitter = new Submitter(this.binds, {
       window: config.window,
       throttleMs: config.throttleMs,
