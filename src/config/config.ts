@@ -1,6 +1,8 @@
 import type { AppClass } from "../apps/app.ts";
 import type { BackendClass } from "../backends/backend.ts";
 import type { PipelineOptions, PipelineSettings } from "../pipeline/policy.ts";
+import type { OptOutSettings, RetentionSettings, WebhookSettings, optOutSchema, retentionSchema, webhooksSchema } from "./operations.ts";
+import type { z } from "zod";
 
 /** One `installedBackends` entry: the engine, and that engine's options. */
 export interface BackendSettings {
@@ -69,6 +71,14 @@ export interface RapidSmsConfig {
    * backend it plays. Off by default, except on the embedded default config.
    */
   tester?: boolean | { backend?: string };
+  /** `GET /metrics` for Prometheus, with the same access rule as /api; default on. */
+  metrics?: boolean;
+  /** STOP and START keywords and the opt-outs they record; on by default, `false` turns it off (see docs/operations.md). */
+  optOut?: z.input<typeof optOutSchema> | true;
+  /** How forwards to other apps (the `webhook` app, `eventUrl`) are signed and retried. */
+  webhooks?: z.input<typeof webhooksSchema>;
+  /** `{ days: N }` purges finished messages older than N days; default: keep everything. */
+  retention?: z.input<typeof retentionSchema>;
 }
 
 /** Types a `rapidsms.config.ts`: `export default defineConfig({ … })`. */
@@ -108,6 +118,11 @@ export interface ResolvedConfig {
   trustedProxies: string[];
   /** The httptester backend the tester page plays, or null when the page is off. */
   tester: { backend: string } | null;
+  metrics: boolean;
+  /** Null when opt-outs are off. */
+  optOut: OptOutSettings | null;
+  webhooks: WebhookSettings;
+  retention: RetentionSettings | null;
   /** Where relative paths are resolved from: the config file's folder, or the working directory. */
   baseDir: string;
   /** The config file read, or `null` for the embedded default. */

@@ -25,8 +25,11 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   return resolveConfig(config, { baseDir: path ? dirname(path) : cwd, source: path, overrides });
 }
 
-/** What the environment sets over a config file: PORT, HOST, RAPIDSMS_DATABASE (or DATABASE_URL), REDIS_URL, LOG_LEVEL, RAPIDSMS_API_TOKEN, RAPIDSMS_PUBLIC_URL. */
-export function environmentOverrides(env: NodeJS.ProcessEnv): Partial<RapidSmsConfig> {
+/**
+ * What the environment sets over a config file: PORT, HOST, RAPIDSMS_DATABASE (or DATABASE_URL),
+ * REDIS_URL, LOG_LEVEL, RAPIDSMS_API_TOKEN, RAPIDSMS_PUBLIC_URL, RAPIDSMS_WEBHOOK_SECRET.
+ */
+export function environmentOverrides(env: NodeJS.ProcessEnv): NonNullable<ResolveOptions["overrides"]> {
   return stripUndefined({
     port: env.PORT ? Number(env.PORT) : undefined,
     host: env.HOST || undefined,
@@ -35,6 +38,7 @@ export function environmentOverrides(env: NodeJS.ProcessEnv): Partial<RapidSmsCo
     logLevel: (env.LOG_LEVEL || undefined) as RapidSmsConfig["logLevel"],
     apiToken: env.RAPIDSMS_API_TOKEN || undefined,
     publicUrl: env.RAPIDSMS_PUBLIC_URL || undefined,
+    webhookSecret: env.RAPIDSMS_WEBHOOK_SECRET || undefined,
   });
 }
 

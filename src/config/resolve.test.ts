@@ -334,3 +334,34 @@ describe("resolveConfig: overrides", () => {
     assert.equal(resolved.port, 8100);
   });
 });
+
+describe("resolveConfig: the operations keys (metrics, optOut, webhooks, retention)", () => {
+  test("by default metrics are on, opt-outs on with the English keywords, no webhook secret and no retention", async () => {
+    const resolved = await resolveConfig({});
+    assert.equal(resolved.metrics, true);
+    assert.deepEqual(resolved.optOut?.stop, ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]);
+    assert.deepEqual(resolved.optOut?.start, ["START", "UNSTOP", "YES"]);
+    assert.match(resolved.optOut?.confirmation ?? "", /unsubscribed/);
+    assert.equal(resolved.webhooks.secret, null);
+    assert.equal(resolved.retention, null);
+  });
+
+  test("optOut: false turns opt-outs off; given keywords replace the defaults", async () => {
+    assert.equal((await resolveConfig({ optOut: false })).optOut, null);
+    const resolved = await resolveConfig({ optOut: { stop: ["STOP", "ACHA"], confirmation: null } });
+    assert.deepEqual(resolved.optOut?.stop, ["STOP", "ACHA"]);
+    assert.equal(resolved.optOut?.confirmation, null);
+  });
+
+  test("a keyword of two words, a short webhook secret and a retention of 0 days are refused, naming the key", async () => {
+    await assert.rejects(resolveConfig({ optOut: { stop: ["PLEASE STOP"] } }), (e: unknown) => e instanceof ConfigError && /optOut/.test(e.message));
+    await assert.rejects(resolveConfig({ webhooks: { secret: "short" } }), (e: unknown) => e instanceof ConfigError && /webhooks\.secret.*16/.test(e.message));
+    await assert.rejects(resolveConfig({ retention: { days: 0 } }), (e: unknown) => e instanceof ConfigError && /retention\.days/.test(e.message));
+  });
+
+  test("the webhook secret override (RAPIDSMS_WEBHOOK_SECRET) wins over the file's and keeps its other webhook settings", async () => {
+    const resolved = await resolveConfig({ webhooks: { secret: "a".repeat(16), timeoutMs: 500 } }, { overrides: { webhookSecret: "b".repeat(20) } });
+    assert.equal(resolved.webhooks.secret, "b".repeat(20));
+    assert.equal(resolved.webhooks.timeoutMs, 500);
+  });
+});

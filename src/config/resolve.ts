@@ -12,6 +12,7 @@ import { ConfigError } from "../errors.ts";
 import { isLoopbackHost } from "../security/addresses.ts";
 import { redactUrlCredentials } from "../security/secrets.ts";
 import { pipelineOptionsSchema } from "../pipeline/policy.ts";
+import { optOutSchema, retentionSchema, webhooksSchema } from "./operations.ts";
 import { SQL_NAME } from "../store/kysely/naming.ts";
 import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
@@ -61,6 +62,10 @@ const topLevelSchema = z
       .default([]),
     trustedProxies: z.array(z.string().refine(isAddressOrRange, "expected an IP address or a CIDR range such as 10.0.0.0/8")).default([]),
     tester: z.union([z.boolean(), z.object({ backend: z.string().min(1).optional() }).strict()]).optional(),
+    metrics: z.boolean().default(true),
+    optOut: z.preprocess((v) => (v === true ? {} : v), optOutSchema).prefault({}),
+    webhooks: webhooksSchema.prefault({}),
+    retention: retentionSchema.default(null),
   })
   .strict();
 
@@ -74,7 +79,7 @@ export interface ResolveOptions {
   /** The engines `engine` names may pick from (default: the shipped ones). A backend class given as `engine` needs no entry here. */
   engines?: readonly BackendClass[];
   /** Values that win over the file (command-line flags, environment). */
-  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "queue" | "logLevel" | "apiToken" | "publicUrl">>;
+  overrides?: Partial<Pick<RapidSmsConfig, "port" | "host" | "database" | "queue" | "logLevel" | "apiToken" | "publicUrl">> & { webhookSecret?: string };
 }
 
 /** Validates a config object and resolves engines and apps; throws ConfigError with one clear line. */
@@ -86,9 +91,11 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     const name = camelCaseKey(key);
     normalised[TOP_LEVEL_ALIASES[name] ?? name] = value;
   }
-  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+  const { webhookSecret, ...overrides } = options.overrides ?? {};
+  for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) normalised[key] = value;
   }
+  if (webhookSecret) normalised.webhooks = { ...(normalised.webhooks as object | undefined), secret: webhookSecret };
   const parsed = topLevelSchema.safeParse(normalised);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -134,6 +141,10 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     publicUrl: top.publicUrl,
     allowedHosts: top.allowedHosts,
     trustedProxies: top.trustedProxies,
+    metrics: top.metrics,
+    optOut: top.optOut === false ? null : top.optOut,
+    webhooks: top.webhooks,
+    retention: top.retention,
     baseDir,
     source: options.source ?? null,
   };
