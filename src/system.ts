@@ -73,7 +73,16 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     translations: config.translations,
     logger,
   });
-  const pipeline = new Pipeline({ store, queue, router, backends: config.backends, options: config.pipeline, logger, publicUrl: config.publicUrl });
+  const pipeline = new Pipeline({
+    store,
+    queue,
+    router,
+    backends: config.backends,
+    options: config.pipeline,
+    logger,
+    publicUrl: config.publicUrl,
+    retention: config.retention,
+  });
   if (role !== "web") await pipeline.start();
   return {
     config,

@@ -16,9 +16,11 @@ import { Leases } from "./leases.ts";
 import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
 import type { Conversation, SessionAnswer } from "../messages/session.ts";
+import { RetentionPurge } from "./retention.ts";
 import { Sender } from "./sender.ts";
 import { StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
+import type { RetentionSettings } from "../config/operations.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,6 +53,8 @@ export interface PipelineInit {
   logger: Logger;
   /** The base URL the outside world reaches this server at (the config's `publicUrl`), for the backends' signatures and callbacks. */
   publicUrl?: string | null;
+  /** The config's `retention`: workers purge finished messages older than that. */
+  retention?: RetentionSettings | null;
 }
 
 /**
@@ -75,6 +79,7 @@ export class Pipeline implements RouterPort, WorkSource {
   /** The engines of the installed backends, for their identity rules. */
   private readonly engines: ReadonlyMap<string, BackendClass>;
   private housekeeping: NodeJS.Timeout | undefined;
+  private readonly retention: RetentionPurge | undefined;
 
   constructor(init: PipelineInit) {
     const { store, queue, router, options, logger } = init;
@@ -104,6 +109,7 @@ export class Pipeline implements RouterPort, WorkSource {
     this.backends = backends;
     this.sender = new Sender({ store, events: this.events, backends, leases: this.leases, queue, options, logger });
     this.processor = new Processor({ store, events: this.events, router, leases: this.leases, queue, sender: this.sender, options, logger });
+    if (init.retention) this.retention = new RetentionPurge({ store, settings: init.retention, logger });
     router.connect(this);
   }
 
@@ -310,6 +316,7 @@ export class Pipeline implements RouterPort, WorkSource {
         .catch((error) => this.logger.error({ err: error }, "purging old gateway ids failed"));
     }, 60_000);
     this.housekeeping.unref();
+    this.retention?.start();
   }
 
   /**
@@ -333,6 +340,7 @@ export class Pipeline implements RouterPort, WorkSource {
     }
     this.active = false;
     clearInterval(this.housekeeping);
+    await this.retention?.stop();
     // Work still running at the deadline is given back before it is told to stop, so that
     // whatever it writes as it stops is fenced out.
     await this.queue.stop({

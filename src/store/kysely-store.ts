@@ -12,6 +12,7 @@ import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
+import { Retention } from "./kysely/retention.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -81,6 +82,7 @@ export class KyselyStore implements Store {
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
+  private readonly retention: Retention;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -101,6 +103,7 @@ export class KyselyStore implements Store {
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
+    this.retention = new Retention(ctx);
   }
 
   migrate(): Promise<void> {
@@ -250,6 +253,10 @@ export class KyselyStore implements Store {
   }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);
+  }
+
+  purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }> {
+    return this.retention.purgeFinished(args);
   }
 
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void> {

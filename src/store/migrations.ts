@@ -294,6 +294,17 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.dropTable("transmission_parts").execute();
     },
   },
+  "0011_retention": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      // The retention purge walks the database backend's rows oldest first.
+      await db.schema.createIndex("backend_messages_date").on("backend_messages").column("date").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex("backend_messages_date").execute();
+    },
+  },
 });
 
 /** The migrations, run on the tables as `naming` names them. */

@@ -40,6 +40,7 @@ export const METHODS = [
   "pendingWork",
   "reserveSendSlot",
   "purgeDedupe",
+  "purgeFinished",
   "reportDelivery",
   "getMessage",
   "getTransmission",

@@ -470,6 +470,18 @@ export interface ReadStore {
   pendingWork(args?: { now?: number }): Promise<PendingWork>;
 }
 
+/** Keeping the database from growing for ever (the config's `retention`). */
+export interface RetentionStore {
+  /**
+   * Deletes up to `limit` finished messages created and last changed before `olderThan` (epoch
+   * ms), with their transmissions, attempts, delivery reports and part ids, and up to `limit` rows
+   * of the database backend's table older than that; oldest first, in one short transaction.
+   * Finished: an inbound message processed (R) or failed (E) with no reply still to send; an
+   * outbound one whose every transmission is S, D or E. Call it again while it returns `limit`.
+   */
+  purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }>;
+}
+
 /** The database backend's table (and the message tester's conversation). */
 export interface BackendMessageStore {
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void>;
@@ -506,7 +518,8 @@ export interface Store
     ReadStore,
     BackendMessageStore,
     SessionStore,
-    PartStore {
+    PartStore,
+    RetentionStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
   /** The database for the apps' own tables; answered without a call to the database. */

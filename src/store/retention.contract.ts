@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Claim, Store } from "./store.ts";
+
+/** What every Store's retention purge must do (see RetentionStore); each store's test file calls it. */
+export function retentionContract(name: string, open: () => Promise<Store>): void {
+  async function withStore(run: (store: Store) => Promise<void>) {
+    const store = await open();
+    await store.migrate();
+    try {
+      await run(store);
+    } finally {
+      await store.close();
+    }
+  }
+  let claims = 0;
+  const claim = (): Claim => ({ token: `retention#${++claims}`, until: Date.now() + 60_000 });
+  const DAY = 24 * 60 * 60 * 1000;
+  /** A cutoff after everything made so far: every finished message is old enough. */
+  const later = () => Date.now() + 60_000;
+
+  /** An inbound message processed with one reply, claimed and sent (S) or left queued. */
+  async function conversation(store: Store, id: string, identity: string, reply: "sent" | "queued") {
+    const [connection] = await store.lookupConnections({ backend: "kannel", identities: [identity] });
+    await store.acceptIncoming({ message: { id, text: `hello ${id}`, fields: {}, connection }, dedupeWindowMs: DAY });
+    const [held] = await store.claimIncoming({ claim: claim(), limit: 1, maxAttempts: 5, only: id });
+    const replyInit = { id: `${id}-reply`, text: `reply to ${id}`, fields: {}, context: {}, inResponseTo: id, connections: [connection] };
+    if (reply === "queued") {
+      await store.completeIncoming({ id, token: held.token, replies: [replyInit] });
+      return;
+    }
+    const { claimed } = await store.completeIncoming({ id, token: held.token, replies: [replyInit], claimReplies: claim() });
+    const [t] = claimed;
+    await store.recordAttempts({
+      outcomes: [{ transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, status: "S", externalId: `gw-${id}`, durationMs: 3 }],
+    });
+    await store.reportDelivery({ ref: { backend: "kannel", externalId: `gw-${id}` }, report: { status: "D" } });
+  }
+
+  test(`${name}: purgeFinished deletes finished messages with their transmissions, attempts and reports, and nothing newer than the cutoff`, () =>
+    withStore(async (store) => {
+      await conversation(store, "old", "111", "sent");
+      const transmissionId = (await store.getMessage("old-reply"))!.transmissions[0].id;
+      assert.equal((await store.getTransmission(transmissionId))!.deliveryReports.length, 1);
+      const before = Date.now() - DAY;
+      assert.deepEqual(await store.purgeFinished({ olderThan: before, limit: 100 }), { messages: 0, backendMessages: 0 });
+      assert.ok(await store.getMessage("old"), "a message newer than the cutoff is kept");
+
+      const purged = await store.purgeFinished({ olderThan: later(), limit: 100 });
+      assert.equal(purged.messages, 2, "the inbound message and its delivered reply");
+      assert.equal(await store.getMessage("old"), undefined);
+      assert.equal(await store.getMessage("old-reply"), undefined);
+      assert.equal(await store.getTransmission(transmissionId), undefined, "its transmission went with it");
+    }));
+
+  test(`${name}: purgeFinished keeps work not finished: an accepted message, a queued send, and the message a queued reply answers`, () =>
+    withStore(async (store) => {
+      const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["222"] });
+      await store.acceptIncoming({ message: { id: "waiting", text: "not processed yet", fields: {}, connection }, dedupeWindowMs: DAY });
+      await store.enqueueOutgoing({ message: { id: "bulk", text: "news", fields: {}, context: {}, inResponseTo: null, connections: [connection] } });
+      await conversation(store, "answered", "333", "queued");
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 0);
+      for (const id of ["waiting", "bulk", "answered", "answered-reply"]) assert.ok(await store.getMessage(id), `${id} is kept`);
+    }));
+
+  test(`${name}: a failed outbound message whose other recipients still wait is kept until they are final`, () =>
+    withStore(async (store) => {
+      const connections = await store.lookupConnections({ backend: "kannel", identities: ["444", "555"] });
+      await store.enqueueOutgoing({ message: { id: "half", text: "news", fields: {}, context: {}, inResponseTo: null, connections } });
+      const [first] = await store.claimTransmissions({ claim: claim(), limit: 1, maxAttempts: 5 });
+      await store.recordAttempts({
+        outcomes: [{ transmissionId: first.id, messageId: "half", token: first.token, attempt: 1, status: "E", error: "rejected", durationMs: 1 }],
+      });
+      assert.equal((await store.getMessage("half"))!.status, "E");
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 0, "one recipient is still queued");
+      const [second] = await store.claimTransmissions({ claim: claim(), limit: 1, maxAttempts: 5 });
+      await store.recordAttempts({ outcomes: [{ transmissionId: second.id, messageId: "half", token: second.token, attempt: 1, status: "S", durationMs: 1 }] });
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 1);
+    }));
+
+  test(`${name}: purgeFinished takes at most limit messages a call, oldest first, and the database backend's old rows`, () =>
+    withStore(async (store) => {
+      for (const id of ["m1", "m2", "m3"]) await conversation(store, id, id, "sent");
+      await store.addBackendMessages([
+        { name: "db", direction: "I", messageId: "x", externalId: "", identity: "1", text: "a" },
+        { name: "db", direction: "O", messageId: "y", externalId: "", identity: "1", text: "b" },
+      ]);
+      const first = await store.purgeFinished({ olderThan: later(), limit: 2 });
+      assert.deepEqual(first, { messages: 2, backendMessages: 2 });
+      assert.equal(await store.getMessage("m1"), undefined, "the oldest goes first");
+      const rest = await store.purgeFinished({ olderThan: later(), limit: 100 });
+      assert.equal(rest.messages, 4);
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 0);
+      assert.equal(await store.countBackendMessages({ name: "db" }), 0);
+    }));
+}
