@@ -294,6 +294,24 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.dropTable("transmission_parts").execute();
     },
   },
+  // Who asked to get no more messages (STOP), per connection: sends to them end E, never sent.
+  "0007_opt_outs": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("opt_outs")
+        .addColumn("connection_id", "integer", (c) => c.primaryKey().references("connections.id").onDelete("cascade"))
+        .addColumn("opted_out_at", "text", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("detail", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("message_id", "text", (c) => c.references("messages.id").onDelete("set null"))
+        .execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("opt_outs").execute();
+    },
+  },
 });
 
 /** The migrations, run on the tables as `naming` names them. */
