@@ -3,12 +3,12 @@ import type { OptOutSettings } from "../config/operations.ts";
 /** Texts longer than this are no keyword (a keyword is one word of 40 characters at most, plus punctuation). */
 const LONGEST = 64;
 
-/** Punctuation and spaces people put after a keyword: "Stop.", "stop!!", "STOP ?". */
-const TRAILING = /[\p{P}\s]+$/u;
+/** Punctuation and spaces people put around a keyword: "Stop.", "stop!!", "STOP ?", "¡Pare!". */
+const AROUND = /^[\p{P}\s]+|[\p{P}\s]+$/gu;
 
 /** A keyword as it is compared: whole, in one Unicode form, case folded ("Arrêter" and "ARRÊTER" are one word). */
 export function normalKeyword(text: string): string {
-  return text.normalize("NFC").trim().replace(TRAILING, "").toUpperCase();
+  return text.normalize("NFC").replace(AROUND, "").toUpperCase();
 }
 
 export interface KeywordMatch {
@@ -19,7 +19,7 @@ export interface KeywordMatch {
 
 /**
  * Recognises the opt-out keywords (STOP) and the opt-in ones (START): a text matches when it is
- * the keyword alone, whatever its case, with spaces around and punctuation after it.
+ * the keyword alone, whatever its case, with spaces and punctuation around it.
  */
 export class OptOutKeywords {
   private readonly words: ReadonlyMap<string, KeywordMatch>;
