@@ -6,6 +6,20 @@ import { MessageSendingError } from "../errors.ts";
 import type { IncomingMessage } from "../messages/messages.ts";
 import { createTestRouter, MockBackend, type TestRouter } from "../testing/harness.ts";
 import type { SendRequest } from "../backends/backend.ts";
+import { openSqliteStore } from "../store/sqlite.ts";
+import type { Store } from "../store/store.ts";
+
+/** A store whose completeIncoming fails its first call, as a database that hiccups would. */
+function completeFailsOnce(store: Store): Store {
+  let failed = false;
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (key !== "completeIncoming" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
+      return (...args: unknown[]) => (failed ? value.apply(target, args) : ((failed = true), Promise.reject(new Error("the database hiccuped"))));
+    },
+  });
+}
 
 const DEFAULTS = optOutSchema.parse({}) as OptOutSettings;
 
@@ -64,6 +78,17 @@ describe("opt-outs through the pipeline", () => {
       assert.equal(await t.store.getOptOut({ backend: "mockbackend", identity: "255700" }), undefined);
       assert.equal((await sendTo(t, "255700", "news again")).status, "S");
       assert.deepEqual(await texts(t, "255700", "hello"), ["got hello"]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a STOP whose processing failed once after its opt-out was recorded still gets its confirmation when tried again", async () => {
+    const t = await createTestRouter({ apps: [Answers], optOut: DEFAULTS, store: completeFailsOnce(openSqliteStore(":memory:")) });
+    try {
+      assert.deepEqual(await texts(t, "9", "STOP"), [DEFAULTS.confirmation]);
+      const [stop] = await t.store.listMessages({ identity: "9", direction: "I" });
+      assert.equal(stop.status, "R");
     } finally {
       await t.close();
     }
