@@ -16,7 +16,11 @@ function completeFailsOnce(store: Store): Store {
     get(target, key) {
       const value = Reflect.get(target, key);
       if (key !== "completeIncoming" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
-      return (...args: unknown[]) => (failed ? value.apply(target, args) : ((failed = true), Promise.reject(new Error("the database hiccuped"))));
+      return (...args: unknown[]) => {
+        if (failed) return value.apply(target, args);
+        failed = true;
+        return Promise.reject(new Error("the database hiccuped"));
+      };
     },
   });
 }
