@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   GATEWAY_UNAVAILABLE: "The gateway answered 5xx or 408. Tried again with backoff.",
   GATEWAY_AUTH_FAILED: "The gateway answered 401 or 403: it refused our credentials. The message names the options to check. Not retried.",
   RECIPIENT_OPTED_OUT:
-    "The gateway refused to send to a recipient who opted out of messages from this sender (texted STOP, or is on the operator's do-not-disturb list). Not retried; the recipient has to opt in again (texting START, on most gateways).",
+    "The gateway refused to send to a recipient who opted out of messages from this sender (texted STOP, or is on the operator's do-not-disturb list). Not retried; the recipient has to opt in again (texting START, on most gateways). RapidSMS records the opt-out too: later sends to them end E `opted out` without reaching the gateway.",
   GATEWAY_REJECTED:
     "The gateway refused the request (another 4xx, or a redirect). Check the backend's options and the message (a bad number, say). Not retried.",
 } as const;

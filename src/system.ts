@@ -71,6 +71,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     database: appDatabase(store.appData(), apps),
     settings: { projectName: config.projectName, defaultResponse: config.defaultResponse, language: config.language },
     translations: config.translations,
+    optOut: config.optOut,
     logger,
   });
   const pipeline = new Pipeline({

@@ -39,18 +39,30 @@ export const BUILTIN_TRANSLATIONS: Translations = {
   fr: {
     "Sorry, %(project_name)s could not understand your message.": "Désolé, %(project_name)s n'a pas compris votre message.",
     "To echo some text, send: ECHO <ANYTHING>": "Pour qu'un texte vous soit renvoyé, envoyez : ECHO <N'IMPORTE QUOI>",
+    "You have been unsubscribed and will receive no more messages. Reply START to subscribe again.":
+      "Vous êtes désinscrit et ne recevrez plus de messages. Répondez START pour vous réinscrire.",
+    "You have been subscribed again. Reply STOP to unsubscribe.": "Vous êtes de nouveau inscrit. Répondez STOP pour vous désinscrire.",
   },
   es: {
     "Sorry, %(project_name)s could not understand your message.": "Lo sentimos, %(project_name)s no pudo entender su mensaje.",
     "To echo some text, send: ECHO <ANYTHING>": "Para que le devuelvan un texto, envíe: ECHO <CUALQUIER COSA>",
+    "You have been unsubscribed and will receive no more messages. Reply START to subscribe again.":
+      "Se ha dado de baja y no recibirá más mensajes. Responda START para suscribirse de nuevo.",
+    "You have been subscribed again. Reply STOP to unsubscribe.": "Se ha suscrito de nuevo. Responda STOP para darse de baja.",
   },
   pt: {
     "Sorry, %(project_name)s could not understand your message.": "Desculpe, %(project_name)s não entendeu a sua mensagem.",
     "To echo some text, send: ECHO <ANYTHING>": "Para receber um texto de volta, envie: ECHO <QUALQUER COISA>",
+    "You have been unsubscribed and will receive no more messages. Reply START to subscribe again.":
+      "Você cancelou a inscrição e não receberá mais mensagens. Responda START para se inscrever novamente.",
+    "You have been subscribed again. Reply STOP to unsubscribe.": "Você se inscreveu novamente. Responda STOP para cancelar a inscrição.",
   },
   sw: {
     "Sorry, %(project_name)s could not understand your message.": "Samahani, %(project_name)s haikuelewa ujumbe wako.",
     "To echo some text, send: ECHO <ANYTHING>": "Ili maandishi yarudishwe kwako, tuma: ECHO <CHOCHOTE>",
+    "You have been unsubscribed and will receive no more messages. Reply START to subscribe again.":
+      "Umejiondoa na hutapokea ujumbe tena. Jibu START ili ujiunge tena.",
+    "You have been subscribed again. Reply STOP to unsubscribe.": "Umejiunga tena. Jibu STOP ili ujiondoe.",
   },
 };
 

@@ -5,6 +5,7 @@ import { runBenchCommand } from "./bench.ts";
 import { runInit } from "./init.ts";
 import { runMigrate } from "./migrate.ts";
 import { runReceive, runSend } from "./messages.ts";
+import { optOutCommands } from "./opt-out-commands.ts";
 import { runStart } from "./start.ts";
 
 function port(value: string): number {
@@ -72,6 +73,8 @@ export function buildCli(): Command {
     .command("backends")
     .description("list the installed backends, their engines and inbound URLs")
     .action(() => runBackends(program.opts()));
+
+  optOutCommands(program);
 
   program
     .command("init")

@@ -8,7 +8,7 @@ import type { Connection } from "../messages/connection.ts";
 import { unfitExternalId, unfitIdentity, unfitMessageText } from "../messages/limits.ts";
 import type { IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
 import type { Queue, WorkSource } from "../queue/queue.ts";
-import type { AppContacts, RouterPort } from "../router/api.ts";
+import type { AppContacts, AppOptOuts, RouterPort } from "../router/api.ts";
 import type { Router } from "../router/router.ts";
 import type { MessageRecord, OutgoingWork, Store } from "../store/store.ts";
 import { backendPort } from "./backend-port.ts";
@@ -132,6 +132,10 @@ export class Pipeline implements RouterPort, WorkSource {
   }
 
   get contacts(): AppContacts {
+    return this.store;
+  }
+
+  get optOuts(): AppOptOuts {
     return this.store;
   }
 

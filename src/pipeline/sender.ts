@@ -25,6 +25,9 @@ function lanes(jobs: readonly Job[], places: number): Job[] {
   });
 }
 
+/** The error of a transmission to a recipient who opted out: exactly this, for the metrics count it. */
+export const OPTED_OUT = "opted out";
+
 /** Transmissions of one message on one backend, sent in one `send` call. */
 interface Batch {
   messageId: string;
@@ -176,18 +179,37 @@ export class Sender {
   }
 
   /**
-   * The transmissions to identities the backend cannot send to (its `identityPattern`: a reply to
-   * a sender id such as "MY BANK" through Kannel), each E with the reason, never sent.
+   * The transmissions never sent, each E with the reason: to recipients who opted out (the store
+   * marked them as it claimed them), and to identities the backend cannot send to (its
+   * `identityPattern`: a reply to a sender id such as "MY BANK" through Kannel).
    */
   private unsendable(batch: Batch): SendOutcome[] {
     const engine = this.init.backends.get(batch.backend)?.constructor as typeof BackendBase | undefined;
-    if (!engine) return [];
     return batch.transmissions.flatMap((t) => {
-      const unfit = unfitIdentity(t.identity, engine.identityPattern, engine.identityRule);
-      if (!unfit) return [];
-      const error = `${batch.backend} cannot send to "${t.identity}": ${unfit}`;
+      const unfit = engine && unfitIdentity(t.identity, engine.identityPattern, engine.identityRule);
+      const error = t.optedOut ? OPTED_OUT : unfit ? `${batch.backend} cannot send to "${t.identity}": ${unfit}` : undefined;
+      if (error === undefined) return [];
       return [{ transmissionId: t.id, messageId: t.messageId, token: t.token, attempt: t.attempt, status: "E" as const, error, durationMs: 0 }];
     });
+  }
+
+  /**
+   * Opts out the identities the gateway said opted out (Twilio's 21610: they texted STOP to the
+   * provider), so that nothing more is sent to them. A failure here is logged: the send's outcome is recorded anyway.
+   */
+  private async providerOptOuts(batch: Batch, error: unknown): Promise<void> {
+    if (!(error instanceof MessageSendingError) || error.optedOutIdentities.length === 0) return;
+    const redact = this.redactor(batch.backend);
+    for (const identity of new Set(error.optedOutIdentities)) {
+      if (!batch.transmissions.some((t) => t.identity === identity)) continue;
+      const detail = redact(`${batch.backend}: ${error.identityErrors[identity] ?? errorText(error)}`);
+      try {
+        const { created } = await this.init.store.optOut({ backend: batch.backend, identity, source: "provider", detail });
+        if (created) this.init.logger.info({ backend: batch.backend, messageId: batch.messageId }, "the gateway said a recipient opted out; recorded");
+      } catch (failure) {
+        this.init.logger.error({ err: failure, backend: batch.backend, messageId: batch.messageId }, "recording a provider's opt-out failed");
+      }
+    }
   }
 
   private async sendOut(batch: Batch, signal: AbortSignal): Promise<SendOutcome[]> {
@@ -210,7 +232,9 @@ export class Sender {
         durationMs,
       }));
     } catch (error) {
-      return this.failureOutcomes(batch, error, performance.now() - started);
+      const outcomes = this.failureOutcomes(batch, error, performance.now() - started);
+      await this.providerOptOuts(batch, error);
+      return outcomes;
     }
   }
   /**

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Translatable } from "../apps/translations.ts";
 import type { Connection } from "../messages/connection.ts";
-import type { ContactStore } from "../store/store.ts";
+import type { ContactStore, OptOutStore } from "../store/store.ts";
 import type { Fields, IncomingMessage, OutgoingKind, OutgoingMessage } from "../messages/messages.ts";
 
 export interface RouterSettings {
@@ -41,6 +41,8 @@ export interface RouterApi {
   now(): Date;
   /** Contacts and groups: who people are, their language and fields, and the groups broadcasts go to. */
   readonly contacts: AppContacts;
+  /** Who opted out (STOP): nothing is sent to them. The built-in opt-out app records them; other apps may too. */
+  readonly optOuts: AppOptOuts;
   /** The database for the apps' own tables (see AppBase.tables), as Kysely typed by the caller. */
   database<DB>(): Kysely<DB>;
   /** Accepts an inbound message (stored before this resolves) for the apps to process. */
@@ -71,7 +73,12 @@ export interface RouterPort {
   connectionLanguages(connectionIds: readonly number[]): Promise<Record<number, string>>;
   /** Contacts and groups, for apps (see RouterApi.contacts). */
   readonly contacts?: AppContacts;
+  /** Opt-outs, for apps (see RouterApi.optOuts). */
+  readonly optOuts?: AppOptOuts;
 }
+
+/** What apps may do with opt-outs: record one, lift one, look one up. */
+export type AppOptOuts = Pick<OptOutStore, "optOut" | "optIn" | "getOptOut">;
 
 /** What apps may do with contacts and groups: make and change them, find them, add members. */
 export type AppContacts = Pick<

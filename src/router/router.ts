@@ -6,9 +6,11 @@ import { ConfigError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import type { Connection } from "../messages/connection.ts";
 import { ErrorMessage, IncomingMessage, OutgoingMessage } from "../messages/messages.ts";
-import type { AppContacts, ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
+import type { AppContacts, AppOptOuts, ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
+import type { OptOutSettings } from "../config/operations.ts";
+import { optOutApp } from "../apps/opt-out.ts";
 
-export type { AppContacts, ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
+export type { AppContacts, AppOptOuts, ReceiveOptions, RouterApi, RouterPort, RouterSettings, SendOptions } from "./api.ts";
 
 export const DEFAULT_SETTINGS: RouterSettings = {
   projectName: "RapidSMS",
@@ -31,6 +33,8 @@ export interface RouterOptions {
   /** What `database()` answers: the store's database with the apps' tables named (see store/app-data). */
   // biome-ignore lint/suspicious/noExplicitAny: each app types its own tables
   database?: Kysely<any>;
+  /** STOP and START (the config's `optOut`): when given, the built-in opt-out app runs before every other. */
+  optOut?: OptOutSettings | null;
 }
 
 /** Replies go before bulk sends. */
@@ -63,6 +67,7 @@ export class Router implements RouterApi {
     if (unknown.length > 0)
       throw new ConfigError(`appSettings: no installed app is named ${unknown.map((n) => `"${n}"`).join(", ")}; installed: ${classes.map(appName).join(", ")}`);
     this.apps = classes.map((App) => new App(this, appSettings(App, options.appSettings?.[appName(App)])));
+    if (options.optOut) this.apps.unshift(new (optOutApp(options.optOut))(this));
     this.catalog = new Catalog([options.translations ?? {}, ...classes.map((App) => App.translations ?? {}), BUILTIN_TRANSLATIONS], this.settings.language);
   }
 
@@ -74,6 +79,12 @@ export class Router implements RouterApi {
     const contacts = this.requirePort().contacts;
     if (!contacts) throw new Error("this router's port keeps no contacts: build it with createSystem, createRapidSms or testApps");
     return contacts;
+  }
+
+  get optOuts(): AppOptOuts {
+    const optOuts = this.requirePort().optOuts;
+    if (!optOuts) throw new Error("this router's port keeps no opt-outs: build it with createSystem, createRapidSms or testApps");
+    return optOuts;
   }
 
   database<DB>(): Kysely<DB> {

@@ -150,8 +150,8 @@ export function refuseCrossSite(request: FastifyRequest, policy: AccessPolicy): 
     };
   }
   const type = (request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
-  // DELETE always asks first (it is not a method a form or a no-cors fetch can use); it needs no body.
-  if (request.method === "DELETE" && type === "" && !hasBody(request)) return null;
+  // DELETE and PUT always ask first (neither is a method a form or a no-cors fetch can use); they need no body.
+  if ((request.method === "DELETE" || request.method === "PUT") && type === "" && !hasBody(request)) return null;
   if (type !== "application/json") {
     return { status: 415, headers: {}, error: `send the body as application/json (got ${type === "" ? "no content type" : type})` };
   }

@@ -146,6 +146,8 @@ describe("/api without a token", () => {
       "/api/groups",
       "/api/groups/{id}",
       "/api/groups/{id}/members",
+      "/api/opt-outs",
+      "/api/opt-outs/{backend}/{identity}",
     ]);
     assert.deepEqual(document.paths["/api/messages"].post.requestBody.content["application/json"].schema.required, ["text"]);
   });

@@ -4,6 +4,7 @@ import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { contactRoutes } from "./api-contacts.ts";
+import { optOutRoutes } from "./api-opt-outs.ts";
 import { parse } from "./api-parse.ts";
 import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
@@ -67,6 +68,7 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     };
 
     contactRoutes(api, system);
+    optOutRoutes(api, system);
 
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
       const record = await system.store.getMessage(request.params.id);

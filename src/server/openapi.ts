@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { contact, contactBody, contactPage, contactsQuery, group, groupBody, groupChange, groupPage, membersBody, pageQuery } from "./api-contacts-schemas.ts";
+import { notOptedOut, optOut, optOutBody, optOutPage, optOutsQuery } from "./api-opt-outs-schemas.ts";
 import { acceptedMessage, apiError, listMessagesQuery, messageDetail, messagePage, sendMessageBody } from "./api-schemas.ts";
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema: z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) } });
@@ -92,6 +93,50 @@ function contactPaths() {
   };
 }
 
+/** /api/opt-outs. */
+function optOutPaths() {
+  const byConnection = [
+    { name: "backend", in: "path", required: true, schema: { type: "string" }, description: "An installed backend's name" },
+    { name: "identity", in: "path", required: true, schema: { type: "string" }, description: "The phone number or address, URL-encoded (+ as %2B)" },
+  ];
+  const invalid = error("A backend that is not installed, or an identity it cannot send to");
+  const notOut = { description: "Not opted out", content: json(notOptedOut) };
+  return {
+    "/api/opt-outs": {
+      get: {
+        summary: "List opt-outs, in pages",
+        parameters: queryParameters(optOutsQuery),
+        responses: {
+          "200": { description: "A page of opt-outs", content: json(optOutPage) },
+          "400": error("Invalid query, or a backend that is not installed"),
+        },
+      },
+    },
+    "/api/opt-outs/{backend}/{identity}": {
+      get: {
+        summary: "Whether an identity is opted out: since when and why",
+        parameters: byConnection,
+        responses: { "200": { description: "Opted out", content: json(optOut) }, "400": invalid, "404": notOut },
+      },
+      put: {
+        summary: "Opt an identity out (source `api`): nothing more is sent to it",
+        parameters: byConnection,
+        requestBody: { ...body(optOutBody), required: false },
+        responses: {
+          "201": { description: "Opted out now", content: json(optOut) },
+          "200": { description: "Opted out already: the first opt-out stands", content: json(optOut) },
+          "400": invalid,
+        },
+      },
+      delete: {
+        summary: "Opt an identity back in",
+        parameters: byConnection,
+        responses: { "204": { description: "Opted back in" }, "400": invalid, "404": notOut },
+      },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 description of /api, built from the same zod schemas that validate requests. */
 export function openApiDocument(): Record<string, unknown> {
   const query = z.toJSONSchema(listMessagesQuery, { io: "input" }) as { properties: Record<string, object> };
@@ -129,6 +174,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       ...contactPaths(),
+      ...optOutPaths(),
     },
   };
 }

@@ -86,6 +86,25 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
           .returning("id"),
       direct,
     ),
+    /**
+     * As insertTransmission, for a transmission stored claimed; `opted_out_by` says whether its
+     * recipient opted out: null when not, else the id of the message that opted them out ("" for none).
+     */
+    insertClaimedTransmission: new PreparedQuery<(typeof TRANSMISSION_COLUMNS)[number], { id: number; opted_out_by: string | null }>(
+      (p) =>
+        db
+          .insertInto("transmissions")
+          .values(Object.fromEntries(TRANSMISSION_COLUMNS.map((c) => [c, p(c)])) as never)
+          .returning((eb) => [
+            "id",
+            eb
+              .selectFrom("opt_outs")
+              .select((o) => o.fn.coalesce("opt_outs.message_id", sql.lit("")).as("m"))
+              .where("opt_outs.connection_id", "=", p("connection_id"))
+              .as("opted_out_by"),
+          ]),
+      direct,
+    ),
     insertAttempt: new PreparedQuery<(typeof ATTEMPT_COLUMNS)[number], never>(
       (p) => db.insertInto("attempts").values(Object.fromEntries(ATTEMPT_COLUMNS.map((c) => [c, p(c)])) as never),
       direct,

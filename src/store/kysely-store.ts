@@ -7,6 +7,7 @@ import { Connections } from "./kysely/connections.ts";
 import { Contacts } from "./kysely/contacts.ts";
 import { Sessions } from "./kysely/sessions.ts";
 import { Parts } from "./kysely/parts.ts";
+import { OptOuts } from "./kysely/opt-outs.ts";
 import { Delivery } from "./kysely/delivery.ts";
 import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
@@ -83,6 +84,7 @@ export class KyselyStore implements Store {
   private readonly sessions: Sessions;
   private readonly parts: Parts;
   private readonly retention: Retention;
+  private readonly optOuts: OptOuts;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -104,6 +106,7 @@ export class KyselyStore implements Store {
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
     this.retention = new Retention(ctx);
+    this.optOuts = new OptOuts(ctx);
   }
 
   migrate(): Promise<void> {
@@ -270,5 +273,18 @@ export class KyselyStore implements Store {
   }
   clearBackendMessages(args: { name: string; identity?: string }): Promise<number> {
     return this.backendMessages.clearBackendMessages(args);
+  }
+
+  optOut(args: Parameters<Store["optOut"]>[0]): ReturnType<Store["optOut"]> {
+    return this.optOuts.optOut(args);
+  }
+  optIn(args: Parameters<Store["optIn"]>[0]): ReturnType<Store["optIn"]> {
+    return this.optOuts.optIn(args);
+  }
+  getOptOut(args: Parameters<Store["getOptOut"]>[0]): ReturnType<Store["getOptOut"]> {
+    return this.optOuts.getOptOut(args);
+  }
+  listOptOuts(args: Parameters<Store["listOptOuts"]>[0]): ReturnType<Store["listOptOuts"]> {
+    return this.optOuts.listOptOuts(args);
   }
 }

@@ -294,14 +294,35 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.dropTable("transmission_parts").execute();
     },
   },
+  // Who asked to get no more messages (STOP), per connection: sends to them end E, never sent.
+  "0007_opt_outs": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("opt_outs")
+        .addColumn("connection_id", "integer", (c) => c.primaryKey().references("connections.id").onDelete("cascade"))
+        .addColumn("opted_out_at", "text", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("detail", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("message_id", "text", (c) => c.references("messages.id").onDelete("set null"))
+        .execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("opt_outs").execute();
+    },
+  },
   "0011_retention": {
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async up(db: Kysely<any>) {
       // The retention purge walks the database backend's rows oldest first.
       await db.schema.createIndex("backend_messages_date").on("backend_messages").column("date").execute();
+      // Deleting a message looks for the opt-outs that name it (their foreign key): by index, not by scan.
+      await db.schema.createIndex("opt_outs_message").on("opt_outs").column("message_id").execute();
     },
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async down(db: Kysely<any>) {
+      await db.schema.dropIndex("opt_outs_message").execute();
       await db.schema.dropIndex("backend_messages_date").execute();
     },
   },

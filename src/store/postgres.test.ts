@@ -3,6 +3,7 @@ import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test
 import { openPostgresStore } from "./postgres.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
+import { optOutsContract } from "./opt-outs.contract.ts";
 
 describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   let server: PostgresServer;
@@ -14,4 +15,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
 
   storeContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   retentionContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
+  optOutsContract("postgres", async () => openPostgresStore(await server.createDatabase(`opt_outs_${databases++}`)));
 });

@@ -93,4 +93,14 @@ export function retentionContract(name: string, open: () => Promise<Store>): voi
       assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 0);
       assert.equal(await store.countBackendMessages({ name: "db" }), 0);
     }));
+
+  test(`${name}: purging a STOP message keeps the opt-out it recorded: consent outlives the traffic`, () =>
+    withStore(async (store) => {
+      await conversation(store, "stop", "666", "sent");
+      await store.optOut({ backend: "kannel", identity: "666", source: "keyword", detail: "STOP", messageId: "stop" });
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 2);
+      const kept = await store.getOptOut({ backend: "kannel", identity: "666" });
+      assert.equal(kept?.source, "keyword");
+      assert.equal(kept?.messageId, null);
+    }));
 }

@@ -1,6 +1,6 @@
 import type { Generated } from "kysely";
 import type { Direction, Status } from "../messages/status.ts";
-import type { AttemptOutcome } from "./store.ts";
+import type { AttemptOutcome, OptOutSource } from "./store.ts";
 
 /**
  * Table shapes as Kysely sees them. Dates people read are ISO-8601 strings; times the pipeline
@@ -122,6 +122,16 @@ export interface Database {
     fingerprint: string;
     received_at: number;
   };
+  /** Connections that opted out (STOP): nothing is sent to them but the confirmation of their opt-out. */
+  opt_outs: {
+    connection_id: number;
+    opted_out_at: string;
+    source: OptOutSource;
+    /** The keyword sent, the provider's reason, who made it through the API or the CLI. */
+    detail: string;
+    /** The message that opted them out (their STOP), whose confirmation still goes. */
+    message_id: string | null;
+  };
   backend_messages: {
     id: Generated<number>;
     name: string;
@@ -152,6 +162,7 @@ export const TABLES = [
   "message_sessions",
   "inbound_parts",
   "transmission_parts",
+  "opt_outs",
 ] as const satisfies readonly (keyof Database)[];
 
 // Fails to compile when a table of Database is missing from TABLES.

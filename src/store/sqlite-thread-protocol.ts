@@ -49,6 +49,10 @@ export const METHODS = [
   "listBackendMessages",
   "countBackendMessages",
   "clearBackendMessages",
+  "optOut",
+  "optIn",
+  "getOptOut",
+  "listOptOuts",
 ] as const satisfies readonly (keyof Store)[];
 
 // Every method of Store must be in METHODS (but appData, which the main thread answers itself): this fails to compile when one is missing.

@@ -12,6 +12,7 @@ import { openSqliteStore } from "./sqlite.ts";
 import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
+import { optOutsContract } from "./opt-outs.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-store-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,10 +20,12 @@ let files = 0;
 
 storeContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 storeContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
+optOutsContract("sqlite file", async () => openSqliteStore(join(dir, `opt-outs-${files++}.db`)));
 // As the server opens it: in its own thread, behind the connection cache.
 storeContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 retentionContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
 retentionContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
+optOutsContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `opt-outs-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));

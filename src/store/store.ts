@@ -170,6 +170,8 @@ export interface ClaimedTransmission {
   token: string;
   /** Counting this one. */
   attempt: number;
+  /** The recipient opted out (and this is not the confirmation of it): recorded E `opted out`, never sent. */
+  optedOut?: boolean;
 }
 
 /** Outbound work of one message on one backend. */
@@ -508,8 +510,33 @@ export interface AppDataAccess {
   naming: StoreNaming;
 }
 
+/** How an opt-out came: a keyword the person sent, the provider's refusal (Twilio's 21610), the API, an operator (the CLI). */
+export type OptOutSource = "keyword" | "provider" | "api" | "operator";
+
+/** A connection that opted out: since when, and why. */
+export interface OptOutRecord extends ConnectionRef {
+  since: string;
+  source: OptOutSource;
+  /** The keyword sent, the provider's reason, or who made it. */
+  detail: string;
+  /** The message that opted them out (their STOP), or null. */
+  messageId: string | null;
+}
+
+/** Opt-outs, one per connection: sends to an opted-out connection end E `opted out` (see ClaimedTransmission.optedOut). */
+export interface OptOutStore {
+  /** Opts the connection out (made when missing); one that already is keeps its first record: `created` is false then. */
+  optOut(args: ConnectionRef & { source: OptOutSource; detail: string; messageId?: string | null }): Promise<{ created: boolean; record: OptOutRecord }>;
+  /** Opts the connection back in; false when it was not opted out. */
+  optIn(args: ConnectionRef): Promise<boolean>;
+  getOptOut(args: ConnectionRef): Promise<OptOutRecord | undefined>;
+  /** Opt-outs by connection id (`after` is the `next` of the page before), of one backend when given. */
+  listOptOuts(args: { limit: number; after?: number; backend?: string }): Promise<Page<OptOutRecord>>;
+}
+
 export interface Store
   extends ConnectionStore,
+    OptOutStore,
     ContactStore,
     InboundStore,
     OutboundStore,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AppClass } from "../apps/app.ts";
+import type { OptOutSettings } from "../config/operations.ts";
 import { BackendBase, type BackendClass, type SendRequest } from "../backends/backend.ts";
 import { MessageSendingError } from "../errors.ts";
 import type { Connection } from "../messages/connection.ts";
@@ -60,6 +61,8 @@ export interface TestRouterOptions {
   stopped?: boolean;
   /** The config's `publicUrl`: the base URL backends check URL signatures against and build callbacks from. */
   publicUrl?: string;
+  /** STOP and START (the config's `optOut`); default off. */
+  optOut?: OptOutSettings | null;
 }
 
 export interface TestRouter {
@@ -87,7 +90,7 @@ export async function createTestRouter(options: TestRouterOptions = {}): Promise
       return [name, { engine, options: engine.optionsSchema.parse(backendOptions ?? {}) }];
     }),
   );
-  const router = new Router({ apps: options.apps, settings: options.settings });
+  const router = new Router({ apps: options.apps, settings: options.settings, optOut: options.optOut });
   const pipeline = new Pipeline({
     store,
     queue: new EmbeddedQueue(silentLogger),

@@ -99,6 +99,7 @@ export async function testApps(options: TestAppsOptions): Promise<AppsUnderTest>
     lookupConnections: (name, identities) => store.lookupConnections({ backend: name, identities }),
     connectionLanguages: (ids) => store.connectionLanguages(ids),
     contacts: store,
+    optOuts: store,
   };
   const router = new Router({
     apps,

@@ -18,6 +18,15 @@ import { isDue, isoNow, newMessage, newTransmission, recipients, refreshMessageS
 /** A transmission row binds this many values. */
 const TRANSMISSION_VALUES = 16;
 
+/**
+ * Whether a transmission's recipient is opted out: `optedOutBy` is the id of the message that
+ * opted them out ("" for none), or null when they are not. The reply to that very message (the
+ * confirmation of their STOP) still goes.
+ */
+function isOptedOut(optedOutBy: string | null, inResponseTo: string | null): boolean {
+  return optedOutBy !== null && (optedOutBy === "" || optedOutBy !== inResponseTo);
+}
+
 /** Records an outbound message; with `claim`, its transmissions are claimed at once and returned. */
 export async function insertOutgoing(
   trx: Transaction<Database>,
@@ -48,9 +57,20 @@ export async function insertOutgoing(
     const claimed: ClaimedTransmission[] = [];
     for (const [i, transmission] of transmissions.entries()) {
       const row = { ...transmission, status: "P" as const, attempts: 1, claimed_by: claim.token, claimed_until: claim.until };
-      const [{ id }] = (await hot.insertTransmission.run(trx, row)).rows;
+      const [{ id, opted_out_by }] = (await hot.insertClaimedTransmission.run(trx, row)).rows;
       const { backend, identity } = init.connections[i];
-      claimed.push({ id, messageId: init.id, text: init.text, context: init.context, backend, identity, token: claim.token, attempt: 1 });
+      const optedOut = isOptedOut(opted_out_by, init.inResponseTo);
+      claimed.push({
+        id,
+        messageId: init.id,
+        text: init.text,
+        context: init.context,
+        backend,
+        identity,
+        token: claim.token,
+        attempt: 1,
+        ...(optedOut && { optedOut }),
+      });
     }
     return claimed;
   }
@@ -91,6 +111,7 @@ export class Outbound implements OutboundStore {
         dialect
           .lockForClaim(
             recipients(trx)
+              .leftJoin("opt_outs", "opt_outs.connection_id", "transmissions.connection_id")
               .select([
                 "transmissions.id",
                 "transmissions.message_id",
@@ -99,6 +120,9 @@ export class Outbound implements OutboundStore {
                 "messages.context",
                 "backends.name as backend",
                 "connections.identity",
+                "messages.in_response_to",
+                (eb) => eb.fn.coalesce("opt_outs.message_id", sql.lit("")).as("opted_out_by"),
+                "opt_outs.connection_id as opted_out",
               ])
               .where("transmissions.direction", "=", "O")
               .where("transmissions.status", "=", status)
@@ -141,6 +165,7 @@ export class Outbound implements OutboundStore {
         identity: r.identity,
         token: claim.token,
         attempt: r.attempts + 1,
+        ...(isOptedOut(r.opted_out === null ? null : r.opted_out_by, r.in_response_to) && { optedOut: true }),
       }));
     });
   }
