@@ -11,6 +11,7 @@ import { Delivery } from "./kysely/delivery.ts";
 import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
+import { Scheduled } from "./kysely/scheduled.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
@@ -81,6 +82,7 @@ export class KyselyStore implements Store {
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
+  private readonly scheduled: Scheduled;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -101,6 +103,7 @@ export class KyselyStore implements Store {
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
+    this.scheduled = new Scheduled(ctx);
   }
 
   migrate(): Promise<void> {
@@ -204,6 +207,10 @@ export class KyselyStore implements Store {
   }
   reserveSendSlot(args: { backend: string; intervalMs: number; now?: number }): Promise<number> {
     return this.outbound.reserveSendSlot(args);
+  }
+
+  cancelOutgoing(args: Parameters<Store["cancelOutgoing"]>[0]): ReturnType<Store["cancelOutgoing"]> {
+    return this.scheduled.cancelOutgoing(args);
   }
 
   renewClaims(args: { tokens: readonly string[]; until: number }): Promise<void> {
