@@ -13,7 +13,11 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 export function unfitSendAt(value: string): string | undefined {
   if (value.length > 40 || !ISO_WITH_ZONE.test(value))
     return 'expected an ISO 8601 date and time with a time zone, as in "2026-12-24T08:00:00+03:00" or "2026-12-24T05:00:00Z"';
-  if (Number.isNaN(Date.parse(value))) return `"${value}" is not a date and time that exists`;
+  // Date.parse rolls 30 February over into March: check the calendar itself.
+  const [year, month, day, hour, minute] = value.split(/[-T:]/, 5).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || Number.isNaN(Date.parse(value)))
+    return `"${value}" is not a date and time that exists`;
   return undefined;
 }
 
