@@ -37,7 +37,11 @@ export interface Recipients {
  * number seen before is counted as a duplicate, and `unfit` says why an identity cannot be sent to.
  * Throws ConfigError for a file that cannot be read, is not CSV, or is too long.
  */
-export async function readRecipients(path: string, unfit: (identity: string) => string | undefined): Promise<Recipients> {
+export async function readRecipients(
+  path: string,
+  unfit: (identity: string) => string | undefined,
+  { maxRows = MAX_RECIPIENT_ROWS }: { maxRows?: number } = {},
+): Promise<Recipients> {
   const result: Recipients = { identities: [], duplicates: 0, blank: 0, refused: [], column: null };
   const seen = new Set<string>();
   let column: number | undefined;
@@ -60,8 +64,8 @@ export async function readRecipients(path: string, unfit: (identity: string) => 
           );
         column = 0;
       }
-      if (++rows > MAX_RECIPIENT_ROWS)
-        throw new ConfigError(`send --file: ${path} has more than ${MAX_RECIPIENT_ROWS.toLocaleString("en")} rows: split it into files of at most that many`);
+      if (++rows > maxRows)
+        throw new ConfigError(`send --file: ${path} has more than ${maxRows.toLocaleString("en")} rows: split it into files of at most that many`);
       const identity = record[column] ?? "";
       if (identity === "") {
         result.blank++;
