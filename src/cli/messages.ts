@@ -50,7 +50,8 @@ export interface SendOptions extends CommonOptions {
 /**
  * `rapidsms send`: queues the message (to `--to` on `--backend`, or to every member of
  * `--group`), waits until it is sent or failed (or `waitMs`, default 30 s, while retries go on),
- * and prints one line per recipient with its status.
+ * and prints one line per recipient with its status. With `--at` a later time, or `--file`
+ * (see send-file.ts) without `--wait`, it only stores the messages: the server sends them.
  */
 export async function runSend(options: SendOptions): Promise<void> {
   const given = [options.to, options.group, options.file].filter((r) => r !== undefined).length;

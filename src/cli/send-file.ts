@@ -89,6 +89,7 @@ export async function sendFile(system: System, options: SendFileOptions, out: No
   out.write(summary(recipients, { queued, queuedMessages, earlier, cancelled, ids, notBefore, file: options.file }));
   let failed = recipients.refused.length > 0;
   if (options.wait && ids.length > 0) failed = (await waitForOutcomes(system, ids, options.waitMs, out)) || failed;
+  else if (ids.length > 0) out.write("the server (rapidsms start) sends them; follow each at GET /api/messages/<id>\n");
   return failed;
 }
 
