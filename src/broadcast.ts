@@ -22,7 +22,7 @@ export interface BroadcastResult {
  */
 export async function broadcastToGroup(
   system: System,
-  args: { group: number | string; backend?: string; text: string },
+  args: { group: number | string; backend?: string; text: string; sendAt?: Date | string | number },
 ): Promise<BroadcastResult | BroadcastRefusal> {
   const { store, router, pipeline } = system;
   const notInstalled = args.backend === undefined ? undefined : pipeline.notInstalled(args.backend);
@@ -38,7 +38,7 @@ export async function broadcastToGroup(
     };
   const ids: string[] = [];
   for (let at = 0; at < connections.length; at += LIMITS.recipients) {
-    const msg = await router.send(args.text, connections.slice(at, at + LIMITS.recipients));
+    const msg = await router.send(args.text, connections.slice(at, at + LIMITS.recipients), { sendAt: args.sendAt });
     if (msg.processed) ids.push(msg.id);
   }
   return { ids, recipients: connections.length, skipped: group.members - connections.length };

@@ -54,10 +54,14 @@ export function buildCli(): Command {
 
   program
     .command("send")
-    .description("send a message through an installed backend, or to every member of a group")
+    .description("send a message through an installed backend: to numbers, every member of a group, or every number in a CSV file; now, or --at a time")
     .option("-b, --backend <name>", "installed backend to send through (with --group: only members' connections on it)")
     .option("-t, --to <identity>", "recipient identity; repeat --to or separate identities with commas for several", identities)
     .option("-g, --group <name>", "send to every member of this group (its name or id), each at their own connection")
+    .option("-f, --file <csv>", "send to every number in a CSV file (a phone, identity or number column, or the first), through --backend")
+    .option("--at <time>", "send then, not now: ISO 8601 with a time zone (2026-12-24T08:00:00+03:00); the server (rapidsms start) sends it")
+    .option("--wait", "with --file: send from here too and wait for the outcomes (default: queue only, the server sends)")
+    .option("--send-again", "with --file: queue again what an earlier run of the same command queued")
     .argument("<text>", "message text")
     .action((text: string, options) => runSend({ ...program.opts(), ...options, text }));
 

@@ -39,6 +39,30 @@ test("RapidSMS's module-level send() uses the embedded router until it is closed
   assert.throws(() => getRouter(), /no router is running/);
 });
 
+test("sms.send with sendAt stores it for later, and sms.cancel calls it off", async () => {
+  const sms = await createRapidSms({ installedBackends: { db: { engine: "database" } }, database: "sqlite::memory:" }, { env: {} });
+  try {
+    const sendAt = new Date(Date.now() + 60 * 60_000);
+    const id = await sms.send({ backend: "db", to: ["111", "222"], text: "in an hour", sendAt });
+    assert.equal((await sms.system.store.getMessage(id))?.sendAt, sendAt.toISOString());
+    assert.deepEqual(await sms.cancel(id), { cancelled: 2, sending: 0, sent: 0, failed: 0 });
+    assert.deepEqual(
+      (await sms.status(id))?.recipients.map((r) => [r.status, r.error]),
+      [
+        ["E", "cancelled"],
+        ["E", "cancelled"],
+      ],
+    );
+    assert.equal(await sms.cancel("unknown"), undefined);
+    await assert.rejects(
+      sms.send({ backend: "db", to: "111", text: "x", sendAt: "tomorrow" }),
+      (error: unknown) => error instanceof InvalidInputError && error.field === "sendAt",
+    );
+  } finally {
+    await sms.close();
+  }
+});
+
 test("sms.send refuses what it cannot queue with the field named: a number for to, no recipient, an unknown backend", async () => {
   const sms = await createRapidSms(
     { installedBackends: { kannel: { engine: "kannel", sendsmsUrl: "http://127.0.0.1:9/" } }, database: "sqlite::memory:" },

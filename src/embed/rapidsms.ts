@@ -18,6 +18,8 @@ export interface SendArgs {
   /** One recipient or many, as identities on that backend (phone numbers, for most). */
   to: string | readonly string[];
   text: string;
+  /** Send it then, not now (see SendOptions.sendAt); `cancel(id)` calls it off until then. */
+  sendAt?: Date | string | number;
 }
 
 export interface MessageStatus {
@@ -48,7 +50,17 @@ export interface RapidSms {
    * at their connection on `backend`; returns the messages' ids (one per 10,000 members) and who
    * was left out. Throws InvalidInputError when there is no such group or nobody in it to send to.
    */
-  broadcast(args: { group: number | string; text: string; backend?: string }): Promise<{ ids: string[]; recipients: number; skipped: number }>;
+  broadcast(args: {
+    group: number | string;
+    text: string;
+    backend?: string;
+    sendAt?: Date | string | number;
+  }): Promise<{ ids: string[]; recipients: number; skipped: number }>;
+  /**
+   * Cancels what is still queued of an outbound message (a scheduled send): each such recipient
+   * ends failed with the error `cancelled`. Undefined for an id it does not know.
+   */
+  cancel(id: string): Promise<{ cancelled: number; sending: number; sent: number; failed: number } | undefined>;
   /** A message's status and each recipient's, or undefined for an id it does not know. */
   status(id: string): Promise<MessageStatus | undefined>;
   /**
@@ -112,7 +124,7 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
     system,
     logger,
     start: () => system.pipeline.start(),
-    async send({ backend, to, text }) {
+    async send({ backend, to, text, sendAt }) {
       const notInstalled = system.pipeline.notInstalled(backend);
       if (notInstalled) throw new ConfigError(notInstalled);
       const identities = typeof to === "string" ? [to] : Array.isArray(to) ? [...to] : undefined;
@@ -124,7 +136,7 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
         const unfit = system.pipeline.unsendable(backend, identity);
         if (unfit) throw new InvalidInputError("to", unfit, identities.length > 1 ? i : undefined);
       }
-      const message = await system.router.send(text, await system.router.lookupConnections(backend, identities));
+      const message = await system.router.send(text, await system.router.lookupConnections(backend, identities), { sendAt });
       if (!message.processed) throw new Error("an app's outgoing phase cancelled the message: nothing was queued");
       return message.id;
     },
@@ -132,6 +144,11 @@ export async function createRapidSms(config: RapidSmsConfig, options: CreateRapi
       const sent = await broadcastToGroup(system, args);
       if (sent.refused) throw new InvalidInputError(sent.refused === "no such backend" ? "backend" : "group", sent.message);
       return { ids: sent.ids, recipients: sent.recipients, skipped: sent.skipped };
+    },
+    async cancel(id) {
+      const result = await system.pipeline.cancelOutgoing(id);
+      if (result === "inbound") throw new InvalidInputError("id", `message ${id} is inbound: only outbound messages can be cancelled`);
+      return result && { cancelled: result.cancelled, sending: result.sending, sent: result.sent, failed: result.failed };
     },
     async status(id) {
       const record = await system.store.getMessage(id);

@@ -17,6 +17,8 @@ import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
 import type { Conversation, SessionAnswer } from "../messages/session.ts";
 import { RetentionPurge } from "./retention.ts";
+import { cancelOutgoing } from "./cancel.ts";
+import { scheduledTime } from "../messages/send-at.ts";
 import { Sender } from "./sender.ts";
 import { StatusEvents } from "./status-events.ts";
 import type { Job } from "./work-loop.ts";
@@ -274,12 +276,17 @@ export class Pipeline implements RouterPort, WorkSource {
   }
 
   /** Stores an outgoing message with one queued transmission per connection, and tells the queue. */
-  async enqueue(msg: OutgoingMessage, { priority }: { priority: number }): Promise<void> {
+  async enqueue(msg: OutgoingMessage, { priority, sendAt }: { priority: number; sendAt?: Date | string | number }): Promise<void> {
     checkText(msg.text);
-    const record = outgoingRecord(msg, priority);
+    const record = outgoingRecord(msg, priority, scheduledTime(sendAt));
     await this.store.enqueueOutgoing({ message: record });
     this.events.emitQueued([record]);
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
+  }
+
+  /** Cancels what is still queued of an outbound message (see ScheduledStore.cancelOutgoing), and tells the status listeners. */
+  cancelOutgoing(id: string): ReturnType<Store["cancelOutgoing"]> {
+    return cancelOutgoing(this.store, this.events, id);
   }
 
   claimIncoming(limit: number, only?: string): Promise<Job[]> {

@@ -38,7 +38,7 @@ function sessionKey(msg: IncomingMessage, id: string): string {
 }
 
 /** The stored form of an outgoing message. */
-export function outgoingRecord(msg: OutgoingMessage, priority: number): OutgoingRecordInit {
+export function outgoingRecord(msg: OutgoingMessage, priority: number, notBefore?: number): OutgoingRecordInit {
   return {
     id: msg.id,
     text: msg.text,
@@ -47,12 +47,18 @@ export function outgoingRecord(msg: OutgoingMessage, priority: number): Outgoing
     inResponseTo: msg.inResponseTo?.id ?? null,
     connections: msg.connections,
     priority,
+    ...(notBefore === undefined ? {} : { notBefore }),
   };
 }
 
 /** One piece of outbound work per backend an outgoing message goes through. */
 export function outgoingWork(record: OutgoingRecordInit): OutgoingWork[] {
-  return [...new Set(record.connections.map((c) => c.backend))].map((backend) => ({ messageId: record.id, backend, priority: record.priority }));
+  return [...new Set(record.connections.map((c) => c.backend))].map((backend) => ({
+    messageId: record.id,
+    backend,
+    priority: record.priority,
+    ...(record.notBefore === undefined ? {} : { notBefore: record.notBefore }),
+  }));
 }
 
 /**

@@ -70,7 +70,7 @@ export class BullmqQueue implements Queue {
       work.map((w) =>
         this.queue(sendQueueName(w.backend)).add(
           "send",
-          { messageId: w.messageId, backend: w.backend, priority: w.priority ?? 0 },
+          { messageId: w.messageId, backend: w.backend, priority: w.priority ?? 0, ...(w.notBefore ? { notBefore: w.notBefore } : {}) },
           {
             priority: jobPriority(w.priority),
             delay: Math.max(0, (w.notBefore ?? now) - now),
@@ -101,10 +101,17 @@ export class BullmqQueue implements Queue {
       const worker = new Worker(
         sendQueueName(backend),
         async (job: QueueJob<OutgoingWork & { priority: number }>) => {
-          await run(await source.claimSends(1, job.data));
+          const jobs = await source.claimSends(1, job.data);
+          // A delayed job (a scheduled send, a retry) that Redis handed out before this process's
+          // clock says it is due found nothing: it waits again, rather than for the stale sweep.
+          if (jobs.length === 0 && (job.data.notBefore ?? 0) > Date.now()) {
+            await this.outgoingQueued([job.data]);
+            return;
+          }
+          await run(jobs);
           // A job sends one batch; if the message has more, it goes on as another job, so that
           // the limiter counts every send and other messages get their turn.
-          if (await source.hasDueSends(job.data)) await this.outgoingQueued([job.data]);
+          if (await source.hasDueSends(job.data)) await this.outgoingQueued([{ ...job.data, notBefore: undefined }]);
         },
         {
           connection: this.workerConnection(),

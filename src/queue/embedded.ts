@@ -3,6 +3,14 @@ import { WorkLoop, type Reservation, type StopOptions } from "../pipeline/work-l
 import type { OutgoingWork } from "../store/store.ts";
 import type { ConsumeOptions, LocalWorkers, Queue, WorkSource } from "./queue.ts";
 
+/** The longest a Node timer waits (about 24.8 days): a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Wakes after `ms`; work due later than a timer can wait is found by the loops' poll (every `pollMs`). */
+function wakeLater(wake: () => void, ms: number): void {
+  if (ms <= MAX_TIMER_MS) setTimeout(wake, ms).unref();
+}
+
 /**
  * The embedded queue: the store is the queue. Workers poll it with leased claims; in the process
  * that accepted the work they are woken at once.
@@ -26,7 +34,7 @@ export class EmbeddedQueue implements Queue, LocalWorkers {
   private wakeAt(wake: () => void, notBefore?: number): void {
     const wait = (notBefore ?? 0) - Date.now();
     if (wait <= 0) wake();
-    else setTimeout(wake, wait).unref();
+    else wakeLater(wake, wait);
   }
 
   reserveInbound(): Reservation | undefined {
@@ -41,8 +49,8 @@ export class EmbeddedQueue implements Queue, LocalWorkers {
     const now = Date.now();
     const later = work.map((w) => w.notBefore ?? 0).filter((at) => at > now);
     if (later.length < work.length) this.sender?.wake();
-    // A retry is due later: look for it then, not only at the next poll.
-    if (later.length > 0) setTimeout(() => this.sender?.wake(), Math.min(...later) - now).unref();
+    // A retry or a scheduled send is due later: look for it then, not only at the next poll.
+    if (later.length > 0) wakeLater(() => this.sender?.wake(), Math.min(...later) - now);
   }
 
   async consume(source: WorkSource, options: ConsumeOptions): Promise<void> {

@@ -112,6 +112,19 @@ export function queueContract(name: string, open: (shared?: Store) => Promise<Qu
     assert.equal(record?.transmissions[0].attempts, 2);
   });
 
+  test(`${name}: a scheduled send goes when due, not before, though the worker polls only once a minute`, { timeout: 30_000 }, async () => {
+    reset();
+    const fixture = await open();
+    const r = await router(fixture, { pipeline: { pollMs: 60_000 } });
+    const due = Date.now() + 1_500;
+    const msg = await r.send("at its time", await r.lookupConnections("gw", ["333"]), { sendAt: new Date(due).toISOString() });
+    assert.equal((await fixture.store.getMessage(msg.id))?.sendAt, new Date(due).toISOString());
+    await r.idle();
+    assert.equal(RecordingBackend.sends.length, 1);
+    assert.ok(RecordingBackend.sends[0].at >= due, `sent ${due - RecordingBackend.sends[0].at} ms before its time`);
+    assert.equal((await fixture.store.getMessage(msg.id))?.status, "S");
+  });
+
   test(`${name}: two workers on the same work send each transmission once`, async () => {
     reset();
     RecordingBackend.delayMs = 2;

@@ -28,6 +28,11 @@ export interface SendOptions {
   priority?: number;
   /** For a reply in a session (`inResponseTo.session`): false keeps it open; it ends otherwise. */
   endSession?: boolean;
+  /**
+   * Send it then, not now: a Date, epoch ms, or an ISO 8601 string with a time zone. A time that
+   * has come means now; more than a year ahead is refused (InvalidInputError, field `sendAt`).
+   */
+  sendAt?: Date | string | number;
 }
 
 /**
@@ -67,7 +72,7 @@ export interface RouterPort {
   /** Stores an inbound message durably; a gateway id seen within the dedupe window answers the original's id. */
   accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }>;
   /** Stores an outgoing message (its outgoing phases have run) for sending. */
-  enqueue(msg: OutgoingMessage, options: { priority: number }): Promise<void>;
+  enqueue(msg: OutgoingMessage, options: { priority: number; sendAt?: Date | string | number }): Promise<void>;
   lookupConnections(backendName: string, identities: readonly string[]): Promise<Connection[]>;
   /** The language of the contact of each connection that has one, by connection id ("" for the default): what translated texts are rendered in. */
   connectionLanguages(connectionIds: readonly number[]): Promise<Record<number, string>>;

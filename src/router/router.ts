@@ -136,7 +136,7 @@ export class Router implements RouterApi {
     const sent: OutgoingMessage[] = [];
     for (const [rendered, recipients] of await this.render(text, list)) {
       const msg = await this.prepareOutgoing(rendered, recipients, options);
-      if (msg.processed) await this.requirePort().enqueue(msg, { priority: options.priority ?? 0 });
+      if (msg.processed) await this.requirePort().enqueue(msg, { priority: options.priority ?? 0, sendAt: options.sendAt });
       sent.push(msg);
     }
     return sent;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LIMITS, unfitText } from "../messages/limits.ts";
+import { MAX_SCHEDULE_MS, unfitSendAt } from "../messages/send-at.ts";
 import { STATUSES } from "../messages/status.ts";
 
 /** The largest id a PostgreSQL `integer` (and `serial`) holds. */
@@ -12,6 +13,17 @@ export const storable = (schema: z.ZodString) =>
     if (unfit) ctx.addIssue({ code: "custom", message: unfit });
   });
 const identity = storable(z.string().trim().min(1).max(LIMITS.identity));
+
+/** When to send: ISO 8601 with a zone, at most a year ahead; a time that has come means now. */
+export const sendAt = z
+  .string()
+  .superRefine((value, ctx) => {
+    const unfit = unfitSendAt(value);
+    if (unfit) ctx.addIssue({ code: "custom", message: unfit });
+    else if (Date.parse(value) - Date.now() > MAX_SCHEDULE_MS)
+      ctx.addIssue({ code: "custom", message: "more than a year ahead; schedule it at most 366 days from now" });
+  })
+  .describe("Send it then (ISO 8601 with a time zone, as in `2026-12-24T08:00:00+03:00`), at most a year ahead; a time that has come means now.");
 
 export const sendMessageBody = z
   .object({
@@ -28,6 +40,7 @@ export const sendMessageBody = z
       .union([z.number().int().positive().max(MAX_ID), z.string().min(1).max(100)])
       .optional()
       .describe("A group (its id or name): every member, at their first connection or the one on `backend`."),
+    sendAt: sendAt.optional(),
   })
   .strict()
   .refine((body) => [body.identities, body.connections, body.group].filter((r) => r !== undefined).length === 1, {
@@ -86,6 +99,7 @@ export const messageSummary = z.object({
   updatedAt: z.string(),
   sentAt: z.string().nullable(),
   deliveredAt: z.string().nullable(),
+  sendAt: z.string().nullable().describe("When a scheduled message was to go; null when it was sent at once."),
   transmissions: z.array(transmission),
 });
 
@@ -105,6 +119,15 @@ export const acceptedMessage = z.object({
   transmissions: z.number().int(),
   messages: z.array(z.string()).optional().describe("A group broadcast: every message it made (one per 10,000 members)."),
   skipped: z.number().int().optional().describe("A group broadcast: members with no connection to send to."),
+  sendAt: z.string().optional().describe("A scheduled message: when it goes (ISO 8601, UTC)."),
+});
+export const cancelledMessage = z.object({
+  id: z.string(),
+  status,
+  cancelled: z.number().int().describe("Transmissions that were still queued: they ended E with the error `cancelled`."),
+  sending: z.number().int().describe("Transmissions being sent at that moment (P), perhaps at the gateway already: left alone."),
+  sent: z.number().int().describe("Transmissions sent or delivered before."),
+  failed: z.number().int().describe("Transmissions that had failed (or been cancelled) before."),
 });
 export const messagePage = z.object({ messages: z.array(messageSummary), next: z.string().nullable() });
 export const apiError = z.object({ error: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() });

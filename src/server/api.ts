@@ -5,6 +5,7 @@ import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { contactRoutes } from "./api-contacts.ts";
 import { optOutRoutes } from "./api-opt-outs.ts";
+import { cancelRoute, scheduledAt } from "./api-scheduled.ts";
 import { parse } from "./api-parse.ts";
 import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
@@ -25,7 +26,7 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     api.post("/messages", async (request, reply) => {
       const body = parse(sendMessageBody, request.body, reply);
       if (!body) return reply;
-      if (body.group !== undefined) return broadcast(reply, { group: body.group, backend: body.backend, text: body.text });
+      if (body.group !== undefined) return broadcast(reply, { group: body.group, backend: body.backend, text: body.text, sendAt: body.sendAt });
       const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
       const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.backends.has(name));
       if (unknown.length > 0) {
@@ -52,19 +53,22 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
           )),
         );
       }
-      const msg = await system.router.send(body.text, connections);
+      const msg = await system.router.send(body.text, connections, { sendAt: body.sendAt });
       if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
-      return reply.code(202).header("location", `/api/messages/${msg.id}`).send({ id: msg.id, status: "P", transmissions: msg.connections.length });
+      return reply
+        .code(202)
+        .header("location", `/api/messages/${msg.id}`)
+        .send({ id: msg.id, status: "P", transmissions: msg.connections.length, ...scheduledAt(body.sendAt) });
     });
 
-    const broadcast = async (reply: FastifyReply, args: { group: number | string; backend?: string; text: string }) => {
+    const broadcast = async (reply: FastifyReply, args: { group: number | string; backend?: string; text: string; sendAt?: string }) => {
       const sent = await broadcastToGroup(system, args);
       if (sent.refused) return reply.code(REFUSAL_STATUS[sent.refused]).send({ error: sent.message });
       if (sent.ids.length === 0) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
       return reply
         .code(202)
         .header("location", `/api/messages/${sent.ids[0]}`)
-        .send({ id: sent.ids[0], status: "P", transmissions: sent.recipients, messages: sent.ids, skipped: sent.skipped });
+        .send({ id: sent.ids[0], status: "P", transmissions: sent.recipients, messages: sent.ids, skipped: sent.skipped, ...scheduledAt(args.sendAt) });
     };
 
     contactRoutes(api, system);
@@ -82,6 +86,8 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
           .map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
       };
     });
+
+    cancelRoute(api, system);
 
     api.get("/messages", async (request, reply) => {
       const query = parse(listMessagesQuery, request.query, reply);
@@ -114,6 +120,7 @@ function summary(record: MessageRecord) {
     updatedAt: record.updatedAt,
     sentAt: record.sentAt,
     deliveredAt: record.deliveredAt,
+    sendAt: record.sendAt,
     transmissions: record.transmissions.map(transmission),
   };
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { contact, contactBody, contactPage, contactsQuery, group, groupBody, groupChange, groupPage, membersBody, pageQuery } from "./api-contacts-schemas.ts";
 import { notOptedOut, optOut, optOutBody, optOutPage, optOutsQuery } from "./api-opt-outs-schemas.ts";
-import { acceptedMessage, apiError, listMessagesQuery, messageDetail, messagePage, sendMessageBody } from "./api-schemas.ts";
+import { acceptedMessage, apiError, cancelledMessage, listMessagesQuery, messageDetail, messagePage, sendMessageBody } from "./api-schemas.ts";
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema: z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) } });
 const error = (description: string) => ({ description, content: json(apiError) });
@@ -171,6 +171,15 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "A message with its transmissions, attempts and delivery reports",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           responses: { "200": { description: "The message", content: json(messageDetail) }, "404": error("No such message") },
+        },
+        delete: {
+          summary: "Cancel what is still queued of an outbound message (a scheduled send): each such transmission ends E with the error `cancelled`",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "Cancelled; the counts say what was left alone", content: json(cancelledMessage) },
+            "404": error("No such message"),
+            "409": error("Nothing left to cancel (all sent, being sent or failed), or an inbound message"),
+          },
         },
       },
       ...contactPaths(),

@@ -12,6 +12,7 @@ import { Delivery } from "./kysely/delivery.ts";
 import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
+import { Scheduled } from "./kysely/scheduled.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
 import { Retention } from "./kysely/retention.ts";
 import type { StoreContext } from "./kysely/rows.ts";
@@ -85,6 +86,7 @@ export class KyselyStore implements Store {
   private readonly parts: Parts;
   private readonly retention: Retention;
   private readonly optOuts: OptOuts;
+  private readonly scheduled: Scheduled;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -107,6 +109,7 @@ export class KyselyStore implements Store {
     this.parts = new Parts(ctx);
     this.retention = new Retention(ctx);
     this.optOuts = new OptOuts(ctx);
+    this.scheduled = new Scheduled(ctx);
   }
 
   migrate(): Promise<void> {
@@ -210,6 +213,10 @@ export class KyselyStore implements Store {
   }
   reserveSendSlot(args: { backend: string; intervalMs: number; now?: number }): Promise<number> {
     return this.outbound.reserveSendSlot(args);
+  }
+
+  cancelOutgoing(args: Parameters<Store["cancelOutgoing"]>[0]): ReturnType<Store["cancelOutgoing"]> {
+    return this.scheduled.cancelOutgoing(args);
   }
 
   renewClaims(args: { tokens: readonly string[]; until: number }): Promise<void> {

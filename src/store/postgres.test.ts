@@ -1,6 +1,7 @@
 import { after, before, describe } from "node:test";
 import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test/support/postgres.ts";
 import { openPostgresStore } from "./postgres.ts";
+import { scheduledContract } from "./scheduled.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
@@ -16,4 +17,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   storeContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   retentionContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   optOutsContract("postgres", async () => openPostgresStore(await server.createDatabase(`opt_outs_${databases++}`)));
+  scheduledContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
 });

@@ -60,7 +60,10 @@ export interface Database {
     error: string | null;
     /** Inbound: claims for processing so far (the current one included). */
     attempts: number;
-    /** Inbound: epoch ms before which a message whose processing failed is not claimed again. */
+    /**
+     * Inbound: epoch ms before which a message whose processing failed is not claimed again.
+     * Outbound: a scheduled send's time (its transmissions' first `next_attempt_at`), else 0.
+     */
     next_attempt_at: number;
     /** The token of the claim that holds it (see Store.Claim), or null. */
     claimed_by: string | null;

@@ -35,6 +35,7 @@ export const METHODS = [
   "dueTransmissions",
   "staleOutgoing",
   "recordAttempts",
+  "cancelOutgoing",
   "renewClaims",
   "releaseClaims",
   "pendingWork",

@@ -10,6 +10,7 @@ import { openStore, redactUrl } from "./open.ts";
 import type { Database } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
+import { scheduledContract } from "./scheduled.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
@@ -26,6 +27,8 @@ storeContract("sqlite file in its own thread", async () => openStore(`sqlite:${j
 retentionContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
 retentionContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 optOutsContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `opt-outs-${files++}.db`)}`));
+scheduledContract("sqlite in memory", async () => openSqliteStore(":memory:"));
+scheduledContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));

@@ -110,6 +110,8 @@ export interface MessageRecord {
   updatedAt: string;
   sentAt: string | null;
   deliveredAt: string | null;
+  /** When a scheduled outbound message was to go (ISO 8601); null when it was sent at once. */
+  sendAt: string | null;
   transmissions: TransmissionRecord[];
 }
 
@@ -140,6 +142,8 @@ export interface OutgoingRecordInit {
   connections: readonly Connection[];
   /** Higher first; replies go before bulk sends. */
   priority?: number;
+  /** A scheduled send: epoch ms before which none of its transmissions is sent. */
+  notBefore?: number;
 }
 
 export interface AcceptResult {
@@ -438,6 +442,33 @@ export interface OutboundStore {
   reserveSendSlot(args: { backend: string; intervalMs: number; now?: number }): Promise<number>;
 }
 
+/** What cancelling an outbound message did (see ScheduledStore.cancelOutgoing). */
+export interface CancelResult {
+  /** Transmissions moved from Q to E with the error `cancelled`. */
+  cancelled: number;
+  /** Transmissions claimed (P) at that moment: being sent, perhaps at the gateway already, so left alone. */
+  sending: number;
+  /** Transmissions sent or delivered (S, D) before. */
+  sent: number;
+  /** Transmissions that had failed (E) before. */
+  failed: number;
+  /** The message's status after the cancel. */
+  status: Status;
+  /** What the cancel changed, for status events: each cancelled recipient, now E. */
+  changes: (TransmissionChange & { backend: string })[];
+}
+
+/** Scheduled sends: what is queued and not yet claimed can be called off. */
+export interface ScheduledStore {
+  /**
+   * Cancels an outbound message's transmissions still queued (Q, not claimed): each ends E with
+   * the error `cancelled`, no attempt is logged, and the message's status is derived again. A
+   * transmission claimed (P) is left to its sender. Undefined for an unknown id; `inbound` for an
+   * inbound message.
+   */
+  cancelOutgoing(args: { id: string; now?: number }): Promise<CancelResult | "inbound" | undefined>;
+}
+
 /** Leases on claimed work, by claim token: found through indexes, never by scanning history. */
 export interface ClaimStore {
   /** Extends the leases of these claims to `until`. */
@@ -546,7 +577,8 @@ export interface Store
     BackendMessageStore,
     SessionStore,
     PartStore,
-    RetentionStore {
+    RetentionStore,
+    ScheduledStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
   /** The database for the apps' own tables; answered without a call to the database. */

@@ -48,11 +48,12 @@ export async function insertOutgoing(
         in_response_to: init.inResponseTo,
         context: init.context,
         priority: init.priority,
+        next_attempt_at: init.notBefore,
       },
       stamp,
     ),
   );
-  const transmissions = init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority));
+  const transmissions = init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority, init.notBefore));
   if (claim) {
     const claimed: ClaimedTransmission[] = [];
     for (const [i, transmission] of transmissions.entries()) {

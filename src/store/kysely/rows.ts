@@ -69,6 +69,8 @@ export function newMessage(
     claimed_by?: string | null;
     claimed_until?: number | null;
     attempts?: number;
+    /** Outbound: a scheduled send's time (see schema.ts). */
+    next_attempt_at?: number;
   },
   stamp: string,
 ): Database["messages"] {
@@ -81,7 +83,7 @@ export function newMessage(
     priority: m.priority ?? 0,
     error: null,
     attempts: m.attempts ?? 0,
-    next_attempt_at: 0,
+    next_attempt_at: m.next_attempt_at ?? 0,
     claimed_by: m.claimed_by ?? null,
     claimed_until: m.claimed_until ?? null,
     created_at: stamp,
@@ -91,7 +93,7 @@ export function newMessage(
   };
 }
 
-export function newTransmission(messageId: string, connectionId: number, direction: Direction, stamp: string, priority = 0) {
+export function newTransmission(messageId: string, connectionId: number, direction: Direction, stamp: string, priority = 0, notBefore = 0) {
   return {
     message_id: messageId,
     connection_id: connectionId,
@@ -100,7 +102,7 @@ export function newTransmission(messageId: string, connectionId: number, directi
     rank: -priority,
     error: null,
     attempts: 0,
-    next_attempt_at: 0,
+    next_attempt_at: notBefore,
     claimed_by: null as string | null,
     claimed_until: null as number | null,
     external_id: null,
@@ -160,6 +162,7 @@ export function toMessageRecord(m: Selectable<Database["messages"]>, transmissio
     updatedAt: m.updated_at,
     sentAt: m.sent_at,
     deliveredAt: m.delivered_at,
+    sendAt: m.direction === "O" && Number(m.next_attempt_at) > 0 ? new Date(Number(m.next_attempt_at)).toISOString() : null,
     transmissions: transmissions.map(toTransmission),
   };
 }
