@@ -12,6 +12,7 @@ import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
+import { Webhooks } from "./kysely/webhooks.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -81,6 +82,7 @@ export class KyselyStore implements Store {
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
+  private readonly webhooks: Webhooks;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -101,6 +103,7 @@ export class KyselyStore implements Store {
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
+    this.webhooks = new Webhooks(ctx);
   }
 
   migrate(): Promise<void> {
@@ -250,6 +253,19 @@ export class KyselyStore implements Store {
   }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);
+  }
+
+  queueWebhook(args: Parameters<Store["queueWebhook"]>[0]): ReturnType<Store["queueWebhook"]> {
+    return this.webhooks.queueWebhook(args);
+  }
+  claimWebhooks(args: Parameters<Store["claimWebhooks"]>[0]): ReturnType<Store["claimWebhooks"]> {
+    return this.webhooks.claimWebhooks(args);
+  }
+  completeWebhook(args: Parameters<Store["completeWebhook"]>[0]): ReturnType<Store["completeWebhook"]> {
+    return this.webhooks.completeWebhook(args);
+  }
+  listWebhooks(messageId: string): ReturnType<Store["listWebhooks"]> {
+    return this.webhooks.listWebhooks(messageId);
   }
 
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void> {
