@@ -18,6 +18,8 @@ import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.t
 import type { Conversation, SessionAnswer } from "../messages/session.ts";
 import { Sender } from "./sender.ts";
 import { StatusEvents } from "./status-events.ts";
+import type { WebhookSettings } from "../config/operations.ts";
+import { ForwardedMessages } from "./forwards.ts";
 import type { Job } from "./work-loop.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,6 +53,8 @@ export interface PipelineInit {
   logger: Logger;
   /** The base URL the outside world reaches this server at (the config's `publicUrl`), for the backends' signatures and callbacks. */
   publicUrl?: string | null;
+  /** How forwards to other apps and status events are signed and retried (the config's `webhooks`); none: no webhooks. */
+  webhooks?: WebhookSettings;
 }
 
 /**
@@ -75,6 +79,8 @@ export class Pipeline implements RouterPort, WorkSource {
   /** The engines of the installed backends, for their identity rules. */
   private readonly engines: ReadonlyMap<string, BackendClass>;
   private housekeeping: NodeJS.Timeout | undefined;
+  /** Forwards to other apps and status events (see forwards.ts). */
+  private readonly forwards: ForwardedMessages;
 
   constructor(init: PipelineInit) {
     const { store, queue, router, options, logger } = init;
@@ -104,6 +110,7 @@ export class Pipeline implements RouterPort, WorkSource {
     this.backends = backends;
     this.sender = new Sender({ store, events: this.events, backends, leases: this.leases, queue, options, logger });
     this.processor = new Processor({ store, events: this.events, router, leases: this.leases, queue, sender: this.sender, options, logger });
+    this.forwards = new ForwardedMessages({ store, queue, router, leases: this.leases, settings: init.webhooks, pollMs: options.pollMs, logger });
     router.connect(this);
   }
 
@@ -266,10 +273,17 @@ export class Pipeline implements RouterPort, WorkSource {
   /** Stores an outgoing message with one queued transmission per connection, and tells the queue. */
   async enqueue(msg: OutgoingMessage, { priority }: { priority: number }): Promise<void> {
     checkText(msg.text);
+    if (msg.eventUrl !== undefined) this.forwards.checkEventUrl(msg.eventUrl);
     const record = outgoingRecord(msg, priority);
     await this.store.enqueueOutgoing({ message: record });
+    if (record.eventUrl) this.forwards.wake();
     this.events.emitQueued([record]);
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
+  }
+
+  /** Queues the POST of an inbound message to another app, once per message and url (see RouterApi.forward). */
+  forward(msg: IncomingMessage, { url }: { url: string }): Promise<void> {
+    return this.forwards.forward(msg, url);
   }
 
   claimIncoming(limit: number, only?: string): Promise<Job[]> {
@@ -294,6 +308,7 @@ export class Pipeline implements RouterPort, WorkSource {
     this.active = true;
     this.leases.start();
     for (const backend of this.backends.values()) await backend.start();
+    this.forwards.start();
     await this.queue.consume(this, {
       inboundConcurrency: this.options.inboundConcurrency,
       sendConcurrency: this.options.sendConcurrency,
@@ -335,10 +350,10 @@ export class Pipeline implements RouterPort, WorkSource {
     clearInterval(this.housekeeping);
     // Work still running at the deadline is given back before it is told to stop, so that
     // whatever it writes as it stops is fenced out.
-    await this.queue.stop({
-      timeoutMs,
-      onDeadline: () => this.leases.release().catch((error) => this.logger.error({ err: error }, "giving back unfinished work failed; its leases run out")),
-    });
+    let released: Promise<void> | undefined;
+    const onDeadline = () =>
+      (released ??= this.leases.release().catch((error) => this.logger.error({ err: error }, "giving back unfinished work failed; its leases run out")));
+    await Promise.all([this.queue.stop({ timeoutMs, onDeadline }), this.forwards.stop({ timeoutMs, onDeadline })]);
     this.leases.stop();
   }
 

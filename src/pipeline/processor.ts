@@ -47,6 +47,7 @@ export function outgoingRecord(msg: OutgoingMessage, priority: number): Outgoing
     inResponseTo: msg.inResponseTo?.id ?? null,
     connections: msg.connections,
     priority,
+    ...(msg.eventUrl ? { eventUrl: msg.eventUrl } : {}),
   };
 }
 

@@ -28,6 +28,8 @@ export interface SendOptions {
   priority?: number;
   /** For a reply in a session (`inResponseTo.session`): false keeps it open; it ends otherwise. */
   endSession?: boolean;
+  /** Where every status change of the message is POSTed, signed (see docs/operations.md, "Webhooks to other apps"). */
+  eventUrl?: string;
 }
 
 /**
@@ -55,6 +57,11 @@ export interface RouterApi {
   sendAll(text: string | Translatable, connections: Connection | readonly Connection[], options?: SendOptions): Promise<OutgoingMessage[]>;
   /** Get-or-create a connection per identity on the named backend, in input order. */
   lookupConnections(backendName: string, identities: readonly (string | number)[]): Promise<Connection[]>;
+  /**
+   * Queues the POST of an inbound message to `url` durably (signed, retried; see the `webhook`
+   * app), once per message and url however often this is called for them.
+   */
+  forward(msg: IncomingMessage, options: { url: string }): Promise<void>;
 }
 
 /**
@@ -71,6 +78,8 @@ export interface RouterPort {
   connectionLanguages(connectionIds: readonly number[]): Promise<Record<number, string>>;
   /** Contacts and groups, for apps (see RouterApi.contacts). */
   readonly contacts?: AppContacts;
+  /** Queues an inbound message's POST to another app (see RouterApi.forward); a port without it cannot forward. */
+  forward?(msg: IncomingMessage, options: { url: string }): Promise<void>;
 }
 
 /** What apps may do with contacts and groups: make and change them, find them, add members. */
