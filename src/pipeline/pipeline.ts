@@ -281,6 +281,17 @@ export class Pipeline implements RouterPort, WorkSource {
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
   }
 
+  /** Why status events cannot be POSTed to `url` (no secret, a host not allowed, …), or undefined. */
+  eventUrlRefusal(url: string): string | undefined {
+    try {
+      this.forwards.checkEventUrl(url);
+      return undefined;
+    } catch (error) {
+      if (error instanceof InvalidInputError) return error.reason;
+      throw error;
+    }
+  }
+
   /** Queues the POST of an inbound message to another app, once per message and url (see RouterApi.forward). */
   forward(msg: IncomingMessage, { url }: { url: string }): Promise<void> {
     return this.forwards.forward(msg, url);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LIMITS, unfitText } from "../messages/limits.ts";
 import { STATUSES } from "../messages/status.ts";
+import { eventUrl, forward } from "./webhook-schemas.ts";
 
 /** The largest id a PostgreSQL `integer` (and `serial`) holds. */
 export const MAX_ID = 2_147_483_647;
@@ -28,6 +29,7 @@ export const sendMessageBody = z
       .union([z.number().int().positive().max(MAX_ID), z.string().min(1).max(100)])
       .optional()
       .describe("A group (its id or name): every member, at their first connection or the one on `backend`."),
+    eventUrl: eventUrl.optional(),
   })
   .strict()
   .refine((body) => [body.identities, body.connections, body.group].filter((r) => r !== undefined).length === 1, {
@@ -36,6 +38,10 @@ export const sendMessageBody = z
   .refine((body) => body.identities === undefined || body.backend !== undefined, { message: "`identities` need a `backend`" })
   .refine((body) => body.connections === undefined || body.backend === undefined, {
     message: "give `backend` and `identities`, or `connections`, not both",
+  })
+  .refine((body) => body.eventUrl === undefined || body.group === undefined, {
+    message: "`eventUrl` is for messages to `identities` or `connections`, not to a `group`",
+    path: ["eventUrl"],
   });
 
 export const listMessagesQuery = z
@@ -97,6 +103,7 @@ export const messageDetail = messageSummary.extend({
       deliveryReports: z.array(z.object({ at: z.string(), status, detail: z.string().nullable() })),
     }),
   ),
+  forwards: z.array(forward).describe("Its webhook POSTs: the forward of an inbound message, the status events of an outbound one."),
 });
 
 export const acceptedMessage = z.object({
