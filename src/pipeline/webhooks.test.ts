@@ -144,6 +144,32 @@ describe("the webhook dispatcher", () => {
     );
   });
 
+  test("a 429 with Retry-After waits that long; eleven replies are taken as received, none sent, and the error says why", async () => {
+    const gateway = await fakeServer();
+    const receiver = await fakeServer();
+    const answers = [
+      { status: 429, body: "slow down", headers: { "retry-after": "2" } },
+      { status: 200, body: JSON.stringify({ replies: Array(11).fill("hi") }) },
+    ];
+    receiver.respond = () => answers.shift() ?? { status: 200, body: "" };
+    const sms = await system({
+      installedBackends: { gw: { engine: "http", sendUrl: `${gateway.url}/send` } },
+      apps: ["webhook"],
+      appSettings: { webhook: { url: `${receiver.url}/hook` } },
+      webhooks: { secret: SECRET, baseDelayMs: 10, maxDelayMs: 5_000 },
+    });
+    const [connection] = await sms.router.lookupConnections("gw", ["1"]);
+    const msg = await sms.router.receive("hi", connection);
+    await eventually("the 429 recorded", async () => (await sms.store.listWebhooks(msg.id))[0]?.answerStatus === 429);
+    const [waiting] = await sms.store.listWebhooks(msg.id);
+    assert.ok((waiting.nextAttemptAt ?? 0) - receiver.requests[0].at >= 1_900, "the receiver's Retry-After, not the 10 ms backoff");
+    await eventually("the forward taken", async () => (await sms.store.listWebhooks(msg.id))[0]?.status === "S");
+    const [taken] = await sms.store.listWebhooks(msg.id);
+    assert.equal(taken.error, "replies not sent: 11 replies; 10 at most");
+    assert.deepEqual(await sms.store.listMessages({ direction: "O", inResponseTo: msg.id }), []);
+    assert.equal(gateway.requests.length, 0);
+  });
+
   test("a message sent with an eventUrl has its status changes POSTed there, signed, in order", async () => {
     const gateway = await fakeServer();
     gateway.status = 503;

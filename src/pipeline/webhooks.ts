@@ -109,14 +109,14 @@ export class WebhookDispatcher {
     try {
       const answer = await this.client.call({ method: "POST", url: forward.url, headers, body: forward.body, signal });
       if (forward.kind !== "message") return { ...base, status: "S", answerStatus: answer.status, answer: answer.logText };
+      // Received all the same, in both cases: sending it again would not mend the answer.
       if (answer.truncated) {
-        return { ...base, status: "S", answerStatus: answer.status, answer: answer.logText, error: null };
+        const error = `replies not sent: the answer is longer than ${MAX_WEBHOOK_ANSWER_BYTES} bytes`;
+        return { ...base, status: "S", answerStatus: answer.status, answer: answer.logText, error };
       }
       const replies = repliesOf(answer.body);
-      if ("refused" in replies) {
-        // Received all the same: sending it again would not mend the answer.
-        return { ...base, status: "S", answerStatus: answer.status, answer: `replies not sent: ${replies.refused}; ${answer.logText}` };
-      }
+      if ("refused" in replies)
+        return { ...base, status: "S", answerStatus: answer.status, answer: answer.logText, error: `replies not sent: ${replies.refused}` };
       const made = replies.texts.length > 0 ? await this.init.makeReplies(forward, replies.texts) : [];
       return { ...base, status: "S", answerStatus: answer.status, answer: answer.logText, replies: made };
     } catch (error) {

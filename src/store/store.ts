@@ -521,6 +521,7 @@ export interface WebhookOutcome {
   /** S accepted, Q to retry at `nextAttemptAt`, E given up. */
   status: "S" | "Q" | "E";
   nextAttemptAt?: number;
+  /** Why it failed; for an S, what went wrong all the same (replies that could not be read). */
   error?: string | null;
   answerStatus?: number | null;
   answer?: string | null;

@@ -141,7 +141,7 @@ export class Webhooks implements WebhookStore {
         .updateTable("webhook_deliveries")
         .set({
           status: outcome.status,
-          error: outcome.status === "S" ? null : (storableNote(outcome.error) ?? null),
+          error: storableNote(outcome.error) ?? null,
           next_attempt_at: outcome.status === "Q" ? (outcome.nextAttemptAt ?? 0) : 0,
           answer_status: outcome.answerStatus ?? null,
           answer: storableNote(outcome.answer) ?? null,
