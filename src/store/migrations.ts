@@ -327,7 +327,8 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
         .column("claimed_by")
         .where(sql.ref("claimed_by"), "is not", null)
         .execute();
-      await db.schema.createIndex("webhook_deliveries_message").on("webhook_deliveries").columns(["message_id", "url", "id"]).execute();
+      await db.schema.createIndex("webhook_deliveries_message").on("webhook_deliveries").columns(["message_id", "id"]).execute();
+      await db.schema.createIndex("webhook_deliveries_transmission").on("webhook_deliveries").columns(["transmission_id", "id"]).execute();
     },
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async down(db: Kysely<any>) {

@@ -539,7 +539,7 @@ export interface WebhookStore {
   queueWebhook(args: { messageId: string; url: string; body: string; now?: number }): Promise<{ id: number; duplicate: boolean }>;
   /**
    * Leases up to `limit` due POSTs under `claim` (P), oldest first; a status event waits for the
-   * events of its message before it. One whose claim ran out after `maxAttempts` tries ends E.
+   * events of its transmission before it. One whose claim ran out after `maxAttempts` tries ends E.
    */
   claimWebhooks(args: { claim: Claim; limit: number; maxAttempts: number; now?: number }): Promise<ClaimedWebhook[]>;
   /** Records a POST's outcome (and queues its replies) if the claim still holds; `applied` false when fenced out. */

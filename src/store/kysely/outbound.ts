@@ -45,7 +45,8 @@ export async function insertOutgoing(
     ),
   );
   const claimed = await insertTransmissions(trx, ctx, init, stamp, claim);
-  if (init.eventUrl) await queueStatusEvents(trx, { messageId: init.id, url: init.eventUrl, transmissionIds: "all", stamp });
+  if (init.eventUrl)
+    await queueStatusEvents(trx, { messageId: init.id, url: init.eventUrl, transmissionIds: "all", stamp, maxParameters: ctx.dialect.maxParameters });
   return claimed;
 }
 

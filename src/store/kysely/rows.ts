@@ -202,7 +202,7 @@ export async function refreshMessageStatus(
   if (eventUrl) {
     const ids = new Set(changed);
     const mine = rows.flatMap((r) => (r.transmission_id !== null && ids.has(r.transmission_id) ? [r.transmission_id] : []));
-    if (mine.length > 0) await queueStatusEvents(trx, { messageId, url: eventUrl, transmissionIds: mine, stamp });
+    if (mine.length > 0) await queueStatusEvents(trx, { messageId, url: eventUrl, transmissionIds: mine, stamp, maxParameters: dialect.maxParameters });
   }
   return status;
 }

@@ -34,7 +34,13 @@ export function dedupeKey(...parts: readonly (string | number)[]): string {
  */
 export async function queueStatusEvents(
   trx: Transaction<Database>,
-  { messageId, url, transmissionIds, stamp }: { messageId: string; url: string; transmissionIds: readonly number[] | "all"; stamp: string },
+  {
+    messageId,
+    url,
+    transmissionIds,
+    stamp,
+    maxParameters,
+  }: { messageId: string; url: string; transmissionIds: readonly number[] | "all"; stamp: string; maxParameters: number },
 ): Promise<void> {
   if (transmissionIds !== "all" && transmissionIds.length === 0) return;
   const rows = await trx
@@ -85,10 +91,12 @@ export async function queueStatusEvents(
       },
     ];
   });
-  for (const value of values)
+  // Each row binds 11 values; a message to many recipients is written in statements under the database's limit.
+  const size = Math.max(1, Math.floor(maxParameters / 11));
+  for (let i = 0; i < values.length; i += size)
     await trx
       .insertInto("webhook_deliveries")
-      .values(value)
+      .values(values.slice(i, i + size))
       .onConflict((oc) => oc.column("dedupe_key").doNothing())
       .execute();
 }

@@ -75,14 +75,13 @@ export class Webhooks implements WebhookStore {
                   .select(columns)
                   .where("status", "=", "Q")
                   .where("next_attempt_at", "<=", now)
-                  // A message's status events go in the order of its changes: each waits for those before it.
+                  // A transmission's status events go in the order of its changes: each waits for those before it.
                   .where(({ not, exists, selectFrom }) =>
                     not(
                       exists(
                         selectFrom("webhook_deliveries as earlier")
                           .select("earlier.id")
-                          .whereRef("earlier.message_id", "=", "webhook_deliveries.message_id")
-                          .whereRef("earlier.url", "=", "webhook_deliveries.url")
+                          .whereRef("earlier.transmission_id", "=", "webhook_deliveries.transmission_id")
                           .whereRef("earlier.id", "<", "webhook_deliveries.id")
                           .where("earlier.status", "in", ["Q", "P"]),
                       ),
