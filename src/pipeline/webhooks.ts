@@ -35,24 +35,29 @@ export interface WebhookDispatcherInit {
  */
 export class WebhookDispatcher {
   private readonly init: WebhookDispatcherInit;
-  private readonly client: GatewayClient;
+  /** Made at each start: stopping closes its connections. */
+  private client: GatewayClient;
   private readonly loop: WorkLoop;
 
   constructor(init: WebhookDispatcherInit) {
     this.init = init;
-    const { settings } = init;
-    this.client = new GatewayClient({
+    this.client = this.newClient();
+    this.loop = new WorkLoop({
+      name: "webhooks",
+      concurrency: init.settings.concurrency,
+      pollMs: init.pollMs,
+      logger: init.logger,
+      claim: (free) => this.claim(free),
+    });
+  }
+
+  private newClient(): GatewayClient {
+    const { settings } = this.init;
+    return new GatewayClient({
       timeoutMs: settings.timeoutMs,
       connections: settings.concurrency,
       secrets: [settings.secret],
       maxAnswerBytes: MAX_WEBHOOK_ANSWER_BYTES,
-    });
-    this.loop = new WorkLoop({
-      name: "webhooks",
-      concurrency: settings.concurrency,
-      pollMs: init.pollMs,
-      logger: init.logger,
-      claim: (free) => this.claim(free),
     });
   }
 
@@ -72,7 +77,9 @@ export class WebhookDispatcher {
   /** Stops claiming and waits for the POSTs under way, `timeoutMs` at most (their claims are given back by the caller then). */
   async stop(options: { timeoutMs: number; onDeadline?: () => Promise<void> }): Promise<void> {
     await this.loop.stop(options);
-    await this.client.close();
+    const closing = this.client;
+    this.client = this.newClient();
+    await closing.close();
   }
 
   private async claim(free: number): Promise<Job[]> {
@@ -130,7 +137,7 @@ export class WebhookDispatcher {
     const base = { id: forward.id, token: forward.token, answerStatus: error.status, answer: error.answer };
     const why =
       error.status === null
-        ? `no answer from ${shownUrl(forward.url)}: ${error.failure === "timeout" ? `none within ${settings.timeoutMs} ms` : errorText(error.cause ?? error)}`
+        ? `no answer from ${shownUrl(forward.url)}: ${error.failure === "timeout" ? `none within ${settings.timeoutMs} ms` : this.client.redact(errorText(error.cause ?? error))}`
         : `${shownUrl(forward.url)} answered ${error.status}${error.answer ? `: ${error.answer}` : ""}`;
     if (!error.retryable) {
       const fix =
