@@ -182,6 +182,20 @@ export function webhooksContract(name: string, open: () => Promise<Store>): void
       );
     }));
 
+  test(`${name}: a send's answer after a delivery report that overtook it adds no second delivered event`, () =>
+    withStore(async (store) => {
+      const connections = await store.lookupConnections({ backend: "kannel", identities: ["111"] });
+      await store.enqueueOutgoing({ message: outgoing("out-6", connections, { eventUrl: "https://r.example/e" }) });
+      const now = Date.now();
+      const [t] = await store.claimTransmissions({ claim: claim(now), limit: 1, maxAttempts: 5, now });
+      await store.reportDelivery({ ref: { backend: "kannel", messageId: "out-6", identity: "111" }, report: { status: "D" } });
+      await store.recordAttempts({ outcomes: [sent(t, { externalId: "gw-6" })] });
+      assert.deepEqual(
+        (await events(store, "out-6")).map((e) => e.status),
+        ["queued", "delivered"],
+      );
+    }));
+
   test(`${name}: a status event waits for its recipient's earlier ones, which other recipients' and messages' do not`, () =>
     withStore(async (store) => {
       const connections = await store.lookupConnections({ backend: "kannel", identities: ["111", "222"] });

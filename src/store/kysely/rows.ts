@@ -170,7 +170,7 @@ export function toMessageRecord(m: Selectable<Database["messages"]>, transmissio
 /**
  * Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. `changed`
  * names the transmissions the caller's write changed: for a message with an eventUrl, each
- * becomes a status event in the same transaction (see webhooks.ts).
+ * becomes a status event in the same transaction (see webhook-events.ts).
  */
 export async function refreshMessageStatus(
   trx: Transaction<Database>,
