@@ -62,6 +62,10 @@ export class ForwardedMessages {
         logger: init.logger,
         makeReplies: (forward, texts) => this.makeReplies(forward, texts),
       });
+      if (!init.settings.allowedHosts)
+        init.logger.warn(
+          "webhooks.allowedHosts is not set: an eventUrl given to the API may name any host this server reaches; set it to the hosts of your apps (see docs/operations.md)",
+        );
     }
   }
 
