@@ -7,6 +7,7 @@ import { Pipeline } from "./pipeline/pipeline.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
 import type { Queue } from "./queue/queue.ts";
 import { appTables } from "./apps/app.ts";
+import { checkWebhookApps } from "./apps/webhook.ts";
 import { appDatabase, migrateApps } from "./store/app-data/migrate.ts";
 import { Router } from "./router/router.ts";
 import { namingOf } from "./store/kysely/naming.ts";
@@ -45,6 +46,7 @@ export interface SystemOptions {
 }
 
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all", options: SystemOptions = {}): Promise<System> {
+  checkWebhookApps(config.apps, config.webhooks.secret);
   const onFatal = options.onStoreFailed ?? ((error: Error) => logger.fatal({ err: error }, "the store gave up"));
   const store = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config) });
   try {
@@ -83,6 +85,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     logger,
     publicUrl: config.publicUrl,
     retention: config.retention,
+    webhooks: config.webhooks,
   });
   if (role !== "web") await pipeline.start();
   return {

@@ -93,6 +93,8 @@ export class OutgoingMessage extends MessageBase {
   readonly kind: OutgoingKind = "message";
   /** For a reply in a session: false keeps the session open (see Response.endSession). */
   endSession: boolean | undefined;
+  /** Where each status change of this message is POSTed (SendOptions.eventUrl). */
+  eventUrl: string | undefined;
 
   /** The `context` a backend receives: which message this replies to, and the gateway's id of it. */
   extraBackendContext(): BackendContext {

@@ -21,6 +21,8 @@ import { cancelOutgoing } from "./cancel.ts";
 import { scheduledTime } from "../messages/send-at.ts";
 import { Sender } from "./sender.ts";
 import { StatusEvents } from "./status-events.ts";
+import type { WebhookSettings } from "../config/operations.ts";
+import { ForwardedMessages } from "./forwards.ts";
 import type { Job } from "./work-loop.ts";
 import type { RetentionSettings } from "../config/operations.ts";
 
@@ -57,6 +59,8 @@ export interface PipelineInit {
   publicUrl?: string | null;
   /** The config's `retention`: workers purge finished messages older than that. */
   retention?: RetentionSettings | null;
+  /** How forwards to other apps and status events are signed and retried (the config's `webhooks`); none: no webhooks. */
+  webhooks?: WebhookSettings;
 }
 
 /**
@@ -82,6 +86,8 @@ export class Pipeline implements RouterPort, WorkSource {
   private readonly engines: ReadonlyMap<string, BackendClass>;
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly retention: RetentionPurge | undefined;
+  /** Forwards to other apps and status events (see forwards.ts). */
+  private readonly forwards: ForwardedMessages;
 
   constructor(init: PipelineInit) {
     const { store, queue, router, options, logger } = init;
@@ -112,6 +118,7 @@ export class Pipeline implements RouterPort, WorkSource {
     this.sender = new Sender({ store, events: this.events, backends, leases: this.leases, queue, options, logger });
     this.processor = new Processor({ store, events: this.events, router, leases: this.leases, queue, sender: this.sender, options, logger });
     if (init.retention) this.retention = new RetentionPurge({ store, settings: init.retention, logger });
+    this.forwards = new ForwardedMessages({ store, queue, router, leases: this.leases, settings: init.webhooks, pollMs: options.pollMs, logger });
     router.connect(this);
   }
 
@@ -278,8 +285,10 @@ export class Pipeline implements RouterPort, WorkSource {
   /** Stores an outgoing message with one queued transmission per connection, and tells the queue. */
   async enqueue(msg: OutgoingMessage, { priority, sendAt }: { priority: number; sendAt?: Date | string | number }): Promise<void> {
     checkText(msg.text);
+    if (msg.eventUrl !== undefined) this.forwards.checkEventUrl(msg.eventUrl);
     const record = outgoingRecord(msg, priority, scheduledTime(sendAt));
     await this.store.enqueueOutgoing({ message: record });
+    if (record.eventUrl) this.forwards.wake();
     this.events.emitQueued([record]);
     await handOver(this.logger, () => this.queue.outgoingQueued(outgoingWork(record)));
   }
@@ -287,6 +296,22 @@ export class Pipeline implements RouterPort, WorkSource {
   /** Cancels what is still queued of an outbound message (see ScheduledStore.cancelOutgoing), and tells the status listeners. */
   cancelOutgoing(id: string): ReturnType<Store["cancelOutgoing"]> {
     return cancelOutgoing(this.store, this.events, id);
+  }
+
+  /** Why status events cannot be POSTed to `url` (no secret, a host not allowed, …), or undefined. */
+  eventUrlRefusal(url: string): string | undefined {
+    try {
+      this.forwards.checkEventUrl(url);
+      return undefined;
+    } catch (error) {
+      if (error instanceof InvalidInputError) return error.reason;
+      throw error;
+    }
+  }
+
+  /** Queues the POST of an inbound message to another app, once per message and url (see RouterApi.forward). */
+  forward(msg: IncomingMessage, { url }: { url: string }): Promise<void> {
+    return this.forwards.forward(msg, url);
   }
 
   claimIncoming(limit: number, only?: string): Promise<Job[]> {
@@ -311,6 +336,7 @@ export class Pipeline implements RouterPort, WorkSource {
     this.active = true;
     this.leases.start();
     for (const backend of this.backends.values()) await backend.start();
+    this.forwards.start();
     await this.queue.consume(this, {
       inboundConcurrency: this.options.inboundConcurrency,
       sendConcurrency: this.options.sendConcurrency,
@@ -354,10 +380,10 @@ export class Pipeline implements RouterPort, WorkSource {
     await this.retention?.stop();
     // Work still running at the deadline is given back before it is told to stop, so that
     // whatever it writes as it stops is fenced out.
-    await this.queue.stop({
-      timeoutMs,
-      onDeadline: () => this.leases.release().catch((error) => this.logger.error({ err: error }, "giving back unfinished work failed; its leases run out")),
-    });
+    let released: Promise<void> | undefined;
+    const onDeadline = () =>
+      (released ??= this.leases.release().catch((error) => this.logger.error({ err: error }, "giving back unfinished work failed; its leases run out")));
+    await Promise.all([this.queue.stop({ timeoutMs, onDeadline }), this.forwards.stop({ timeoutMs, onDeadline })]);
     this.leases.stop();
   }
 

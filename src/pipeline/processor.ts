@@ -48,6 +48,7 @@ export function outgoingRecord(msg: OutgoingMessage, priority: number, notBefore
     connections: msg.connections,
     priority,
     ...(notBefore === undefined ? {} : { notBefore }),
+    ...(msg.eventUrl ? { eventUrl: msg.eventUrl } : {}),
   };
 }
 

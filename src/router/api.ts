@@ -33,6 +33,8 @@ export interface SendOptions {
    * has come means now; more than a year ahead is refused (InvalidInputError, field `sendAt`).
    */
   sendAt?: Date | string | number;
+  /** Where every status change of the message is POSTed, signed (see docs/operations.md, "Webhooks to other apps"). */
+  eventUrl?: string;
 }
 
 /**
@@ -62,6 +64,11 @@ export interface RouterApi {
   sendAll(text: string | Translatable, connections: Connection | readonly Connection[], options?: SendOptions): Promise<OutgoingMessage[]>;
   /** Get-or-create a connection per identity on the named backend, in input order. */
   lookupConnections(backendName: string, identities: readonly (string | number)[]): Promise<Connection[]>;
+  /**
+   * Queues the POST of an inbound message to `url` durably (signed, retried; see the `webhook`
+   * app), once per message and url however often this is called for them.
+   */
+  forward(msg: IncomingMessage, options: { url: string }): Promise<void>;
 }
 
 /**
@@ -80,6 +87,8 @@ export interface RouterPort {
   readonly contacts?: AppContacts;
   /** Opt-outs, for apps (see RouterApi.optOuts). */
   readonly optOuts?: AppOptOuts;
+  /** Queues an inbound message's POST to another app (see RouterApi.forward); a port without it cannot forward. */
+  forward?(msg: IncomingMessage, options: { url: string }): Promise<void>;
 }
 
 /** What apps may do with opt-outs: record one, lift one, look one up. */

@@ -106,6 +106,12 @@ export class Router implements RouterApi {
     return this.requirePort().lookupConnections(backendName, identities.map(String));
   }
 
+  forward(msg: IncomingMessage, options: { url: string }): Promise<void> {
+    const port = this.requirePort();
+    if (!port.forward) return Promise.reject(new Error("this router's port cannot forward messages to other apps: build it with createSystem"));
+    return port.forward(msg, options);
+  }
+
   /**
    * Accepts an inbound message: once this resolves it is durably stored (status Q) and will be
    * processed, even if the process dies now. A gateway id (`fields.externalId`) already accepted
@@ -210,6 +216,7 @@ export class Router implements RouterApi {
       id: options.id,
     });
     msg.endSession = options.endSession;
+    msg.eventUrl = options.eventUrl;
     await this.processOutgoingPhases(msg);
     return msg;
   }

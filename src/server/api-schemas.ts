@@ -2,6 +2,7 @@ import { z } from "zod";
 import { LIMITS, unfitText } from "../messages/limits.ts";
 import { MAX_SCHEDULE_MS, unfitSendAt } from "../messages/send-at.ts";
 import { STATUSES } from "../messages/status.ts";
+import { eventUrl, forward } from "./webhook-schemas.ts";
 
 /** The largest id a PostgreSQL `integer` (and `serial`) holds. */
 export const MAX_ID = 2_147_483_647;
@@ -41,6 +42,7 @@ export const sendMessageBody = z
       .optional()
       .describe("A group (its id or name): every member, at their first connection or the one on `backend`."),
     sendAt: sendAt.optional(),
+    eventUrl: eventUrl.optional(),
   })
   .strict()
   .refine((body) => [body.identities, body.connections, body.group].filter((r) => r !== undefined).length === 1, {
@@ -49,6 +51,10 @@ export const sendMessageBody = z
   .refine((body) => body.identities === undefined || body.backend !== undefined, { message: "`identities` need a `backend`" })
   .refine((body) => body.connections === undefined || body.backend === undefined, {
     message: "give `backend` and `identities`, or `connections`, not both",
+  })
+  .refine((body) => body.eventUrl === undefined || body.group === undefined, {
+    message: "`eventUrl` is for messages to `identities` or `connections`, not to a `group`",
+    path: ["eventUrl"],
   });
 
 export const listMessagesQuery = z
@@ -111,6 +117,7 @@ export const messageDetail = messageSummary.extend({
       deliveryReports: z.array(z.object({ at: z.string(), status, detail: z.string().nullable() })),
     }),
   ),
+  forwards: z.array(forward).describe("Its webhook POSTs: the forward of an inbound message, the status events of an outbound one."),
 });
 
 export const acceptedMessage = z.object({

@@ -11,6 +11,7 @@ import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
 import { jsonErrors } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
+import { shownForward } from "./webhook-view.ts";
 
 /**
  * `/api`, mounted under that prefix: queue messages, read their status, transmissions and
@@ -27,6 +28,8 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
       const body = parse(sendMessageBody, request.body, reply);
       if (!body) return reply;
       if (body.group !== undefined) return broadcast(reply, { group: body.group, backend: body.backend, text: body.text, sendAt: body.sendAt });
+      const refusal = body.eventUrl === undefined ? undefined : system.pipeline.eventUrlRefusal(body.eventUrl);
+      if (refusal) return reply.code(400).send({ error: `invalid request: eventUrl: ${refusal}`, issues: [{ path: "eventUrl", message: refusal }] });
       const wanted = body.connections ?? body.identities!.map((identity) => ({ backend: body.backend!, identity }));
       const unknown = [...new Set(wanted.map((c) => c.backend))].filter((name) => !system.backends.has(name));
       if (unknown.length > 0) {
@@ -53,7 +56,10 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
           )),
         );
       }
-      const msg = await system.router.send(body.text, connections, { sendAt: body.sendAt });
+      const msg = await system.router.send(body.text, connections, {
+        sendAt: body.sendAt,
+        ...(body.eventUrl === undefined ? {} : { eventUrl: body.eventUrl }),
+      });
       if (!msg.processed) return reply.code(409).send({ error: "an app's outgoing phase cancelled the message" });
       return reply
         .code(202)
@@ -84,6 +90,7 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
         transmissions: transmissions
           .filter((t) => t !== undefined)
           .map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
+        forwards: (await system.store.listWebhooks(record.id)).map(shownForward),
       };
     });
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { contact, contactBody, contactPage, contactsQuery, group, groupBody, groupChange, groupPage, membersBody, pageQuery } from "./api-contacts-schemas.ts";
 import { notOptedOut, optOut, optOutBody, optOutPage, optOutsQuery } from "./api-opt-outs-schemas.ts";
 import { acceptedMessage, apiError, cancelledMessage, listMessagesQuery, messageDetail, messagePage, sendMessageBody } from "./api-schemas.ts";
+import { webhookDocument } from "./webhook-schemas.ts";
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema: z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) } });
 const error = (description: string) => ({ description, content: json(apiError) });
@@ -154,7 +155,7 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(sendMessageBody, { io: "input" }) } } },
           responses: {
             "202": { description: "Queued; follow its status at /api/messages/{id}", content: json(acceptedMessage) },
-            "400": error("Invalid body, or a backend that is not installed"),
+            "400": error("Invalid body, a backend that is not installed, or an eventUrl that cannot be used (no webhooks.secret, a host not allowed)"),
             "401": error("Missing or wrong API token"),
             "404": error("A `group` that does not exist"),
             "409": error("A `group` with no member to send to, or an app's outgoing phase cancelled the message"),
@@ -185,5 +186,6 @@ export function openApiDocument(): Record<string, unknown> {
       ...contactPaths(),
       ...optOutPaths(),
     },
+    webhooks: webhookDocument(),
   };
 }

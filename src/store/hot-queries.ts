@@ -21,6 +21,7 @@ const MESSAGE_COLUMNS = [
   "updated_at",
   "sent_at",
   "delivered_at",
+  "event_url",
 ] as const satisfies readonly (keyof Database["messages"])[];
 
 const TRANSMISSION_COLUMNS = [
@@ -156,12 +157,17 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
       (p) => db.selectFrom("transmissions").select("message_id").where("id", "=", p("id")),
       direct,
     ),
-    /** A message's direction and status with each of its transmissions' status and error (none: nulls). */
+    /**
+     * A message's direction, status and eventUrl with each of its transmissions' id, status and
+     * error (none: nulls). The eventUrl comes with it so that a message without one pays nothing for status events.
+     */
     messageStatuses: new PreparedQuery<
       "id",
       {
         direction: Database["messages"]["direction"];
         message_status: Database["messages"]["status"];
+        event_url: string | null;
+        transmission_id: number | null;
         status: Database["transmissions"]["status"] | null;
         error: string | null;
       }
@@ -170,7 +176,14 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
         db
           .selectFrom("messages")
           .leftJoin("transmissions", "transmissions.message_id", "messages.id")
-          .select(["messages.direction", "messages.status as message_status", "transmissions.status", "transmissions.error"])
+          .select([
+            "messages.direction",
+            "messages.status as message_status",
+            "messages.event_url",
+            "transmissions.id as transmission_id",
+            "transmissions.status",
+            "transmissions.error",
+          ])
           .where("messages.id", "=", p("id")),
       direct,
     ),

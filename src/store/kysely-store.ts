@@ -15,6 +15,7 @@ import { Outbound } from "./kysely/outbound.ts";
 import { Scheduled } from "./kysely/scheduled.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
 import { Retention } from "./kysely/retention.ts";
+import { Webhooks } from "./kysely/webhooks.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -87,6 +88,7 @@ export class KyselyStore implements Store {
   private readonly retention: Retention;
   private readonly optOuts: OptOuts;
   private readonly scheduled: Scheduled;
+  private readonly webhooks: Webhooks;
 
   constructor(options: KyselyStoreOptions) {
     this.raw = options.db;
@@ -110,6 +112,7 @@ export class KyselyStore implements Store {
     this.retention = new Retention(ctx);
     this.optOuts = new OptOuts(ctx);
     this.scheduled = new Scheduled(ctx);
+    this.webhooks = new Webhooks(ctx);
   }
 
   migrate(): Promise<void> {
@@ -267,6 +270,18 @@ export class KyselyStore implements Store {
 
   purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }> {
     return this.retention.purgeFinished(args);
+  }
+  queueWebhook(args: Parameters<Store["queueWebhook"]>[0]): ReturnType<Store["queueWebhook"]> {
+    return this.webhooks.queueWebhook(args);
+  }
+  claimWebhooks(args: Parameters<Store["claimWebhooks"]>[0]): ReturnType<Store["claimWebhooks"]> {
+    return this.webhooks.claimWebhooks(args);
+  }
+  completeWebhook(args: Parameters<Store["completeWebhook"]>[0]): ReturnType<Store["completeWebhook"]> {
+    return this.webhooks.completeWebhook(args);
+  }
+  listWebhooks(messageId: string): ReturnType<Store["listWebhooks"]> {
+    return this.webhooks.listWebhooks(messageId);
   }
 
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void> {

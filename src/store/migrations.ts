@@ -312,6 +312,48 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.dropTable("opt_outs").execute();
     },
   },
+  // The webhook outbox (forwards to other apps, status events) and the eventUrl of outbound messages.
+  "0008_webhooks": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("messages").addColumn("event_url", "text").execute();
+      await db.schema
+        .createTable("webhook_deliveries")
+        .addColumn("id", ...id)
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("dedupe_key", "text", (c) => c.notNull())
+        .addColumn("message_id", "text", (c) => c.notNull().references("messages.id").onDelete("cascade"))
+        .addColumn("transmission_id", "integer", (c) => c.references("transmissions.id").onDelete("cascade"))
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("body", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("claimed_by", "text")
+        .addColumn("claimed_until", "bigint")
+        .addColumn("error", "text")
+        .addColumn("answer_status", "integer")
+        .addColumn("answer", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("webhook_deliveries_once").on("webhook_deliveries").column("dedupe_key").unique().execute();
+      await db.schema.createIndex("webhook_deliveries_due").on("webhook_deliveries").columns(["status", "next_attempt_at", "id"]).execute();
+      await db.schema
+        .createIndex("webhook_deliveries_claimed")
+        .on("webhook_deliveries")
+        .column("claimed_by")
+        .where(sql.ref("claimed_by"), "is not", null)
+        .execute();
+      await db.schema.createIndex("webhook_deliveries_message").on("webhook_deliveries").columns(["message_id", "id"]).execute();
+      await db.schema.createIndex("webhook_deliveries_transmission").on("webhook_deliveries").columns(["transmission_id", "id"]).execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("webhook_deliveries").execute();
+      await db.schema.alterTable("messages").dropColumn("event_url").execute();
+    },
+  },
   "0011_retention": {
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async up(db: Kysely<any>) {

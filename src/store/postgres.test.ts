@@ -5,6 +5,7 @@ import { scheduledContract } from "./scheduled.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
+import { webhooksContract } from "./webhooks.contract.ts";
 
 describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   let server: PostgresServer;
@@ -18,4 +19,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   retentionContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   optOutsContract("postgres", async () => openPostgresStore(await server.createDatabase(`opt_outs_${databases++}`)));
   scheduledContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
+  webhooksContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
 });

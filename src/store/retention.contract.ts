@@ -103,4 +103,30 @@ export function retentionContract(name: string, open: () => Promise<Store>): voi
       assert.equal(kept?.source, "keyword");
       assert.equal(kept?.messageId, null);
     }));
+
+  test(`${name}: a message whose webhook delivery is still to be POSTed is kept until it is done`, () =>
+    withStore(async (store) => {
+      const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["777"] });
+      await store.enqueueOutgoing({
+        message: {
+          id: "watched",
+          text: "news",
+          fields: {},
+          context: {},
+          inResponseTo: null,
+          connections: [connection],
+          eventUrl: "https://receiver.example/e",
+        },
+      });
+      const [t] = await store.claimTransmissions({ claim: claim(), limit: 1, maxAttempts: 5 });
+      await store.recordAttempts({ outcomes: [{ transmissionId: t.id, messageId: "watched", token: t.token, attempt: 1, status: "S", durationMs: 1 }] });
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 0, "its queued and sent events wait");
+      for (;;) {
+        const hooks = await store.claimWebhooks({ claim: claim(), limit: 10, maxAttempts: 5 });
+        if (hooks.length === 0) break;
+        for (const hook of hooks) await store.completeWebhook({ id: hook.id, token: hook.token, status: "S", answerStatus: 200 });
+      }
+      assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 1);
+      assert.deepEqual(await store.listWebhooks("watched"), []);
+    }));
 }

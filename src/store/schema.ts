@@ -72,6 +72,8 @@ export interface Database {
     updated_at: string;
     sent_at: string | null;
     delivered_at: string | null;
+    /** Outbound: where each status change of its transmissions is POSTed (see webhook_deliveries), or null. */
+    event_url: string | null;
   };
   transmissions: {
     id: Generated<number>;
@@ -135,6 +137,31 @@ export interface Database {
     /** The message that opted them out (their STOP), whose confirmation still goes. */
     message_id: string | null;
   };
+  /** The webhook outbox: inbound messages forwarded to other apps, and status events for `eventUrl`s (see store/kysely/webhooks.ts). */
+  webhook_deliveries: {
+    id: Generated<number>;
+    kind: "message" | "status";
+    /** Names the event (message and url, or transmission, status and attempt): the same event is queued once. */
+    dedupe_key: string;
+    message_id: string;
+    transmission_id: number | null;
+    url: string;
+    /** The JSON POSTed, exactly as signed. */
+    body: string;
+    /** Q queued, P being POSTed (claimed), S accepted by the receiver, E given up. */
+    status: "Q" | "P" | "S" | "E";
+    attempts: number;
+    next_attempt_at: number;
+    claimed_by: string | null;
+    claimed_until: number | null;
+    error: string | null;
+    /** The HTTP status of the last answer, if one came. */
+    answer_status: number | null;
+    /** The start of the last answer's body (bounded). */
+    answer: string | null;
+    created_at: string;
+    updated_at: string;
+  };
   backend_messages: {
     id: Generated<number>;
     name: string;
@@ -166,6 +193,7 @@ export const TABLES = [
   "inbound_parts",
   "transmission_parts",
   "opt_outs",
+  "webhook_deliveries",
 ] as const satisfies readonly (keyof Database)[];
 
 // Fails to compile when a table of Database is missing from TABLES.

@@ -54,6 +54,10 @@ export const METHODS = [
   "optIn",
   "getOptOut",
   "listOptOuts",
+  "queueWebhook",
+  "claimWebhooks",
+  "completeWebhook",
+  "listWebhooks",
 ] as const satisfies readonly (keyof Store)[];
 
 // Every method of Store must be in METHODS (but appData, which the main thread answers itself): this fails to compile when one is missing.

@@ -14,6 +14,7 @@ import { scheduledContract } from "./scheduled.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
+import { webhooksContract } from "./webhooks.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-store-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,6 +30,8 @@ retentionContract("sqlite file in its own thread", async () => openStore(`sqlite
 optOutsContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `opt-outs-${files++}.db`)}`));
 scheduledContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 scheduledContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
+webhooksContract("sqlite in memory", async () => openSqliteStore(":memory:"));
+webhooksContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));

@@ -144,6 +144,8 @@ export interface OutgoingRecordInit {
   priority?: number;
   /** A scheduled send: epoch ms before which none of its transmissions is sent. */
   notBefore?: number;
+  /** Where each status change of its transmissions is POSTed (see WebhookStore); checked by the caller. */
+  eventUrl?: string | null;
 }
 
 export interface AcceptResult {
@@ -524,6 +526,73 @@ export interface BackendMessageStore {
   clearBackendMessages(args: { name: string; identity?: string }): Promise<number>;
 }
 
+/** Q queued, P being POSTed, S accepted by the receiver, E given up. */
+export type WebhookStatus = "Q" | "P" | "S" | "E";
+
+/** One POST of the webhook outbox, as people see it. */
+export interface WebhookRecord {
+  id: number;
+  /** `message`: an inbound message forwarded (the webhook app); `status`: a status change for an eventUrl. */
+  kind: "message" | "status";
+  transmissionId: number | null;
+  url: string;
+  status: WebhookStatus;
+  attempts: number;
+  /** Epoch ms of the next try, for one waiting to be retried. */
+  nextAttemptAt: number | null;
+  error: string | null;
+  /** The HTTP status of the last answer, if one came. */
+  answerStatus: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ClaimedWebhook {
+  id: number;
+  kind: "message" | "status";
+  messageId: string;
+  url: string;
+  /** The JSON to POST, as it is signed. */
+  body: string;
+  token: string;
+  /** Counting this one. */
+  attempt: number;
+}
+
+/** What one POST came to; applied only if `token` still holds the row. */
+export interface WebhookOutcome {
+  id: number;
+  token: string;
+  /** S accepted, Q to retry at `nextAttemptAt`, E given up. */
+  status: "S" | "Q" | "E";
+  nextAttemptAt?: number;
+  /** Why it failed; for an S, what went wrong all the same (replies that could not be read). */
+  error?: string | null;
+  answerStatus?: number | null;
+  answer?: string | null;
+  /** Replies the receiver answered with: queued in the transaction that marks it S. */
+  replies?: readonly OutgoingRecordInit[];
+}
+
+/**
+ * The webhook outbox: POSTs to other apps, queued durably and claimed with leases like
+ * transmissions. Status events for a message's eventUrl are queued by the writes that change its
+ * transmissions (enqueue, recordAttempts, give-ups, reportDelivery), in their transaction.
+ */
+export interface WebhookStore {
+  /** Queues the forward of a stored message to `url`, once: the same message and url again is a duplicate. */
+  queueWebhook(args: { messageId: string; url: string; body: string; now?: number }): Promise<{ id: number; duplicate: boolean }>;
+  /**
+   * Leases up to `limit` due POSTs under `claim` (P), oldest first; a status event waits for the
+   * events of its transmission before it. One whose claim ran out after `maxAttempts` tries ends E.
+   */
+  claimWebhooks(args: { claim: Claim; limit: number; maxAttempts: number; now?: number }): Promise<ClaimedWebhook[]>;
+  /** Records a POST's outcome (and queues its replies) if the claim still holds; `applied` false when fenced out. */
+  completeWebhook(args: WebhookOutcome): Promise<{ applied: boolean; queued: OutgoingWork[] }>;
+  /** A message's POSTs, oldest first. */
+  listWebhooks(messageId: string): Promise<WebhookRecord[]>;
+}
+
 /**
  * Everything the system persists, and the durable queues on it: accepted inbound messages wait
  * as Q until a worker claims them; outbound transmissions wait as Q until a sender claims them.
@@ -578,7 +647,8 @@ export interface Store
     SessionStore,
     PartStore,
     RetentionStore,
-    ScheduledStore {
+    ScheduledStore,
+    WebhookStore {
   /** Creates or upgrades the schema; safe to run on every start. */
   migrate(): Promise<void>;
   /** The database for the apps' own tables; answered without a call to the database. */

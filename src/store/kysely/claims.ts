@@ -15,6 +15,7 @@ export class Claims implements ClaimStore {
       for (const slice of slices(tokens, 1, this.ctx.dialect)) {
         await trx.updateTable("messages").set({ claimed_until: until }).where("claimed_by", "in", slice).where("status", "=", "Q").execute();
         await trx.updateTable("transmissions").set({ claimed_until: until }).where("claimed_by", "in", slice).execute();
+        await trx.updateTable("webhook_deliveries").set({ claimed_until: until }).where("claimed_by", "in", slice).where("status", "=", "P").execute();
       }
     });
   }
@@ -37,6 +38,12 @@ export class Claims implements ClaimStore {
           .execute();
         // Moved on by a delivery report while its send was under way: nothing to give back but the claim.
         await trx.updateTable("transmissions").set({ claimed_by: null, claimed_until: null }).where("claimed_by", "in", slice).execute();
+        await trx
+          .updateTable("webhook_deliveries")
+          .set((eb) => ({ status: "Q", claimed_by: null, claimed_until: null, next_attempt_at: 0, attempts: eb("attempts", "-", 1) }))
+          .where("claimed_by", "in", slice)
+          .where("status", "=", "P")
+          .execute();
       }
     });
   }

@@ -118,7 +118,8 @@ export async function applyReport(
     messages.add(row.message_id);
     changes.push({ transmissionId: row.id, messageId: row.message_id, identity: row.identity, status: target, error });
   }
-  for (const messageId of messages) await refreshMessageStatus(trx, ctx, messageId, stamp);
+  const changed = changes.map((c) => c.transmissionId);
+  for (const messageId of messages) await refreshMessageStatus(trx, ctx, messageId, stamp, changed);
   return changes;
 }
 

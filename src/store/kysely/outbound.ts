@@ -13,6 +13,7 @@ import type {
   TransmissionChange,
 } from "../store.ts";
 import { applyKeptReports } from "./delivery.ts";
+import { queueStatusEvents } from "./webhook-events.ts";
 import { isDue, isoNow, newMessage, newTransmission, recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
 
 /** A transmission row binds this many values. */
@@ -35,8 +36,7 @@ export async function insertOutgoing(
   stamp: string,
   claim?: Claim,
 ): Promise<ClaimedTransmission[]> {
-  const { hot, dialect } = ctx;
-  await hot.insertMessage.run(
+  await ctx.hot.insertMessage.run(
     trx,
     newMessage(
       {
@@ -49,10 +49,24 @@ export async function insertOutgoing(
         context: init.context,
         priority: init.priority,
         next_attempt_at: init.notBefore,
+        event_url: init.eventUrl ?? null,
       },
       stamp,
     ),
   );
+  const claimed = await insertTransmissions(trx, ctx, init, stamp, claim);
+  if (init.eventUrl)
+    await queueStatusEvents(trx, { messageId: init.id, url: init.eventUrl, transmissionIds: "all", stamp, maxParameters: ctx.dialect.maxParameters });
+  return claimed;
+}
+
+async function insertTransmissions(
+  trx: Transaction<Database>,
+  { hot, dialect }: StoreContext,
+  init: OutgoingRecordInit,
+  stamp: string,
+  claim?: Claim,
+): Promise<ClaimedTransmission[]> {
   const transmissions = init.connections.map((c) => newTransmission(init.id, c.id, "O", stamp, init.priority, init.notBefore));
   if (claim) {
     const claimed: ClaimedTransmission[] = [];
@@ -186,7 +200,8 @@ export class Outbound implements OutboundStore {
         .where("id", "=", row.id)
         .execute();
     }
-    for (const messageId of new Set(spent.map((r) => r.message_id))) await refreshMessageStatus(trx, this.ctx, messageId, stamp);
+    const ids = spent.map((r) => r.id);
+    for (const messageId of new Set(spent.map((r) => r.message_id))) await refreshMessageStatus(trx, this.ctx, messageId, stamp, ids);
   }
 
   async dueTransmissions({ work, now = Date.now() }: { work: OutgoingWork; now?: number }): Promise<number> {
@@ -268,7 +283,9 @@ export class Outbound implements OutboundStore {
       if (attempts.length === 1) await hot.insertAttempt.run(trx, attempts[0]);
       else for (const slice of slices(attempts, 7, dialect)) await trx.insertInto("attempts").values(slice).execute();
       const statuses = new Map<string, Status>();
-      for (const messageId of await this.messagesOf(trx, applied)) statuses.set(messageId, await refreshMessageStatus(trx, this.ctx, messageId, stamp));
+      const changed = applied.map((o) => o.transmissionId);
+      for (const messageId of await this.messagesOf(trx, applied))
+        statuses.set(messageId, await refreshMessageStatus(trx, this.ctx, messageId, stamp, changed));
       // Reports that overtook these answers were kept until the answers brought their gateway ids.
       const answered = applied
         .filter((o) => o.status === "S" && o.externalId)

@@ -48,6 +48,10 @@ export class Retention implements RetentionStore {
             ]),
           ]),
         )
+        // A forward to another app, or a status event, still to be POSTed keeps its message.
+        .where((eb) =>
+          eb.not(eb.exists(eb.selectFrom("webhook_deliveries as w").select("w.id").whereRef("w.message_id", "=", "m.id").where("w.status", "in", ["Q", "P"]))),
+        )
         .orderBy("m.created_at")
         .limit(limit);
       const messages = await trx.deleteFrom("messages").where("id", "in", finished).executeTakeFirst();

@@ -5,6 +5,7 @@ import type { HotQueries } from "../hot-queries.ts";
 import type { Database } from "../schema.ts";
 import type { MessageRecord, TransmissionRecord } from "../store.ts";
 import type { StoreDialect } from "./dialect.ts";
+import { queueStatusEvents } from "./webhook-events.ts";
 
 /** What every part of the store works with: the database, its dialect, the prepared hot statements. */
 export interface StoreContext {
@@ -71,6 +72,7 @@ export function newMessage(
     attempts?: number;
     /** Outbound: a scheduled send's time (see schema.ts). */
     next_attempt_at?: number;
+    event_url?: string | null;
   },
   stamp: string,
 ): Database["messages"] {
@@ -90,6 +92,7 @@ export function newMessage(
     updated_at: stamp,
     sent_at: null,
     delivered_at: null,
+    event_url: m.event_url ?? null,
   };
 }
 
@@ -167,14 +170,24 @@ export function toMessageRecord(m: Selectable<Database["messages"]>, transmissio
   };
 }
 
-/** Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. */
-export async function refreshMessageStatus(trx: Transaction<Database>, ctx: StoreContext, messageId: string, stamp: string): Promise<Status> {
+/**
+ * Re-derives a message's status from its transmissions (CONTRACTS.md §7.6) and saves it. `changed`
+ * names the transmissions the caller's write changed: for a message with an eventUrl, each
+ * becomes a status event in the same transaction (see webhook-events.ts).
+ */
+export async function refreshMessageStatus(
+  trx: Transaction<Database>,
+  ctx: StoreContext,
+  messageId: string,
+  stamp: string,
+  changed: readonly number[] = [],
+): Promise<Status> {
   const { hot, dialect } = ctx;
   // Then read in a statement of its own: it sees what the transaction that held the lock committed.
   await dialect.lockMessage(trx, messageId);
   const rows = (await hot.messageStatuses.run(trx, { id: messageId })).rows;
   if (rows.length === 0) throw new Error(`message ${messageId} is not in the store`);
-  const [{ direction, message_status: was }] = rows;
+  const [{ direction, message_status: was, event_url: eventUrl }] = rows;
   const transmissions = rows.filter((r) => r.status !== null);
   const status = deriveMessageStatus(
     direction,
@@ -189,5 +202,10 @@ export async function refreshMessageStatus(trx: Transaction<Database>, ctx: Stor
     sentAt: status === "S" && was !== "S" ? stamp : null,
     deliveredAt: status === "D" && was !== "D" ? stamp : null,
   });
+  if (eventUrl) {
+    const ids = new Set(changed);
+    const mine = rows.flatMap((r) => (r.transmission_id !== null && ids.has(r.transmission_id) ? [r.transmission_id] : []));
+    if (mine.length > 0) await queueStatusEvents(trx, { messageId, url: eventUrl, transmissionIds: mine, stamp, maxParameters: dialect.maxParameters });
+  }
   return status;
 }

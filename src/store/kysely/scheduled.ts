@@ -45,7 +45,16 @@ export class Scheduled implements ScheduledStore {
         for (const row of rows)
           changes.push({ transmissionId: row.id, messageId: id, identity: row.identity, backend: row.backend, status: "E", error: CANCELLED });
       }
-      const status = cancelled.length > 0 ? await refreshMessageStatus(trx, this.ctx, id, stamp) : await this.statusOf(trx, id);
+      const status =
+        cancelled.length > 0
+          ? await refreshMessageStatus(
+              trx,
+              this.ctx,
+              id,
+              stamp,
+              cancelled.map((r) => r.id),
+            )
+          : await this.statusOf(trx, id);
       const counts = await trx
         .selectFrom("transmissions")
         .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
