@@ -12,6 +12,7 @@ import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
+import { MessageLog } from "./kysely/message-log.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -34,6 +35,7 @@ import type {
   IncomingRecordInit,
   MessageQuery,
   MessageRecord,
+  MessageStats,
   SessionRecord,
   SessionStep,
   OutgoingRecordInit,
@@ -78,6 +80,7 @@ export class KyselyStore implements Store {
   private readonly claims: Claims;
   private readonly delivery: Delivery;
   private readonly reads: Reads;
+  private readonly messageLog: MessageLog;
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
@@ -98,6 +101,7 @@ export class KyselyStore implements Store {
     this.claims = new Claims(ctx);
     this.delivery = new Delivery(ctx);
     this.reads = new Reads(ctx);
+    this.messageLog = new MessageLog(ctx);
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
@@ -180,6 +184,7 @@ export class KyselyStore implements Store {
     replies: readonly OutgoingRecordInit[];
     claimReplies?: Claim;
     session?: SessionStep;
+    handledBy?: string | null;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }> {
     return this.inbound.completeIncoming(args);
   }
@@ -247,6 +252,9 @@ export class KyselyStore implements Store {
   }
   listMessages(query: MessageQuery): Promise<MessageRecord[]> {
     return this.reads.listMessages(query);
+  }
+  messageStats(args: { since: string; until: string }): Promise<MessageStats> {
+    return this.messageLog.messageStats(args);
   }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);

@@ -2,6 +2,7 @@ import { after, before, describe } from "node:test";
 import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test/support/postgres.ts";
 import { openPostgresStore } from "./postgres.ts";
 import { storeContract } from "./store.contract.ts";
+import { messageLogContract } from "./message-log.contract.ts";
 
 describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   let server: PostgresServer;
@@ -12,4 +13,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   after(() => server?.stop());
 
   storeContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
+  messageLogContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
 });

@@ -69,6 +69,10 @@ export interface Database {
     updated_at: string;
     sent_at: string | null;
     delivered_at: string | null;
+    /** Inbound: the app whose handle (or default) phase answered it, once processed. */
+    handled_by: Generated<string | null>;
+    /** Inbound: when it was processed (R). */
+    processed_at: Generated<string | null>;
   };
   transmissions: {
     id: Generated<number>;

@@ -44,6 +44,7 @@ export const METHODS = [
   "getMessage",
   "getTransmission",
   "listMessages",
+  "messageStats",
   "addBackendMessages",
   "listBackendMessages",
   "countBackendMessages",

@@ -11,6 +11,7 @@ import type { Database } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
 import { storeContract } from "./store.contract.ts";
+import { messageLogContract } from "./message-log.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-store-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,6 +21,8 @@ storeContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 storeContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
 // As the server opens it: in its own thread, behind the connection cache.
 storeContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
+messageLogContract("sqlite in memory", async () => openSqliteStore(":memory:"));
+messageLogContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));

@@ -110,6 +110,10 @@ export interface MessageRecord {
   updatedAt: string;
   sentAt: string | null;
   deliveredAt: string | null;
+  /** Inbound: the app whose handle (or default) phase answered it; null when none did, or not processed yet. */
+  handledBy: string | null;
+  /** Inbound: when it was processed (R), or null. */
+  processedAt: string | null;
   transmissions: TransmissionRecord[];
 }
 
@@ -247,6 +251,12 @@ export interface MessageQuery {
   backend?: string;
   identity?: string;
   inResponseTo?: string;
+  /** A case-insensitive substring of the text (ASCII letters only on SQLite); `%` and `_` are plain characters. */
+  text?: string;
+  /** Only messages created at or after this ISO time. */
+  since?: string;
+  /** Only messages created before this ISO time. */
+  until?: string;
   limit?: number;
   /** Only messages older than this message (keyset paging, newest first). */
   before?: string;
@@ -398,6 +408,8 @@ export interface InboundStore {
     claimReplies?: Claim;
     /** The message's session step, saved in the same transaction (see SessionStore.saveSession). */
     session?: SessionStep;
+    /** The app that handled it (see MessageRecord.handledBy), written by the same statement. */
+    handledBy?: string | null;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }>;
   /**
    * A claimed message's processing failed: back to the queue at `nextAttemptAt`, or E with the
@@ -470,6 +482,40 @@ export interface ReadStore {
   pendingWork(args?: { now?: number }): Promise<PendingWork>;
 }
 
+/** Messages in one hour (UTC), by direction. */
+export interface HourlyCount {
+  /** The hour's start, ISO (`2026-12-02T01:00:00.000Z`). */
+  hour: string;
+  in: number;
+  out: number;
+}
+
+/**
+ * One backend's outbound transmissions: `delivered` D, `failed` E, `sent` S (the gateway took
+ * it, no delivery report yet), `pending` Q or P (waiting to be sent, or being sent).
+ */
+export interface BackendOutcomes {
+  backend: string;
+  delivered: number;
+  failed: number;
+  sent: number;
+  pending: number;
+}
+
+export interface MessageStats {
+  since: string;
+  until: string;
+  /** Only the hours that had messages, oldest first. */
+  hourly: HourlyCount[];
+  /** Transmissions of the outbound messages created in the window, by backend name. */
+  backends: BackendOutcomes[];
+}
+
+/** What the message log draws: counts over a window of creation times. */
+export interface MessageLogStore {
+  messageStats(args: { since: string; until: string }): Promise<MessageStats>;
+}
+
 /** The database backend's table (and the message tester's conversation). */
 export interface BackendMessageStore {
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void>;
@@ -504,6 +550,7 @@ export interface Store
     ClaimStore,
     DeliveryStore,
     ReadStore,
+    MessageLogStore,
     BackendMessageStore,
     SessionStore,
     PartStore {

@@ -9,6 +9,7 @@ import type {
   ReadStore,
   TransmissionDetail,
 } from "../store.ts";
+import { sql } from "kysely";
 import { isoNow, recipients, slices, toMessageRecord, toTransmission, type StoreContext, type TransmissionRow } from "./rows.ts";
 
 /** What people and tools read: messages with their transmissions, attempts and reports, and the work left. */
@@ -99,6 +100,14 @@ export class Reads implements ReadStore {
     if (query.direction) select = select.where("messages.direction", "=", query.direction);
     if (query.status) select = select.where("messages.status", "=", query.status);
     if (query.inResponseTo) select = select.where("messages.in_response_to", "=", query.inResponseTo);
+    if (query.since) select = select.where("messages.created_at", ">=", query.since);
+    if (query.until) select = select.where("messages.created_at", "<", query.until);
+    if (query.text) {
+      const pattern = `%${query.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      // SQLite's LIKE ignores the case of ASCII letters; PostgreSQL's needs ILIKE.
+      const like = this.ctx.dialect.name === "postgres" ? sql.raw("ilike") : sql.raw("like");
+      select = select.where(sql<boolean>`${sql.ref("messages.text")} ${like} ${pattern} escape '\\'`);
+    }
     if (query.before) {
       const anchor = await db.selectFrom("messages").select(["created_at", "id"]).where("id", "=", query.before).executeTakeFirst();
       if (!anchor) return [];
@@ -109,7 +118,18 @@ export class Reads implements ReadStore {
         ]),
       );
     }
-    if (query.backend || query.identity) {
+    if (query.identity) {
+      // The messages of these connections, found through connections_identity and transmissions_connection.
+      select = select.where("messages.id", "in", (eb) =>
+        eb
+          .selectFrom("transmissions")
+          .innerJoin("connections", "connections.id", "transmissions.connection_id")
+          .innerJoin("backends", "backends.id", "connections.backend_id")
+          .select("transmissions.message_id")
+          .where("connections.identity", "in", identityForms(query.identity!))
+          .$if(!!query.backend, (q) => q.where("backends.name", "=", query.backend!)),
+      );
+    } else if (query.backend) {
       select = select.where(({ exists, selectFrom }) =>
         exists(
           selectFrom("transmissions")
@@ -117,8 +137,7 @@ export class Reads implements ReadStore {
             .innerJoin("backends", "backends.id", "connections.backend_id")
             .select("transmissions.id")
             .whereRef("transmissions.message_id", "=", "messages.id")
-            .$if(!!query.backend, (q) => q.where("backends.name", "=", query.backend!))
-            .$if(!!query.identity, (q) => q.where("connections.identity", "=", query.identity!)),
+            .where("backends.name", "=", query.backend!),
         ),
       );
     }
@@ -217,4 +236,10 @@ export class BackendMessages implements BackendMessageStore {
       .$if(query.identity !== undefined, (q) => q.where("identity", "=", query.identity!))
       .$if(query.direction !== undefined, (q) => q.where("direction", "=", query.direction!));
   }
+}
+
+/** A phone number as given, and with or without its leading `+`: gateways write the same number both ways. */
+export function identityForms(identity: string): string[] {
+  const bare = identity.startsWith("+") ? identity.slice(1) : identity;
+  return bare === "" ? [identity] : [bare, `+${bare}`];
 }

@@ -71,7 +71,7 @@ export function newMessage(
     attempts?: number;
   },
   stamp: string,
-): Database["messages"] {
+): Omit<Database["messages"], "handled_by" | "processed_at"> {
   return {
     ...m,
     fields: JSON.stringify(m.fields),
@@ -160,6 +160,8 @@ export function toMessageRecord(m: Selectable<Database["messages"]>, transmissio
     updatedAt: m.updated_at,
     sentAt: m.sent_at,
     deliveredAt: m.delivered_at,
+    handledBy: m.handled_by,
+    processedAt: m.processed_at,
     transmissions: transmissions.map(toTransmission),
   };
 }
