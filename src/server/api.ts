@@ -4,6 +4,7 @@ import type { Connection } from "../messages/connection.ts";
 import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { contactRoutes } from "./api-contacts.ts";
+import { messageLogRoutes } from "./api-message-log.ts";
 import { parse } from "./api-parse.ts";
 import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
@@ -67,14 +68,17 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     };
 
     contactRoutes(api, system);
+    messageLogRoutes(api, system);
 
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
       const record = await system.store.getMessage(request.params.id);
       if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
       const transmissions = await Promise.all(record.transmissions.map((t) => system.store.getTransmission(t.id)));
+      const replies = record.direction === "I" ? await system.store.listMessages({ inResponseTo: record.id, limit: 20 }) : [];
       return {
         ...summary(record),
         fields: record.fields,
+        replies: replies.reverse().map(summary),
         transmissions: transmissions
           .filter((t) => t !== undefined)
           .map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
@@ -112,6 +116,8 @@ function summary(record: MessageRecord) {
     updatedAt: record.updatedAt,
     sentAt: record.sentAt,
     deliveredAt: record.deliveredAt,
+    handledBy: record.handledBy,
+    processedAt: record.processedAt,
     transmissions: record.transmissions.map(transmission),
   };
 }
