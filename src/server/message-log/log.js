@@ -205,8 +205,8 @@ async function showTimeline(id) {
 
 function hourlyChart(stats) {
   const chart = $("hourly-chart");
-  const end = Math.floor(Date.parse(stats.until) / HOUR) * HOUR;
-  const hours = Array.from({ length: 24 }, (_, i) => end - (23 - i) * HOUR);
+  const first = Math.floor(Date.parse(stats.since) / HOUR) * HOUR;
+  const hours = Array.from({ length: 24 }, (_, i) => first + i * HOUR);
   const counts = new Map(stats.hourly.map((h) => [Date.parse(h.hour), h]));
   const max = Math.max(1, ...stats.hourly.map((h) => Math.max(h.in, h.out)));
   const [width, height, base] = [720, 200, 180];
@@ -245,9 +245,9 @@ const SHARES = ["delivered", "sent", "pending", "failed"];
 function backendChart(stats) {
   const chart = $("backend-chart");
   const rowHeight = 28;
-  const labelWidth = 160;
-  const width = 720 - labelWidth;
-  chart.setAttribute("viewBox", `0 0 720 ${Math.max(1, stats.backends.length) * rowHeight + 4}`);
+  const labelWidth = 100;
+  const width = 360 - labelWidth;
+  chart.setAttribute("viewBox", `0 0 360 ${Math.max(1, stats.backends.length) * rowHeight + 4}`);
   const nodes = [];
   const lines = [];
   for (const [i, b] of stats.backends.entries()) {
@@ -278,7 +278,9 @@ function backendChart(stats) {
 
 async function charts() {
   try {
-    const stats = await getJson("messages/stats");
+    // The 24 whole hours the chart draws, this one included; the outcomes count over the same window.
+    const since = new Date(Math.floor(Date.now() / HOUR) * HOUR - 23 * HOUR).toISOString();
+    const stats = await getJson(`messages/stats?since=${encodeURIComponent(since)}`);
     hourlyChart(stats);
     backendChart(stats);
   } catch (error) {
