@@ -46,6 +46,7 @@ describe("the message log's API: filters, timeline, stats, CSV", () => {
     ["until before since", "since=2026-12-02&until=2026-12-01", /until: must be later than since/],
     ["a text search too long", `text=${"x".repeat(201)}`, /text: Too big/i],
     ["an unknown filter", "phone=1", /Unrecognized key/i],
+    ["a NUL in the text (PostgreSQL cannot compare it)", "text=a%00b", /text: .*NUL/i],
   ];
   for (const [what, query, error] of refusals) {
     test(`GET /api/messages refuses ${what} with 400 and the field`, async () => {

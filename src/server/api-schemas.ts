@@ -58,11 +58,11 @@ const isoTime = (what: string) =>
 
 /** The filters the message log and its CSV export share with `GET /api/messages`. */
 const messageFilters = {
-  identity: z.string().trim().min(1).max(LIMITS.identity).optional().describe("A phone number, matched whole, with or without its leading `+`."),
-  backend: z.string().min(1).max(100).optional(),
+  identity: storable(z.string().trim().min(1).max(LIMITS.identity)).optional().describe("A phone number, matched whole, with or without its leading `+`."),
+  backend: storable(z.string().min(1).max(100)).optional(),
   status: z.enum(STATUSES as [string, ...string[]]).optional(),
   direction: z.enum(["I", "O"]).optional(),
-  text: z.string().min(1).max(MAX_SEARCH_TEXT).optional().describe("A piece of the text, in any case (on SQLite only ASCII letters ignore case)."),
+  text: storable(z.string().min(1).max(MAX_SEARCH_TEXT)).optional().describe("A piece of the text, in any case (on SQLite only ASCII letters ignore case)."),
   since: isoTime("since").optional().describe("Messages created at or after this time."),
   until: isoTime("until").optional().describe("Messages created before this time."),
 };
@@ -77,7 +77,7 @@ export const listMessagesQuery = z
   .object({
     ...messageFilters,
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    before: z.string().min(1).max(100).optional().describe("The `next` of the previous page."),
+    before: storable(z.string().min(1).max(100)).optional().describe("The `next` of the previous page."),
   })
   .strict()
   .superRefine(sinceBeforeUntil);

@@ -17,7 +17,7 @@ export class MessageLog implements MessageLogStore {
   async messageStats({ since, until }: { since: string; until: string }): Promise<MessageStats> {
     const { db } = this.ctx;
     // ISO times sort as text: the first 13 characters are the hour ("2026-12-02T01").
-    const hour = sql<string>`substr(messages.created_at, 1, 13)`;
+    const hour = sql<string>`substr(${sql.ref("messages.created_at")}, 1, 13)`;
     const hours = await db
       .selectFrom("messages")
       .select([hour.as("hour"), "messages.direction", (eb) => eb.fn.countAll<number | string>().as("n")])
