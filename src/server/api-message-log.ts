@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { MessageQuery, MessageRecord, Store, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { parse } from "./api-parse.ts";
-import { exportMessagesQuery, MAX_STATS_WINDOW_MS, statsQuery } from "./api-schemas.ts";
+import { exportMessagesQuery, MAX_STATS_WINDOW_MS, statsQuery, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
 import { csvRow } from "./csv.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -71,16 +71,18 @@ async function* csvChunks(store: Store, filters: Omit<MessageQuery, "limit" | "b
   let left = limit;
   while (left > 0) {
     const size = Math.min(EXPORT_PAGE, left);
-    const page = await store.listMessages({ ...filters, before, limit: size });
+    // Each statement of a text search reads a bounded part of the log; the store serves others between them.
+    const { messages: page, scannedTo } = await store.searchMessages({ ...filters, before, limit: size, scanLimit: TEXT_SCAN_LIMIT });
     let chunk = "";
     for (const message of page) {
       const recipients = message.transmissions.filter((t) => named(t, filters));
       for (const t of recipients.length > 0 ? recipients : [undefined]) chunk += csvRow(cells(message, t));
     }
     if (chunk !== "") yield chunk;
-    if (page.length < size) return;
     left -= page.length;
-    before = page.at(-1)!.id;
+    const next = page.length === size ? page.at(-1)!.id : scannedTo;
+    if (next === null) return;
+    before = next;
   }
 }
 

@@ -40,6 +40,8 @@ export const sendMessageBody = z
 
 /** Characters of a text search. */
 export const MAX_SEARCH_TEXT = 200;
+/** Messages a text search looks through for one page, at most: a search never reads the whole log at once. */
+export const TEXT_SCAN_LIMIT = 50_000;
 /** Messages in one CSV export, at most. */
 export const MAX_EXPORT_MESSAGES = 100_000;
 /** The widest window the charts count over. */
@@ -77,7 +79,11 @@ export const listMessagesQuery = z
   .object({
     ...messageFilters,
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    before: storable(z.string().min(1).max(100)).optional().describe("The `next` of the previous page."),
+    before: storable(z.string().min(1).max(100))
+      .optional()
+      .describe(
+        "The `next` of the previous page. A text search looks through 50,000 messages a page at most: its `next` then goes on from there, and a page may hold fewer messages than `limit`.",
+      ),
   })
   .strict()
   .superRefine(sinceBeforeUntil);

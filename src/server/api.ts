@@ -6,7 +6,7 @@ import type { System } from "../system.ts";
 import { contactRoutes } from "./api-contacts.ts";
 import { messageLogRoutes } from "./api-message-log.ts";
 import { parse } from "./api-parse.ts";
-import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
+import { listMessagesQuery, sendMessageBody, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
 import { jsonErrors } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -88,9 +88,15 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     api.get("/messages", async (request, reply) => {
       const query = parse(listMessagesQuery, request.query, reply);
       if (!query) return reply;
-      const records = await system.store.listMessages({ ...query, status: query.status as MessageRecord["status"], limit: query.limit + 1 });
+      const { messages: records, scannedTo } = await system.store.searchMessages({
+        ...query,
+        status: query.status as MessageRecord["status"],
+        limit: query.limit + 1,
+        scanLimit: TEXT_SCAN_LIMIT,
+      });
       const page = records.slice(0, query.limit);
-      return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : null };
+      // A text search that stopped at its scan limit goes on from where it stopped.
+      return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : scannedTo };
     });
   };
 }

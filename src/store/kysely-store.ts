@@ -35,6 +35,7 @@ import type {
   IncomingRecordInit,
   MessageQuery,
   MessageRecord,
+  MessageSearch,
   MessageStats,
   SessionRecord,
   SessionStep,
@@ -252,6 +253,9 @@ export class KyselyStore implements Store {
   }
   listMessages(query: MessageQuery): Promise<MessageRecord[]> {
     return this.reads.listMessages(query);
+  }
+  searchMessages(query: MessageQuery & { scanLimit: number }): Promise<MessageSearch> {
+    return this.reads.searchMessages(query);
   }
   messageStats(args: { since: string; until: string }): Promise<MessageStats> {
     return this.messageLog.messageStats(args);

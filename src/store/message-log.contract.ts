@@ -37,6 +37,27 @@ export function messageLogContract(name: string, open: () => Promise<Store>): vo
       assert.deepEqual(ids(await store.listMessages({ text: "sure", limit: 1 })), ["d"], "bounded by limit");
     }));
 
+  test(`${name}: searchMessages looks for a text in scanLimit messages at most, and says where to go on from`, () =>
+    withStore(async (store) => {
+      const [phone] = await store.lookupConnections({ backend: "http", identities: ["211"] });
+      const start = Date.parse("2026-02-01T00:00:00.000Z");
+      for (let i = 0; i < 6; i++) await accept(store, `s${i}`, phone, i === 0 || i === 4 ? "needle" : "hay", start + i * 1_000);
+      const first = await store.searchMessages({ text: "needle", limit: 10, scanLimit: 3 });
+      assert.deepEqual([ids(first.messages), first.scannedTo], [["s4"], "s3"], "s5, s4, s3 looked through");
+      const second = await store.searchMessages({ text: "needle", limit: 10, scanLimit: 3, before: first.scannedTo! });
+      assert.deepEqual([ids(second.messages), second.scannedTo], [["s0"], "s0"]);
+      const last = await store.searchMessages({ text: "needle", limit: 10, scanLimit: 3, before: second.scannedTo! });
+      assert.deepEqual([ids(last.messages), last.scannedTo], [[], null], "nothing older: the search is over");
+      const full = await store.searchMessages({ text: "a", limit: 2, scanLimit: 3 });
+      assert.deepEqual([ids(full.messages), full.scannedTo], [["s5", "s3"], null], "a page that fills up goes on from its last message");
+      const all = await store.searchMessages({ text: "needle", limit: 10, scanLimit: 100 });
+      assert.deepEqual([ids(all.messages), all.scannedTo], [["s4", "s0"], null], "fewer messages than the limit: all looked through");
+      const plain = await store.searchMessages({ limit: 10, scanLimit: 3 });
+      assert.deepEqual([plain.messages.length, plain.scannedTo], [6, null], "without a text nothing is scanned");
+      const ranged = await store.searchMessages({ text: "needle", limit: 10, scanLimit: 2, until: new Date(start + 4_500).toISOString() });
+      assert.deepEqual([ids(ranged.messages), ranged.scannedTo], [["s4"], "s3"], "the scan starts at the end of the range");
+    }));
+
   test(`${name}: listMessages takes a time range on createdAt (since inclusive, until exclusive), with keyset paging`, () =>
     withStore(async (store) => {
       const [phone] = await store.lookupConnections({ backend: "http", identities: ["222"] });

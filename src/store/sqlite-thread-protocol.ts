@@ -44,6 +44,7 @@ export const METHODS = [
   "getMessage",
   "getTransmission",
   "listMessages",
+  "searchMessages",
   "messageStats",
   "addBackendMessages",
   "listBackendMessages",

@@ -511,8 +511,20 @@ export interface MessageStats {
   backends: BackendOutcomes[];
 }
 
-/** What the message log draws: counts over a window of creation times. */
+/** A page of a search whose text was looked for in a bounded number of messages. */
+export interface MessageSearch {
+  messages: MessageRecord[];
+  /**
+   * The oldest message the text was looked for in, when the scan stopped at its limit before the
+   * page filled: older matches may exist, and `before` this id finds them. Null otherwise.
+   */
+  scannedTo: string | null;
+}
+
+/** What the message log reads: bounded searches, and counts over a window of creation times. */
 export interface MessageLogStore {
+  /** listMessages, but a `text` is looked for in `scanLimit` messages at most (the newest of the range): a search never reads the whole log. */
+  searchMessages(query: MessageQuery & { scanLimit: number }): Promise<MessageSearch>;
   messageStats(args: { since: string; until: string }): Promise<MessageStats>;
 }
 

@@ -113,7 +113,8 @@ async function search(page = 0) {
     flash(error.message);
     return;
   }
-  flash("");
+  // A text search looks through a bounded part of the log for each page: say so when it stopped there.
+  flash(data.next && data.messages.length < PAGE_SIZE ? "The search stopped after looking through part of the log: Older › looks further back." : "");
   anchors = anchors.slice(0, page + 1);
   if (data.next) anchors.push(data.next);
   $("messages").tBodies[0].replaceChildren(...data.messages.map(row));

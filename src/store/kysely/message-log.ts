@@ -7,7 +7,7 @@ import type { StoreContext } from "./rows.ts";
  * the outcomes, `transmissions_message`), so their cost grows with the messages in the window and
  * nothing else.
  */
-export class MessageLog implements MessageLogStore {
+export class MessageLog implements Pick<MessageLogStore, "messageStats"> {
   private readonly ctx: StoreContext;
 
   constructor(ctx: StoreContext) {
