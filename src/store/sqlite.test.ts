@@ -59,7 +59,8 @@ test("sqlite file: the WAL is copied into the database file by the checkpoint th
   for (let i = 0; i < 200; i++) await store.acceptIncoming({ message: { id: `wal-${i}`, text: "x".repeat(500), fields: {}, connection }, dedupeWindowMs: 0 });
   assert.ok(statSync(`${path}-wal`).size > 100_000, "the writes went to the WAL");
   const deadline = Date.now() + 5_000;
-  while (statSync(path).size <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  // The checkpoint thread may copy the WAL in several passes while the writes go on: wait for all of it.
+  while (statSync(path).size <= before + 100_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(statSync(path).size > before + 100_000, `the database file grew from ${before} to ${statSync(path).size} bytes`);
   await store.close();
 });
