@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "csv-parse/sync";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { startFastifyApp } from "../docs/examples/embed-fastify.ts";
 import { unlessInCi } from "./support/components.ts";
+import { FakeGateway } from "./support/fake-gateway.ts";
 import { KANNEL_PASSWORD, messageLogFixture, type MessageLogFixture } from "./support/message-log-fixture.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -171,4 +173,38 @@ test("in a real browser: a message's text is shown as text, never as markup", { 
   assert.equal(await page.textContent("#timeline-text"), text);
   assert.notEqual(await page.title(), "owned");
   assert.deepEqual(problems, [], "no policy violation, no script error");
+});
+
+test("in a real browser: the message log mounted under /sms in a host's Fastify app finds a message sent through the host's route", {
+  skip: SKIP,
+  timeout: 60_000,
+}, async () => {
+  const gateway = new FakeGateway();
+  gateway.status = 202;
+  gateway.answer = "0: Accepted for delivery";
+  await gateway.listen();
+  const mounted = await startFastifyApp({
+    installedBackends: { kannel: { engine: "kannel", sendsmsUrl: `${gateway.url}/cgi-bin/sendsms`, sendsmsParams: { from: "1" } } },
+    apps: ["echo"],
+    database: "sqlite::memory:",
+    pipeline: { pollMs: 20 },
+  });
+  const tab = await context.newPage();
+  try {
+    const sent = await fetch(`${mounted.url}/appointments`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phone: "255711000000", date: "Monday" }),
+    });
+    assert.equal(sent.status, 202);
+    await tab.goto(`${mounted.url}/sms/messages`);
+    assert.match(tab.url(), /\/sms\/messages\/$/);
+    await tab.locator("#messages tbody tr td.text", { hasText: "See you on Monday" }).waitFor({ timeout: 5_000 });
+    await tab.locator("#backend-chart rect").first().waitFor({ state: "attached" });
+    assert.match((await tab.locator("#backend-chart title").allTextContents()).join(), /^kannel: 1 (sent|pending) \(100%\)$/);
+  } finally {
+    await tab.close();
+    await mounted.close();
+    await gateway.close();
+  }
 });
