@@ -152,6 +152,8 @@ function messageLink(id, label) {
   return link;
 }
 
+const replyCount = (replies) => (replies.length === 0 ? "No reply" : `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`);
+
 function timelineEvents(message) {
   const events = [];
   const { numbers, backends } = recipients(message);
@@ -159,8 +161,10 @@ function timelineEvents(message) {
     events.push(event(message.createdAt, "Accepted", `From ${numbers} on ${backends}`));
     if (message.processedAt) {
       const handled = message.handledBy ? `Handled by the app "${message.handledBy}"` : "No app handled it";
-      const replies = message.replies.length === 0 ? "No reply" : `${message.replies.length} ${message.replies.length === 1 ? "reply" : "replies"}`;
-      events.push(event(message.processedAt, "Processed", handled, replies));
+      events.push(event(message.processedAt, "Processed", handled, replyCount(message.replies)));
+    } else if (message.status === "R") {
+      // Processed before the store recorded when and by which app (migration 0009).
+      events.push(event(message.updatedAt, "Processed", replyCount(message.replies)));
     } else if (message.status === "E") {
       events.push(event(message.updatedAt, "Processing failed", message.error));
     } else {
