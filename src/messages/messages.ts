@@ -33,6 +33,8 @@ export class MessageBase {
   readonly inResponseTo: IncomingMessage | undefined;
   processed = false;
   handled = false;
+  /** The app whose handle (or default) phase answered the message; the message log shows it. */
+  handledBy: string | null = null;
 
   constructor(init: MessageInit) {
     if (typeof init.text !== "string") {

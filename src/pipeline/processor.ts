@@ -115,6 +115,7 @@ export class Processor {
           replies,
           claimReplies: replyClaim,
           session: msg.session && this.sessionStep(msg, replies),
+          handledBy: msg.handledBy,
         });
       } catch (error) {
         place?.cancel();

@@ -196,6 +196,7 @@ export class Router implements RouterApi {
         }
         if ((phase === "handle" || phase === "default") && result === true) {
           if (phase === "handle") msg.handled = true;
+          msg.handledBy = app.name;
           break;
         }
       }

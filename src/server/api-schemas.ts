@@ -57,16 +57,85 @@ export const sendMessageBody = z
     path: ["eventUrl"],
   });
 
+/** Characters of a text search. */
+export const MAX_SEARCH_TEXT = 200;
+/** Messages a text search looks through for one page, at most: a search never reads the whole log at once. */
+export const TEXT_SCAN_LIMIT = 50_000;
+/** Messages in one CSV export, at most. */
+export const MAX_EXPORT_MESSAGES = 100_000;
+/** The widest window the charts count over. */
+export const MAX_STATS_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
+/** An ISO 8601 date, or a time with its offset (a time without one would be read in the server's zone), as the store compares them. */
+const isoTime = (what: string) =>
+  z
+    .string()
+    .max(40)
+    .refine((value) => ISO_TIME.test(value) && !Number.isNaN(Date.parse(value)), {
+      message: `give ${what} as an ISO 8601 date or time with its offset, as 2026-12-01 or 2026-12-01T08:00:00Z`,
+    })
+    .transform((value) => new Date(value).toISOString());
+
+/** The filters the message log and its CSV export share with `GET /api/messages`. */
+const messageFilters = {
+  identity: storable(z.string().trim().min(1).max(LIMITS.identity)).optional().describe("A phone number, matched whole, with or without its leading `+`."),
+  backend: storable(z.string().min(1).max(100)).optional(),
+  status: z.enum(STATUSES as [string, ...string[]]).optional(),
+  direction: z.enum(["I", "O"]).optional(),
+  text: storable(z.string().min(1).max(MAX_SEARCH_TEXT)).optional().describe("A piece of the text, in any case (on SQLite only ASCII letters ignore case)."),
+  since: isoTime("since").optional().describe("Messages created at or after this time."),
+  until: isoTime("until").optional().describe("Messages created before this time."),
+};
+
+const sinceBeforeUntil = (query: { since?: string; until?: string }, ctx: z.RefinementCtx) => {
+  if (query.since && query.until && query.since >= query.until) {
+    ctx.addIssue({ code: "custom", path: ["until"], message: "must be later than since" });
+  }
+};
+
 export const listMessagesQuery = z
   .object({
-    identity: z.string().min(1).optional(),
-    backend: z.string().min(1).optional(),
-    status: z.enum(STATUSES as [string, ...string[]]).optional(),
-    direction: z.enum(["I", "O"]).optional(),
+    ...messageFilters,
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    before: z.string().min(1).optional().describe("The `next` of the previous page."),
+    before: storable(z.string().min(1).max(100))
+      .optional()
+      .describe(
+        "The `next` of the previous page. A text search looks through 50,000 messages a page at most: its `next` then goes on from there, and a page may hold fewer messages than `limit`.",
+      ),
+  })
+  .strict()
+  .superRefine(sinceBeforeUntil);
+
+export const exportMessagesQuery = z
+  .object({
+    ...messageFilters,
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_EXPORT_MESSAGES)
+      .default(MAX_EXPORT_MESSAGES)
+      .describe("The newest this many messages (100,000 at most); narrow the time range to reach older ones."),
+  })
+  .strict()
+  .superRefine(sinceBeforeUntil);
+
+export const statsQuery = z
+  .object({
+    since: isoTime("since").optional().describe("Default: 24 hours before `until`."),
+    until: isoTime("until").optional().describe("Default: now."),
   })
   .strict();
+
+export const messageStats = z.object({
+  since: z.string(),
+  until: z.string(),
+  hourly: z.array(z.object({ hour: z.string(), in: z.number().int(), out: z.number().int() })).describe("Hours (UTC) that had messages, oldest first."),
+  backends: z
+    .array(z.object({ backend: z.string(), delivered: z.number().int(), failed: z.number().int(), sent: z.number().int(), pending: z.number().int() }))
+    .describe("Transmissions of the outbound messages of the window: delivered D, failed E, sent S (no report yet), pending Q or P."),
+});
 
 const status = z.enum(STATUSES as [string, ...string[]]).describe("Q queued, R received, P processing, S sent, D delivered, E errored");
 
@@ -106,11 +175,14 @@ export const messageSummary = z.object({
   sentAt: z.string().nullable(),
   deliveredAt: z.string().nullable(),
   sendAt: z.string().nullable().describe("When a scheduled message was to go; null when it was sent at once."),
+  handledBy: z.string().nullable().describe("Inbound: the app whose handle (or default) phase answered it."),
+  processedAt: z.string().nullable().describe("Inbound: when the apps processed it."),
   transmissions: z.array(transmission),
 });
 
 export const messageDetail = messageSummary.extend({
   fields: z.record(z.string(), z.unknown()),
+  replies: z.array(messageSummary).describe("Inbound: the replies the apps made to it, in order (20 at most)."),
   transmissions: z.array(
     transmission.extend({
       attemptLog: z.array(attempt),

@@ -141,6 +141,8 @@ describe("/api without a token", () => {
     assert.deepEqual(Object.keys(document.paths), [
       "/api/messages",
       "/api/messages/{id}",
+      "/api/messages/stats",
+      "/api/messages.csv",
       "/api/contacts",
       "/api/contacts/{id}",
       "/api/groups",

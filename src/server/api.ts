@@ -6,8 +6,9 @@ import type { System } from "../system.ts";
 import { contactRoutes } from "./api-contacts.ts";
 import { optOutRoutes } from "./api-opt-outs.ts";
 import { cancelRoute, scheduledAt } from "./api-scheduled.ts";
+import { messageLogRoutes } from "./api-message-log.ts";
 import { parse } from "./api-parse.ts";
-import { listMessagesQuery, sendMessageBody } from "./api-schemas.ts";
+import { listMessagesQuery, sendMessageBody, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
 import { jsonErrors } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -79,14 +80,17 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
 
     contactRoutes(api, system);
     optOutRoutes(api, system);
+    messageLogRoutes(api, system);
 
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
       const record = await system.store.getMessage(request.params.id);
       if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
       const transmissions = await Promise.all(record.transmissions.map((t) => system.store.getTransmission(t.id)));
+      const replies = record.direction === "I" ? await system.store.listMessages({ inResponseTo: record.id, limit: 20 }) : [];
       return {
         ...summary(record),
         fields: record.fields,
+        replies: replies.reverse().map(summary),
         transmissions: transmissions
           .filter((t) => t !== undefined)
           .map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
@@ -99,9 +103,15 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     api.get("/messages", async (request, reply) => {
       const query = parse(listMessagesQuery, request.query, reply);
       if (!query) return reply;
-      const records = await system.store.listMessages({ ...query, status: query.status as MessageRecord["status"], limit: query.limit + 1 });
+      const { messages: records, scannedTo } = await system.store.searchMessages({
+        ...query,
+        status: query.status as MessageRecord["status"],
+        limit: query.limit + 1,
+        scanLimit: TEXT_SCAN_LIMIT,
+      });
       const page = records.slice(0, query.limit);
-      return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : null };
+      // A text search that stopped at its scan limit goes on from where it stopped.
+      return { messages: page.map(summary), next: records.length > query.limit ? page.at(-1)!.id : scannedTo };
     });
   };
 }
@@ -128,6 +138,8 @@ function summary(record: MessageRecord) {
     sentAt: record.sentAt,
     deliveredAt: record.deliveredAt,
     sendAt: record.sendAt,
+    handledBy: record.handledBy,
+    processedAt: record.processedAt,
     transmissions: record.transmissions.map(transmission),
   };
 }

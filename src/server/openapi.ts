@@ -1,8 +1,19 @@
 import { z } from "zod";
 import { contact, contactBody, contactPage, contactsQuery, group, groupBody, groupChange, groupPage, membersBody, pageQuery } from "./api-contacts-schemas.ts";
 import { notOptedOut, optOut, optOutBody, optOutPage, optOutsQuery } from "./api-opt-outs-schemas.ts";
-import { acceptedMessage, apiError, cancelledMessage, listMessagesQuery, messageDetail, messagePage, sendMessageBody } from "./api-schemas.ts";
 import { webhookDocument } from "./webhook-schemas.ts";
+import {
+  acceptedMessage,
+  apiError,
+  cancelledMessage,
+  exportMessagesQuery,
+  listMessagesQuery,
+  messageDetail,
+  messagePage,
+  messageStats,
+  sendMessageBody,
+  statsQuery,
+} from "./api-schemas.ts";
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema: z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) } });
 const error = (description: string) => ({ description, content: json(apiError) });
@@ -138,6 +149,26 @@ function optOutPaths() {
   };
 }
 
+/** What the message log reads besides the list and the detail. */
+function messageLogPaths() {
+  return {
+    "/api/messages/stats": {
+      get: {
+        summary: "Messages per hour by direction, and outbound outcomes per backend, over a window (24 hours by default, 7 days at most)",
+        parameters: queryParameters(statsQuery),
+        responses: { "200": { description: "The counts", content: json(messageStats) }, "400": error("Invalid window") },
+      },
+    },
+    "/api/messages.csv": {
+      get: {
+        summary: "The search of GET /api/messages as CSV (UTF-8 with a byte order mark), one row per message and recipient, newest first",
+        parameters: queryParameters(exportMessagesQuery),
+        responses: { "200": { description: "CSV, RFC 4180", content: { "text/csv": { schema: { type: "string" } } } }, "400": error("Invalid query") },
+      },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 description of /api, built from the same zod schemas that validate requests. */
 export function openApiDocument(): Record<string, unknown> {
   const query = z.toJSONSchema(listMessagesQuery, { io: "input" }) as { properties: Record<string, object> };
@@ -183,6 +214,7 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      ...messageLogPaths(),
       ...contactPaths(),
       ...optOutPaths(),
     },

@@ -7,6 +7,7 @@ import { ConfigError } from "../errors.ts";
 import type { System } from "../system.ts";
 import { accessPolicy, protect, refuseAccess, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
+import { messageLogPages } from "./message-log/message-log.ts";
 import { parseUrlencoded, UndecodableError } from "../http/urlencoded.ts";
 import { inboundErrors, jsonErrors, textErrors } from "./errors.ts";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
@@ -85,6 +86,7 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
   if (system.config.api) {
     openApiRoute(app);
     await app.register(apiPlugin(system, policy), { prefix: "/api" });
+    await app.register(messageLogPages(policy), { prefix: "/messages" });
   }
   if (system.config.tester && tester) {
     const context: PagesContext = {

@@ -111,11 +111,19 @@ export function hotQueries(db: Kysely<Database>, direct?: Executor) {
       direct,
     ),
     /** Finishes an unprocessed inbound message, if this claim still holds it. */
-    completeIncoming: new PreparedQuery<"id" | "token" | "stamp", never>(
+    completeIncoming: new PreparedQuery<"id" | "token" | "stamp" | "handledBy", never>(
       (p) =>
         db
           .updateTable("messages")
-          .set({ status: "R", error: null, updated_at: p("stamp"), claimed_by: null, claimed_until: null })
+          .set({
+            status: "R",
+            error: null,
+            updated_at: p("stamp"),
+            processed_at: p("stamp"),
+            handled_by: p("handledBy"),
+            claimed_by: null,
+            claimed_until: null,
+          })
           .where("id", "=", p("id"))
           .where("status", "=", "Q")
           .where("claimed_by", "=", p("token")),

@@ -16,6 +16,7 @@ import { Scheduled } from "./kysely/scheduled.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
 import { Retention } from "./kysely/retention.ts";
 import { Webhooks } from "./kysely/webhooks.ts";
+import { MessageLog } from "./kysely/message-log.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -38,6 +39,8 @@ import type {
   IncomingRecordInit,
   MessageQuery,
   MessageRecord,
+  MessageSearch,
+  MessageStats,
   SessionRecord,
   SessionStep,
   OutgoingRecordInit,
@@ -82,6 +85,7 @@ export class KyselyStore implements Store {
   private readonly claims: Claims;
   private readonly delivery: Delivery;
   private readonly reads: Reads;
+  private readonly messageLog: MessageLog;
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
@@ -106,6 +110,7 @@ export class KyselyStore implements Store {
     this.claims = new Claims(ctx);
     this.delivery = new Delivery(ctx);
     this.reads = new Reads(ctx);
+    this.messageLog = new MessageLog(ctx);
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
@@ -192,6 +197,7 @@ export class KyselyStore implements Store {
     replies: readonly OutgoingRecordInit[];
     claimReplies?: Claim;
     session?: SessionStep;
+    handledBy?: string | null;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }> {
     return this.inbound.completeIncoming(args);
   }
@@ -263,6 +269,12 @@ export class KyselyStore implements Store {
   }
   listMessages(query: MessageQuery): Promise<MessageRecord[]> {
     return this.reads.listMessages(query);
+  }
+  searchMessages(query: MessageQuery & { scanLimit: number }): Promise<MessageSearch> {
+    return this.reads.searchMessages(query);
+  }
+  messageStats(args: { since: string; until: string }): Promise<MessageStats> {
+    return this.messageLog.messageStats(args);
   }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);

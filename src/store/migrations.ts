@@ -354,6 +354,22 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable("messages").dropColumn("event_url").execute();
     },
   },
+  "0009_message_log": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      // Which app's handle (or default) answered an inbound message, and when it was processed: the message log's timeline.
+      await db.schema.alterTable("messages").addColumn("handled_by", "text").execute();
+      await db.schema.alterTable("messages").addColumn("processed_at", "text").execute();
+      // The message log searches by phone number on every backend: (backend_id, identity) cannot serve that.
+      await db.schema.createIndex("connections_identity").on("connections").column("identity").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex("connections_identity").execute();
+      await db.schema.alterTable("messages").dropColumn("processed_at").execute();
+      await db.schema.alterTable("messages").dropColumn("handled_by").execute();
+    },
+  },
   "0011_retention": {
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async up(db: Kysely<any>) {

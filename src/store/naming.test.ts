@@ -15,6 +15,7 @@ import { TABLES } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import { kyselyDatabase } from "./sqlite-dialect.ts";
 import { storeContract } from "./store.contract.ts";
+import { messageLogContract } from "./message-log.contract.ts";
 import type { Store } from "./store.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-naming-"));
@@ -48,6 +49,8 @@ function sqliteNames(path: string, type: "table" | "index"): string[] {
 }
 
 storeContract("sqlite in memory, tables prefixed", async () => openSqliteStore(":memory:", { tablePrefix: "sms_" }));
+// The message log's queries hold SQL of their own (substr, LIKE … ESCAPE): the prefix must reach it.
+messageLogContract("sqlite in memory, tables prefixed", async () => openSqliteStore(":memory:", { tablePrefix: "sms_" }));
 
 test("TABLES names every table the migrations create, and a prefix starts every table and index name in the database", async () => {
   const path = file();
@@ -164,7 +167,7 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
     hostSql(url, "select table_schema, table_name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2");
 
   // The host's own pool, with pg's default parsers (bigints as text), and a plugin of its own.
-  storeContract("postgres through the host's Kysely, in a schema, tables prefixed", async () => {
+  const onHostKysely = async () => {
     const pool = new pg.Pool({ connectionString: await database(), max: 5 });
     const host = new Kysely({ dialect: new PostgresDialect({ pool }) });
     const store = openPostgresStoreOnKysely(host, { tablePrefix: "sms_", schema: "rapidsms" });
@@ -174,7 +177,9 @@ describe("PostgreSQL: living in the host's database", { skip: POSTGRES_MISSING }
       await host.destroy();
     };
     return store;
-  });
+  };
+  storeContract("postgres through the host's Kysely, in a schema, tables prefixed", onHostKysely);
+  messageLogContract("postgres through the host's Kysely, in a schema, tables prefixed", onHostKysely);
 
   test("the host's tables of RapidSMS's names are refused, leaving nothing behind; a schema of its own then works, twice", async () => {
     const url = await database();

@@ -6,6 +6,7 @@ import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
 import { webhooksContract } from "./webhooks.contract.ts";
+import { messageLogContract } from "./message-log.contract.ts";
 
 describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   let server: PostgresServer;
@@ -20,4 +21,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   optOutsContract("postgres", async () => openPostgresStore(await server.createDatabase(`opt_outs_${databases++}`)));
   scheduledContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   webhooksContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
+  messageLogContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
 });

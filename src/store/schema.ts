@@ -74,6 +74,10 @@ export interface Database {
     delivered_at: string | null;
     /** Outbound: where each status change of its transmissions is POSTed (see webhook_deliveries), or null. */
     event_url: string | null;
+    /** Inbound: the app whose handle (or default) phase answered it, once processed. */
+    handled_by: Generated<string | null>;
+    /** Inbound: when it was processed (R). */
+    processed_at: Generated<string | null>;
   };
   transmissions: {
     id: Generated<number>;

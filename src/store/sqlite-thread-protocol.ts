@@ -46,6 +46,8 @@ export const METHODS = [
   "getMessage",
   "getTransmission",
   "listMessages",
+  "searchMessages",
+  "messageStats",
   "addBackendMessages",
   "listBackendMessages",
   "countBackendMessages",

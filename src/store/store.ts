@@ -112,6 +112,10 @@ export interface MessageRecord {
   deliveredAt: string | null;
   /** When a scheduled outbound message was to go (ISO 8601); null when it was sent at once. */
   sendAt: string | null;
+  /** Inbound: the app whose handle (or default) phase answered it; null when none did, or not processed yet. */
+  handledBy: string | null;
+  /** Inbound: when it was processed (R), or null. */
+  processedAt: string | null;
   transmissions: TransmissionRecord[];
 }
 
@@ -255,6 +259,12 @@ export interface MessageQuery {
   backend?: string;
   identity?: string;
   inResponseTo?: string;
+  /** A case-insensitive substring of the text (ASCII letters only on SQLite); `%` and `_` are plain characters. */
+  text?: string;
+  /** Only messages created at or after this ISO time. */
+  since?: string;
+  /** Only messages created before this ISO time. */
+  until?: string;
   limit?: number;
   /** Only messages older than this message (keyset paging, newest first). */
   before?: string;
@@ -406,6 +416,8 @@ export interface InboundStore {
     claimReplies?: Claim;
     /** The message's session step, saved in the same transaction (see SessionStore.saveSession). */
     session?: SessionStep;
+    /** The app that handled it (see MessageRecord.handledBy), written by the same statement. */
+    handledBy?: string | null;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }>;
   /**
    * A claimed message's processing failed: back to the queue at `nextAttemptAt`, or E with the
@@ -515,6 +527,52 @@ export interface RetentionStore {
    * outbound one whose every transmission is S, D or E. Call it again while it returns `limit`.
    */
   purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }>;
+}
+
+/** Messages in one hour (UTC), by direction. */
+export interface HourlyCount {
+  /** The hour's start, ISO (`2026-12-02T01:00:00.000Z`). */
+  hour: string;
+  in: number;
+  out: number;
+}
+
+/**
+ * One backend's outbound transmissions: `delivered` D, `failed` E, `sent` S (the gateway took
+ * it, no delivery report yet), `pending` Q or P (waiting to be sent, or being sent).
+ */
+export interface BackendOutcomes {
+  backend: string;
+  delivered: number;
+  failed: number;
+  sent: number;
+  pending: number;
+}
+
+export interface MessageStats {
+  since: string;
+  until: string;
+  /** Only the hours that had messages, oldest first. */
+  hourly: HourlyCount[];
+  /** Transmissions of the outbound messages created in the window, by backend name. */
+  backends: BackendOutcomes[];
+}
+
+/** A page of a search whose text was looked for in a bounded number of messages. */
+export interface MessageSearch {
+  messages: MessageRecord[];
+  /**
+   * The oldest message the text was looked for in, when the scan stopped at its limit before the
+   * page filled: older matches may exist, and `before` this id finds them. Null otherwise.
+   */
+  scannedTo: string | null;
+}
+
+/** What the message log reads: bounded searches, and counts over a window of creation times. */
+export interface MessageLogStore {
+  /** listMessages, but a `text` is looked for in `scanLimit` messages at most (the newest of the range): a search never reads the whole log. */
+  searchMessages(query: MessageQuery & { scanLimit: number }): Promise<MessageSearch>;
+  messageStats(args: { since: string; until: string }): Promise<MessageStats>;
 }
 
 /** The database backend's table (and the message tester's conversation). */
@@ -643,6 +701,7 @@ export interface Store
     ClaimStore,
     DeliveryStore,
     ReadStore,
+    MessageLogStore,
     BackendMessageStore,
     SessionStore,
     PartStore,

@@ -121,17 +121,19 @@ export class Inbound implements InboundStore {
     replies,
     claimReplies,
     session,
+    handledBy = null,
   }: {
     id: string;
     token: string;
     replies: readonly OutgoingRecordInit[];
     claimReplies?: Claim;
     session?: SessionStep;
+    handledBy?: string | null;
   }): Promise<{ applied: boolean; claimed: ClaimedTransmission[] }> {
     const { hot, dialect } = this.ctx;
     const stamp = isoNow();
     return dialect.write(async (trx) => {
-      const updated = await hot.completeIncoming.run(trx, { id, token, stamp });
+      const updated = await hot.completeIncoming.run(trx, { id, token, stamp, handledBy });
       // The claim was lost (its lease ran out and another worker took the message): keep theirs.
       if (Number(updated.numAffectedRows ?? 0) === 0) return { applied: false, claimed: [] };
       await hot.setTransmissionsOf.run(trx, { messageId: id, status: "R", error: null, stamp });

@@ -5,10 +5,13 @@ import type {
   BackendMessageStore,
   MessageQuery,
   MessageRecord,
+  MessageSearch,
   PendingWork,
   ReadStore,
   TransmissionDetail,
 } from "../store.ts";
+import { type ExpressionBuilder, sql } from "kysely";
+import type { Database } from "../schema.ts";
 import { isoNow, recipients, slices, toMessageRecord, toTransmission, type StoreContext, type TransmissionRow } from "./rows.ts";
 
 /** What people and tools read: messages with their transmissions, attempts and reports, and the work left. */
@@ -20,11 +23,15 @@ export class Reads implements ReadStore {
   }
 
   async getMessage(id: string): Promise<MessageRecord | undefined> {
-    const [record] = await this.listMessagesWhere({ id });
+    const [record] = (await this.listMessagesWhere({ id })).messages;
     return record;
   }
 
-  listMessages(query: MessageQuery): Promise<MessageRecord[]> {
+  async listMessages(query: MessageQuery): Promise<MessageRecord[]> {
+    return (await this.listMessagesWhere(query)).messages;
+  }
+
+  searchMessages(query: MessageQuery & { scanLimit: number }): Promise<MessageSearch> {
     return this.listMessagesWhere(query);
   }
 
@@ -92,24 +99,67 @@ export class Reads implements ReadStore {
     ]);
   }
 
-  private async listMessagesWhere(query: MessageQuery & { id?: string }): Promise<MessageRecord[]> {
+  /**
+   * With `scanLimit` and a `text`, the text is looked for in that many messages at most (the
+   * newest of the time range and page): `scannedTo` is then the oldest of them, where a search for
+   * more continues (`before`), unless the page filled up first.
+   */
+  private async listMessagesWhere(query: MessageQuery & { id?: string; scanLimit?: number }): Promise<MessageSearch> {
     const { db } = this.ctx;
     let select = db.selectFrom("messages").selectAll("messages");
+    const anchor = query.before ? await db.selectFrom("messages").select(["created_at", "id"]).where("id", "=", query.before).executeTakeFirst() : undefined;
+    if (query.before && !anchor) return { messages: [], scannedTo: null };
+    let boundary: { created_at: string; id: string } | undefined;
+    if (query.text && query.scanLimit) {
+      // By time alone, the walk reads the index only; every message as old as the one found is in the scan.
+      const edge = await db
+        .selectFrom("messages")
+        .select("messages.created_at")
+        .$if(!!query.since, (q) => q.where("messages.created_at", ">=", query.since!))
+        .$if(!!query.until, (q) => q.where("messages.created_at", "<", query.until!))
+        .$if(!!anchor, (q) => q.where("messages.created_at", "<", anchor!.created_at))
+        .orderBy("messages.created_at", "desc")
+        .offset(query.scanLimit - 1)
+        .limit(1)
+        .executeTakeFirst();
+      if (edge) {
+        // The oldest message of the scan (its edge is strictly older than the page's anchor, so a search always moves on).
+        const oldest = await db
+          .selectFrom("messages")
+          .select("messages.id")
+          .where("messages.created_at", "=", edge.created_at)
+          .orderBy("messages.id")
+          .limit(1)
+          .executeTakeFirstOrThrow();
+        boundary = { created_at: edge.created_at, id: oldest.id };
+        select = select.where("messages.created_at", ">=", edge.created_at);
+      }
+    }
     if (query.id !== undefined) select = select.where("messages.id", "=", query.id);
     if (query.direction) select = select.where("messages.direction", "=", query.direction);
     if (query.status) select = select.where("messages.status", "=", query.status);
     if (query.inResponseTo) select = select.where("messages.in_response_to", "=", query.inResponseTo);
-    if (query.before) {
-      const anchor = await db.selectFrom("messages").select(["created_at", "id"]).where("id", "=", query.before).executeTakeFirst();
-      if (!anchor) return [];
-      select = select.where((eb) =>
-        eb.or([
-          eb("messages.created_at", "<", anchor.created_at),
-          eb.and([eb("messages.created_at", "=", anchor.created_at), eb("messages.id", "<", anchor.id)]),
-        ]),
-      );
+    if (query.since) select = select.where("messages.created_at", ">=", query.since);
+    if (query.until) select = select.where("messages.created_at", "<", query.until);
+    if (query.text) {
+      const pattern = `%${query.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      // SQLite's LIKE ignores the case of ASCII letters; PostgreSQL's needs ILIKE.
+      const like = this.ctx.dialect.name === "postgres" ? sql.raw("ilike") : sql.raw("like");
+      select = select.where(sql<boolean>`${sql.ref("messages.text")} ${like} ${pattern} escape '\\'`);
     }
-    if (query.backend || query.identity) {
+    if (anchor) select = select.where((eb) => olderThan(eb, anchor));
+    if (query.identity) {
+      // The messages of these connections, found through connections_identity and transmissions_connection.
+      select = select.where("messages.id", "in", (eb) =>
+        eb
+          .selectFrom("transmissions")
+          .innerJoin("connections", "connections.id", "transmissions.connection_id")
+          .innerJoin("backends", "backends.id", "connections.backend_id")
+          .select("transmissions.message_id")
+          .where("connections.identity", "in", identityForms(query.identity!))
+          .$if(!!query.backend, (q) => q.where("backends.name", "=", query.backend!)),
+      );
+    } else if (query.backend) {
       select = select.where(({ exists, selectFrom }) =>
         exists(
           selectFrom("transmissions")
@@ -117,17 +167,14 @@ export class Reads implements ReadStore {
             .innerJoin("backends", "backends.id", "connections.backend_id")
             .select("transmissions.id")
             .whereRef("transmissions.message_id", "=", "messages.id")
-            .$if(!!query.backend, (q) => q.where("backends.name", "=", query.backend!))
-            .$if(!!query.identity, (q) => q.where("connections.identity", "=", query.identity!)),
+            .where("backends.name", "=", query.backend!),
         ),
       );
     }
-    const messages = await select
-      .orderBy("messages.created_at", "desc")
-      .orderBy("messages.id", "desc")
-      .limit(query.limit ?? 100)
-      .execute();
-    if (messages.length === 0) return [];
+    const limit = query.limit ?? 100;
+    const messages = await select.orderBy("messages.created_at", "desc").orderBy("messages.id", "desc").limit(limit).execute();
+    const scannedTo = boundary && messages.length < limit ? boundary.id : null;
+    if (messages.length === 0) return { messages: [], scannedTo };
     const transmissions: TransmissionRow[] = [];
     for (const slice of slices(messages, 1, this.ctx.dialect)) {
       transmissions.push(
@@ -142,7 +189,7 @@ export class Reads implements ReadStore {
       );
     }
     const byMessage = Map.groupBy(transmissions, (t) => t.message_id);
-    return messages.map((m) => toMessageRecord(m, byMessage.get(m.id) ?? []));
+    return { messages: messages.map((m) => toMessageRecord(m, byMessage.get(m.id) ?? [])), scannedTo };
   }
 }
 
@@ -217,4 +264,18 @@ export class BackendMessages implements BackendMessageStore {
       .$if(query.identity !== undefined, (q) => q.where("identity", "=", query.identity!))
       .$if(query.direction !== undefined, (q) => q.where("direction", "=", query.direction!));
   }
+}
+
+/** Messages after `anchor` in the log's order (newest first): older, or as old with a smaller id. */
+function olderThan(eb: ExpressionBuilder<Database, "messages">, anchor: { created_at: string; id: string }) {
+  return eb.or([
+    eb("messages.created_at", "<", anchor.created_at),
+    eb.and([eb("messages.created_at", "=", anchor.created_at), eb("messages.id", "<", anchor.id)]),
+  ]);
+}
+
+/** A phone number as given, and with or without its leading `+`: gateways write the same number both ways. */
+export function identityForms(identity: string): string[] {
+  const bare = identity.startsWith("+") ? identity.slice(1) : identity;
+  return bare === "" ? [identity] : [bare, `+${bare}`];
 }

@@ -75,7 +75,7 @@ export function newMessage(
     event_url?: string | null;
   },
   stamp: string,
-): Database["messages"] {
+): Omit<Database["messages"], "handled_by" | "processed_at"> {
   return {
     ...m,
     fields: JSON.stringify(m.fields),
@@ -166,6 +166,8 @@ export function toMessageRecord(m: Selectable<Database["messages"]>, transmissio
     sentAt: m.sent_at,
     deliveredAt: m.delivered_at,
     sendAt: m.direction === "O" && Number(m.next_attempt_at) > 0 ? new Date(Number(m.next_attempt_at)).toISOString() : null,
+    handledBy: m.handled_by,
+    processedAt: m.processed_at,
     transmissions: transmissions.map(toTransmission),
   };
 }
