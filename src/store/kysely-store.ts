@@ -12,6 +12,7 @@ import type { StoreDialect } from "./kysely/dialect.ts";
 import { Inbound } from "./kysely/inbound.ts";
 import { Outbound } from "./kysely/outbound.ts";
 import { BackendMessages, Reads } from "./kysely/reads.ts";
+import { QueueDepths } from "./kysely/queue-depth.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -39,6 +40,7 @@ import type {
   OutgoingRecordInit,
   OutgoingWork,
   PendingWork,
+  QueueDepth,
   RecordedAttempts,
   ReportResult,
   SendOutcome,
@@ -78,6 +80,7 @@ export class KyselyStore implements Store {
   private readonly claims: Claims;
   private readonly delivery: Delivery;
   private readonly reads: Reads;
+  private readonly depths: QueueDepths;
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
@@ -98,6 +101,7 @@ export class KyselyStore implements Store {
     this.claims = new Claims(ctx);
     this.delivery = new Delivery(ctx);
     this.reads = new Reads(ctx);
+    this.depths = new QueueDepths(ctx);
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
@@ -250,6 +254,9 @@ export class KyselyStore implements Store {
   }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);
+  }
+  queueDepth(args?: { now?: number }): Promise<QueueDepth> {
+    return this.depths.queueDepth(args);
   }
 
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { after, before, describe } from "node:test";
 import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test/support/postgres.ts";
 import { openPostgresStore } from "./postgres.ts";
+import { metricsContract } from "./metrics.contract.ts";
 import { storeContract } from "./store.contract.ts";
 
 describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
@@ -12,4 +13,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   after(() => server?.stop());
 
   storeContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
+  metricsContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
 });

@@ -38,6 +38,7 @@ export const METHODS = [
   "renewClaims",
   "releaseClaims",
   "pendingWork",
+  "queueDepth",
   "reserveSendSlot",
   "purgeDedupe",
   "reportDelivery",

@@ -10,6 +10,7 @@ import { openStore, redactUrl } from "./open.ts";
 import type { Database } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
+import { metricsContract } from "./metrics.contract.ts";
 import { storeContract } from "./store.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidsms-store-"));
@@ -17,9 +18,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 storeContract("sqlite in memory", async () => openSqliteStore(":memory:"));
+metricsContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 storeContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
 // As the server opens it: in its own thread, behind the connection cache.
 storeContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
+metricsContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));
