@@ -9,6 +9,8 @@ import type { Leases } from "./leases.ts";
 import type { StatusEvents } from "./status-events.ts";
 import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { sendOutcomeLabel } from "../metrics/labels.ts";
 
 /**
  * More batches than places (a claim of many messages with a recipient or two each): `places` jobs
@@ -32,6 +34,8 @@ interface Batch {
   text: string;
   context: ClaimedTransmission["context"];
   transmissions: ClaimedTransmission[];
+  /** performance.now() when it was claimed (or handed over claimed): where its send latency starts. */
+  claimedAt: number;
 }
 
 export interface SenderInit {
@@ -42,6 +46,7 @@ export interface SenderInit {
   queue: Queue;
   options: PipelineOptions;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -139,11 +144,19 @@ export class Sender {
   private batches(claimed: readonly ClaimedTransmission[]): Batch[] {
     const batches: Batch[] = [];
     const open = new Map<string, Batch>();
+    const claimedAt = performance.now();
     for (const transmission of claimed) {
       const key = `${transmission.messageId}\n${transmission.backend}\n${transmission.token}`;
       let batch = open.get(key);
       if (!batch || batch.transmissions.length >= this.batchSize(transmission.backend)) {
-        batch = { messageId: transmission.messageId, backend: transmission.backend, text: transmission.text, context: transmission.context, transmissions: [] };
+        batch = {
+          messageId: transmission.messageId,
+          backend: transmission.backend,
+          text: transmission.text,
+          context: transmission.context,
+          transmissions: [],
+          claimedAt,
+        };
         open.set(key, batch);
         batches.push(batch);
       }
@@ -196,6 +209,7 @@ export class Sender {
     try {
       const result = await this.call(batch, signal);
       const durationMs = performance.now() - started;
+      this.init.metrics.gatewayAnswer(batch.backend, durationMs / 1_000);
       const answer = result?.answer ? this.redactor(batch.backend)(result.answer) : null;
       return batch.transmissions.map((t) => ({
         transmissionId: t.id,
@@ -210,7 +224,10 @@ export class Sender {
         durationMs,
       }));
     } catch (error) {
-      return this.failureOutcomes(batch, error, performance.now() - started);
+      const durationMs = performance.now() - started;
+      // A send refused before it reached the gateway (its backend is gone, or the job was told to stop) had no answer to time.
+      if (!(error instanceof NoBackendError || error instanceof SendCancelledError)) this.init.metrics.gatewayAnswer(batch.backend, durationMs / 1_000);
+      return this.failureOutcomes(batch, error, durationMs);
     }
   }
   /**
@@ -279,6 +296,7 @@ export class Sender {
       logger.error({ err: error, messageId: batch.messageId }, "recording a send's outcome failed; trying once more");
       recorded = await store.recordAttempts({ outcomes });
     }
+    this.count(batch, outcomes, recorded.fenced);
     const { events } = this.init;
     if (events.listening) {
       const identities = new Map(batch.transmissions.map((t) => [t.id, t.identity]));
@@ -299,6 +317,17 @@ export class Sender {
         { messageId: batch.messageId, backend: batch.backend, transmissions: recorded.fenced },
         "a send's outcome was not recorded: its claim ran out and another worker holds the transmission now",
       );
+    }
+  }
+
+  /** The outcomes written (a fenced one was not: the worker that holds it now counts its own). */
+  private count(batch: Batch, outcomes: readonly SendOutcome[], fenced: readonly number[]): void {
+    const { metrics } = this.init;
+    if (!metrics.enabled) return;
+    const latency = (performance.now() - batch.claimedAt) / 1_000;
+    for (const outcome of outcomes) {
+      if (fenced.length > 0 && fenced.includes(outcome.transmissionId)) continue;
+      metrics.sent(batch.backend, sendOutcomeLabel(outcome), latency);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { WorkLoop, type Reservation, type StopOptions } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
-import type { ConsumeOptions, LocalWorkers, Queue, WorkSource } from "./queue.ts";
+import type { ConsumeOptions, LocalWorkers, Queue, QueueJobCount, WorkSource } from "./queue.ts";
 
 /**
  * The embedded queue: the store is the queue. Workers poll it with leased claims; in the process
@@ -62,6 +62,20 @@ export class EmbeddedQueue implements Queue, LocalWorkers {
     });
     this.inbound.start();
     this.sender.start();
+  }
+
+  /** This process's places: a web-only process has none. */
+  async jobCounts(): Promise<QueueJobCount[]> {
+    const counts: QueueJobCount[] = [];
+    for (const [queue, loop] of [
+      ["inbound", this.inbound],
+      ["send", this.sender],
+    ] as const) {
+      if (!loop) continue;
+      const { active, free } = loop.places;
+      counts.push({ queue, state: "active", count: active }, { queue, state: "free", count: free });
+    }
+    return counts;
   }
 
   get busy(): boolean {

@@ -11,6 +11,8 @@ import { parseUrlencoded, UndecodableError } from "../http/urlencoded.ts";
 import { inboundErrors, jsonErrors, textErrors } from "./errors.ts";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
 import type { PagesContext } from "../backends/port.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { metricsRoute } from "./metrics.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
@@ -73,14 +75,14 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
       for (const prefix of BACKEND_PREFIXES) {
-        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view, app.prefix) });
+        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view, app.prefix, counted(system, name)) });
       }
     }
   }
   // The config's own URLs for views, as RapidSMS's urls.py gives them.
   for (const [url, { backend: name, view: path }] of Object.entries(system.config.urls)) {
     const view = findView(system, name, path);
-    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view, app.prefix) });
+    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view, app.prefix, counted(system, name)) });
   }
   if (system.config.api) {
     openApiRoute(app);
@@ -97,6 +99,8 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
     const pages = system.backends.get(system.config.tester.backend)?.pages(context);
     if (pages) await app.register(pages, { prefix: "/tester" });
   }
+
+  await metricsRoute(app, system, policy);
 
   app.get("/healthz", async (request, reply) => {
     // The reason goes to the log, not to whoever asks: the check answers anyone.
@@ -180,7 +184,7 @@ export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void
 export const backendViewRoute: FastifyPluginAsync<{ system: System; backendName: string; view?: string }> = async (app, { system, backendName, view }) => {
   inboundParsing(app, DEFAULT_SERVER_LIMITS);
   const found = findView(system, backendName, view);
-  app.route({ method: [...VIEW_METHODS], url: "/", handler: viewHandler(found) });
+  app.route({ method: [...VIEW_METHODS], url: "/", handler: viewHandler(found, "", counted(system, backendName)) });
 };
 
 /** The view of backend `name` at `path` under `/backend/<name>/`; a ConfigError naming the ones there are when none is. */
@@ -203,8 +207,20 @@ function keepRaw<Body extends string | Buffer>(request: FastifyRequest, body: Bo
   return body;
 }
 
-/** `mountedAt`: the prefix a host registered RapidSMS's routes under ("" at the root), for the URL gateways called (see calledUrl). */
-function viewHandler(view: BackendView, mountedAt = "") {
+/** Where a view's refusals are counted: the system's metrics, under the backend's name. */
+interface Counted {
+  metrics: Metrics;
+  backend: string;
+}
+
+const counted = (system: System, backend: string): Counted => ({ metrics: system.metrics, backend });
+
+/**
+ * `mountedAt`: the prefix a host registered RapidSMS's routes under ("" at the root), for the URL
+ * gateways called (see calledUrl). A view's 400 is counted as an invalid request, its 401 and 403
+ * (a bad token or signature) as refused; what it accepted, the backend's port counts.
+ */
+function viewHandler(view: BackendView, mountedAt: string, { metrics, backend }: Counted) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request as WithRawBody)[RAW_BODY];
     const response = await view.handle({
@@ -222,6 +238,8 @@ function viewHandler(view: BackendView, mountedAt = "") {
         return `${request.protocol}://${request.host}`;
       },
     });
+    if (response.status === 400) metrics.inbound(backend, "invalid");
+    else if (response.status === 401 || response.status === 403) metrics.inbound(backend, "refused");
     reply.code(response.status);
     if (response.headers) reply.headers(response.headers);
     if (response.contentType) reply.type(response.contentType);
