@@ -126,3 +126,39 @@ test("/metrics through the running server: inbound outcomes, processing, sends (
   const refused = await fetch(`${server.url}/metrics`);
   assert.equal(refused.status, 401, "the API token is wanted");
 });
+
+test("a worker started with --metrics-port serves its own /metrics (labelled role=worker) and /healthz; a web process refuses the option", async () => {
+  const configPath = join(dir, "worker.config.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      installedBackends: { gw: { engine: "http", sendUrl: `${gateway.url}/send` } },
+      apps: ["echo"],
+      database: `sqlite:${join(dir, "worker.db")}`,
+      apiToken: API_TOKEN,
+      pipeline: { inboundConcurrency: 3, sendConcurrency: 5 },
+    }),
+  );
+  const worker = await startServer(configPath, 0, {}, "worker", ["--metrics-port", "0"]);
+  try {
+    assert.ok(worker.port > 0, worker.output());
+    const response = await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    assert.equal(response.status, 200);
+    const samples = parseSamples(await response.text());
+    assert.equal(sampleValue(samples, "rapidsms_queue_jobs", { queue: "inbound", state: "free" }), 3);
+    assert.equal(sampleValue(samples, "rapidsms_queue_jobs", { queue: "send", state: "free" }), 5);
+    assert.ok(
+      samples.every((s) => s.labels.role === "worker"),
+      "labelled by role",
+    );
+    assert.equal((await fetch(`${worker.url}/metrics`)).status, 401);
+    const health = await fetch(`${worker.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).role, "worker");
+    assert.equal((await fetch(`${worker.url}/backend/gw/?identity=1&text=hi`)).status, 404, "a worker takes no inbound traffic");
+  } finally {
+    worker.child.kill("SIGTERM");
+    await worker.exited;
+  }
+  await assert.rejects(startServer(configPath, 0, {}, "web", ["--metrics-port", "0"]), /--metrics-port is for --role worker/);
+});

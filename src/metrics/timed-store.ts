@@ -22,7 +22,7 @@ export function timedStore(store: Store, metrics: Metrics): Store {
         observe((performance.now() - started) / 1_000);
       }
     };
-    Object.defineProperty(timed, method, { value: call, enumerable: true });
+    Object.defineProperty(timed, method, { value: call, enumerable: true, writable: true, configurable: true });
   }
   return timed;
 }

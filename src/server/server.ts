@@ -1,11 +1,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
-import type { BackendHealth } from "../backends/backend.ts";
-import { storeThread } from "../store/sqlite-thread.ts";
 import { ConfigError } from "../errors.ts";
 import type { System } from "../system.ts";
-import { accessPolicy, protect, refuseAccess, sendJsonRefusal, sendTextRefusal } from "./access.ts";
+import { accessPolicy, protect, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
 import { parseUrlencoded, UndecodableError } from "../http/urlencoded.ts";
 import { inboundErrors, jsonErrors, textErrors } from "./errors.ts";
@@ -13,6 +11,7 @@ import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
 import type { PagesContext } from "../backends/port.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { metricsRoute } from "./metrics.ts";
+import { healthRoute } from "./health.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
@@ -102,46 +101,8 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
 
   await metricsRoute(app, system, policy);
 
-  app.get("/healthz", async (request, reply) => {
-    // The reason goes to the log, not to whoever asks: the check answers anyone.
-    const check = (part: string, ping: () => Promise<void>) =>
-      ping().then(
-        () => "ok",
-        (error: unknown) => {
-          app.log.warn({ err: error }, `health check: the ${part} is unreachable`);
-          return "unreachable";
-        },
-      );
-    const thread = storeThread(system.store)?.health();
-    const [pinged, queue] = await Promise.all([check("store", () => system.store.ping()), check("queue", () => system.queue.ping())]);
-    // A SQLite store whose thread kept dying has given up: the process is about to exit.
-    const store = thread?.failed ? "failed" : pinged;
-    const ok = store === "ok" && queue === "ok";
-    // An embedded system is built web-only; its host may start the workers later (sms.start()).
-    const role = system.role === "web" && system.pipeline.running ? "all" : system.role;
-    const backends = backendHealth(system, refuseAccess(request, policy, "RapidSMS API") === null);
-    return reply
-      .code(ok ? 200 : 503)
-      .send({ status: ok ? "ok" : "unavailable", role, store, queue, storeRestarts: thread?.restarts ?? 0, ...(backends && { backends }) });
-  });
+  healthRoute(app, system, policy);
 };
-
-/**
- * The connections backends keep to their gateways (SMPP binds), for `/healthz`: their states for
- * anyone (a load balancer, a probe), their counters and problems only for whoever may use the API.
- * Undefined when no backend keeps any. A gateway that is down does not make the process unhealthy:
- * its sends wait and are retried, and the web side goes on taking messages.
- */
-function backendHealth(system: System, trusted: boolean): Record<string, Partial<BackendHealth>> | undefined {
-  let found: Record<string, Partial<BackendHealth>> | undefined;
-  for (const [name, backend] of system.backends) {
-    const health = backend.health();
-    if (!health) continue;
-    found ??= {};
-    found[name] = trusted ? health : { status: health.status, connections: health.connections };
-  }
-  return found;
-}
 
 /**
  * How RapidSMS's routes read requests, in one Fastify scope: form bodies decoded strictly in
