@@ -30,6 +30,7 @@ test("metrics: each count lands in its series, labelled by backend and outcome, 
   metrics.sent("kannel", "sent", 0.02);
   metrics.sent("kannel", "opted_out", 0.004);
   metrics.gatewayAnswer("kannel", 0.3);
+  metrics.gatewayAnswer("kannel", 45);
   metrics.report("kannel", "D");
   metrics.report("kannel", "unmatched");
   metrics.watch({ queueDepth: async () => ({ inboundQueued: 4, inboundOldestSeconds: 12.5, transmissionsDue: 3, oldestDueSeconds: 61 }) });
@@ -49,6 +50,9 @@ test("metrics: each count lands in its series, labelled by backend and outcome, 
   assert.equal(value("rapidsms_gateway_answer_seconds_bucket", { backend: "kannel", le: "0.25" }), 0);
   assert.equal(value("rapidsms_gateway_answer_seconds_bucket", { backend: "kannel", le: "0.5" }), 1);
   assert.equal(value("rapidsms_gateway_answer_seconds_bucket", { backend: "kannel", le: "30" }), 1, "buckets reach a slow gateway's 30 s");
+  assert.equal(value("rapidsms_gateway_answer_seconds_bucket", { backend: "kannel", le: "+Inf" }), 2, "past the last bucket");
+  assert.equal(value("rapidsms_gateway_answer_seconds_count", { backend: "kannel" }), 2);
+  assert.equal(value("rapidsms_gateway_answer_seconds_sum", { backend: "kannel" }), 45.3);
   assert.equal(value("rapidsms_delivery_reports_total", { backend: "kannel", status: "D" }), 1);
   assert.equal(value("rapidsms_delivery_reports_total", { backend: "kannel", status: "unmatched" }), 1);
   assert.equal(value("rapidsms_inbound_queued"), 4);

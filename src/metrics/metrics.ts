@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { asPromMetric, type HistogramChild, LabelledCounter, LabelledHistogram } from "./series.ts";
 import type { QueueDepth } from "../store/store.ts";
 import type { QueueJobCount } from "../queue/queue.ts";
 
@@ -65,30 +66,6 @@ export const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
 
 export const DEFAULT_SCRAPE_TIMEOUT_MS = 2_000;
 
-/** `labels()` hashes its label values on every call: the children are made once per combination and kept. */
-class Children<Child> {
-  private readonly made = new Map<string, Map<string, Child>>();
-  private readonly make: (a: string, b: string) => Child;
-
-  constructor(make: (a: string, b: string) => Child) {
-    this.make = make;
-  }
-
-  get(a: string, b: string): Child {
-    let row = this.made.get(a);
-    if (!row) {
-      row = new Map();
-      this.made.set(a, row);
-    }
-    let child = row.get(b);
-    if (!child) {
-      child = this.make(a, b);
-      row.set(b, child);
-    }
-    return child;
-  }
-}
-
 export interface PrometheusMetricsOptions {
   /** This process's role, a label on every series: processes of one deployment each serve their own. */
   role: string;
@@ -101,75 +78,80 @@ export class PrometheusMetrics implements Metrics {
   readonly enabled = true;
   readonly registry = new Registry();
   private sources: MetricSources | undefined;
-  private readonly inboundTotal: Counter<"backend" | "outcome">;
-  private readonly processedTotal: Counter<"status">;
-  private readonly sendsTotal: Counter<"backend" | "outcome">;
-  private readonly sendLatency: Histogram<"backend">;
-  private readonly gatewaySeconds: Histogram<"backend">;
-  private readonly reportsTotal: Counter<"backend" | "status">;
-  private readonly storeSeconds: Histogram<"method">;
+  private readonly inboundTotal: LabelledCounter;
+  private readonly processedTotal: LabelledCounter;
+  private readonly sendsTotal: LabelledCounter;
+  private readonly sendLatency: LabelledHistogram;
+  private readonly gatewaySeconds: LabelledHistogram;
+  private readonly reportsTotal: LabelledCounter;
+  private readonly storeSeconds: LabelledHistogram;
   private readonly inboundQueued: Gauge;
   private readonly inboundOldest: Gauge;
   private readonly transmissionsDue: Gauge;
   private readonly oldestDue: Gauge;
   private readonly queueJobs: Gauge<"queue" | "state">;
   private readonly sourceUp: Gauge<"source">;
-  private readonly inboundChildren: Children<Counter.Internal>;
-  private readonly processedChildren = new Map<string, Counter.Internal>();
-  private readonly sendChildren: Children<Counter.Internal>;
-  private readonly latencyChildren: Children<Histogram.Internal<"backend">>;
-  private readonly gatewayChildren: Children<Histogram.Internal<"backend">>;
-  private readonly reportChildren: Children<Counter.Internal>;
 
   constructor(options: PrometheusMetricsOptions) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ role: options.role });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.inboundTotal = new Counter({
-      name: "rapidsms_inbound_requests_total",
-      help: "Inbound messages and requests to the backends' views, by backend and outcome (accepted, duplicate, invalid, refused)",
-      labelNames: ["backend", "outcome"],
-      registers,
-    });
-    this.processedTotal = new Counter({
-      name: "rapidsms_messages_processed_total",
-      help: "Inbound messages processed by the apps, by status: R done, retry (failed, to be tried again), E given up",
-      labelNames: ["status"],
-      registers,
-    });
-    this.sendsTotal = new Counter({
-      name: "rapidsms_sends_total",
-      help: "Send attempts of transmissions, by backend and outcome (sent, retry, failed, opted_out)",
-      labelNames: ["backend", "outcome"],
-      registers,
-    });
-    this.sendLatency = new Histogram({
-      name: "rapidsms_send_latency_seconds",
-      help: "From a transmission's claim by a sender to its outcome being recorded (waiting its turn, the gateway, the store)",
-      labelNames: ["backend"],
-      buckets: SEND_LATENCY_BUCKETS,
-      registers,
-    });
-    this.gatewaySeconds = new Histogram({
-      name: "rapidsms_gateway_answer_seconds",
-      help: "How long a backend's send call took to answer (success, failure or timeout), once per call",
-      labelNames: ["backend"],
-      buckets: GATEWAY_BUCKETS,
-      registers,
-    });
-    this.reportsTotal = new Counter({
-      name: "rapidsms_delivery_reports_total",
-      help: "Delivery reports received, by backend and status (D, E, S; unmatched; kept until the send's answer names its id)",
-      labelNames: ["backend", "status"],
-      registers,
-    });
-    this.storeSeconds = new Histogram({
-      name: "rapidsms_store_call_seconds",
-      help: "Store calls' latency, by store method",
-      labelNames: ["method"],
-      buckets: STORE_BUCKETS,
-      registers,
-    });
+    const own = <T extends LabelledCounter | LabelledHistogram>(series: T): T => {
+      this.registry.registerMetric(asPromMetric(series));
+      return series;
+    };
+    this.inboundTotal = own(
+      new LabelledCounter({
+        name: "rapidsms_inbound_requests_total",
+        help: "Inbound messages and requests to the backends' views, by backend and outcome (accepted, duplicate, invalid, refused)",
+        labelNames: ["backend", "outcome"],
+      }),
+    );
+    this.processedTotal = own(
+      new LabelledCounter({
+        name: "rapidsms_messages_processed_total",
+        help: "Inbound messages processed by the apps, by status: R done, retry (failed, to be tried again), E given up",
+        labelNames: ["status"],
+      }),
+    );
+    this.sendsTotal = own(
+      new LabelledCounter({
+        name: "rapidsms_sends_total",
+        help: "Send attempts of transmissions, by backend and outcome (sent, retry, failed, opted_out)",
+        labelNames: ["backend", "outcome"],
+      }),
+    );
+    this.sendLatency = own(
+      new LabelledHistogram({
+        name: "rapidsms_send_latency_seconds",
+        help: "From a transmission's claim by a sender to its outcome being recorded (waiting its turn, the gateway, the store)",
+        labelNames: ["backend"],
+        buckets: SEND_LATENCY_BUCKETS,
+      }),
+    );
+    this.gatewaySeconds = own(
+      new LabelledHistogram({
+        name: "rapidsms_gateway_answer_seconds",
+        help: "How long a backend's send call took to answer (success, failure or timeout), once per call",
+        labelNames: ["backend"],
+        buckets: GATEWAY_BUCKETS,
+      }),
+    );
+    this.reportsTotal = own(
+      new LabelledCounter({
+        name: "rapidsms_delivery_reports_total",
+        help: "Delivery reports received, by backend and status (D, E, S; unmatched; kept until the send's answer names its id)",
+        labelNames: ["backend", "status"],
+      }),
+    );
+    this.storeSeconds = own(
+      new LabelledHistogram({
+        name: "rapidsms_store_call_seconds",
+        help: "Store calls' latency, by store method",
+        labelNames: ["method"],
+        buckets: STORE_BUCKETS,
+      }),
+    );
     this.inboundQueued = new Gauge({ name: "rapidsms_inbound_queued", help: "Inbound messages accepted and not yet processed (read at scrape)", registers });
     this.inboundOldest = new Gauge({
       name: "rapidsms_inbound_oldest_seconds",
@@ -198,41 +180,31 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ["source"],
       registers,
     });
-    this.inboundChildren = new Children((backend, outcome) => this.inboundTotal.labels(backend, outcome));
-    this.sendChildren = new Children((backend, outcome) => this.sendsTotal.labels(backend, outcome));
-    this.latencyChildren = new Children((backend) => this.sendLatency.labels(backend));
-    this.gatewayChildren = new Children((backend) => this.gatewaySeconds.labels(backend));
-    this.reportChildren = new Children((backend, status) => this.reportsTotal.labels(backend, status));
   }
 
   inbound(backend: string, outcome: InboundOutcome): void {
-    this.inboundChildren.get(backend, outcome).inc();
+    this.inboundTotal.child(backend, outcome).inc();
   }
 
   processed(status: ProcessedStatus): void {
-    let child = this.processedChildren.get(status);
-    if (!child) {
-      child = this.processedTotal.labels(status);
-      this.processedChildren.set(status, child);
-    }
-    child.inc();
+    this.processedTotal.child(status).inc();
   }
 
   sent(backend: string, outcome: SendOutcomeLabel, latencySeconds: number): void {
-    this.sendChildren.get(backend, outcome).inc();
-    this.latencyChildren.get(backend, "").observe(latencySeconds);
+    this.sendsTotal.child(backend, outcome).inc();
+    this.sendLatency.child(backend).observe(latencySeconds);
   }
 
   gatewayAnswer(backend: string, seconds: number): void {
-    this.gatewayChildren.get(backend, "").observe(seconds);
+    this.gatewaySeconds.child(backend).observe(seconds);
   }
 
   report(backend: string, label: ReportLabel): void {
-    this.reportChildren.get(backend, label).inc();
+    this.reportsTotal.child(backend, label).inc();
   }
 
   storeTimer(method: string): (seconds: number) => void {
-    const child = this.storeSeconds.labels(method);
+    const child: HistogramChild = this.storeSeconds.child(method);
     return (seconds) => child.observe(seconds);
   }
 

@@ -14,13 +14,13 @@ export function timedStore(store: Store, metrics: Metrics): Store {
     const original = store[method] as (...args: unknown[]) => Promise<unknown>;
     if (typeof original !== "function") continue;
     const observe = metrics.storeTimer(method);
-    const call = async (...args: unknown[]) => {
+    const call = (...args: unknown[]) => {
       const started = performance.now();
-      try {
-        return await original.apply(store, args);
-      } finally {
-        observe((performance.now() - started) / 1_000);
-      }
+      const done = () => observe((performance.now() - started) / 1_000);
+      // The caller gets the store's own promise; the timing hangs off it (and handles its rejection only for itself).
+      const answer = original.apply(store, args);
+      answer.then(done, done);
+      return answer;
     };
     Object.defineProperty(timed, method, { value: call, enumerable: true, writable: true, configurable: true });
   }
