@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--soak] [--rate N] [--synchronous full|normal] [--out PATH]`: the
+ * `npm run bench [-- --quick] [--soak] [--rate N] [--synchronous full|normal] [--metrics on|off] [--out PATH]`: the
  * server as a child process on SQLite, a fake Kannel (and for the SMPP scenario a fake SMSC) in
  * another, and the load generated here; see docs/performance.md.
  */
@@ -21,6 +21,8 @@ export interface BenchOptions {
   rate?: number;
   /** The server's SQLite sync mode; default full, as `npm start` runs. */
   synchronous?: "full" | "normal";
+  /** The server's `metrics` setting; default on. */
+  metrics?: boolean;
 }
 
 /** Runs the benchmark, prints the table, writes the JSON; resolves with the exit code (1 if a number is not sane). */
@@ -29,6 +31,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     ...(options.quick ? QUICK : FULL),
     ...(options.rate ? { rate: options.rate, soakRate: options.rate } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   };
   const smppSettings = options.quick ? SMPP_QUICK : SMPP_FULL;
   const started = new Date();
@@ -91,12 +94,22 @@ export async function runBench(options: BenchOptions): Promise<number> {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { quick: { type: "boolean" }, soak: { type: "boolean" }, out: { type: "string" }, rate: { type: "string" }, synchronous: { type: "string" } },
+    options: {
+      quick: { type: "boolean" },
+      soak: { type: "boolean" },
+      out: { type: "string" },
+      rate: { type: "string" },
+      synchronous: { type: "string" },
+      metrics: { type: "string" },
+    },
   });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(rate > 0)) throw new Error(`--rate: expected a positive number of messages per second, got ${values.rate}`);
   const { synchronous } = values;
   if (synchronous !== undefined && synchronous !== "full" && synchronous !== "normal")
     throw new Error(`--synchronous: expected full or normal, got ${synchronous}`);
-  process.exitCode = await runBench({ ...values, rate, synchronous });
+  if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off")
+    throw new Error(`--metrics: expected on or off, got ${values.metrics}`);
+  const metrics = values.metrics === undefined ? undefined : values.metrics === "on";
+  process.exitCode = await runBench({ ...values, rate, synchronous, metrics });
 }

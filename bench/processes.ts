@@ -84,6 +84,7 @@ export async function startServer(
   name: string,
   installedBackends: Record<string, object>,
   synchronous: "full" | "normal" = "full",
+  metrics = true,
 ): Promise<ServerChild> {
   const configPath = join(dir, `${name}.config.json`);
   writeFileSync(
@@ -92,6 +93,7 @@ export async function startServer(
       installedBackends,
       apps: ["echo"],
       logLevel: "warn",
+      metrics,
       database: `sqlite:${join(dir, `${name}.db`)}?synchronous=${synchronous}`,
     }),
   );

@@ -18,6 +18,8 @@ export interface Settings {
   soakSampleSeconds: number;
   /** How the server's SQLite commits reach the disk (`?synchronous=` of its database URL). */
   synchronous: "full" | "normal";
+  /** The server's `metrics` setting (GET /metrics and the counters on the hot paths). */
+  metrics: boolean;
 }
 
 export const FULL: Settings = {
@@ -32,6 +34,7 @@ export const FULL: Settings = {
   soakSeconds: 600,
   soakSampleSeconds: 5,
   synchronous: "full",
+  metrics: true,
 };
 
 export const QUICK: Settings = {
@@ -46,6 +49,7 @@ export const QUICK: Settings = {
   soakSeconds: 30,
   soakSampleSeconds: 1,
   synchronous: "full",
+  metrics: true,
 };
 
 /** The fake Kannel child, seen from here: arrivals of `m<N>` replies and identities received so far. */
@@ -121,7 +125,13 @@ export const perSecond = (count: number, ms: number) => (count * 1000) / ms;
 const errorRate = (load: LoadResult) => load.failed / Math.max(1, load.ok + load.failed);
 
 async function withServer<T>(context: Context, name: string, run: (server: ServerChild) => Promise<T>): Promise<T> {
-  const server = await startServer(context.dir, name, { kannel: { engine: "kannel", sendsmsUrl: context.fake.url } }, context.settings.synchronous);
+  const server = await startServer(
+    context.dir,
+    name,
+    { kannel: { engine: "kannel", sendsmsUrl: context.fake.url } },
+    context.settings.synchronous,
+    context.settings.metrics,
+  );
   try {
     return await run(server);
   } finally {

@@ -151,6 +151,7 @@ async function startSmppServer(context: Context, name: string, smscPort: number,
     name,
     { smpp: { engine: "smpp", host: "127.0.0.1", port: smscPort, systemId: "bench", password: "bench", window, registeredDelivery: 0 } },
     context.settings.synchronous,
+    context.settings.metrics,
   );
   const backend = async () => {
     const health = (await fetch(`${child.url}/healthz`).then((r) => r.json())) as {

@@ -5,6 +5,8 @@ import { ConfigError, errorText, StoreUnavailableError } from "./errors.ts";
 import { silentLogger } from "./logger.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { timedStore } from "./metrics/timed-store.ts";
 import type { Queue } from "./queue/queue.ts";
 import { appTables } from "./apps/app.ts";
 import { checkWebhookApps } from "./apps/webhook.ts";
@@ -27,6 +29,8 @@ export interface System {
   pipeline: Pipeline;
   backends: ReadonlyMap<string, BackendBase<object>>;
   role: Role;
+  /** What /metrics serves (a no-op when `config.metrics` is false). */
+  metrics: Metrics;
   /**
    * Stops the pipeline (running work finishes, `shutdownTimeoutMs` at most, then it is given back
    * for other workers; queued work stays queued), then closes the backends, the queue and the store.
@@ -48,7 +52,9 @@ export interface SystemOptions {
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all", options: SystemOptions = {}): Promise<System> {
   checkWebhookApps(config.apps, config.webhooks.secret);
   const onFatal = options.onStoreFailed ?? ((error: Error) => logger.fatal({ err: error }, "the store gave up"));
-  const store = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config) });
+  const opened = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config) });
+  const metrics = createMetrics(config.metrics, { role });
+  const store = timedStore(opened, metrics);
   try {
     await store.migrate();
   } catch (error) {
@@ -86,7 +92,10 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     publicUrl: config.publicUrl,
     retention: config.retention,
     webhooks: config.webhooks,
+    metrics,
   });
+  const backendNames = [...pipeline.backends.keys()];
+  metrics.watch({ queueDepth: () => store.queueDepth(), ...(queue.jobCounts && { queueJobs: () => queue.jobCounts!(backendNames) }) });
   if (role !== "web") await pipeline.start();
   return {
     config,
@@ -96,6 +105,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
     pipeline,
     backends: pipeline.backends,
     role,
+    metrics,
     async close(options = {}) {
       await pipeline.stop(options);
       await pipeline.closeBackends();

@@ -50,6 +50,7 @@ export function buildCli(): Command {
     .option("--host <host>", "address to listen on (default: HOST, then the config, then 127.0.0.1)")
     .addOption(new Option("--role <role>", "web: HTTP only; worker: processing and sending only; all: both").choices(["web", "worker", "all"]).default("all"))
     .option("--shutdown-timeout <ms>", "how long stopping waits for work under way before giving it back to other workers (default 30000)", milliseconds)
+    .option("--metrics-port <n>", "with --role worker: serve /metrics and /healthz on this port (0: any free one, logged)", port)
     .action((options) => runStart({ ...program.opts(), ...options }));
 
   program

@@ -4,6 +4,8 @@ import { loadConfig } from "../config/load.ts";
 import { redactUrl } from "../store/open.ts";
 import { configSecrets, createLogger } from "../logger.ts";
 import { createServer } from "../server/server.ts";
+import { createWorkerServer } from "../server/worker-server.ts";
+import { ConfigError } from "../errors.ts";
 import { setRouter } from "../router/global.ts";
 import { createSystem, type Role } from "../system.ts";
 
@@ -14,6 +16,8 @@ export interface StartOptions {
   role?: Role;
   /** How long stopping waits for work under way, in ms (default: pipeline.shutdownTimeoutMs, 30 s). */
   shutdownTimeout?: number;
+  /** A worker's listener for /metrics and /healthz (web and all serve them on `port`). */
+  metricsPort?: number;
 }
 
 /**
@@ -23,6 +27,8 @@ export interface StartOptions {
  */
 export async function runStart(options: StartOptions): Promise<void> {
   const role = options.role ?? "all";
+  if (options.metricsPort !== undefined && role !== "worker")
+    throw new ConfigError(`--metrics-port is for --role worker: a ${role} process serves /metrics on its --port`);
   const config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
   const logger = createLogger(config.logLevel, configSecrets(config));
   const system = await createSystem(config, logger, role, {
@@ -41,15 +47,15 @@ export async function runStart(options: StartOptions): Promise<void> {
     queue: system.queue.description,
     backends: [...system.backends.keys()],
   };
-  const server = role === "worker" ? undefined : await createServer(system, { logger });
+  const server = role === "worker" ? await workerServer(system, logger, options.metricsPort) : await createServer(system, { logger });
   if (server) {
-    await server.listen({ port: config.port, host: config.host });
+    const port = role === "worker" ? options.metricsPort! : config.port;
+    await server.listen({ port, host: config.host });
     const address = server.server.address();
-    const port = typeof address === "object" && address ? address.port : config.port;
-    logger.info(context, `RapidSMS listening on http://${config.host}:${port}`);
-  } else {
-    logger.info(context, "RapidSMS worker running: processing and sending, no HTTP server");
+    const listening = typeof address === "object" && address ? address.port : port;
+    logger.info(context, `RapidSMS listening on http://${config.host}:${listening}${role === "worker" ? " (a worker: /metrics and /healthz only)" : ""}`);
   }
+  if (role === "worker") logger.info(context, `RapidSMS worker running: processing and sending${server ? "" : ", no HTTP server"}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -71,6 +77,10 @@ export async function runStart(options: StartOptions): Promise<void> {
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
   stopWithNpm(() => void stop("npm stopped"));
+}
+
+function workerServer(system: Awaited<ReturnType<typeof createSystem>>, logger: ReturnType<typeof createLogger>, metricsPort: number | undefined) {
+  return metricsPort === undefined ? undefined : createWorkerServer(system, logger);
 }
 
 /**

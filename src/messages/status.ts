@@ -7,6 +7,11 @@ export type Direction = "I" | "O";
 
 export const STATUSES: readonly Status[] = ["Q", "R", "P", "S", "D", "E"];
 
+/** The error of a transmission not sent because its recipient opted out (see docs/operations.md). */
+export const OPTED_OUT = "opted out";
+/** The error of a transmission cancelled before it was sent (DELETE /api/messages/<id>). */
+export const CANCELLED = "cancelled";
+
 /** A message's status derived from its transmissions' statuses (CONTRACTS.md §7.6). */
 export function deriveMessageStatus(direction: Direction, transmissions: readonly Status[]): Status {
   if (transmissions.includes("E")) return "E";

@@ -11,6 +11,8 @@ import { unfitIdentity } from "../messages/limits.ts";
 import { redactUrlCredentials, secretRedactor, secretValues } from "../security/secrets.ts";
 import type { Store, TransmissionRef } from "../store/store.ts";
 import type { StatusEvents } from "./status-events.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { reportLabel } from "../metrics/labels.ts";
 import { SESSION_FIELD } from "../messages/session.ts";
 
 export interface BackendPortInit {
@@ -22,6 +24,7 @@ export interface BackendPortInit {
   store: Store;
   logger: Logger;
   events: StatusEvents;
+  metrics: Metrics;
   accept(msg: IncomingMessage): Promise<{ id: string; duplicate: boolean }>;
   converse(msg: IncomingMessage, options: { deadlineMs: number }): Promise<Conversation>;
   lookupConnections(backend: string, identities: readonly string[]): Promise<Connection[]>;
@@ -29,7 +32,7 @@ export interface BackendPortInit {
 
 /** The one way a backend reaches the system: everything scoped to its own name. */
 export function backendPort(init: BackendPortInit): BackendPort {
-  const { name, engine, options, store } = init;
+  const { name, engine, options, store, metrics } = init;
   const secrets = engine.secretOptions.flatMap((key) => secretValues((options as Record<string, unknown>)[key]));
   const messages: MessageLog = {
     add: (rows) => store.addBackendMessages(rows.map((row) => ({ ...row, name }))),
@@ -62,16 +65,23 @@ export function backendPort(init: BackendPortInit): BackendPort {
         fields = rest;
       }
       if (receiveOptions.session) fields = { ...fields, [SESSION_FIELD]: receiveOptions.session };
-      return init.accept(new IncomingMessage({ connections: [connection], text, fields, id: receiveOptions.id }));
+      const accepted = await init.accept(new IncomingMessage({ connections: [connection], text, fields, id: receiveOptions.id }));
+      metrics.inbound(name, accepted.duplicate ? "duplicate" : "accepted");
+      return accepted;
     },
-    converse(text, connection, { session, fields, deadlineMs }) {
-      return init.converse(new IncomingMessage({ connections: [connection], text, fields: { ...fields, [SESSION_FIELD]: session } }), { deadlineMs });
+    async converse(text, connection, { session, fields, deadlineMs }) {
+      const msg = new IncomingMessage({ connections: [connection], text, fields: { ...fields, [SESSION_FIELD]: session } });
+      const conversation = await init.converse(msg, { deadlineMs });
+      // A step refused as busy was never stored. (A step sent again and answered from the kept answers counts as accepted.)
+      if (conversation.outcome !== "busy") metrics.inbound(name, conversation.outcome === "duplicate" ? "duplicate" : "accepted");
+      return conversation;
     },
     lookupConnections: (identities) => init.lookupConnections(name, identities),
     checkIdentity: (identity) => unfitIdentity(identity),
     async reportDelivery(ref: DeliveryRef, report: DeliveryReport) {
       const result = await store.reportDelivery({ ref: { backend: name, ...ref } as TransmissionRef, report });
       init.events.emitRecorded(name, result.changes ?? []);
+      metrics.report(name, reportLabel(report, result));
       return { matched: result.transmissionIds.length, kept: result.kept ?? false, reason: result.unmatched };
     },
     gatewayClient: (clientOptions: GatewayClientOptions) => new GatewayClient({ ...clientOptions, secrets: [...secrets, ...(clientOptions.secrets ?? [])] }),

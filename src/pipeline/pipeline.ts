@@ -12,6 +12,7 @@ import type { AppContacts, AppOptOuts, RouterPort } from "../router/api.ts";
 import type { Router } from "../router/router.ts";
 import type { MessageRecord, OutgoingWork, Store } from "../store/store.ts";
 import { backendPort } from "./backend-port.ts";
+import { type Metrics, NoMetrics } from "../metrics/metrics.ts";
 import { Leases } from "./leases.ts";
 import { keptReportsMs, type PipelineOptions } from "./policy.ts";
 import { handOver, outgoingRecord, outgoingWork, Processor } from "./processor.ts";
@@ -61,6 +62,8 @@ export interface PipelineInit {
   retention?: RetentionSettings | null;
   /** How forwards to other apps and status events are signed and retried (the config's `webhooks`); none: no webhooks. */
   webhooks?: WebhookSettings;
+  /** Counters and histograms for /metrics; none by default. */
+  metrics?: Metrics;
 }
 
 /**
@@ -91,6 +94,7 @@ export class Pipeline implements RouterPort, WorkSource {
 
   constructor(init: PipelineInit) {
     const { store, queue, router, options, logger } = init;
+    const metrics = init.metrics ?? new NoMetrics();
     this.store = store;
     this.queue = queue;
     this.options = options;
@@ -108,6 +112,7 @@ export class Pipeline implements RouterPort, WorkSource {
         store,
         logger,
         events: this.events,
+        metrics,
         accept: (msg) => this.accept(msg),
         converse: (msg, converseOptions) => this.converse(msg, converseOptions),
         lookupConnections: (backend, identities) => this.lookupConnections(backend, identities),
@@ -115,8 +120,8 @@ export class Pipeline implements RouterPort, WorkSource {
       backends.set(name, buildBackend(engine, port, backendOptions));
     }
     this.backends = backends;
-    this.sender = new Sender({ store, events: this.events, backends, leases: this.leases, queue, options, logger });
-    this.processor = new Processor({ store, events: this.events, router, leases: this.leases, queue, sender: this.sender, options, logger });
+    this.sender = new Sender({ store, events: this.events, backends, leases: this.leases, queue, options, logger, metrics });
+    this.processor = new Processor({ store, events: this.events, router, leases: this.leases, queue, sender: this.sender, options, logger, metrics });
     if (init.retention) this.retention = new RetentionPurge({ store, settings: init.retention, logger });
     this.forwards = new ForwardedMessages({ store, queue, router, leases: this.leases, settings: init.webhooks, pollMs: options.pollMs, logger });
     router.connect(this);

@@ -7,6 +7,7 @@ import { REPLY_PRIORITY, type Router } from "../router/router.ts";
 import { MessageSession, sessionMark, type SessionAnswer, type SessionMark } from "../messages/session.ts";
 import type { ClaimedIncoming, ClaimedTransmission, OutgoingRecordInit, OutgoingWork, SessionStep, Store } from "../store/store.ts";
 import type { Leases } from "./leases.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { retryDelay, type PipelineOptions } from "./policy.ts";
 import type { Sender } from "./sender.ts";
 import type { StatusEvents } from "./status-events.ts";
@@ -21,6 +22,7 @@ export interface ProcessorInit {
   sender: Sender;
   options: PipelineOptions;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -126,6 +128,7 @@ export class Processor {
         logger.warn({ messageId: claimed.id }, "a message's processing was not recorded: its claim ran out and another worker holds the message now");
         return;
       }
+      this.init.metrics.processed("R");
       this.init.events.emitQueued(replies);
       if (waiting) {
         // The request has its answer already; the job ends when what follows is recorded, so that shutdown waits for it.
@@ -222,6 +225,7 @@ export class Processor {
     );
     try {
       const held = await store.failIncoming({ id: claimed.id, token: claimed.token, error: errorText(error), nextAttemptAt });
+      if (held) this.init.metrics.processed(nextAttemptAt === null ? "E" : "retry");
       if (held && nextAttemptAt !== null) await handOver(logger, () => queue.incomingAccepted(claimed.id, nextAttemptAt));
     } catch (failure) {
       logger.error({ err: failure, messageId: claimed.id }, "recording a failed processing failed too; the message's claim runs out and it is claimed again");

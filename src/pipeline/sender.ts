@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { BackendBase, SendResult } from "../backends/backend.ts";
 import { errorText, MessageSendingError, NoBackendError, SendCancelledError, SendTimeoutError } from "../errors.ts";
 import { smsSize } from "../messages/encoding.ts";
+import { OPTED_OUT } from "../messages/status.ts";
 import { unfitIdentity } from "../messages/limits.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store, TransmissionChange } from "../store/store.ts";
@@ -9,6 +10,8 @@ import type { Leases } from "./leases.ts";
 import type { StatusEvents } from "./status-events.ts";
 import { retryDelay, sendInterval, sendLateness, type PipelineOptions } from "./policy.ts";
 import type { Job } from "./work-loop.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { sendOutcomeLabel } from "../metrics/labels.ts";
 
 /**
  * More batches than places (a claim of many messages with a recipient or two each): `places` jobs
@@ -25,9 +28,6 @@ function lanes(jobs: readonly Job[], places: number): Job[] {
   });
 }
 
-/** The error of a transmission to a recipient who opted out: exactly this, for the metrics count it. */
-export const OPTED_OUT = "opted out";
-
 /** Transmissions of one message on one backend, sent in one `send` call. */
 interface Batch {
   messageId: string;
@@ -35,6 +35,8 @@ interface Batch {
   text: string;
   context: ClaimedTransmission["context"];
   transmissions: ClaimedTransmission[];
+  /** performance.now() when it was claimed (or handed over claimed): where its send latency starts. */
+  claimedAt: number;
 }
 
 export interface SenderInit {
@@ -45,6 +47,7 @@ export interface SenderInit {
   queue: Queue;
   options: PipelineOptions;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -142,11 +145,19 @@ export class Sender {
   private batches(claimed: readonly ClaimedTransmission[]): Batch[] {
     const batches: Batch[] = [];
     const open = new Map<string, Batch>();
+    const claimedAt = performance.now();
     for (const transmission of claimed) {
       const key = `${transmission.messageId}\n${transmission.backend}\n${transmission.token}`;
       let batch = open.get(key);
       if (!batch || batch.transmissions.length >= this.batchSize(transmission.backend)) {
-        batch = { messageId: transmission.messageId, backend: transmission.backend, text: transmission.text, context: transmission.context, transmissions: [] };
+        batch = {
+          messageId: transmission.messageId,
+          backend: transmission.backend,
+          text: transmission.text,
+          context: transmission.context,
+          transmissions: [],
+          claimedAt,
+        };
         open.set(key, batch);
         batches.push(batch);
       }
@@ -218,6 +229,7 @@ export class Sender {
     try {
       const result = await this.call(batch, signal);
       const durationMs = performance.now() - started;
+      this.init.metrics.gatewayAnswer(batch.backend, durationMs / 1_000);
       const answer = result?.answer ? this.redactor(batch.backend)(result.answer) : null;
       return batch.transmissions.map((t) => ({
         transmissionId: t.id,
@@ -232,7 +244,10 @@ export class Sender {
         durationMs,
       }));
     } catch (error) {
-      const outcomes = this.failureOutcomes(batch, error, performance.now() - started);
+      const durationMs = performance.now() - started;
+      // A send refused before it reached the gateway (its backend is gone, or the job was told to stop) had no answer to time.
+      if (!(error instanceof NoBackendError || error instanceof SendCancelledError)) this.init.metrics.gatewayAnswer(batch.backend, durationMs / 1_000);
+      const outcomes = this.failureOutcomes(batch, error, durationMs);
       await this.providerOptOuts(batch, error);
       return outcomes;
     }
@@ -303,6 +318,7 @@ export class Sender {
       logger.error({ err: error, messageId: batch.messageId }, "recording a send's outcome failed; trying once more");
       recorded = await store.recordAttempts({ outcomes });
     }
+    this.count(batch, outcomes, recorded.fenced);
     const { events } = this.init;
     if (events.listening) {
       const identities = new Map(batch.transmissions.map((t) => [t.id, t.identity]));
@@ -323,6 +339,17 @@ export class Sender {
         { messageId: batch.messageId, backend: batch.backend, transmissions: recorded.fenced },
         "a send's outcome was not recorded: its claim ran out and another worker holds the transmission now",
       );
+    }
+  }
+
+  /** The outcomes written (a fenced one was not: the worker that holds it now counts its own). */
+  private count(batch: Batch, outcomes: readonly SendOutcome[], fenced: readonly number[]): void {
+    const { metrics } = this.init;
+    if (!metrics.enabled) return;
+    const latency = (performance.now() - batch.claimedAt) / 1_000;
+    for (const outcome of outcomes) {
+      if (fenced.length > 0 && fenced.includes(outcome.transmissionId)) continue;
+      metrics.sent(batch.backend, sendOutcomeLabel(outcome), latency);
     }
   }
 

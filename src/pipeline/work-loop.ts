@@ -97,6 +97,12 @@ export class WorkLoop {
     };
   }
 
+  /** Places running a job or held for one, and the places left (for /metrics). */
+  get places(): { active: number; free: number } {
+    const active = this.running.size + this.reserved;
+    return { active, free: Math.max(0, this.options.concurrency - active) };
+  }
+
   /** True while a claim or a job is under way. */
   get busy(): boolean {
     return this.claiming || this.running.size > 0 || this.reserved > 0;

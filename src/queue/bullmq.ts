@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { WorkLoop } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
 import type { Job, StopOptions } from "../pipeline/work-loop.ts";
-import type { ConsumeOptions, Queue, WorkSource } from "./queue.ts";
+import type { ConsumeOptions, Queue, QueueJobCount, WorkSource } from "./queue.ts";
 
 const INBOUND = "rapidsms-inbound";
 const sendQueueName = (backend: string) => `rapidsms-send-${backend.replaceAll(":", "_")}`;
@@ -49,6 +49,25 @@ export class BullmqQueue implements Queue {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+
+  /**
+   * Jobs by state in the inbound queue and each backend's send queue (read from Redis at each
+   * scrape; every process sees the same counts). BullMQ keeps jobs with a priority apart from the
+   * others that wait: both are waiting here.
+   */
+  async jobCounts(backends: readonly string[]): Promise<QueueJobCount[]> {
+    const names = [INBOUND, ...backends.map(sendQueueName)];
+    const counts = await Promise.all(names.map((name) => this.queue(name).getJobCounts("waiting", "prioritized", "active", "delayed", "failed")));
+    return names.flatMap((queue, i) => {
+      const { waiting = 0, prioritized = 0, active = 0, delayed = 0, failed = 0 } = counts[i];
+      return [
+        { queue, state: "waiting", count: waiting + prioritized },
+        { queue, state: "active", count: active },
+        { queue, state: "delayed", count: delayed },
+        { queue, state: "failed", count: failed },
+      ];
+    });
   }
 
   private workerConnection(): Redis {

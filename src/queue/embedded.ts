@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { WorkLoop, type Reservation, type StopOptions } from "../pipeline/work-loop.ts";
 import type { OutgoingWork } from "../store/store.ts";
-import type { ConsumeOptions, LocalWorkers, Queue, WorkSource } from "./queue.ts";
+import type { ConsumeOptions, LocalWorkers, Queue, QueueJobCount, WorkSource } from "./queue.ts";
 
 /** The longest a Node timer waits (about 24.8 days): a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -70,6 +70,20 @@ export class EmbeddedQueue implements Queue, LocalWorkers {
     });
     this.inbound.start();
     this.sender.start();
+  }
+
+  /** This process's places: a web-only process has none. */
+  async jobCounts(): Promise<QueueJobCount[]> {
+    const counts: QueueJobCount[] = [];
+    for (const [queue, loop] of [
+      ["inbound", this.inbound],
+      ["send", this.sender],
+    ] as const) {
+      if (!loop) continue;
+      const { active, free } = loop.places;
+      counts.push({ queue, state: "active", count: active }, { queue, state: "free", count: free });
+    }
+    return counts;
   }
 
   get busy(): boolean {

@@ -33,6 +33,13 @@ export interface LocalWorkers {
   reserveSend(): Reservation | undefined;
 }
 
+/** One of a queue's own counts for /metrics: jobs (or places) of one queue in one state. */
+export interface QueueJobCount {
+  queue: string;
+  state: string;
+  count: number;
+}
+
 /**
  * Hands work from where it is accepted (a web process) to where it is done (a worker). The store
  * stays the truth: a job only says where to look, and a worker claims the work in the store
@@ -59,5 +66,7 @@ export interface Queue {
   stop(options?: StopOptions): Promise<boolean>;
   /** Throws when the queue cannot be reached. */
   ping(): Promise<void>;
+  /** The queue's own counts for /metrics (jobs by state; places in use), for the queues of these backends' sends and the inbound one. */
+  jobCounts?(backends: readonly string[]): Promise<QueueJobCount[]>;
   close(): Promise<void>;
 }

@@ -1,17 +1,18 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackendView } from "../backends/view.ts";
-import type { BackendHealth } from "../backends/backend.ts";
-import { storeThread } from "../store/sqlite-thread.ts";
 import { ConfigError } from "../errors.ts";
 import type { System } from "../system.ts";
-import { accessPolicy, protect, refuseAccess, sendJsonRefusal, sendTextRefusal } from "./access.ts";
+import { accessPolicy, protect, sendJsonRefusal, sendTextRefusal } from "./access.ts";
 import { apiPlugin, openApiRoute } from "./api.ts";
 import { messageLogPages } from "./message-log/message-log.ts";
 import { parseUrlencoded, UndecodableError } from "../http/urlencoded.ts";
 import { inboundErrors, jsonErrors, textErrors } from "./errors.ts";
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./limits.ts";
 import type { PagesContext } from "../backends/port.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { metricsRoute } from "./metrics.ts";
+import { healthRoute } from "./health.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
@@ -74,14 +75,14 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
   for (const [name, backend] of system.backends) {
     for (const view of backend.views()) {
       for (const prefix of BACKEND_PREFIXES) {
-        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view, app.prefix) });
+        app.route({ method: [...VIEW_METHODS], url: `${prefix}/${name}/${view.path}`, handler: viewHandler(view, app.prefix, counted(system, name)) });
       }
     }
   }
   // The config's own URLs for views, as RapidSMS's urls.py gives them.
   for (const [url, { backend: name, view: path }] of Object.entries(system.config.urls)) {
     const view = findView(system, name, path);
-    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view, app.prefix) });
+    app.route({ method: [...VIEW_METHODS], url, handler: viewHandler(view, app.prefix, counted(system, name)) });
   }
   if (system.config.api) {
     openApiRoute(app);
@@ -100,46 +101,10 @@ export const rapidsmsRoutes: FastifyPluginAsync<RapidSmsRoutesOptions> = async (
     if (pages) await app.register(pages, { prefix: "/tester" });
   }
 
-  app.get("/healthz", async (request, reply) => {
-    // The reason goes to the log, not to whoever asks: the check answers anyone.
-    const check = (part: string, ping: () => Promise<void>) =>
-      ping().then(
-        () => "ok",
-        (error: unknown) => {
-          app.log.warn({ err: error }, `health check: the ${part} is unreachable`);
-          return "unreachable";
-        },
-      );
-    const thread = storeThread(system.store)?.health();
-    const [pinged, queue] = await Promise.all([check("store", () => system.store.ping()), check("queue", () => system.queue.ping())]);
-    // A SQLite store whose thread kept dying has given up: the process is about to exit.
-    const store = thread?.failed ? "failed" : pinged;
-    const ok = store === "ok" && queue === "ok";
-    // An embedded system is built web-only; its host may start the workers later (sms.start()).
-    const role = system.role === "web" && system.pipeline.running ? "all" : system.role;
-    const backends = backendHealth(system, refuseAccess(request, policy, "RapidSMS API") === null);
-    return reply
-      .code(ok ? 200 : 503)
-      .send({ status: ok ? "ok" : "unavailable", role, store, queue, storeRestarts: thread?.restarts ?? 0, ...(backends && { backends }) });
-  });
-};
+  await metricsRoute(app, system, policy);
 
-/**
- * The connections backends keep to their gateways (SMPP binds), for `/healthz`: their states for
- * anyone (a load balancer, a probe), their counters and problems only for whoever may use the API.
- * Undefined when no backend keeps any. A gateway that is down does not make the process unhealthy:
- * its sends wait and are retried, and the web side goes on taking messages.
- */
-function backendHealth(system: System, trusted: boolean): Record<string, Partial<BackendHealth>> | undefined {
-  let found: Record<string, Partial<BackendHealth>> | undefined;
-  for (const [name, backend] of system.backends) {
-    const health = backend.health();
-    if (!health) continue;
-    found ??= {};
-    found[name] = trusted ? health : { status: health.status, connections: health.connections };
-  }
-  return found;
-}
+  healthRoute(app, system, policy);
+};
 
 /**
  * How RapidSMS's routes read requests, in one Fastify scope: form bodies decoded strictly in
@@ -182,7 +147,7 @@ export function inboundParsing(app: FastifyInstance, limits: ServerLimits): void
 export const backendViewRoute: FastifyPluginAsync<{ system: System; backendName: string; view?: string }> = async (app, { system, backendName, view }) => {
   inboundParsing(app, DEFAULT_SERVER_LIMITS);
   const found = findView(system, backendName, view);
-  app.route({ method: [...VIEW_METHODS], url: "/", handler: viewHandler(found) });
+  app.route({ method: [...VIEW_METHODS], url: "/", handler: viewHandler(found, "", counted(system, backendName)) });
 };
 
 /** The view of backend `name` at `path` under `/backend/<name>/`; a ConfigError naming the ones there are when none is. */
@@ -205,8 +170,20 @@ function keepRaw<Body extends string | Buffer>(request: FastifyRequest, body: Bo
   return body;
 }
 
-/** `mountedAt`: the prefix a host registered RapidSMS's routes under ("" at the root), for the URL gateways called (see calledUrl). */
-function viewHandler(view: BackendView, mountedAt = "") {
+/** Where a view's refusals are counted: the system's metrics, under the backend's name. */
+interface Counted {
+  metrics: Metrics;
+  backend: string;
+}
+
+const counted = (system: System, backend: string): Counted => ({ metrics: system.metrics, backend });
+
+/**
+ * `mountedAt`: the prefix a host registered RapidSMS's routes under ("" at the root), for the URL
+ * gateways called (see calledUrl). A view's 400 is counted as an invalid request, its 401 and 403
+ * (a bad token or signature) as refused; what it accepted, the backend's port counts.
+ */
+function viewHandler(view: BackendView, mountedAt: string, { metrics, backend }: Counted) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request as WithRawBody)[RAW_BODY];
     const response = await view.handle({
@@ -224,6 +201,8 @@ function viewHandler(view: BackendView, mountedAt = "") {
         return `${request.protocol}://${request.host}`;
       },
     });
+    if (response.status === 400) metrics.inbound(backend, "invalid");
+    else if (response.status === 401 || response.status === 403) metrics.inbound(backend, "refused");
     reply.code(response.status);
     if (response.headers) reply.headers(response.headers);
     if (response.contentType) reply.type(response.contentType);

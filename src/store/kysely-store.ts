@@ -17,6 +17,7 @@ import { BackendMessages, Reads } from "./kysely/reads.ts";
 import { Retention } from "./kysely/retention.ts";
 import { Webhooks } from "./kysely/webhooks.ts";
 import { MessageLog } from "./kysely/message-log.ts";
+import { QueueDepths } from "./kysely/queue-depth.ts";
 import type { StoreContext } from "./kysely/rows.ts";
 import { DEFAULT_NAMING, type StoreNaming, withNaming } from "./kysely/naming.ts";
 import { migrate } from "./migrations.ts";
@@ -46,6 +47,7 @@ import type {
   OutgoingRecordInit,
   OutgoingWork,
   PendingWork,
+  QueueDepth,
   RecordedAttempts,
   ReportResult,
   SendOutcome,
@@ -86,6 +88,7 @@ export class KyselyStore implements Store {
   private readonly delivery: Delivery;
   private readonly reads: Reads;
   private readonly messageLog: MessageLog;
+  private readonly depths: QueueDepths;
   private readonly backendMessages: BackendMessages;
   private readonly sessions: Sessions;
   private readonly parts: Parts;
@@ -111,6 +114,7 @@ export class KyselyStore implements Store {
     this.delivery = new Delivery(ctx);
     this.reads = new Reads(ctx);
     this.messageLog = new MessageLog(ctx);
+    this.depths = new QueueDepths(ctx);
     this.backendMessages = new BackendMessages(ctx);
     this.sessions = new Sessions(ctx);
     this.parts = new Parts(ctx);
@@ -278,6 +282,9 @@ export class KyselyStore implements Store {
   }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);
+  }
+  queueDepth(args?: { now?: number }): Promise<QueueDepth> {
+    return this.depths.queueDepth(args);
   }
 
   purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }> {

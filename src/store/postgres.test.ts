@@ -2,6 +2,7 @@ import { after, before, describe } from "node:test";
 import { POSTGRES_MISSING, startPostgres, type PostgresServer } from "../../test/support/postgres.ts";
 import { openPostgresStore } from "./postgres.ts";
 import { scheduledContract } from "./scheduled.contract.ts";
+import { metricsContract } from "./metrics.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
@@ -22,4 +23,5 @@ describe("PostgreSQL store", { skip: POSTGRES_MISSING }, () => {
   scheduledContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   webhooksContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
   messageLogContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
+  metricsContract("postgres", async () => openPostgresStore(await server.createDatabase(`contract_${databases++}`)));
 });

@@ -39,6 +39,7 @@ export const METHODS = [
   "renewClaims",
   "releaseClaims",
   "pendingWork",
+  "queueDepth",
   "reserveSendSlot",
   "purgeDedupe",
   "purgeFinished",

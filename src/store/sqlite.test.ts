@@ -11,6 +11,7 @@ import type { Database } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
 import { scheduledContract } from "./scheduled.contract.ts";
+import { metricsContract } from "./metrics.contract.ts";
 import { storeContract } from "./store.contract.ts";
 import { retentionContract } from "./retention.contract.ts";
 import { optOutsContract } from "./opt-outs.contract.ts";
@@ -22,6 +23,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 storeContract("sqlite in memory", async () => openSqliteStore(":memory:"));
+metricsContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 storeContract("sqlite file", async () => openSqliteStore(join(dir, `contract-${files++}.db`)));
 optOutsContract("sqlite file", async () => openSqliteStore(join(dir, `opt-outs-${files++}.db`)));
 // As the server opens it: in its own thread, behind the connection cache.
@@ -35,6 +37,7 @@ webhooksContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 webhooksContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 messageLogContract("sqlite in memory", async () => openSqliteStore(":memory:"));
 messageLogContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
+metricsContract("sqlite file in its own thread", async () => openStore(`sqlite:${join(dir, `contract-${files++}.db`)}`));
 
 test("sqlite in a thread: a failing call rejects with the store's reason, and a closed store says it is closed", async () => {
   const store = openSqliteStoreInThread(join(dir, "thread-errors.db"));

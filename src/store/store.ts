@@ -575,6 +575,23 @@ export interface MessageLogStore {
   messageStats(args: { since: string; until: string }): Promise<MessageStats>;
 }
 
+/** The backlog /metrics reports, read at each scrape. */
+export interface QueueDepth {
+  /** Inbound messages accepted and not yet processed (Q). */
+  inboundQueued: number;
+  /** How long ago the oldest of them was accepted, in seconds; 0 when there is none. */
+  inboundOldestSeconds: number;
+  /** Outbound transmissions due now: queued and due, or claimed under a lease that ran out. */
+  transmissionsDue: number;
+  /** How long the one due the longest has been due, in seconds; 0 when none is. */
+  oldestDueSeconds: number;
+}
+
+/** What /metrics reads from the store: one cheap query on the queues' indexes. */
+export interface MetricsStore {
+  queueDepth(args?: { now?: number }): Promise<QueueDepth>;
+}
+
 /** The database backend's table (and the message tester's conversation). */
 export interface BackendMessageStore {
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void>;
@@ -702,6 +719,7 @@ export interface Store
     DeliveryStore,
     ReadStore,
     MessageLogStore,
+    MetricsStore,
     BackendMessageStore,
     SessionStore,
     PartStore,

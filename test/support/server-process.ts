@@ -13,8 +13,15 @@ export interface ServerProcess {
 }
 
 /** Starts `rapidsms start` as a child process and resolves once it listens (or, as a worker, runs). */
-export async function startServer(configPath: string, port = 0, env: NodeJS.ProcessEnv = {}, role: "all" | "web" | "worker" = "all"): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath, "--port", String(port), "--role", role], {
+export async function startServer(
+  configPath: string,
+  port = 0,
+  env: NodeJS.ProcessEnv = {},
+  role: "all" | "web" | "worker" = "all",
+  /** More options of `rapidsms start`. */
+  args: readonly string[] = [],
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MAIN, "start", "--config", configPath, "--port", String(port), "--role", role, ...args], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

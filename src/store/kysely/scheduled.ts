@@ -1,11 +1,8 @@
 import type { Transaction } from "kysely";
-import type { Status } from "../../messages/status.ts";
+import { CANCELLED, type Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
 import type { CancelResult, ScheduledStore } from "../store.ts";
 import { recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
-
-/** The error a cancelled transmission ends with. */
-export const CANCELLED = "cancelled";
 
 /** Scheduled sends: cancelling what is still queued. */
 export class Scheduled implements ScheduledStore {
