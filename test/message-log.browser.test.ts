@@ -208,3 +208,34 @@ test("in a real browser: the message log mounted under /sms in a host's Fastify 
     await gateway.close();
   }
 });
+
+test("in a real browser: a bulk message's row names its first recipients, and its timeline counts them all and pages them", {
+  skip: SKIP,
+  timeout: 60_000,
+}, async () => {
+  const identities = Array.from({ length: 150 }, (_, i) => `2557${String(i).padStart(8, "0")}`);
+  const sent = await f.app.inject({
+    method: "POST",
+    url: "/api/messages",
+    headers: { authorization: `Bearer ${TOKEN}` },
+    payload: { backend: "kannel", identities, text: "bulk news" },
+  });
+  assert.equal(sent.statusCode, 202);
+  const id = sent.json().id;
+  await f.system.pipeline.idle();
+  await page.goto(`${f.url}/messages/?text=bulk%20news`);
+  await page.locator(`#messages tr[data-id="${id}"]`).waitFor();
+  assert.equal(await page.textContent(`#messages tr[data-id="${id}"] td.number`), `${identities.slice(0, 3).join(", ")} and 147 more`);
+  await page.click(`#messages tr[data-id="${id}"] button`);
+  await page.locator("#more-recipients").waitFor();
+  const events = () => page.locator("#timeline-events li").allInnerTexts();
+  assert.match((await events()).join("\n"), /150 recipients: 150 sent/);
+  const attempted = async () => (await events()).filter((text) => /Attempt 1 to /.test(text)).length;
+  assert.equal(await attempted(), 100, "the first 100 recipients, each with its attempt");
+  assert.equal(await page.textContent("#more-recipients"), "Show the next 50 of 50 more recipients");
+  await page.click("#more-recipients");
+  await page.locator("#more-recipients").waitFor({ state: "detached" });
+  assert.equal(await attempted(), 150);
+  assert.match((await events()).join("\n"), new RegExp(`Attempt 1 to ${identities[149]} on kannel: sent`));
+  assert.deepEqual(problems, [], "no policy violation, no script error");
+});

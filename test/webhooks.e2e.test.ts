@@ -17,10 +17,11 @@ async function eventually(what: string, done: () => Promise<boolean> | boolean, 
   }
 }
 
-/** The receiver's check, with node:crypto alone: signed with the secret over "<timestamp>.<raw body>", within 5 minutes. */
+/** The receiver's check, with node:crypto alone: signed with the secret over "<timestamp>.<delivery>.<raw body>", within 5 minutes. */
 function verified(request: GatewayRequest): boolean {
   const timestamp = String(request.headers["x-rapidsms-timestamp"]);
-  const expected = `sha256=${createHmac("sha256", SECRET).update(`${timestamp}.${request.body}`).digest("hex")}`;
+  const delivery = String(request.headers["x-rapidsms-delivery"]);
+  const expected = `sha256=${createHmac("sha256", SECRET).update(`${timestamp}.${delivery}.${request.body}`).digest("hex")}`;
   return request.headers["x-rapidsms-signature"] === expected && Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300;
 }
 
@@ -36,14 +37,19 @@ test("through `rapidsms start`: an inbound message is forwarded signed after the
   await receiver.listen();
   const receiverPort = receiver.port;
   await receiver.close();
-  // The receiver drops a delivery it has taken already, as the docs tell receivers to.
+  // The receiver keeps its answer to each delivery and answers a repeat with it, as the docs tell receivers to.
   const taken = new Map<string, number>();
+  const answers = new Map<string, { status: number; body: string }>();
   receiver.respond = (request) => {
     if (!verified(request)) return { status: 401, body: "bad signature" };
     const delivery = String(request.headers["x-rapidsms-delivery"]);
+    const kept = answers.get(delivery);
+    if (kept) return kept;
     taken.set(delivery, (taken.get(delivery) ?? 0) + 1);
     const body = JSON.parse(request.body);
-    return body.event === "message" ? { status: 200, body: JSON.stringify({ replies: [`got: ${body.text}`] }) } : { status: 204, body: "" };
+    const answer = body.event === "message" ? { status: 200, body: JSON.stringify({ replies: [`got: ${body.text}`] }) } : { status: 204, body: "" };
+    answers.set(delivery, answer);
+    return answer;
   };
   const configPath = join(dir, "rapidsms.config.json");
   writeFileSync(
@@ -59,7 +65,7 @@ test("through `rapidsms start`: an inbound message is forwarded signed after the
       },
       apps: ["webhook", "default"],
       appSettings: { webhook: { url: `http://127.0.0.1:${receiverPort}/hook` } },
-      webhooks: { baseDelayMs: 100, maxDelayMs: 300 },
+      webhooks: { baseDelayMs: 100, maxDelayMs: 300, allowedHosts: ["127.0.0.1"] },
       database: "sqlite:./webhooks.db",
       logLevel: "warn",
       pipeline: { leaseMs: 1_500, pollMs: 100 },

@@ -15,10 +15,43 @@ describe("OptOutKeywords", () => {
     for (const keyword of DEFAULT_START_KEYWORDS) assert.deepEqual(defaults.match(`${keyword.toLowerCase()}!`), { kind: "start", keyword });
   });
 
+  test("emoji and other symbols around a keyword do not hide it: STOP 🛑, stop 🙏🏽, ❤️ Stop", () => {
+    for (const sent of ["STOP 🛑", "stop 🙏🏽", "\u2764\uFE0F Stop", "STOP✋", "quit 👋👋"]) {
+      assert.equal(defaults.match(sent)?.kind, "stop", JSON.stringify(sent));
+    }
+    assert.equal(defaults.match("🛑"), undefined, "a symbol alone is no keyword");
+    assert.equal(defaults.match("STOP 🛑 now"), undefined);
+  });
+
   test("a keyword inside a longer text, or before other words, is no keyword", () => {
-    for (const text of ["stop it", "please stop", "STOP STOP", "stopped", "unstoppable", "stop-it", "", "   ", "yes please", `STOP${".".repeat(100)}`]) {
+    for (const text of ["stop it", "please stop", "STOP STOP", "stopped", "unstoppable", "stop-it", "", "   ", "yes please", `STOP${".".repeat(300)}`]) {
       assert.equal(defaults.match(text), undefined, JSON.stringify(text));
     }
+  });
+
+  test("invisible characters, full-width letters and long padding around a keyword do not hide it", () => {
+    const sent = {
+      "a zero-width space after": "STOP\u200B",
+      "a zero-width non-joiner before": "\u200CStop",
+      "a word joiner after": "STOP\u2060",
+      "a soft hyphen inside": "ST\u00ADOP",
+      "a byte order mark before": "\uFEFFstop",
+      "a right-to-left mark after": "stop\u200F",
+      "full-width letters": "ＳＴＯＰ",
+      "full-width letters and punctuation": "ｓｔｏｐ！",
+      "61 spaces after": `STOP${" ".repeat(61)}`,
+      "100 dots after": `STOP${".".repeat(100)}`,
+    };
+    for (const [how, text] of Object.entries(sent)) assert.deepEqual(defaults.match(text), { kind: "stop", keyword: "STOP" }, how);
+    assert.deepEqual(defaults.match("ＳＴＡＲＴ\u200B"), { kind: "start", keyword: "START" });
+    assert.equal(defaults.match(`STOP${" ".repeat(253)}`), undefined, "a text longer than 256 characters is no keyword, whatever it holds");
+    assert.equal(defaults.match("S\u200BT\u200BO\u200BP\u200B please"), undefined);
+  });
+
+  test("a keyword that normalises to nothing (punctuation alone) never matches, not even an empty or punctuation-only text", () => {
+    const keywords = new OptOutKeywords({ stop: ["STOP", "?", "\u200B"], start: ["..."] });
+    for (const text of ["", "   ", "?", "...", "\u200B", "!?"]) assert.equal(keywords.match(text), undefined, JSON.stringify(text));
+    assert.equal(keywords.match("stop")?.kind, "stop");
   });
 
   test("keywords of other languages match whatever their case and Unicode form", () => {

@@ -9,7 +9,8 @@ import { t } from "./translations.ts";
  * filter phase, a STOP keyword opts the sender out (recorded with the keyword and the message) and
  * gets the confirmation, once; a START keyword from someone opted out opts them back in and gets
  * the start confirmation. Either way no other app sees the message. A START keyword from someone
- * who is not opted out ("YES") goes on to the apps like any text.
+ * who is not opted out ("YES") goes on to the apps like any text. Processed again after a failure
+ * (a crash, a lost claim), a STOP or START finds what it recorded and is handled the same way.
  */
 export function optOutApp(settings: OptOutSettings): AppClass {
   const keywords = new OptOutKeywords(settings);
@@ -28,7 +29,8 @@ export function optOutApp(settings: OptOutSettings): AppClass {
         this.router.logger.info({ messageId: msg.id, backend, first }, "a sender opted out");
         return true;
       }
-      if (!(await this.router.optOuts.optIn({ backend, identity }))) return undefined;
+      // Processed again after a failure, a START that opted the sender in is still one (the store kept its id).
+      if (!(await this.router.optOuts.optIn({ backend, identity, messageId: msg.id }))) return undefined;
       if (settings.startConfirmation !== null) msg.respond(t(settings.startConfirmation));
       this.router.logger.info({ messageId: msg.id, backend }, "a sender opted back in");
       return true;

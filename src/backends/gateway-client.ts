@@ -1,3 +1,4 @@
+import type { LookupFunction } from "node:net";
 import { Agent, request, type Dispatcher } from "undici";
 import type { ErrorCode } from "../error-codes.ts";
 import { errorText, MessageSendingError } from "../errors.ts";
@@ -19,6 +20,8 @@ export interface GatewayClientOptions {
   maxAnswerBytes?: number;
   /** What to check when the gateway refuses the credentials (401, 403), e.g. `sendsmsUser and sendsmsPass`. */
   credentialsHint?: string;
+  /** Resolves host names when connecting, instead of the system's resolver (webhooks use it to refuse internal addresses). */
+  lookup?: LookupFunction;
 }
 
 export type GatewayMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -113,7 +116,11 @@ export class GatewayClient {
     this.credentialsHint = options.credentialsHint ?? "the backend's credentials";
     this.secrets = [...(options.secrets ?? [])].filter((s): s is string => typeof s === "string");
     this.redactor = secretRedactor(this.secrets);
-    this.agent = new Agent({ connections: options.connections ?? 32, keepAliveTimeout: 30_000, connect: { timeout: options.timeoutMs } });
+    this.agent = new Agent({
+      connections: options.connections ?? 32,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: options.timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) },
+    });
   }
 
   /** Removes every secret this client knows of from a text. */

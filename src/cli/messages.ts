@@ -69,7 +69,8 @@ export async function runSend(options: SendOptions): Promise<void> {
     // Without --wait, the server (rapidsms start) sends: this process only queues.
     const failed = await withSystem(
       options,
-      (system) => sendFile(system, { ...options, file, backend: options.backend!, sendAt: notBefore ?? undefined }),
+      // --at as given (a time that has come sends now): a rerun after it names the same chunks (see chunkId).
+      (system) => sendFile(system, { ...options, file, backend: options.backend!, sendAt: options.at }),
       options.wait ? "all" : "web",
     );
     if (failed) process.exitCode = 1;

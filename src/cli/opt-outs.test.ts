@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
+import { openSqliteStore } from "../store/sqlite.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
 const node = join(repo, "node_modules/.bin/node");
@@ -68,6 +69,26 @@ describe("rapidsms opt-out, opt-in, opt-outs", () => {
     const none = await run(["opt-in", "db", "+255700000009"], dir);
     assert.equal(none.code, 1);
     assert.equal(none.stdout, "+255700000009 on db was not opted out\n");
+  });
+
+  test("a provider's reason is listed without the terminal escapes and control characters a gateway put in it", async () => {
+    const dir = project();
+    const store = openSqliteStore(join(dir, "rapidsms.db"));
+    try {
+      await store.migrate();
+      const detail = "db: \x1b[2J\x1b[31m21610\x1b[0m \x1b]0;owned\x07unsubscribed\r\n+255700000008 on db: opted in\x9b1A\x08\x7f\u202eok\u202c";
+      await store.optOut({ backend: "db", identity: "+255700000007", source: "provider", detail });
+    } finally {
+      await store.close();
+    }
+    const listed = await run(["opt-outs"], dir);
+    assert.equal(listed.code, 0, listed.stderr);
+    const controls = [...listed.stdout].filter((c) => c !== "\n" && (c < " " || (c >= "\x7f" && c <= "\x9f") || (c >= "\u202a" && c <= "\u202e")));
+    assert.deepEqual(controls, [], "nothing but text and the line ends");
+    const lines = listed.stdout.split("\n");
+    assert.equal(lines.length, 3, "one line per opt-out, then the count");
+    assert.match(lines[0], /^\+255700000007 on db: opted out since \S+ \(provider: db: 21610 unsubscribed \+255700000008 on db: opted in ok\)$/);
+    assert.equal(lines[1], "1 opted out");
   });
 
   test("an unknown backend is refused with the installed ones named", async () => {

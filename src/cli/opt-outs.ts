@@ -26,9 +26,25 @@ function checked(system: System, { backend, identity }: ConnectionRef): Connecti
   return { backend, identity };
 }
 
+/**
+ * Terminal escape sequences (CSI as in "ESC [ 2 J", and its one-byte form U+009B; OSC, DCS and
+ * the other strings up to BEL or ST; two-byte escapes) and the control characters left (C0, DEL,
+ * C1, and the bidirectional overrides that reorder what a terminal shows).
+ */
+const ESCAPES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds
+  /(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[\x20-\x2f]*[\x30-\x7e]?/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as for ESCAPES
+const CONTROLS = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+/g;
+
+/** Text from outside (a gateway's reason, an operator's), as a terminal may print it: no escapes, one line. */
+function printable(text: string): string {
+  return text.replace(ESCAPES, "").replace(CONTROLS, " ").trim();
+}
+
 function describe(record: OptOutRecord): string {
-  const detail = record.detail ? `: ${record.detail}` : "";
-  return `${record.identity} on ${record.backend}: opted out since ${record.since} (${record.source}${detail})`;
+  const detail = record.detail ? `: ${printable(record.detail)}` : "";
+  return `${printable(record.identity)} on ${record.backend}: opted out since ${record.since} (${record.source}${detail})`;
 }
 
 /** Who runs the command, for the record of an operator's opt-out. */

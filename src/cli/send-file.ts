@@ -10,6 +10,7 @@ export interface SendFileOptions {
   file: string;
   backend: string;
   text: string;
+  /** When to send (see scheduledTime): a time that has come sends now, and names the same chunks as before it came. */
   sendAt?: Date | string | number;
   /** Wait for the outcomes (this process sends too), `waitMs` at most. */
   wait?: boolean;
@@ -41,10 +42,16 @@ function progress(total: number, out: NodeJS.WriteStream): Progress {
  * after a crash finds the chunks the first run stored, and does not queue them twice. With
  * `again`, a fresh id: the same message to the same file, sent on purpose once more.
  */
-function chunkId(parts: { backend: string; text: string; notBefore: number | undefined; identities: readonly string[]; again: boolean }): string {
-  const hash = createHash("sha256").update(JSON.stringify([parts.backend, parts.text, parts.notBefore ?? null, parts.identities]));
+function chunkId(parts: { backend: string; text: string; requestedAt: number | null; identities: readonly string[]; again: boolean }): string {
+  const hash = createHash("sha256").update(JSON.stringify([parts.backend, parts.text, parts.requestedAt, parts.identities]));
   if (parts.again) hash.update(`${Date.now()}:${Math.random()}`);
   return hash.digest("hex").slice(0, 32);
+}
+
+/** The epoch ms `sendAt` names (rounded up, as scheduledTime does), or null without one. */
+function requestedTime(sendAt: Date | string | number | undefined): number | null {
+  if (sendAt === undefined) return null;
+  return Math.ceil(typeof sendAt === "number" ? sendAt : new Date(sendAt).getTime());
 }
 
 /**
@@ -58,6 +65,8 @@ export async function sendFile(system: System, options: SendFileOptions, out: No
   const notInstalled = system.pipeline.notInstalled(backend);
   if (notInstalled) throw new ConfigError(`send --file: ${notInstalled}`);
   const notBefore = scheduledTime(options.sendAt);
+  // The command's time, as asked, whether or not it has come: a rerun after it names the same chunks.
+  const requestedAt = requestedTime(options.sendAt);
   const recipients = await readRecipients(options.file, (identity) => system.pipeline.unsendable(backend, identity));
   const { identities } = recipients;
   const ids: string[] = [];
@@ -69,7 +78,7 @@ export async function sendFile(system: System, options: SendFileOptions, out: No
   try {
     for (let at = 0; at < identities.length; at += LIMITS.recipients) {
       const chunk = identities.slice(at, at + LIMITS.recipients);
-      const id = chunkId({ backend, text, notBefore, identities: chunk, again: !!options.sendAgain });
+      const id = chunkId({ backend, text, requestedAt, identities: chunk, again: !!options.sendAgain });
       if (await system.store.getMessage(id)) {
         earlier += chunk.length;
         ids.push(id);

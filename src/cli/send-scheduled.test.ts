@@ -140,6 +140,31 @@ describe("rapidsms send --at and --file through a running rapidsms start", () =>
     assert.equal((await fetch(`${server.url}/api/messages/${id}`, { method: "DELETE" })).status, 409);
   });
 
+  test("a rerun of send --file --at after its time has come queues nothing a second time", async () => {
+    const file = join(dir, "soon.csv");
+    writeFileSync(file, "+255700000021\n+255700000022\n");
+    const at = new Date(Date.now() + 1_500).toISOString();
+    const first = await send(["--file", file, "--backend", "db", "--at", at, "Clinic tomorrow"]);
+    assert.equal(first.code, 0, first.stderr);
+    const [, id] = /^message id\(s\): ([0-9a-f]{32})$/m.exec(first.stdout) ?? [];
+    assert.ok(id, first.stdout);
+    assert.equal((await settled(id)).status, "S");
+    assert.ok(Date.now() > Date.parse(at));
+    // The operator runs the very same command again (it was killed before its summary, say).
+    const again = await send(["--file", file, "--backend", "db", "--at", at, "Clinic tomorrow"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^queued 0 recipient\(s\) in 0 message\(s\)$/m);
+    assert.match(again.stdout, /^already queued by an earlier run of this command: 2 recipient\(s\), not queued again/m);
+    assert.match(again.stdout, new RegExp(`^message id\\(s\\): ${id}$`, "m"));
+    const listed = (await (await fetch(`${server.url}/api/messages?direction=O&text=${encodeURIComponent("Clinic tomorrow")}`)).json()) as {
+      messages?: Message[];
+    };
+    assert.deepEqual(
+      listed.messages?.map((m) => m.id),
+      [id],
+    );
+  });
+
   test("send --at refuses a time without a zone, and --wait with --at, with one line and exit code 2", async () => {
     const noZone = await send(["--backend", "db", "--to", "111", "--at", "2026-12-24T08:00:00", "x"]);
     assert.equal(noZone.code, 2);

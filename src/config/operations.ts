@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { normalKeyword } from "../apps/opt-out-keywords.ts";
 
 /**
  * The settings of what runs a service day to day (see docs/operations.md): metrics, opt-outs,
@@ -9,7 +10,17 @@ import { z } from "zod";
 export const DEFAULT_STOP_KEYWORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"] as const;
 export const DEFAULT_START_KEYWORDS = ["START", "UNSTOP", "YES"] as const;
 
-const keyword = z.string().trim().min(1).max(40).regex(/^\S+$/, "expected one word, such as STOP");
+const keyword = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(/^\S+$/, "expected one word, such as STOP")
+  // Matched as normalKeyword leaves it: one of punctuation alone would make an empty text a STOP.
+  .refine(
+    (word) => normalKeyword(word) !== "",
+    "expected a word that is more than punctuation, such as STOP (punctuation, spaces and invisible characters around a keyword are ignored)",
+  );
 
 /** `optOut`: on by default; `false` turns it off. */
 export const optOutSchema = z.union([
@@ -43,10 +54,14 @@ export const webhooksSchema = z
     maxAttempts: z.number().int().positive().default(10),
     baseDelayMs: z.number().int().nonnegative().default(1_000),
     maxDelayMs: z.number().int().nonnegative().default(600_000),
-    /** Forwards POSTed at once by one worker process. */
+    /** POSTs under way at once in one worker process: half for status events, the rest for forwards (see placesOf). */
     concurrency: z.number().int().positive().max(256).default(16),
-    /** When given, an `eventUrl` must have one of these hosts (exactly, or a subdomain of a `.example.org` entry). */
-    allowedHosts: z.array(z.string().min(1)).nullable().default(null),
+    /**
+     * When given, an `eventUrl` must have one of these hosts (exactly, or a subdomain of a
+     * `.example.org` entry; `host:port` only that port), whatever they resolve to. When null, any
+     * host but internal addresses (loopback, private, link-local, …), checked again when connecting.
+     */
+    allowedHosts: z.array(z.string().min(1).max(300)).max(1_000).nullable().default(null),
   })
   .strict();
 export type WebhookSettings = z.output<typeof webhooksSchema>;

@@ -359,6 +359,26 @@ describe("resolveConfig: the operations keys (metrics, optOut, webhooks, retenti
     await assert.rejects(resolveConfig({ retention: { days: 0 } }), (e: unknown) => e instanceof ConfigError && /retention\.days/.test(e.message));
   });
 
+  test("a keyword that is punctuation or invisible characters alone is refused (it would make an empty text a STOP), naming optOut.stop or optOut.start", async () => {
+    for (const [list, word] of [
+      ["stop", "?"],
+      ["stop", "..."],
+      ["start", "\u200B"],
+      ["start", "¡!"],
+    ] as const) {
+      await assert.rejects(
+        resolveConfig({ optOut: { stop: ["STOP"], [list]: list === "stop" ? ["STOP", word] : [word] } }),
+        (e: unknown) => e instanceof ConfigError && new RegExp(`optOut\\.${list}\\.\\d.*more than punctuation`).test(e.message),
+        `${list}: ${JSON.stringify(word)}`,
+      );
+    }
+    assert.deepEqual(
+      (await resolveConfig({ optOut: { stop: ["STOP!", "ＡＣＨＡ"] } })).optOut?.stop,
+      ["STOP!", "ＡＣＨＡ"],
+      "punctuation around a word is fine",
+    );
+  });
+
   test("the webhook secret override (RAPIDSMS_WEBHOOK_SECRET) wins over the file's and keeps its other webhook settings", async () => {
     const resolved = await resolveConfig({ webhooks: { secret: "a".repeat(16), timeoutMs: 500 } }, { overrides: { webhookSecret: "b".repeat(20) } });
     assert.equal(resolved.webhooks.secret, "b".repeat(20));

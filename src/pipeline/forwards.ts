@@ -64,7 +64,7 @@ export class ForwardedMessages {
       });
       if (!init.settings.allowedHosts)
         init.logger.warn(
-          "webhooks.allowedHosts is not set: an eventUrl given to the API may name any host this server reaches; set it to the hosts of your apps (see docs/operations.md)",
+          "webhooks.allowedHosts is not set: an eventUrl given to the API may name any public host (internal addresses are refused); set it to the hosts of your apps (see docs/operations.md)",
         );
     }
   }
@@ -90,11 +90,12 @@ export class ForwardedMessages {
       fields: msg.fields,
     };
     const queued = await this.init.store.queueWebhook({ messageId: msg.id, url, body: JSON.stringify(body) });
-    if (!queued.duplicate) this.dispatcher.wake();
+    if (!queued.duplicate) this.dispatcher.wake("message");
   }
 
+  /** There are status events due (this process queued them). */
   wake(): void {
-    this.dispatcher?.wake();
+    this.dispatcher?.wake("status");
   }
 
   start(): void {

@@ -3,22 +3,22 @@ import { describe, test } from "node:test";
 import { AppBase } from "../apps/app.ts";
 import { optOutSchema, type OptOutSettings } from "../config/operations.ts";
 import { MessageSendingError } from "../errors.ts";
-import type { IncomingMessage } from "../messages/messages.ts";
+import { IncomingMessage } from "../messages/messages.ts";
+import { SESSION_FIELD } from "../messages/session.ts";
 import { createTestRouter, MockBackend, type TestRouter } from "../testing/harness.ts";
 import type { SendRequest } from "../backends/backend.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
 
-/** A store whose completeIncoming fails its first call, as a database that hiccups would. */
-function completeFailsOnce(store: Store): Store {
-  let failed = false;
+/** A store whose completeIncoming fails its `nth` call (the first by default), as a database that hiccups would. */
+function completeFailsOnce(store: Store, nth = 1): Store {
+  let calls = 0;
   return new Proxy(store, {
     get(target, key) {
       const value = Reflect.get(target, key);
       if (key !== "completeIncoming" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
       return (...args: unknown[]) => {
-        if (failed) return value.apply(target, args);
-        failed = true;
+        if (++calls !== nth) return value.apply(target, args);
         return Promise.reject(new Error("the database hiccuped"));
       };
     },
@@ -98,6 +98,22 @@ describe("opt-outs through the pipeline", () => {
     }
   });
 
+  test("a START whose processing failed once after its opt-in was recorded is still a START when tried again: its confirmation, not the apps", async () => {
+    const t = await createTestRouter({ apps: [Answers], optOut: DEFAULTS, store: completeFailsOnce(openSqliteStore(":memory:"), 2) });
+    try {
+      assert.deepEqual(await texts(t, "10", "STOP"), [DEFAULTS.confirmation]);
+      assert.deepEqual(await texts(t, "10", "START"), [DEFAULTS.startConfirmation], "only the confirmation: the apps never saw it");
+      const [start] = await t.store.listMessages({ identity: "10", direction: "I", text: "START" });
+      assert.equal(start.status, "R");
+      assert.equal(await t.store.getOptOut({ backend: "mockbackend", identity: "10" }), undefined, "they are not opted out");
+      assert.equal((await t.store.listOptOuts({ limit: 10 })).total, 0);
+      assert.equal((await sendTo(t, "10", "news")).status, "S", "sends go to them again");
+      assert.deepEqual(await texts(t, "10", "start"), ["got start"], "a later START from someone opted in is an ordinary text");
+    } finally {
+      await t.close();
+    }
+  });
+
   test("START or YES from someone not opted out goes to the apps like any text", async () => {
     const t = await createTestRouter({ apps: [Answers], optOut: DEFAULTS });
     try {
@@ -160,6 +176,28 @@ describe("opt-outs through the pipeline", () => {
         t.sent().flatMap((r) => r.identities),
         ["51", "53"],
       );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a USSD step from someone opted out is still answered (they dialled in), and recorded as answered; other sends to them stay blocked", async () => {
+    const t = await createTestRouter({ apps: [Answers], optOut: DEFAULTS });
+    try {
+      assert.deepEqual(await texts(t, "20", "STOP"), [DEFAULTS.confirmation]);
+      const [connection] = await t.connections(["20"]);
+      const step = new IncomingMessage({ connections: [connection], text: "1", fields: { [SESSION_FIELD]: { id: "ussd-20", event: "new" } } });
+      const conversation = await t.pipeline.converse(step, { deadlineMs: 10_000 });
+      assert.deepEqual(conversation, { outcome: "answered", text: "got 1", end: true });
+      await t.idle();
+      const [reply] = await t.store.listMessages({ inResponseTo: step.id });
+      assert.deepEqual(
+        reply.transmissions.map((tr) => tr.status),
+        ["S"],
+        "the answer is recorded as sent within the request",
+      );
+      assert.notEqual(await t.store.getOptOut({ backend: "mockbackend", identity: "20" }), undefined, "answering the step does not opt them in");
+      assert.equal((await sendTo(t, "20", "news")).transmissions[0].error, "opted out");
     } finally {
       await t.close();
     }

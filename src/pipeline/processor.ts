@@ -180,6 +180,7 @@ export class Processor {
   private async answer(msg: IncomingMessage, waiting: SessionWait, claimed: readonly ClaimedTransmission[]): Promise<void> {
     const { sender, leases } = this.init;
     const here = (t: ClaimedTransmission) => t.backend === waiting.backend && t.identity === msg.connection.identity;
+    // Their `optedOut` is not looked at: someone opted out who dialled in is waiting on the line for this answer.
     const answered = claimed.filter(here);
     const others = claimed.filter((t) => !here(t));
     const taken = waiting.deliver({

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { RetentionSettings } from "../config/operations.ts";
 import { errorText } from "../errors.ts";
-import type { RetentionStore } from "../store/store.ts";
+import type { PurgeCursor, PurgeResult, RetentionStore } from "../store/store.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -20,8 +20,9 @@ export interface RetentionInit {
 
 /**
  * Purges finished messages older than `retention.days`: soon after start, then every hour, in
- * batches of a few hundred messages with a pause between them, so that the purge of a year's
- * backlog never holds the store's writer for more than one short transaction at a time.
+ * batches (500 messages, about 2,000 recipients at most) with a pause between them, so that the
+ * purge of a year's backlog never holds the store's writer for more than one short transaction at
+ * a time. A run walks the messages once, oldest first: those it could not purge are passed by.
  */
 export class RetentionPurge {
   private readonly init: Required<RetentionInit>;
@@ -50,10 +51,12 @@ export class RetentionPurge {
     const { store, settings, batch, pauseMs } = this.init;
     const olderThan = now - settings.days * DAY_MS;
     let total = 0;
+    let after: PurgeCursor | null = null;
     for (;;) {
-      const { messages, backendMessages } = await store.purgeFinished({ olderThan, limit: batch });
+      const { messages, backendMessages, next }: PurgeResult = await store.purgeFinished({ olderThan, limit: batch, after });
       total += messages;
-      if (messages < batch && backendMessages < batch) return total;
+      if (next === null && backendMessages < batch) return total;
+      after = next;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
       if (this.stopping) return total;
     }

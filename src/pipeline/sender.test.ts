@@ -4,6 +4,7 @@ import { z } from "zod";
 import { BackendBase, type SendRequest, type SendResult } from "../backends/backend.ts";
 import { MessageSendingError } from "../errors.ts";
 import { createTestRouter, MockBackend } from "../testing/harness.ts";
+import { waitFor } from "../../test/support/wait-for.ts";
 import { pipelineOptionsSchema } from "./policy.ts";
 
 /** Answers each send with the next scripted outcome: "ok", "retry", "permanent" or a list of failed identities. */
@@ -242,6 +243,37 @@ test("status events: a delivery report that overtook the send's answer is told a
   await t.router.send("hi", await t.connections(["111"], "gw"));
   await t.idle();
   assert.deepEqual(seen, ["111 queued", "111 sent", "111 delivered"]);
+});
+
+test("status events: a message cancelled while its send was under way, whose attempt then fails, is told failed with error cancelled and never sent again", async () => {
+  let release: () => void = () => {};
+  const answered = new Promise<void>((resolve) => (release = resolve));
+  class Slow extends BackendBase<object> {
+    static override engine = "slow";
+    static override optionsSchema: z.ZodType<object> = z.object({});
+    readonly calls: SendRequest[] = [];
+    override async send(request: SendRequest): Promise<SendResult> {
+      this.calls.push(request);
+      await answered;
+      throw new MessageSendingError("gateway answered 503", { retryable: true });
+    }
+  }
+  const t = await createTestRouter({ backends: { gw: Slow }, pipeline: { baseDelayMs: 1, maxDelayMs: 2 } });
+  const backend = t.backends.get("gw") as Slow;
+  const seen: string[] = [];
+  t.pipeline.events.on((change) => seen.push(`${change.identity} ${change.status} ${change.error ?? ""}`.trim()));
+  const msg = await t.router.send("hi", await t.connections(["111"], "gw"));
+  await waitFor("the send to start", () => backend.calls.length === 1);
+  const cancel = await t.pipeline.cancelOutgoing(msg.id);
+  assert.ok(cancel && cancel !== "inbound");
+  assert.equal(cancel.sending, 1);
+  release();
+  await t.idle();
+  assert.deepEqual(seen, ["111 queued", "111 failed cancelled"]);
+  assert.equal(backend.calls.length, 1, "not sent again");
+  const record = await t.store.getMessage(msg.id);
+  assert.deepEqual([record?.status, record?.transmissions[0].error], ["E", "cancelled"]);
+  await t.close();
 });
 
 /** A backend whose gateway echoes its key back in everything it answers: in the answer, the message, each recipient's error. */

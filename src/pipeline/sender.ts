@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { BackendBase, SendResult } from "../backends/backend.ts";
 import { errorText, MessageSendingError, NoBackendError, SendCancelledError, SendTimeoutError } from "../errors.ts";
 import { smsSize } from "../messages/encoding.ts";
-import { OPTED_OUT } from "../messages/status.ts";
+import { CANCELLED, OPTED_OUT } from "../messages/status.ts";
 import { unfitIdentity } from "../messages/limits.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { ClaimedTransmission, OutgoingWork, SendOutcome, Store, TransmissionChange } from "../store/store.ts";
@@ -324,10 +324,15 @@ export class Sender {
       const identities = new Map(batch.transmissions.map((t) => [t.id, t.identity]));
       const retries = new Map(outcomes.map((o) => [o.transmissionId, o.nextAttemptAt]));
       const fenced = new Set(recorded.fenced);
-      // The outcomes as written (a fenced one was not), then what the reports they let land changed.
+      const cancelled = new Set(recorded.cancelled);
+      // The outcomes as written (a fenced one was not; a retry of a cancelled message ended E), then what the reports they let land changed.
       const written: TransmissionChange[] = outcomes
         .filter((o) => !fenced.has(o.transmissionId))
-        .map((o) => ({ transmissionId: o.transmissionId, status: o.status, error: o.status === "S" ? null : (o.error ?? null) }));
+        .map((o) =>
+          cancelled.has(o.transmissionId)
+            ? { transmissionId: o.transmissionId, status: "E", error: CANCELLED }
+            : { transmissionId: o.transmissionId, status: o.status, error: o.status === "S" ? null : (o.error ?? null) },
+        );
       events.emitRecorded(batch.backend, [...written, ...recorded.keptReports], (change) => ({
         messageId: batch.messageId,
         identity: identities.get(change.transmissionId),

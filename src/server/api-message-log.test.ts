@@ -124,3 +124,100 @@ describe("the message log's API: filters, timeline, stats, CSV", () => {
     assert.equal(parse((await get("/api/messages.csv?limit=2")).body, { bom: true, columns: true }).length, 2);
   });
 });
+
+describe("the message log's API with a bulk message (300 recipients)", () => {
+  let f: MessageLogFixture;
+  let bulk: string;
+  const identities = Array.from({ length: 300 }, (_, i) => `2557${String(i).padStart(8, "0")}`);
+  before(async () => {
+    f = await messageLogFixture();
+    const sent = await f.app.inject({ method: "POST", url: "/api/messages", payload: { backend: "kannel", identities, text: "news for all" } });
+    assert.equal(sent.statusCode, 202);
+    bulk = sent.json().id;
+    await f.system.pipeline.idle();
+  });
+  after(() => f?.close());
+  const get = (path: string) => f.app.inject({ url: path });
+
+  test("GET /api/messages lists its first 20 recipients and counts all 300; a small message lists all of its own", async () => {
+    const { messages } = (await get("/api/messages?limit=20")).json();
+    const listed = messages.find((m: { id: string }) => m.id === bulk);
+    assert.deepEqual(
+      listed.transmissions.map((t: { identity: string }) => t.identity),
+      identities.slice(0, 20),
+    );
+    assert.deepEqual(listed.recipients, { total: 300, Q: 0, R: 0, P: 0, S: 300, D: 0, E: 0 });
+    const pong = messages.find((m: { id: string }) => m.id === f.ids.pong);
+    assert.deepEqual([pong.transmissions.length, pong.recipients.total, pong.recipients.D], [1, 1, 1]);
+  });
+
+  test("GET /api/messages/<id> pages its recipients, each with its attempts, recipientsLimit at a time", async () => {
+    const first = (await get(`/api/messages/${bulk}?recipientsLimit=20`)).json();
+    assert.equal(first.recipients.total, 300);
+    assert.deepEqual([first.transmissions.length, first.transmissions[0].attemptLog[0].outcome], [20, "S"]);
+    const seen: string[] = first.transmissions.map((t: { identity: string }) => t.identity);
+    let next = first.nextRecipients;
+    while (next !== null) {
+      const page = (await get(`/api/messages/${bulk}?recipientsLimit=20&recipientsAfter=${next}`)).json();
+      seen.push(...page.transmissions.map((t: { identity: string }) => t.identity));
+      next = page.nextRecipients;
+    }
+    assert.deepEqual(seen, identities);
+    assert.equal((await get(`/api/messages/${bulk}`)).json().transmissions.length, 100, "100 by default");
+    assert.equal((await get(`/api/messages/${f.ids.pong}`)).json().nextRecipients, null);
+  });
+
+  const refusals: [string, RegExp][] = [
+    ["recipientsLimit=501", /recipientsLimit: Too big/i],
+    ["recipientsLimit=0", /recipientsLimit: Too small/i],
+    ["recipientsAfter=first", /recipientsAfter: .*number/i],
+    ["recipientsAfter=99999999999", /recipientsAfter: Too big/i],
+    ["page=2", /Unrecognized key/i],
+  ];
+  for (const [query, error] of refusals) {
+    test(`GET /api/messages/<id>?${query} is refused with 400 and the field`, async () => {
+      const response = await get(`/api/messages/${bulk}?${query}`);
+      assert.equal(response.statusCode, 400);
+      assert.match(response.json().error, error);
+    });
+  }
+
+  test("GET /api/messages.csv has a row for each of its 300 recipients, or for the one a search names", async () => {
+    const rows: Record<string, string>[] = parse((await get("/api/messages.csv?direction=O&text=news")).body, { bom: true, columns: true });
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.identity, r.transmissionStatus]),
+      identities.map((identity) => [bulk, identity, "S"]),
+    );
+    const one: Record<string, string>[] = parse((await get(`/api/messages.csv?identity=%2B${identities[250]}`)).body, { bom: true, columns: true });
+    assert.deepEqual(
+      one.map((r) => [r.id, r.identity]),
+      [[bulk, identities[250]]],
+    );
+  });
+
+  test("GET /api/messages/stats counts a window once for the minute it is in, and a count under way once however many windows are kept", async () => {
+    const store = f.system.store;
+    const counted = store.messageStats.bind(store);
+    let counts = 0;
+    store.messageStats = (args) => {
+      counts++;
+      return counted(args);
+    };
+    try {
+      const base = Date.parse("2026-11-30T10:00:00.000Z");
+      const window = (seconds: number) =>
+        `since=${new Date(base + seconds * 1_000).toISOString()}&until=${new Date(base + 3_600_000 + seconds * 1_000).toISOString()}`;
+      const first = (await get(`/api/messages/stats?${window(5)}`)).json();
+      const again = (await get(`/api/messages/stats?${window(40)}`)).json();
+      assert.deepEqual([counts, again], [1, first], "the same minute: counted once");
+      assert.deepEqual([first.since, first.until], ["2026-11-30T10:00:00.000Z", "2026-11-30T11:01:00.000Z"], "to the whole minute, widened");
+      for (let i = 1; i <= 16; i++)
+        await get(`/api/messages/stats?since=2026-11-${String(i).padStart(2, "0")}&until=2026-11-${String(i + 1).padStart(2, "0")}`);
+      counts = 0;
+      const both = await Promise.all([0, 1].map(() => get("/api/messages/stats?since=2026-10-01&until=2026-10-02")));
+      assert.deepEqual([counts, both.map((r) => r.statusCode)], [1, [200, 200]], "asked twice at once, counted once");
+    } finally {
+      store.messageStats = counted;
+    }
+  });
+});

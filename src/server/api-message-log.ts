@@ -17,6 +17,8 @@ const STATS_KEPT_MS = 60_000;
 const STATS_KEPT_WINDOWS = 16;
 /** Messages read from the store for each chunk of an export. */
 const EXPORT_PAGE = 500;
+/** Recipients of a bulk message read from the store for each chunk of an export. */
+const RECIPIENTS_PAGE = 1_000;
 
 const CSV_COLUMNS = [
   "id",
@@ -40,35 +42,46 @@ const CSV_COLUMNS = [
  */
 export function messageLogRoutes(api: FastifyInstance, system: System): void {
   const kept = new Map<string, { at: number; stats: Promise<MessageStats> }>();
-  /** The counts of a window, shared by every request for it within STATS_KEPT_MS (asked at once too). */
+  const counting = new Map<string, Promise<MessageStats>>();
+  /**
+   * The counts of a window, shared by every request for it within STATS_KEPT_MS; a count under
+   * way is shared by every request that asks meanwhile, kept or not (past STATS_KEPT_WINDOWS).
+   */
   const stats = (key: string, count: () => Promise<MessageStats>) => {
     const now = Date.now();
     for (const [old, entry] of kept) if (now - entry.at > STATS_KEPT_MS) kept.delete(old);
-    const found = kept.get(key);
-    if (found) return found.stats;
-    const counted = count();
-    if (kept.size < STATS_KEPT_WINDOWS) {
-      kept.set(key, { at: now, stats: counted });
-      counted.catch(() => kept.delete(key));
-    }
+    const found = kept.get(key) ?? { stats: counting.get(key) };
+    if (found.stats) return found.stats;
+    const counted = count().finally(() => counting.delete(key));
+    counting.set(key, counted);
+    counted.then(
+      () => {
+        if (kept.size < STATS_KEPT_WINDOWS) kept.set(key, { at: now, stats: counted });
+      },
+      () => undefined,
+    );
     return counted;
   };
 
   api.get("/messages/stats", async (request, reply) => {
     const query = parse(statsQuery, request.query, reply);
     if (!query) return reply;
-    const until = query.until ?? new Date().toISOString();
-    const since = query.since ?? new Date(Date.parse(until) - DAY_MS).toISOString();
-    if (since >= until)
+    const asked = query.until ?? new Date().toISOString();
+    const askedSince = query.since ?? new Date(Date.parse(asked) - DAY_MS).toISOString();
+    if (askedSince >= asked)
       return reply
         .code(400)
         .send({ error: "invalid request: until: must be later than since", issues: [{ path: "until", message: "must be later than since" }] });
-    if (Date.parse(until) - Date.parse(since) > MAX_STATS_WINDOW_MS) {
+    if (Date.parse(asked) - Date.parse(askedSince) > MAX_STATS_WINDOW_MS) {
       const message = "the window is at most 7 days: move since closer to until";
       return reply.code(400).send({ error: `invalid request: since: ${message}`, issues: [{ path: "since", message }] });
     }
+    // A window given is counted to the whole minute (widened by less than one at each end): asked
+    // again a few seconds on or off, it is the window counted already, not a count of its own.
+    const until = query.until === undefined ? asked : minute(query.until, "up");
+    const since = query.since === undefined ? askedSince : minute(query.since, "down");
     // Without an until, the window ends now: the request's own parameters name what it asked for.
-    return stats(`${query.since ?? ""}|${query.until ?? ""}`, () => system.store.messageStats({ since, until }));
+    return stats(`${query.since === undefined ? "" : since}|${query.until === undefined ? "" : until}`, () => system.store.messageStats({ since, until }));
   });
 
   api.get("/messages.csv", async (request, reply) => {
@@ -85,9 +98,9 @@ export function messageLogRoutes(api: FastifyInstance, system: System): void {
 
 /**
  * The search as CSV, newest first, one row per message and recipient (only the recipients the
- * search names, when it names a number or backend), read from the store a page at a time. It
- * begins with a byte order mark: without one, Excel reads UTF-8 as its own code page and garbles
- * every text that is not ASCII.
+ * search names, when it names a number or backend), read from the store a page at a time, and
+ * the recipients of a bulk message RECIPIENTS_PAGE at a time. It begins with a byte order mark:
+ * without one, Excel reads UTF-8 as its own code page and garbles every text that is not ASCII.
  */
 async function* csvChunks(store: Store, filters: Omit<MessageQuery, "limit" | "before">, limit: number): AsyncGenerator<string> {
   yield `\uFEFF${csvRow(CSV_COLUMNS)}`;
@@ -95,18 +108,39 @@ async function* csvChunks(store: Store, filters: Omit<MessageQuery, "limit" | "b
   let left = limit;
   while (left > 0) {
     const size = Math.min(EXPORT_PAGE, left);
-    // Each statement of a text search reads a bounded part of the log; the store serves others between them.
+    // Each statement of a bounded search reads a bounded part of the log; the store serves others between them.
     const { messages: page, scannedTo } = await store.searchMessages({ ...filters, before, limit: size, scanLimit: TEXT_SCAN_LIMIT });
     let chunk = "";
     for (const message of page) {
-      const recipients = message.transmissions.filter((t) => named(t, filters));
-      for (const t of recipients.length > 0 ? recipients : [undefined]) chunk += csvRow(cells(message, t));
+      if (message.recipients.total <= message.transmissions.length) {
+        const recipients = message.transmissions.filter((t) => named(t, filters));
+        for (const t of recipients.length > 0 ? recipients : [undefined]) chunk += csvRow(cells(message, t));
+        continue;
+      }
+      if (chunk !== "") yield chunk;
+      chunk = "";
+      for await (const slice of recipientSlices(store, message.id, filters)) {
+        let rows = "";
+        for (const t of slice) rows += csvRow(cells(message, t));
+        yield rows;
+      }
     }
     if (chunk !== "") yield chunk;
     left -= page.length;
     const next = page.length === size ? page.at(-1)!.id : scannedTo;
     if (next === null) return;
     before = next;
+  }
+}
+
+/** A message's recipients (those the search names) in keyset slices, by transmission id. */
+async function* recipientSlices(store: Store, messageId: string, filters: Pick<MessageQuery, "backend" | "identity">): AsyncGenerator<TransmissionRecord[]> {
+  let after: number | undefined;
+  for (;;) {
+    const slice = await store.messageRecipients({ messageId, after, limit: RECIPIENTS_PAGE, backend: filters.backend, identity: filters.identity });
+    if (slice.length > 0) yield slice;
+    if (slice.length < RECIPIENTS_PAGE) return;
+    after = slice.at(-1)!.id;
   }
 }
 
@@ -131,4 +165,10 @@ function cells(m: MessageRecord, t: TransmissionRecord | undefined) {
     t?.sentAt ?? m.sentAt,
     t?.deliveredAt ?? m.deliveredAt,
   ];
+}
+
+/** An ISO time to its minute, rounded down or up. */
+function minute(iso: string, way: "down" | "up"): string {
+  const ms = Date.parse(iso);
+  return new Date((way === "down" ? Math.floor(ms / 60_000) : Math.ceil(ms / 60_000)) * 60_000).toISOString();
 }

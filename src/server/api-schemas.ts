@@ -101,11 +101,34 @@ export const listMessagesQuery = z
     before: storable(z.string().min(1).max(100))
       .optional()
       .describe(
-        "The `next` of the previous page. A text search looks through 50,000 messages a page at most: its `next` then goes on from there, and a page may hold fewer messages than `limit`.",
+        "The `next` of the previous page. A search by `text`, by `status` without a `direction`, or by `backend` without an `identity` looks through 50,000 messages a page at most (the newest, of the direction when given): its `next` then goes on from there, and a page may hold fewer messages than `limit`, even none.",
       ),
   })
   .strict()
   .superRefine(sinceBeforeUntil);
+
+/** Recipients GET /api/messages/<id> gives at most, and without a `recipientsLimit`. */
+export const MAX_DETAIL_RECIPIENTS = 500;
+export const DETAIL_RECIPIENTS = 100;
+
+export const messageDetailQuery = z
+  .object({
+    recipientsAfter: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ID)
+      .optional()
+      .describe("The `nextRecipients` of the previous answer: the recipients (transmission ids) after it."),
+    recipientsLimit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DETAIL_RECIPIENTS)
+      .default(DETAIL_RECIPIENTS)
+      .describe("Recipients in this answer, each with its attempts and delivery reports (500 at most)."),
+  })
+  .strict();
 
 export const exportMessagesQuery = z
   .object({
@@ -162,6 +185,8 @@ const transmission = z.object({
   deliveredAt: z.string().nullable(),
 });
 
+const count = z.number().int();
+
 export const messageSummary = z.object({
   id: z.string(),
   direction: z.enum(["I", "O"]),
@@ -177,18 +202,24 @@ export const messageSummary = z.object({
   sendAt: z.string().nullable().describe("When a scheduled message was to go; null when it was sent at once."),
   handledBy: z.string().nullable().describe("Inbound: the app whose handle (or default) phase answered it."),
   processedAt: z.string().nullable().describe("Inbound: when the apps processed it."),
-  transmissions: z.array(transmission),
+  recipients: z
+    .object({ total: count, Q: count, R: count, P: count, S: count, D: count, E: count })
+    .describe("Its transmissions (recipients): all of them, and how many have each status."),
+  transmissions: z.array(transmission).describe("The first 20 recipients by id; `recipients.total` says how many there are."),
 });
 
 export const messageDetail = messageSummary.extend({
   fields: z.record(z.string(), z.unknown()),
   replies: z.array(messageSummary).describe("Inbound: the replies the apps made to it, in order (20 at most)."),
-  transmissions: z.array(
-    transmission.extend({
-      attemptLog: z.array(attempt),
-      deliveryReports: z.array(z.object({ at: z.string(), status, detail: z.string().nullable() })),
-    }),
-  ),
+  transmissions: z
+    .array(
+      transmission.extend({
+        attemptLog: z.array(attempt),
+        deliveryReports: z.array(z.object({ at: z.string(), status, detail: z.string().nullable() })),
+      }),
+    )
+    .describe("A page of its recipients in id order (`recipientsLimit`, 100 by default), each with every attempt and delivery report."),
+  nextRecipients: z.number().int().nullable().describe("Pass it as `recipientsAfter` for the next page of recipients; null on the last."),
   forwards: z.array(forward).describe("Its webhook POSTs: the forward of an inbound message, the status events of an outbound one."),
 });
 

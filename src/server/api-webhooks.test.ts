@@ -74,6 +74,27 @@ describe("eventUrl on POST /api/messages", () => {
     assert.equal(JSON.stringify(detail).includes("token=abc"), false);
   });
 
+  test("without webhooks.allowedHosts, an eventUrl to a loopback, private or link-local address is a 400 naming eventUrl and saying to list the host", async () => {
+    const server = await start({ secret: SECRET });
+    started.push(server);
+    for (const eventUrl of ["http://169.254.169.254/latest/meta-data", "http://10.0.0.5:8080/admin", "http://[::1]/e", "http://localhost:9/e"]) {
+      const response = await server.app.inject({ method: "POST", url: "/api/messages", payload: { backend: "db", identities: ["1"], text: "hi", eventUrl } });
+      assert.equal(response.statusCode, 400, eventUrl);
+      assert.match(response.json().error, /^invalid request: eventUrl: has the host .+, a loopback, private or link-local address.*add ".+" there/);
+      assert.deepEqual(
+        response.json().issues.map((i: { path: string }) => i.path),
+        ["eventUrl"],
+      );
+    }
+    assert.equal((await server.system.store.listMessages({ direction: "O" })).length, 0);
+    const open = await server.app.inject({
+      method: "POST",
+      url: "/api/messages",
+      payload: { backend: "db", identities: ["1"], text: "hi", eventUrl: "https://hooks.example.org/e" },
+    });
+    assert.equal(open.statusCode, 202);
+  });
+
   test("the OpenAPI document has both payloads, the signature headers and the replies answer under webhooks", async () => {
     const server = await start({});
     started.push(server);
@@ -85,6 +106,7 @@ describe("eventUrl on POST /api/messages", () => {
       message.parameters.map((p: { name: string }) => p.name),
       ["X-RapidSMS-Timestamp", "X-RapidSMS-Signature", "X-RapidSMS-Delivery"],
     );
+    assert.match(message.parameters[1].description, /"<timestamp>\.<delivery>\.<raw body>"/);
     assert.equal(message.responses["2XX"].content["application/json"].schema.properties.replies.maxItems, 10);
     const status = document.webhooks.status.post.requestBody.content["application/json"].schema;
     assert.deepEqual(status.properties.status.enum, ["queued", "sent", "delivered", "failed"]);

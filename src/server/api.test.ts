@@ -51,6 +51,7 @@ describe("/api without a token", () => {
       detail.transmissions[0].attemptLog.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome]),
       [[1, "S"]],
     );
+    assert.deepEqual([detail.recipients, detail.nextRecipients], [{ total: 2, Q: 0, R: 0, P: 0, S: 2, D: 0, E: 0 }, null], "every recipient, counted");
     assert.equal(await system.store.countBackendMessages({ name: "db", direction: "O" }), 2);
   });
 

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { type BroadcastRefusal, broadcastToGroup } from "../broadcast.ts";
 import type { Connection } from "../messages/connection.ts";
-import type { MessageRecord, TransmissionRecord } from "../store/store.ts";
+import { LISTED_TRANSMISSIONS, type ListedMessage, type MessageRecord, type TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { contactRoutes } from "./api-contacts.ts";
 import { optOutRoutes } from "./api-opt-outs.ts";
 import { cancelRoute, scheduledAt } from "./api-scheduled.ts";
 import { messageLogRoutes } from "./api-message-log.ts";
 import { parse } from "./api-parse.ts";
-import { listMessagesQuery, sendMessageBody, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
+import { listMessagesQuery, messageDetailQuery, sendMessageBody, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
 import { jsonErrors } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -83,17 +83,18 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     messageLogRoutes(api, system);
 
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
-      const record = await system.store.getMessage(request.params.id);
+      const query = parse(messageDetailQuery, request.query, reply);
+      if (!query) return reply;
+      const record = await system.store.getMessageDetail({ id: request.params.id, ...query });
       if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
-      const transmissions = await Promise.all(record.transmissions.map((t) => system.store.getTransmission(t.id)));
-      const replies = record.direction === "I" ? await system.store.listMessages({ inResponseTo: record.id, limit: 20 }) : [];
+      const replies =
+        record.direction === "I" ? (await system.store.searchMessages({ inResponseTo: record.id, limit: 20, scanLimit: TEXT_SCAN_LIMIT })).messages : [];
       return {
         ...summary(record),
         fields: record.fields,
         replies: replies.reverse().map(summary),
-        transmissions: transmissions
-          .filter((t) => t !== undefined)
-          .map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
+        transmissions: record.transmissions.map((t) => ({ ...transmission(t), attemptLog: t.attemptLog, deliveryReports: t.deliveryReports })),
+        nextRecipients: record.nextRecipients,
         forwards: (await system.store.listWebhooks(record.id)).map(shownForward),
       };
     });
@@ -124,7 +125,8 @@ export function openApiRoute(app: FastifyInstance): void {
   app.get("/api/openapi.json", async () => document);
 }
 
-function summary(record: MessageRecord) {
+/** A message as the API lists it: its first 20 recipients (`recipients` counts them all). */
+function summary(record: Omit<ListedMessage, "transmissions"> & { transmissions: readonly TransmissionRecord[] }) {
   return {
     id: record.id,
     direction: record.direction,
@@ -140,7 +142,8 @@ function summary(record: MessageRecord) {
     sendAt: record.sendAt,
     handledBy: record.handledBy,
     processedAt: record.processedAt,
-    transmissions: record.transmissions.map(transmission),
+    recipients: record.recipients,
+    transmissions: record.transmissions.slice(0, LISTED_TRANSMISSIONS).map(transmission),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   exportMessagesQuery,
   listMessagesQuery,
   messageDetail,
+  messageDetailQuery,
   messagePage,
   messageStats,
   sendMessageBody,
@@ -200,8 +201,8 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/api/messages/{id}": {
         get: {
-          summary: "A message with its transmissions, attempts and delivery reports",
-          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          summary: "A message with a page of its transmissions (recipients), each with its attempts and delivery reports",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }, ...queryParameters(messageDetailQuery)],
           responses: { "200": { description: "The message", content: json(messageDetail) }, "404": error("No such message") },
         },
         delete: {

@@ -8,7 +8,7 @@ export const eventUrl = z
   .min(1)
   .max(MAX_WEBHOOK_URL)
   .describe(
-    "An http(s) URL every status change of the message's transmissions is POSTed to, signed (see `webhooks` in this document). Needs `webhooks.secret`; its host must be in `webhooks.allowedHosts` when that is set; no credentials in it.",
+    "An http(s) URL every status change of the message's transmissions is POSTed to, signed (see `webhooks` in this document). Needs `webhooks.secret`; its host must be in `webhooks.allowedHosts` when that is set, and otherwise may not be (or resolve to) a loopback, private or link-local address; no credentials in it. Only the HTTP status of its answers is kept.",
   );
 
 /** One POST of the webhook outbox, as GET /api/messages/{id} shows it. */
@@ -16,11 +16,11 @@ export const forward = z.object({
   id: z.number().int().describe("Also the `X-RapidSMS-Delivery` header of its POSTs."),
   kind: z.enum(["message", "status"]).describe("`message`: the message forwarded by the webhook app; `status`: a status event for its eventUrl."),
   transmissionId: z.number().int().nullable(),
-  url: z.string().describe("Without its query or credentials."),
+  url: z.string().describe("Scheme, host, port and the first path segment: later segments shown as `…`, the query as `?…`, no credentials."),
   status: z.enum(["Q", "P", "S", "E"]).describe("Q queued, P being POSTed, S accepted by the receiver (2xx), E given up"),
   attempts: z.number().int(),
   nextAttemptAt: z.string().nullable(),
-  error: z.string().nullable().describe("Why the last POST failed, and what happens next."),
+  error: z.string().nullable().describe("Why the last POST failed, and what happens next (for `status` events, never the receiver's answer text)."),
   answerStatus: z.number().int().nullable().describe("The HTTP status of the last answer, if one came."),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -74,20 +74,22 @@ const signed = [
     in: "header",
     required: true,
     schema: { type: "string", pattern: "^sha256=[0-9a-f]{64}$" },
-    description: 'sha256=<hex HMAC-SHA256(webhooks.secret, "<timestamp>.<raw body>")>; compare in constant time.',
+    description:
+      'sha256=<hex HMAC-SHA256(webhooks.secret, "<timestamp>.<delivery>.<raw body>")>, <delivery> being X-RapidSMS-Delivery; compare in constant time.',
   },
   {
     name: "X-RapidSMS-Delivery",
     in: "header",
     required: true,
     schema: { type: "string" },
-    description: "The POST's id, the same on each retry of it: delivery is at least once, so drop one already taken.",
+    description:
+      "The POST's id, the same on each retry of it, and signed: delivery is at least once, so keep your answer to each id and answer a repeat with the same answer (an empty answer to a repeat would lose the replies of the first).",
   },
 ];
 
 const schemaOf = (schema: z.ZodType, io: "input" | "output" = "output") => z.toJSONSchema(schema, { io, unrepresentable: "any" });
 const outcomes = {
-  "2XX": { description: "Taken: not sent again" },
+  "2XX": { description: "Taken: not sent again (a repeat of a delivery must get the same answer as the first)" },
   "408": { description: "Tried again later, with a backoff (also 429 and 5xx, honouring Retry-After, and no answer within webhooks.timeoutMs)" },
   "4XX": { description: "Any other 4xx, and a 3xx (redirects are not followed): given up at once" },
 };

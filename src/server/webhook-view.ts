@@ -1,7 +1,7 @@
 import { shownUrl } from "../pipeline/webhook-url.ts";
 import type { WebhookRecord } from "../store/store.ts";
 
-/** A webhook POST as the API shows it: the URL without its query (where receivers put tokens). */
+/** A webhook POST as the API shows it: the URL without its query or later path segments (where receivers put tokens; see shownUrl). */
 export function shownForward(f: WebhookRecord) {
   return {
     id: f.id,

@@ -38,6 +38,7 @@ import type {
   GroupRecord,
   Page,
   IncomingRecordInit,
+  MessageDetail,
   MessageQuery,
   MessageRecord,
   MessageSearch,
@@ -53,6 +54,7 @@ import type {
   SendOutcome,
   Store,
   TransmissionDetail,
+  TransmissionRecord,
   TransmissionRef,
 } from "./store.ts";
 
@@ -280,6 +282,12 @@ export class KyselyStore implements Store {
   messageStats(args: { since: string; until: string }): Promise<MessageStats> {
     return this.messageLog.messageStats(args);
   }
+  getMessageDetail(args: Parameters<Store["getMessageDetail"]>[0]): Promise<MessageDetail | undefined> {
+    return this.reads.getMessageDetail(args);
+  }
+  messageRecipients(args: Parameters<Store["messageRecipients"]>[0]): Promise<TransmissionRecord[]> {
+    return this.reads.messageRecipients(args);
+  }
   pendingWork(args?: { now?: number }): Promise<PendingWork> {
     return this.reads.pendingWork(args);
   }
@@ -287,7 +295,7 @@ export class KyselyStore implements Store {
     return this.depths.queueDepth(args);
   }
 
-  purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }> {
+  purgeFinished(args: Parameters<Store["purgeFinished"]>[0]): ReturnType<Store["purgeFinished"]> {
     return this.retention.purgeFinished(args);
   }
   queueWebhook(args: Parameters<Store["queueWebhook"]>[0]): ReturnType<Store["queueWebhook"]> {
@@ -299,8 +307,8 @@ export class KyselyStore implements Store {
   completeWebhook(args: Parameters<Store["completeWebhook"]>[0]): ReturnType<Store["completeWebhook"]> {
     return this.webhooks.completeWebhook(args);
   }
-  listWebhooks(messageId: string): ReturnType<Store["listWebhooks"]> {
-    return this.webhooks.listWebhooks(messageId);
+  listWebhooks(messageId: string, limit?: number): ReturnType<Store["listWebhooks"]> {
+    return this.webhooks.listWebhooks(messageId, limit);
   }
 
   addBackendMessages(rows: readonly BackendMessageInit[]): Promise<void> {

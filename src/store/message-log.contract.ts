@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
-import type { Store } from "./store.ts";
+import { LISTED_TRANSMISSIONS, type Store } from "./store.ts";
 
 /** What the message log (`/messages/`, `GET /api/messages` filters and stats) needs of every Store. */
 export function messageLogContract(name: string, open: () => Promise<Store>): void {
@@ -161,5 +161,99 @@ export function messageLogContract(name: string, open: () => Promise<Store>): vo
       ]);
       const empty = await store.messageStats({ since: new Date(now + DAY).toISOString(), until: new Date(now + 2 * DAY).toISOString() });
       assert.deepEqual([empty.hourly, empty.backends], [[], []]);
+    }));
+
+  test(`${name}: a listed bulk message carries its first ${LISTED_TRANSMISSIONS} recipients and counts them all; its detail pages them`, () =>
+    withStore(async (store) => {
+      const identities = Array.from({ length: 300 }, (_, i) => `2556${String(i).padStart(8, "0")}`);
+      const phones = await store.lookupConnections({ backend: "kannel", identities });
+      const [other] = await store.lookupConnections({ backend: "http", identities: ["999"] });
+      await send(store, "bulk", [...phones, other]);
+      await send(store, "small", phones.slice(0, 2));
+      const claimed = (await store.claimTransmissions({ claim: claim(), limit: 500, maxAttempts: 5 })).filter((t) => t.messageId === "bulk");
+      const failed = claimed.filter((t) => t.identity.endsWith("7"));
+      await store.recordAttempts({
+        outcomes: claimed.map((t) => ({
+          transmissionId: t.id,
+          token: t.token,
+          attempt: 1,
+          durationMs: 3,
+          ...(t.identity.endsWith("7") ? { status: "E" as const, error: "refused" } : { status: "S" as const }),
+        })),
+      });
+      const all = (await store.getMessage("bulk"))!.transmissions;
+      assert.equal(all.length, 301, "getMessage still reads every recipient");
+      const { messages } = await store.searchMessages({ limit: 10, scanLimit: 100 });
+      const [bulk, small] = [messages.find((m) => m.id === "bulk")!, messages.find((m) => m.id === "small")!];
+      assert.deepEqual(
+        bulk.transmissions.map((t) => t.id),
+        all.slice(0, LISTED_TRANSMISSIONS).map((t) => t.id),
+        "the first by id",
+      );
+      assert.deepEqual(bulk.recipients, { total: 301, Q: 0, R: 0, P: 0, S: 301 - failed.length, D: 0, E: failed.length });
+      assert.deepEqual([small.transmissions.length, small.recipients.total, small.recipients.P], [2, 2, 2], "a small message lists every recipient");
+      assert.equal((await store.listMessages({ limit: 10 })).find((m) => m.id === "bulk")!.transmissions.length, LISTED_TRANSMISSIONS);
+
+      const seen: number[] = [];
+      let after: number | undefined;
+      let pages = 0;
+      for (;;) {
+        const detail = (await store.getMessageDetail({ id: "bulk", recipientsAfter: after, recipientsLimit: 20 }))!;
+        assert.equal(detail.recipients.total, 301);
+        assert.ok(detail.transmissions.length <= 20);
+        for (const t of detail.transmissions) {
+          assert.deepEqual(
+            t.attemptLog.map((a) => [a.attempt, a.outcome, a.error]),
+            [[1, t.identity.endsWith("7") ? "E" : "S", t.identity.endsWith("7") ? "refused" : null]],
+          );
+          seen.push(t.id);
+        }
+        pages++;
+        if (detail.nextRecipients === null) break;
+        assert.equal(detail.nextRecipients, detail.transmissions.at(-1)!.id);
+        after = detail.nextRecipients;
+      }
+      assert.deepEqual([seen, pages], [all.map((t) => t.id), 16], "every recipient once, in id order, 20 a page");
+      assert.equal(await store.getMessageDetail({ id: "nowhere", recipientsLimit: 20 }), undefined);
+
+      const slice = await store.messageRecipients({ messageId: "bulk", after: all[9].id, limit: 5 });
+      assert.deepEqual(
+        slice.map((t) => t.id),
+        all.slice(10, 15).map((t) => t.id),
+      );
+      assert.deepEqual(
+        (await store.messageRecipients({ messageId: "bulk", limit: 500, backend: "http" })).map((t) => t.identity),
+        ["999"],
+      );
+      assert.deepEqual(
+        (await store.messageRecipients({ messageId: "bulk", limit: 500, identity: `+${identities[42]}` })).map((t) => t.identity),
+        [identities[42]],
+      );
+    }));
+
+  test(`${name}: searchMessages bounds a status without a direction, and a backend, to scanLimit messages; a direction (and its status) is not bounded`, () =>
+    withStore(async (store) => {
+      const [phone] = await store.lookupConnections({ backend: "http", identities: ["611"] });
+      const [rare] = await store.lookupConnections({ backend: "rare", identities: ["612"] });
+      const start = Date.parse("2026-05-01T00:00:00.000Z");
+      // b0 oldest .. b5 newest, inbound (Q); r1 and r4 through the rare backend.
+      for (let i = 0; i < 6; i++) await accept(store, `b${i}`, i === 1 || i === 4 ? rare : phone, `text ${i}`, start + i * 1_000);
+      const page = (query: Parameters<Store["searchMessages"]>[0]) => store.searchMessages(query).then((r) => [ids(r.messages), r.scannedTo]);
+      assert.deepEqual(await page({ backend: "rare", limit: 10, scanLimit: 3 }), [["b4"], "b3"], "b5, b4, b3 looked through");
+      assert.deepEqual(await page({ backend: "rare", limit: 10, scanLimit: 3, before: "b3" }), [["b1"], "b0"]);
+      assert.deepEqual(await page({ backend: "rare", limit: 10, scanLimit: 3, before: "b0" }), [[], null], "nothing older: the search is over");
+      assert.deepEqual(await page({ backend: "rare", limit: 1, scanLimit: 3 }), [["b4"], null], "a page that fills up goes on from its last message");
+      assert.deepEqual(await page({ status: "Q", limit: 10, scanLimit: 4 }), [["b5", "b4", "b3", "b2"], "b2"]);
+      assert.deepEqual(await page({ status: "Q", backend: "rare", limit: 10, scanLimit: 2 }), [["b4"], "b4"]);
+      assert.deepEqual(await page({ direction: "I", limit: 10, scanLimit: 2 }), [["b5", "b4", "b3", "b2", "b1", "b0"], null], "a direction is served in order");
+      assert.deepEqual(
+        await page({ direction: "I", status: "Q", limit: 10, scanLimit: 2 }),
+        [["b5", "b4", "b3", "b2", "b1", "b0"], null],
+        "so is a direction with a status",
+      );
+      assert.deepEqual(await page({ direction: "I", backend: "rare", limit: 10, scanLimit: 3 }), [["b4"], "b3"], "the scan walks the direction");
+      assert.deepEqual(await page({ backend: "rare", identity: "612", limit: 10, scanLimit: 1 }), [["b4", "b1"], null], "a number narrows it first");
+      await send(store, "o1", [phone]);
+      assert.deepEqual(await page({ direction: "O", backend: "http", limit: 10, scanLimit: 2 }), [["o1"], null], "one outbound message: all looked through");
     }));
 }

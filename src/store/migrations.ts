@@ -370,7 +370,7 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable("messages").dropColumn("handled_by").execute();
     },
   },
-  "0011_retention": {
+  "0010_retention": {
     // biome-ignore lint/suspicious/noExplicitAny: as for 0001
     async up(db: Kysely<any>) {
       // The retention purge walks the database backend's rows oldest first.
@@ -382,6 +382,45 @@ const migrations = (id: IdColumn): Record<string, Migration> => ({
     async down(db: Kysely<any>) {
       await db.schema.dropIndex("opt_outs_message").execute();
       await db.schema.dropIndex("backend_messages_date").execute();
+    },
+  },
+  // The START that last opted each connection back in: processed again after a failure, it is still a START.
+  "0011_opt_in": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("opt_ins")
+        .addColumn("connection_id", "integer", (c) => c.primaryKey().references("connections.id").onDelete("cascade"))
+        .addColumn("message_id", "text", (c) => c.notNull().references("messages.id").onDelete("cascade"))
+        .addColumn("opted_in_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("opt_ins_message").on("opt_ins").column("message_id").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("opt_ins").execute();
+    },
+  },
+  "0012_message_directions": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      // The message log lists one direction newest first: an index range, not a sort of every message.
+      await db.schema.createIndex("messages_direction_created").on("messages").columns(["direction", "created_at", "id"]).execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex("messages_direction_created").execute();
+    },
+  },
+  "0013_cancelled": {
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async up(db: Kysely<any>) {
+      // When DELETE /api/messages/<id> cancelled it: a transmission being sent then is not tried again.
+      await db.schema.alterTable("messages").addColumn("cancelled_at", "text").execute();
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: as for 0001
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable("messages").dropColumn("cancelled_at").execute();
     },
   },
 });

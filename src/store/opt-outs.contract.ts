@@ -59,6 +59,47 @@ export function optOutsContract(name: string, open: () => Promise<Store>): void 
       assert.equal(await store.optIn({ backend: "never", identity: "seen" }), false);
     }));
 
+  test(`${name}: optIn by a START keeps its message: given again (processed again after a failure) it is true again, and changes nothing`, () =>
+    withStore(async (store) => {
+      const [connection] = await store.lookupConnections({ backend: "sms", identities: ["500"] });
+      const stop = await received(store, "in-stop-500", connection);
+      await store.optOut({ backend: "sms", identity: "500", source: "keyword", detail: "STOP", messageId: stop.id });
+      const start = await received(store, "in-start-500", connection);
+      assert.equal(await store.optIn({ backend: "sms", identity: "500", messageId: start.id }), true);
+      assert.equal(await store.optIn({ backend: "sms", identity: "500", messageId: start.id }), true, "the same START again is still one");
+      assert.equal(await store.optIn({ backend: "sms", identity: "500", messageId: "in-other" }), false, "another START finds nobody opted out");
+      assert.equal(await store.optIn({ backend: "sms", identity: "500" }), false);
+      assert.equal(await store.getOptOut({ backend: "sms", identity: "500" }), undefined, "an opted-in connection is not opted out");
+      assert.equal((await store.listOptOuts({ limit: 10 })).total, 0);
+      await store.enqueueOutgoing({ message: outgoing("after-start", [connection]) });
+      const [claimed] = await store.claimTransmissions({ claim: claim(), limit: 10, maxAttempts: 5 });
+      assert.equal(claimed.optedOut, undefined, "sends after the START are not marked");
+
+      const stopAgain = await received(store, "in-stop-500-2", connection);
+      await store.optOut({ backend: "sms", identity: "500", source: "keyword", detail: "STOP", messageId: stopAgain.id });
+      assert.equal(await store.optIn({ backend: "sms", identity: "500", messageId: start.id }), true, "the old START, processed again, is still a START");
+      assert.equal((await store.getOptOut({ backend: "sms", identity: "500" }))?.messageId, stopAgain.id, "but it does not lift the STOP that came after it");
+      const restart = await received(store, "in-start-500-2", connection);
+      assert.equal(await store.optIn({ backend: "sms", identity: "500", messageId: restart.id }), true);
+      assert.equal(
+        await store.optIn({ backend: "sms", identity: "500", messageId: start.id }),
+        false,
+        "once a later START opted them in, the old one is an ordinary text",
+      );
+    }));
+
+  test(`${name}: purging the START that opted someone in takes its keeping with it, and leaves them opted in`, () =>
+    withStore(async (store) => {
+      const [connection] = await store.lookupConnections({ backend: "sms", identities: ["600"] });
+      await store.optOut({ backend: "sms", identity: "600", source: "api", detail: "" });
+      const start = await received(store, "in-start-600", connection);
+      assert.equal(await store.optIn({ backend: "sms", identity: "600", messageId: start.id }), true);
+      await store.completeIncoming({ id: start.id, token: start.token, replies: [] });
+      assert.equal((await store.purgeFinished({ olderThan: Date.now() + 60_000, limit: 100 })).messages, 1);
+      assert.equal(await store.getOptOut({ backend: "sms", identity: "600" }), undefined);
+      assert.equal(await store.optIn({ backend: "sms", identity: "600", messageId: start.id }), false, "the purged START is not known any more");
+    }));
+
   test(`${name}: listOptOuts pages by connection and filters by backend`, () =>
     withStore(async (store) => {
       for (const identity of ["1", "2", "3"]) await store.optOut({ backend: "a", identity, source: "api", detail: "" });

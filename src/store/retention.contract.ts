@@ -43,7 +43,7 @@ export function retentionContract(name: string, open: () => Promise<Store>): voi
       const transmissionId = (await store.getMessage("old-reply"))!.transmissions[0].id;
       assert.equal((await store.getTransmission(transmissionId))!.deliveryReports.length, 1);
       const before = Date.now() - DAY;
-      assert.deepEqual(await store.purgeFinished({ olderThan: before, limit: 100 }), { messages: 0, backendMessages: 0 });
+      assert.deepEqual(await store.purgeFinished({ olderThan: before, limit: 100 }), { messages: 0, transmissions: 0, backendMessages: 0, next: null });
       assert.ok(await store.getMessage("old"), "a message newer than the cutoff is kept");
 
       const purged = await store.purgeFinished({ olderThan: later(), limit: 100 });
@@ -86,7 +86,8 @@ export function retentionContract(name: string, open: () => Promise<Store>): voi
         { name: "db", direction: "O", messageId: "y", externalId: "", identity: "1", text: "b" },
       ]);
       const first = await store.purgeFinished({ olderThan: later(), limit: 2 });
-      assert.deepEqual(first, { messages: 2, backendMessages: 2 });
+      assert.deepEqual([first.messages, first.transmissions, first.backendMessages], [2, 2, 2]);
+      assert.equal(first.next?.id, "m1-reply", "it goes on after the last message it purged");
       assert.equal(await store.getMessage("m1"), undefined, "the oldest goes first");
       const rest = await store.purgeFinished({ olderThan: later(), limit: 100 });
       assert.equal(rest.messages, 4);
@@ -128,5 +129,46 @@ export function retentionContract(name: string, open: () => Promise<Store>): voi
       }
       assert.equal((await store.purgeFinished({ olderThan: later(), limit: 100 })).messages, 1);
       assert.deepEqual(await store.listWebhooks("watched"), []);
+    }));
+
+  test(`${name}: a purge deletes about maxTransmissions transmissions a call: whole messages while they fit, a bigger one a slice at a time`, () =>
+    withStore(async (store) => {
+      const connections = await store.lookupConnections({ backend: "kannel", identities: Array.from({ length: 25 }, (_, i) => `9${i}`) });
+      const send = async (id: string, to: typeof connections) => {
+        await store.enqueueOutgoing({ message: { id, text: "news", fields: {}, context: {}, inResponseTo: null, connections: to } });
+        const held = await store.claimTransmissions({ claim: claim(), limit: 100, maxAttempts: 5 });
+        await store.recordAttempts({
+          outcomes: held.map((t) => ({ transmissionId: t.id, messageId: id, token: t.token, attempt: 1, status: "S" as const, durationMs: 1 })),
+        });
+      };
+      await send("small-1", connections.slice(0, 4));
+      await send("small-2", connections.slice(4, 8));
+      await send("bulk", connections);
+      const first = await store.purgeFinished({ olderThan: later(), limit: 100, maxTransmissions: 10 });
+      assert.deepEqual([first.messages, first.transmissions], [2, 8], "two small messages fit, the bulk one does not");
+      const slices: number[] = [];
+      let after = first.next;
+      for (;;) {
+        const next = await store.purgeFinished({ olderThan: later(), limit: 100, maxTransmissions: 10, after });
+        slices.push(next.transmissions);
+        if (next.next === null) break;
+        after = next.next;
+      }
+      assert.deepEqual(slices, [10, 10, 5], "the bulk message's 25 recipients in slices of 10, the message with the last");
+      assert.equal(await store.getMessage("bulk"), undefined);
+    }));
+
+  test(`${name}: a purge goes on after its cursor: messages it passed by are not looked at again in that run`, () =>
+    withStore(async (store) => {
+      await conversation(store, "a", "801", "sent");
+      const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["802"] });
+      await store.enqueueOutgoing({ message: { id: "queued", text: "news", fields: {}, context: {}, inResponseTo: null, connections: [connection] } });
+      await conversation(store, "b", "803", "sent");
+      const first = await store.purgeFinished({ olderThan: later(), limit: 1 });
+      assert.equal(first.messages, 1);
+      const rest = await store.purgeFinished({ olderThan: later(), limit: 100, after: first.next });
+      assert.equal(rest.messages, 3, "a's reply and b's conversation; the queued message is passed by");
+      assert.equal(rest.next, null);
+      assert.ok(await store.getMessage("queued"));
     }));
 }

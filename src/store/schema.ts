@@ -76,6 +76,8 @@ export interface Database {
     event_url: string | null;
     /** Inbound: the app whose handle (or default) phase answered it, once processed. */
     handled_by: Generated<string | null>;
+    /** Outbound: when it was cancelled (DELETE /api/messages/<id>); what was being sent then is not tried again. */
+    cancelled_at: Generated<string | null>;
     /** Inbound: when it was processed (R). */
     processed_at: Generated<string | null>;
   };
@@ -141,6 +143,15 @@ export interface Database {
     /** The message that opted them out (their STOP), whose confirmation still goes. */
     message_id: string | null;
   };
+  /**
+   * The keyword message (START) that last opted each connection back in, so that it is known
+   * again when processed again after a failure. No part of sending reads it.
+   */
+  opt_ins: {
+    connection_id: number;
+    message_id: string;
+    opted_in_at: string;
+  };
   /** The webhook outbox: inbound messages forwarded to other apps, and status events for `eventUrl`s (see store/kysely/webhooks.ts). */
   webhook_deliveries: {
     id: Generated<number>;
@@ -198,6 +209,7 @@ export const TABLES = [
   "transmission_parts",
   "opt_outs",
   "webhook_deliveries",
+  "opt_ins",
 ] as const satisfies readonly (keyof Database)[];
 
 // Fails to compile when a table of Database is missing from TABLES.

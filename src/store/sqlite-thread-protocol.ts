@@ -49,6 +49,8 @@ export const METHODS = [
   "listMessages",
   "searchMessages",
   "messageStats",
+  "getMessageDetail",
+  "messageRecipients",
   "addBackendMessages",
   "listBackendMessages",
   "countBackendMessages",

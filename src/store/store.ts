@@ -116,7 +116,30 @@ export interface MessageRecord {
   handledBy: string | null;
   /** Inbound: when it was processed (R), or null. */
   processedAt: string | null;
+  /**
+   * Its recipients in id order: every one from getMessage; from listMessages and searchMessages
+   * the first LISTED_TRANSMISSIONS only (a bulk message has up to 10,000), with `recipients`
+   * counting them all.
+   */
   transmissions: TransmissionRecord[];
+}
+
+/** How many transmissions a listed message carries at most (see MessageRecord.transmissions). */
+export const LISTED_TRANSMISSIONS = 20;
+
+/** A message's transmissions by status, and all of them. */
+export type RecipientCounts = { total: number } & Record<Status, number>;
+
+/** A message as listMessages and searchMessages give it: its first transmissions, and the counts of all. */
+export interface ListedMessage extends MessageRecord {
+  recipients: RecipientCounts;
+}
+
+/** A message with one page of its recipients (in id order), each with every attempt and delivery report. */
+export interface MessageDetail extends Omit<ListedMessage, "transmissions"> {
+  transmissions: TransmissionDetail[];
+  /** The `recipientsAfter` of the next page of recipients; null on the last. */
+  nextRecipients: number | null;
 }
 
 /**
@@ -222,6 +245,11 @@ export interface RecordedAttempts {
    * are written as given unless fenced). Usually none.
    */
   keptReports: TransmissionChange[];
+  /**
+   * Transmissions whose outcome was a retry (Q) but whose message was cancelled while they were
+   * being sent: they ended E with the error `cancelled` instead (see ScheduledStore.cancelOutgoing).
+   */
+  cancelled: number[];
 }
 
 /** A transmission's new status, as recorded. */
@@ -477,7 +505,8 @@ export interface ScheduledStore {
   /**
    * Cancels an outbound message's transmissions still queued (Q, not claimed): each ends E with
    * the error `cancelled`, no attempt is logged, and the message's status is derived again. A
-   * transmission claimed (P) is left to its sender. Undefined for an unknown id; `inbound` for an
+   * transmission claimed (P) is left to its sender, and is not tried again: if that send fails,
+   * or its claim runs out, it ends E `cancelled`. Undefined for an unknown id; `inbound` for an
    * inbound message.
    */
   cancelOutgoing(args: { id: string; now?: number }): Promise<CancelResult | "inbound" | undefined>;
@@ -517,16 +546,33 @@ export interface ReadStore {
   pendingWork(args?: { now?: number }): Promise<PendingWork>;
 }
 
+/** Where a purge stopped: the last message it looked at, by creation time and id. */
+export interface PurgeCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface PurgeResult {
+  messages: number;
+  /** Transmissions deleted, with their messages or (for a message with more than `maxTransmissions`) a slice of one message's. */
+  transmissions: number;
+  backendMessages: number;
+  /** Where the next call goes on (`after`), or null when no finished message of that age is left after this one. */
+  next: PurgeCursor | null;
+}
+
 /** Keeping the database from growing for ever (the config's `retention`). */
 export interface RetentionStore {
   /**
-   * Deletes up to `limit` finished messages created and last changed before `olderThan` (epoch
-   * ms), with their transmissions, attempts, delivery reports and part ids, and up to `limit` rows
-   * of the database backend's table older than that; oldest first, in one short transaction.
-   * Finished: an inbound message processed (R) or failed (E) with no reply still to send; an
-   * outbound one whose every transmission is S, D or E. Call it again while it returns `limit`.
+   * Deletes finished messages created and last changed before `olderThan` (epoch ms), oldest
+   * first, after `after`: up to `limit` messages and about `maxTransmissions` transmissions (2,000
+   * by default), each with its attempts, delivery reports, part ids and webhook deliveries, in one
+   * short transaction; a message with more recipients than that goes a slice of transmissions a
+   * call. Also up to `limit` rows of the database backend's table older than that. Finished: an
+   * inbound message processed (R) or failed (E) with no reply still to send; an outbound one whose
+   * every transmission is S, D or E; neither with a webhook delivery still due.
    */
-  purgeFinished(args: { olderThan: number; limit: number }): Promise<{ messages: number; backendMessages: number }>;
+  purgeFinished(args: { olderThan: number; limit: number; maxTransmissions?: number; after?: PurgeCursor | null }): Promise<PurgeResult>;
 }
 
 /** Messages in one hour (UTC), by direction. */
@@ -560,7 +606,7 @@ export interface MessageStats {
 
 /** A page of a search whose text was looked for in a bounded number of messages. */
 export interface MessageSearch {
-  messages: MessageRecord[];
+  messages: ListedMessage[];
   /**
    * The oldest message the text was looked for in, when the scan stopped at its limit before the
    * page filled: older matches may exist, and `before` this id finds them. Null otherwise.
@@ -570,9 +616,17 @@ export interface MessageSearch {
 
 /** What the message log reads: bounded searches, and counts over a window of creation times. */
 export interface MessageLogStore {
-  /** listMessages, but a `text` is looked for in `scanLimit` messages at most (the newest of the range): a search never reads the whole log. */
+  /**
+   * listMessages, but a filter no index serves in order (a `text`; a `status` without a
+   * `direction`; a `backend` without an `identity`) is looked for in `scanLimit` messages at most
+   * (the newest of the range, of the direction when given): a search never reads the whole log.
+   */
   searchMessages(query: MessageQuery & { scanLimit: number }): Promise<MessageSearch>;
   messageStats(args: { since: string; until: string }): Promise<MessageStats>;
+  /** A message with `recipientsLimit` of its recipients, those after the transmission id `recipientsAfter`. */
+  getMessageDetail(args: { id: string; recipientsAfter?: number; recipientsLimit: number }): Promise<MessageDetail | undefined>;
+  /** Up to `limit` of a message's transmissions after the id `after`, in id order; only those of `backend` and `identity` (with or without `+`) when given. */
+  messageRecipients(args: { messageId: string; after?: number; limit: number; backend?: string; identity?: string }): Promise<TransmissionRecord[]>;
 }
 
 /** The backlog /metrics reports, read at each scrape. */
@@ -660,12 +714,13 @@ export interface WebhookStore {
   /**
    * Leases up to `limit` due POSTs under `claim` (P), oldest first; a status event waits for the
    * events of its transmission before it. One whose claim ran out after `maxAttempts` tries ends E.
+   * With `kind`, only POSTs of that kind (each kind has its own share of the dispatcher's places).
    */
-  claimWebhooks(args: { claim: Claim; limit: number; maxAttempts: number; now?: number }): Promise<ClaimedWebhook[]>;
+  claimWebhooks(args: { claim: Claim; limit: number; maxAttempts: number; kind?: ClaimedWebhook["kind"]; now?: number }): Promise<ClaimedWebhook[]>;
   /** Records a POST's outcome (and queues its replies) if the claim still holds; `applied` false when fenced out. */
   completeWebhook(args: WebhookOutcome): Promise<{ applied: boolean; queued: OutgoingWork[] }>;
-  /** A message's POSTs, oldest first. */
-  listWebhooks(messageId: string): Promise<WebhookRecord[]>;
+  /** A message's POSTs: the newest `limit` (100 by default: a bulk message with an eventUrl has one per recipient and change), oldest first. */
+  listWebhooks(messageId: string, limit?: number): Promise<WebhookRecord[]>;
 }
 
 /**
@@ -702,8 +757,12 @@ export interface OptOutRecord extends ConnectionRef {
 export interface OptOutStore {
   /** Opts the connection out (made when missing); one that already is keeps its first record: `created` is false then. */
   optOut(args: ConnectionRef & { source: OptOutSource; detail: string; messageId?: string | null }): Promise<{ created: boolean; record: OptOutRecord }>;
-  /** Opts the connection back in; false when it was not opted out. */
-  optIn(args: ConnectionRef): Promise<boolean>;
+  /**
+   * Opts the connection back in; false when it was not opted out. With `messageId` (the START that
+   * asks), that message is kept: given again, it is true again, and changes nothing (it is being
+   * processed again after a failure, and still owed its confirmation).
+   */
+  optIn(args: ConnectionRef & { messageId?: string | null }): Promise<boolean>;
   getOptOut(args: ConnectionRef): Promise<OptOutRecord | undefined>;
   /** Opt-outs by connection id (`after` is the `next` of the page before), of one backend when given. */
   listOptOuts(args: { limit: number; after?: number; backend?: string }): Promise<Page<OptOutRecord>>;

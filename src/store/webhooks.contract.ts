@@ -151,6 +151,32 @@ export function webhooksContract(name: string, open: () => Promise<Store>): void
       assert.equal((await store.listWebhooks("in-4"))[0].status, "S");
     }));
 
+  test(`${name}: a claim with a kind takes only POSTs of that kind, expired claims included`, () =>
+    withStore(async (store) => {
+      const now = Date.now();
+      await inbound(store, "in-kind");
+      const forward = await store.queueWebhook({ messageId: "in-kind", url: "http://127.0.0.1:9/hook", body: "{}", now });
+      const [connection] = await store.lookupConnections({ backend: "http", identities: ["+15550002"] });
+      await store.enqueueOutgoing({ message: outgoing("out-kind", [connection], { eventUrl: "https://r.example/e" }) });
+      const statuses = await store.claimWebhooks({ claim: claim(now), limit: 10, maxAttempts: 5, kind: "status", now });
+      assert.deepEqual(
+        statuses.map((h) => [h.kind, h.messageId]),
+        [["status", "out-kind"]],
+      );
+      assert.deepEqual(await store.claimWebhooks({ claim: claim(now), limit: 10, maxAttempts: 5, kind: "status", now }), []);
+      const messages = await store.claimWebhooks({ claim: claim(now, 10), limit: 10, maxAttempts: 5, kind: "message", now });
+      assert.deepEqual(
+        messages.map((h) => [h.kind, h.id]),
+        [["message", forward.id]],
+      );
+      const later = now + 1_000;
+      assert.deepEqual(
+        (await store.claimWebhooks({ claim: claim(later), limit: 10, maxAttempts: 5, kind: "message", now: later })).map((h) => [h.id, h.attempt]),
+        [[forward.id, 2]],
+        "the message forward whose claim ran out, not the status event's still held",
+      );
+    }));
+
   test(`${name}: a message with an eventUrl gets an event per status change, in order: queued, retry, sent, delivered`, () =>
     withStore(async (store) => {
       const connections = await store.lookupConnections({ backend: "kannel", identities: ["111", "222"] });

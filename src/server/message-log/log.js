@@ -3,6 +3,9 @@
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const PAGE_SIZE = 50;
+/** Recipients a row names at most, and the timeline shows at once (with the attempts of each). */
+const LISTED = 3;
+const RECIPIENTS_PAGE = 100;
 const HOUR = 60 * 60 * 1000;
 const FILTERS = ["identity", "backend", "direction", "status", "text", "since", "until"];
 const STATUS = { Q: "queued", R: "received", P: "processing", S: "sent", D: "delivered", E: "failed" };
@@ -72,9 +75,21 @@ function updateExport() {
   $("export").href = api(`messages.csv${query.size > 0 ? `?${query}` : ""}`);
 }
 
+/** Its numbers and backends: a bulk message lists its first recipients only, and says how many more it has. */
 function recipients(message) {
   const unique = (values) => [...new Set(values)].join(", ");
-  return { numbers: unique(message.transmissions.map((t) => t.identity)), backends: unique(message.transmissions.map((t) => t.backend)) };
+  const total = message.recipients?.total ?? message.transmissions.length;
+  const listed = message.direction === "O" ? message.transmissions.slice(0, LISTED) : message.transmissions;
+  const more = total > listed.length ? ` and ${total - listed.length} more` : "";
+  return { numbers: `${unique(listed.map((t) => t.identity))}${more}`, backends: unique(listed.map((t) => t.backend)) };
+}
+
+/** "300 recipients: 280 sent, 20 failed". */
+function recipientCounts(counts) {
+  const parts = Object.entries(STATUS)
+    .filter(([status]) => counts[status] > 0)
+    .map(([status, name]) => `${counts[status]} ${name}`);
+  return `${counts.total} ${counts.total === 1 ? "recipient" : "recipients"}: ${parts.join(", ")}`;
 }
 
 function row(message) {
@@ -178,7 +193,7 @@ function timelineEvents(message) {
     }
     return events;
   }
-  events.push(event(message.createdAt, "Queued", `To ${numbers} on ${backends}`));
+  events.push(event(message.createdAt, "Queued", `To ${numbers} on ${backends}`, message.recipients && recipientCounts(message.recipients)));
   if (message.inResponseTo) events.push(event(message.createdAt, "A reply", messageLink(message.inResponseTo, "Open the message it answers")));
   for (const t of message.transmissions) {
     for (const a of t.attemptLog) {
@@ -196,16 +211,38 @@ function timelineEvents(message) {
 async function showTimeline(id) {
   let message;
   try {
-    message = await getJson(`messages/${encodeURIComponent(id)}`);
+    message = await getJson(`messages/${encodeURIComponent(id)}?recipientsLimit=${RECIPIENTS_PAGE}`);
   } catch (error) {
     flash(error.message);
     return;
   }
   $("timeline-title").textContent = `${message.direction === "I" ? "Incoming" : "Outgoing"} message, ${STATUS[message.status] ?? message.status}`;
   $("timeline-text").textContent = message.text;
-  $("timeline-events").replaceChildren(...timelineEvents(message));
+  drawTimeline(message);
   $("timeline").hidden = false;
   $("timeline").scrollIntoView({ block: "nearest" });
+}
+
+/** The events of the recipients read so far; a bulk message's next recipients come a page at a time. */
+function drawTimeline(message) {
+  const items = timelineEvents(message);
+  if (message.nextRecipients !== null && message.nextRecipients !== undefined) {
+    const more = el("button", { type: "button", id: "more-recipients" });
+    const shown = message.transmissions.length;
+    more.textContent = `Show the next ${Math.min(RECIPIENTS_PAGE, message.recipients.total - shown)} of ${message.recipients.total - shown} more recipients`;
+    more.addEventListener("click", async () => {
+      more.disabled = true;
+      try {
+        const next = await getJson(`messages/${encodeURIComponent(message.id)}?recipientsLimit=${RECIPIENTS_PAGE}&recipientsAfter=${message.nextRecipients}`);
+        drawTimeline({ ...message, transmissions: [...message.transmissions, ...next.transmissions], nextRecipients: next.nextRecipients });
+      } catch (error) {
+        more.disabled = false;
+        flash(error.message);
+      }
+    });
+    items.push(el("li", { class: "event more" }, more));
+  }
+  $("timeline-events").replaceChildren(...items);
 }
 
 function hourlyChart(stats) {

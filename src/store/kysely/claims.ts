@@ -1,5 +1,6 @@
+import { CANCELLED } from "../../messages/status.ts";
 import type { ClaimStore } from "../store.ts";
-import { slices, type StoreContext } from "./rows.ts";
+import { isoNow, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
 
 /** Leases by claim token: each statement walks the claimed_by index (claims are few; history is not scanned). */
 export class Claims implements ClaimStore {
@@ -30,6 +31,35 @@ export class Claims implements ClaimStore {
           .where("claimed_by", "in", slice)
           .where("status", "=", "Q")
           .execute();
+        // A send cut short whose message was cancelled meanwhile is not given back to be sent: it ends E `cancelled`.
+        const cancelled = await trx
+          .selectFrom("transmissions")
+          .innerJoin("messages", "messages.id", "transmissions.message_id")
+          .select(["transmissions.id", "transmissions.message_id"])
+          .where("transmissions.claimed_by", "in", slice)
+          .where("transmissions.status", "=", "P")
+          .where("messages.cancelled_at", "is not", null)
+          .execute();
+        if (cancelled.length > 0) {
+          const stamp = isoNow();
+          await trx
+            .updateTable("transmissions")
+            .set({ status: "E", error: CANCELLED, claimed_by: null, claimed_until: null, updated_at: stamp })
+            .where(
+              "id",
+              "in",
+              cancelled.map((t) => t.id),
+            )
+            .execute();
+          for (const [messageId, rows] of Map.groupBy(cancelled, (t) => t.message_id))
+            await refreshMessageStatus(
+              trx,
+              this.ctx,
+              messageId,
+              stamp,
+              rows.map((t) => t.id),
+            );
+        }
         await trx
           .updateTable("transmissions")
           .set((eb) => ({ status: "Q", claimed_by: null, claimed_until: null, next_attempt_at: 0, attempts: eb("attempts", "-", 1) }))

@@ -64,20 +64,37 @@ export class OptOuts implements OptOutStore {
     });
   }
 
-  optIn({ backend, identity }: ConnectionRef): Promise<boolean> {
+  optIn({ backend, identity, messageId = null }: ConnectionRef & { messageId?: string | null }): Promise<boolean> {
     return this.ctx.dialect.write(async (trx) => {
-      const deleted = await trx
-        .deleteFrom("opt_outs")
-        .where("connection_id", "in", (eb) =>
-          eb
-            .selectFrom("connections")
-            .innerJoin("backends", "backends.id", "connections.backend_id")
-            .select("connections.id")
-            .where("backends.name", "=", backend)
-            .where("connections.identity", "=", identity),
-        )
+      const connection = await trx
+        .selectFrom("connections")
+        .innerJoin("backends", "backends.id", "connections.backend_id")
+        .select("connections.id")
+        .where("backends.name", "=", backend)
+        .where("connections.identity", "=", identity)
         .executeTakeFirst();
-      return Number(deleted.numDeletedRows) > 0;
+      if (!connection) return false;
+      if (messageId !== null) {
+        // This START opted them in before and is processed again after a failure: still a START, and nothing changes (a STOP since stays).
+        const again = await trx
+          .selectFrom("opt_ins")
+          .select("connection_id")
+          .where("connection_id", "=", connection.id)
+          .where("message_id", "=", messageId)
+          .executeTakeFirst();
+        if (again) return true;
+      }
+      const deleted = await trx.deleteFrom("opt_outs").where("connection_id", "=", connection.id).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) return false;
+      if (messageId !== null) {
+        const stamp = isoNow();
+        await trx
+          .insertInto("opt_ins")
+          .values({ connection_id: connection.id, message_id: messageId, opted_in_at: stamp })
+          .onConflict((oc) => oc.column("connection_id").doUpdateSet({ message_id: messageId, opted_in_at: stamp }))
+          .execute();
+      }
+      return true;
     });
   }
 

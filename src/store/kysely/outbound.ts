@@ -1,6 +1,6 @@
 import { sql, type Transaction } from "kysely";
 import { storableNote, unfitExternalId } from "../../messages/limits.ts";
-import type { Status } from "../../messages/status.ts";
+import { CANCELLED, type Status } from "../../messages/status.ts";
 import type { Database } from "../schema.ts";
 import type {
   Claim,
@@ -12,7 +12,9 @@ import type {
   SendOutcome,
   TransmissionChange,
 } from "../store.ts";
+import { type ClaimQueries, claimQueries } from "./claim-queries.ts";
 import { applyKeptReports } from "./delivery.ts";
+import { withQueuedRanks } from "./queued-ranks.ts";
 import { queueStatusEvents } from "./webhook-events.ts";
 import { isDue, isoNow, newMessage, newTransmission, recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
 
@@ -97,9 +99,11 @@ async function insertTransmissions(
 /** Outbound messages, their transmissions, claims, attempts and pacing. */
 export class Outbound implements OutboundStore {
   private readonly ctx: StoreContext;
+  private readonly claims: ClaimQueries;
 
   constructor(ctx: StoreContext) {
     this.ctx = ctx;
+    this.claims = claimQueries(ctx.db, ctx.dialect);
   }
 
   async enqueueOutgoing({ message }: { message: OutgoingRecordInit }): Promise<void> {
@@ -121,44 +125,27 @@ export class Outbound implements OutboundStore {
     only?: OutgoingWork;
   }): Promise<ClaimedTransmission[]> {
     const { dialect } = this.ctx;
+    const queries = this.claims;
     return dialect.write(async (trx) => {
-      const claimable = (status: "P" | "Q", max: number) =>
-        dialect
-          .lockForClaim(
-            recipients(trx)
-              .leftJoin("opt_outs", "opt_outs.connection_id", "transmissions.connection_id")
-              .select([
-                "transmissions.id",
-                "transmissions.message_id",
-                "transmissions.attempts",
-                "messages.text",
-                "messages.context",
-                "backends.name as backend",
-                "connections.identity",
-                "messages.in_response_to",
-                (eb) => eb.fn.coalesce("opt_outs.message_id", sql.lit("")).as("opted_out_by"),
-                "opt_outs.connection_id as opted_out",
-              ])
-              .where("transmissions.direction", "=", "O")
-              .where("transmissions.status", "=", status)
-              .$if(status === "Q", (q) => q.where("transmissions.next_attempt_at", "<=", now))
-              .$if(status === "P", (q) => q.where("transmissions.claimed_until", "<", now))
-              .$if(only !== undefined, (q) => q.where("transmissions.message_id", "=", only!.messageId).where("backends.name", "=", only!.backend))
-              .orderBy("transmissions.rank")
-              .orderBy("transmissions.next_attempt_at")
-              .orderBy("transmissions.id")
-              .limit(max),
-            "transmissions",
-          )
-          .execute();
-      // Work whose claimer died first (rare), then the queue in order, each walking its index.
-      const expired = await claimable("P", limit);
+      const of = only && { messageId: only.messageId, backend: only.backend };
+      // Work whose claimer died first (rare), then the queue in order, each read from its index.
+      const expired = (await (of ? queries.expiredOf.run(trx, { now, limit, ...of }) : queries.expired.run(trx, { now, limit }))).rows;
       // Claimed as often as allowed, and each claim ran out (its worker died or hung): give up, as
-      // with sends that failed, rather than send it again every lease for ever.
-      const spent = expired.filter((r) => r.attempts >= maxAttempts);
+      // with sends that failed, rather than send it again every lease for ever. One whose message
+      // was cancelled while it was being sent is not sent again either.
+      const spent = expired.filter((r) => r.attempts >= maxAttempts || r.cancelled_at !== null);
       if (spent.length > 0) await this.giveUp(trx, spent, now);
-      const retaken = expired.filter((r) => r.attempts < maxAttempts);
-      const rows = retaken.length < limit ? [...retaken, ...(await claimable("Q", limit - retaken.length))] : retaken;
+      const rows = expired.filter((r) => r.attempts < maxAttempts && r.cancelled_at === null);
+      if (rows.length < limit) {
+        // The queue rank by rank, each rank's due transmissions an exact range (see queued-ranks.ts).
+        // One message's transmissions share its rank (its priority): `only` needs no ranks.
+        if (of) rows.push(...(await queries.queuedOf.run(trx, { now, limit: limit - rows.length, ...of })).rows);
+        else
+          for (const { rank } of (await queries.ranks.run(trx, {})).rows) {
+            rows.push(...(await queries.queued.run(trx, { now, limit: limit - rows.length, rank })).rows);
+            if (rows.length >= limit) break;
+          }
+      }
       if (rows.length === 0) return [];
       for (const slice of slices(rows, 1, dialect)) {
         await trx
@@ -185,7 +172,11 @@ export class Outbound implements OutboundStore {
     });
   }
 
-  private async giveUp(trx: Transaction<Database>, spent: readonly { id: number; message_id: string; attempts: number }[], now: number): Promise<void> {
+  private async giveUp(
+    trx: Transaction<Database>,
+    spent: readonly { id: number; message_id: string; attempts: number; cancelled_at: string | null }[],
+    now: number,
+  ): Promise<void> {
     const stamp = new Date(now).toISOString();
     for (const row of spent) {
       await trx
@@ -195,7 +186,10 @@ export class Outbound implements OutboundStore {
           claimed_by: null,
           claimed_until: null,
           updated_at: stamp,
-          error: `gave up after ${row.attempts} attempts: the last claim ran out before its send was recorded (the worker died or hung)`,
+          error:
+            row.cancelled_at !== null
+              ? CANCELLED
+              : `gave up after ${row.attempts} attempts: the last claim ran out before its send was recorded (the worker died or hung)`,
         })
         .where("id", "=", row.id)
         .execute();
@@ -215,19 +209,41 @@ export class Outbound implements OutboundStore {
   }
 
   async staleOutgoing({ graceMs, limit, now = Date.now() }: { graceMs: number; limit: number; now?: number }): Promise<OutgoingWork[]> {
-    const rows = await recipients(this.ctx.db)
+    const db = withQueuedRanks(this.ctx.db);
+    const cutoff = now - graceMs;
+    // Claimed by a process whose lease ran out, or queued and due for longer than the grace (and
+    // not touched since): the queued ones rank by rank, each an exact range (see queued-ranks.ts).
+    const rows = await db
+      .selectFrom("transmissions")
+      .innerJoin("messages", "messages.id", "transmissions.message_id")
+      .innerJoin("connections", "connections.id", "transmissions.connection_id")
+      .innerJoin("backends", "backends.id", "connections.backend_id")
       .select(["transmissions.message_id", "backends.name as backend", "messages.priority"])
-      .distinct()
-      .where("messages.direction", "=", "O")
-      .where((eb) => isDue(eb, now, now - graceMs))
-      .where((eb) => eb.or([eb("transmissions.status", "=", "P"), eb("transmissions.updated_at", "<=", new Date(now - graceMs).toISOString())]))
+      .where("transmissions.direction", "=", "O")
+      .where("transmissions.status", "=", "P")
+      .where("transmissions.claimed_until", "<", now)
+      .union((eb) =>
+        eb
+          .selectFrom("queued_ranks")
+          // A cross join: SQLite keeps this order, one exact range per rank (PostgreSQL plans its own).
+          .crossJoin("transmissions")
+          .whereRef("transmissions.rank", "=", "queued_ranks.rank")
+          .innerJoin("messages", "messages.id", "transmissions.message_id")
+          .innerJoin("connections", "connections.id", "transmissions.connection_id")
+          .innerJoin("backends", "backends.id", "connections.backend_id")
+          .select(["transmissions.message_id", "backends.name as backend", "messages.priority"])
+          .where("transmissions.direction", "=", "O")
+          .where("transmissions.status", "=", "Q")
+          .where("transmissions.next_attempt_at", "<=", cutoff)
+          .where("transmissions.updated_at", "<=", new Date(cutoff).toISOString()),
+      )
       .limit(limit)
       .execute();
     return rows.map((r) => ({ messageId: r.message_id, backend: r.backend, priority: r.priority }));
   }
 
   async recordAttempts({ outcomes: given }: { outcomes: readonly SendOutcome[] }): Promise<RecordedAttempts> {
-    if (given.length === 0) return { statuses: new Map(), fenced: [], keptReports: [] };
+    if (given.length === 0) return { statuses: new Map(), fenced: [], keptReports: [], cancelled: [] };
     // A gateway's answer and an error are whatever the gateway sent: mended, never a failed write
     // (which would leave the send to be made again at every lease).
     const outcomes = given.map((o) => ({
@@ -262,11 +278,12 @@ export class Outbound implements OutboundStore {
         if (Number(result.numAffectedRows ?? 0) === 0) fenced.push(o.transmissionId);
         else applied.push(o);
       }
+      const cancelled = await this.cancelRetries(trx, applied, stamp);
       const attempts = applied.map((o) => ({
         transmission_id: o.transmissionId,
         attempt: o.attempt,
         at: stamp,
-        outcome: o.status === "Q" ? ("retry" as const) : o.status,
+        outcome: o.status !== "Q" ? o.status : cancelled.has(o.transmissionId) ? ("E" as const) : ("retry" as const),
         duration_ms: Math.round(o.durationMs),
         error: o.error ?? null,
         answer: o.answer ?? null,
@@ -300,8 +317,45 @@ export class Outbound implements OutboundStore {
         for (const messageId of await this.messagesOf(trx, applied))
           statuses.set(messageId, (await trx.selectFrom("messages").select("status").where("id", "=", messageId).executeTakeFirstOrThrow()).status);
       }
-      return { statuses, fenced, keptReports };
+      return { statuses, fenced, keptReports, cancelled: [...cancelled] };
     });
+  }
+
+  /**
+   * The retries among `applied` whose message was cancelled while they were being sent, ended E
+   * `cancelled` instead. Sends that went, or failed for good, cost nothing here; retries one
+   * statement a batch, after the lock on each of their messages (see cancelOutgoing, which marks
+   * the message under it first).
+   */
+  private async cancelRetries(trx: Transaction<Database>, applied: readonly SendOutcome[], stamp: string): Promise<Set<number>> {
+    const retries = applied.filter((o) => o.status === "Q");
+    const cancelled = new Set<number>();
+    if (retries.length === 0) return cancelled;
+    for (const messageId of await this.messagesOf(trx, retries)) await this.ctx.dialect.lockMessage(trx, messageId);
+    for (const slice of slices(retries, 1, this.ctx.dialect)) {
+      const rows = await trx
+        .updateTable("transmissions")
+        .set({ status: "E", error: CANCELLED, updated_at: stamp })
+        .where(
+          "id",
+          "in",
+          slice.map((o) => o.transmissionId),
+        )
+        .where("status", "=", "Q")
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom("messages")
+              .select("messages.id")
+              .whereRef("messages.id", "=", "transmissions.message_id")
+              .where("messages.cancelled_at", "is not", null),
+          ),
+        )
+        .returning("id")
+        .execute();
+      for (const { id } of rows) cancelled.add(id);
+    }
+    return cancelled;
   }
 
   /** The messages of the outcomes' transmissions, each once: as the outcomes give them, or from the store. */

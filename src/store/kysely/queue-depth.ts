@@ -1,4 +1,6 @@
 import type { MetricsStore, QueueDepth } from "../store.ts";
+import { type Expression, sql } from "kysely";
+import { withQueuedRanks } from "./queued-ranks.ts";
 import type { StoreContext } from "./rows.ts";
 
 const seconds = (ms: number) => Math.max(0, ms) / 1_000;
@@ -6,7 +8,9 @@ const seconds = (ms: number) => Math.max(0, ms) / 1_000;
 /**
  * The backlog for /metrics in one statement of scalar subqueries, each a seek or a range on the
  * queues' indexes (messages_queue: direction, status, created_at; transmissions_queue: direction,
- * status, …): counting a backlog reads its index entries, never the tables' history.
+ * status, rank, next_attempt_at, id): counting a backlog reads its index entries, never the tables'
+ * history. Queued transmissions are read rank by rank (see queued-ranks.ts), so that those
+ * scheduled for later are not walked to count the due ones.
  */
 export class QueueDepths implements MetricsStore {
   private readonly ctx: StoreContext;
@@ -16,15 +20,25 @@ export class QueueDepths implements MetricsStore {
   }
 
   async queueDepth({ now = Date.now() }: { now?: number } = {}): Promise<QueueDepth> {
-    const { db } = this.ctx;
+    const db = withQueuedRanks(this.ctx.db);
     const inbound = () => db.selectFrom("messages").where("direction", "=", "I").where("status", "=", "Q");
-    const queued = () => db.selectFrom("transmissions").where("direction", "=", "O").where("status", "=", "Q");
+    // Over the ranks, of each rank's queued transmissions: `of` an exact range of the index.
+    const perRank = <O>(over: "sum" | "min", of: (rank: ReturnType<typeof queuedOfRank>) => Expression<O>) =>
+      db
+        .selectFrom("queued_ranks")
+        .where("queued_ranks.rank", "is not", null)
+        .select((eb) => eb.fn<O>(over, [of(queuedOfRank())]).as("v"));
+    const queuedOfRank = () =>
+      db.selectFrom("transmissions").where("direction", "=", "O").where("status", "=", "Q").whereRef("transmissions.rank", "=", sql.ref("queued_ranks.rank"));
     const lapsed = () => db.selectFrom("transmissions").where("direction", "=", "O").where("status", "=", "P").where("claimed_until", "<", now);
     // A transmission never tried has no due time (0): it has waited since it was queued, and the
     // first of them has the lowest id, which the index holds.
-    const firstQueued = queued()
-      .where("next_attempt_at", "=", 0)
-      .select((sub) => sub.fn.min<number>("id").as("id"));
+    const firstQueued = perRank<number | null>("min", (queued) =>
+      queued
+        .where("next_attempt_at", "=", 0)
+        .select((sub) => sub.fn.min<number>("id").as("id"))
+        .$asScalar(),
+    );
     const row = await db
       .selectNoFrom(() => [
         inbound()
@@ -33,16 +47,20 @@ export class QueueDepths implements MetricsStore {
         inbound()
           .select((sub) => sub.fn.min<string | null>("created_at").as("at"))
           .as("inbound_oldest"),
-        queued()
-          .where("next_attempt_at", "<=", now)
-          .select((sub) => sub.fn.countAll<number | string>().as("n"))
-          .as("queued"),
+        perRank<number | string | null>("sum", (queued) =>
+          queued
+            .where("next_attempt_at", "<=", now)
+            .select((sub) => sub.fn.countAll<number | string>().as("n"))
+            .$asScalar(),
+        ).as("queued"),
         db.selectFrom("transmissions").select("created_at").where("id", "=", firstQueued).as("queued_oldest"),
-        queued()
-          .where("next_attempt_at", ">", 0)
-          .where("next_attempt_at", "<=", now)
-          .select((sub) => sub.fn.min<number | string | null>("next_attempt_at").as("at"))
-          .as("retry_oldest"),
+        perRank<number | string | null>("min", (queued) =>
+          queued
+            .where("next_attempt_at", ">", 0)
+            .where("next_attempt_at", "<=", now)
+            .select((sub) => sub.fn.min<number | string | null>("next_attempt_at").as("at"))
+            .$asScalar(),
+        ).as("retry_oldest"),
         lapsed()
           .select((sub) => sub.fn.countAll<number | string>().as("n"))
           .as("lapsed"),

@@ -3,13 +3,17 @@ import type {
   BackendMessageInit,
   BackendMessageQuery,
   BackendMessageStore,
+  MessageDetail,
   MessageQuery,
   MessageRecord,
   MessageSearch,
   PendingWork,
   ReadStore,
+  RecipientCounts,
   TransmissionDetail,
+  TransmissionRecord,
 } from "../store.ts";
+import { LISTED_TRANSMISSIONS } from "../store.ts";
 import { type ExpressionBuilder, sql } from "kysely";
 import type { Database } from "../schema.ts";
 import { isoNow, recipients, slices, toMessageRecord, toTransmission, type StoreContext, type TransmissionRow } from "./rows.ts";
@@ -23,8 +27,12 @@ export class Reads implements ReadStore {
   }
 
   async getMessage(id: string): Promise<MessageRecord | undefined> {
-    const [record] = (await this.listMessagesWhere({ id })).messages;
-    return record;
+    const { db } = this.ctx;
+    const message = await db.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!message) return undefined;
+    // Every recipient (10,000 at most): the pipeline, the CLI and the embedded API's status read them all.
+    const rows = await this.transmissionsQuery().where("transmissions.message_id", "=", id).orderBy("transmissions.id").execute();
+    return toMessageRecord(message, rows);
   }
 
   async listMessages(query: MessageQuery): Promise<MessageRecord[]> {
@@ -35,17 +43,121 @@ export class Reads implements ReadStore {
     return this.listMessagesWhere(query);
   }
 
-  async getTransmission(id: number): Promise<TransmissionDetail | undefined> {
+  async getMessageDetail({
+    id,
+    recipientsAfter,
+    recipientsLimit,
+  }: {
+    id: string;
+    recipientsAfter?: number;
+    recipientsLimit: number;
+  }): Promise<MessageDetail | undefined> {
     const { db } = this.ctx;
+    const message = await db.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!message) return undefined;
+    const counts = await this.recipientCounts([id]);
+    const rows = await this.transmissionsQuery()
+      .where("transmissions.message_id", "=", id)
+      .$if(recipientsAfter !== undefined, (q) => q.where("transmissions.id", ">", recipientsAfter!))
+      .orderBy("transmissions.id")
+      .limit(recipientsLimit + 1)
+      .execute();
+    const page = rows.slice(0, recipientsLimit);
+    const details = await this.withLogs(page.map(toTransmission));
+    const { transmissions: _, ...record } = toMessageRecord(message, []);
+    return {
+      ...record,
+      recipients: counts.get(id) ?? noRecipients(),
+      transmissions: details,
+      nextRecipients: rows.length > recipientsLimit ? page.at(-1)!.id : null,
+    };
+  }
+
+  async messageRecipients(args: { messageId: string; after?: number; limit: number; backend?: string; identity?: string }): Promise<TransmissionRecord[]> {
+    const rows = await this.transmissionsQuery()
+      .where("transmissions.message_id", "=", args.messageId)
+      .$if(args.after !== undefined, (q) => q.where("transmissions.id", ">", args.after!))
+      .$if(args.backend !== undefined, (q) => q.where("backends.name", "=", args.backend!))
+      .$if(args.identity !== undefined, (q) => q.where("connections.identity", "in", identityForms(args.identity!)))
+      .orderBy("transmissions.id")
+      .limit(args.limit)
+      .execute();
+    return rows.map(toTransmission);
+  }
+
+  async getTransmission(id: number): Promise<TransmissionDetail | undefined> {
     const row = await this.transmissionsQuery().where("transmissions.id", "=", id).executeTakeFirst();
     if (!row) return undefined;
-    const attempts = await db.selectFrom("attempts").selectAll().where("transmission_id", "=", id).orderBy("id").execute();
-    const reports = await db.selectFrom("delivery_reports").selectAll().where("transmission_id", "=", id).orderBy("id").execute();
-    return {
-      ...toTransmission(row),
-      attemptLog: attempts.map((a) => ({ attempt: a.attempt, at: a.at, outcome: a.outcome, durationMs: a.duration_ms, error: a.error, answer: a.answer })),
-      deliveryReports: reports.map((r) => ({ at: r.at, status: r.status, detail: r.detail })),
-    };
+    const [detail] = await this.withLogs([toTransmission(row)]);
+    return detail;
+  }
+
+  /** The transmissions with their attempts and delivery reports, read `transmission_id IN (...)` a slice at a time. */
+  private async withLogs(transmissions: TransmissionRecord[]): Promise<TransmissionDetail[]> {
+    const { db } = this.ctx;
+    const attempts = new Map<number, TransmissionDetail["attemptLog"]>();
+    const reports = new Map<number, TransmissionDetail["deliveryReports"]>();
+    for (const slice of slices(transmissions, 1, this.ctx.dialect)) {
+      const ids = slice.map((t) => t.id);
+      const attemptRows = await db.selectFrom("attempts").selectAll().where("transmission_id", "in", ids).orderBy("id").execute();
+      for (const a of attemptRows) {
+        const log = attempts.get(a.transmission_id) ?? [];
+        log.push({ attempt: a.attempt, at: a.at, outcome: a.outcome, durationMs: a.duration_ms, error: a.error, answer: a.answer });
+        attempts.set(a.transmission_id, log);
+      }
+      const reportRows = await db.selectFrom("delivery_reports").selectAll().where("transmission_id", "in", ids).orderBy("id").execute();
+      for (const r of reportRows) {
+        const log = reports.get(r.transmission_id) ?? [];
+        log.push({ at: r.at, status: r.status, detail: r.detail });
+        reports.set(r.transmission_id, log);
+      }
+    }
+    return transmissions.map((t) => ({ ...t, attemptLog: attempts.get(t.id) ?? [], deliveryReports: reports.get(t.id) ?? [] }));
+  }
+
+  /** Each message's transmissions by status: one grouped count a slice of messages at a time. */
+  private async recipientCounts(messageIds: readonly string[]): Promise<Map<string, RecipientCounts>> {
+    const counts = new Map<string, RecipientCounts>();
+    for (const slice of slices(messageIds, 1, this.ctx.dialect)) {
+      const rows = await this.ctx.db
+        .selectFrom("transmissions")
+        .select(["message_id", "status", (eb) => eb.fn.countAll<number | string>().as("n")])
+        .where("message_id", "in", slice)
+        .groupBy(["message_id", "status"])
+        .execute();
+      for (const row of rows) {
+        const of = counts.get(row.message_id) ?? noRecipients();
+        of[row.status] += Number(row.n);
+        of.total += Number(row.n);
+        counts.set(row.message_id, of);
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * The first `LISTED_TRANSMISSIONS` transmissions of each message: those of messages with no more
+   * in one statement a slice of messages at a time, those of a bulk message in one of its own.
+   */
+  private async listedTransmissions(messageIds: readonly string[], counts: Map<string, RecipientCounts>): Promise<Map<string, TransmissionRow[]>> {
+    const byMessage = new Map<string, TransmissionRow[]>();
+    const small = messageIds.filter((id) => (counts.get(id)?.total ?? 0) <= LISTED_TRANSMISSIONS && (counts.get(id)?.total ?? 0) > 0);
+    for (const slice of slices(small, 1, this.ctx.dialect)) {
+      const rows = await this.transmissionsQuery().where("transmissions.message_id", "in", slice).orderBy("transmissions.id").execute();
+      for (const row of rows) {
+        const of = byMessage.get(row.message_id) ?? [];
+        of.push(row);
+        byMessage.set(row.message_id, of);
+      }
+    }
+    for (const id of messageIds) {
+      if ((counts.get(id)?.total ?? 0) <= LISTED_TRANSMISSIONS) continue;
+      byMessage.set(
+        id,
+        await this.transmissionsQuery().where("transmissions.message_id", "=", id).orderBy("transmissions.id").limit(LISTED_TRANSMISSIONS).execute(),
+      );
+    }
+    return byMessage;
   }
 
   async pendingWork({ now = Date.now() }: { now?: number } = {}): Promise<PendingWork> {
@@ -100,21 +212,26 @@ export class Reads implements ReadStore {
   }
 
   /**
-   * With `scanLimit` and a `text`, the text is looked for in that many messages at most (the
-   * newest of the time range and page): `scannedTo` is then the oldest of them, where a search for
-   * more continues (`before`), unless the page filled up first.
+   * With `scanLimit` and a filter no index serves in order (see `unordered`), that filter is
+   * looked for in that many messages at most (the newest of the time range, direction and page):
+   * `scannedTo` is then the oldest of them, where a search for more continues (`before`), unless
+   * the page filled up first.
    */
-  private async listMessagesWhere(query: MessageQuery & { id?: string; scanLimit?: number }): Promise<MessageSearch> {
+  private async listMessagesWhere(query: MessageQuery & { scanLimit?: number }): Promise<MessageSearch> {
     const { db } = this.ctx;
     let select = db.selectFrom("messages").selectAll("messages");
     const anchor = query.before ? await db.selectFrom("messages").select(["created_at", "id"]).where("id", "=", query.before).executeTakeFirst() : undefined;
     if (query.before && !anchor) return { messages: [], scannedTo: null };
     let boundary: { created_at: string; id: string } | undefined;
-    if (query.text && query.scanLimit) {
-      // By time alone, the walk reads the index only; every message as old as the one found is in the scan.
+    if (query.scanLimit && unordered(query)) {
+      // By time (and direction, and its status) alone, the walk reads an index only
+      // (messages_created_at, messages_direction_created, messages_queue); every message as old as
+      // the one found is in the scan.
       const edge = await db
         .selectFrom("messages")
         .select("messages.created_at")
+        .$if(!!query.direction, (q) => q.where("messages.direction", "=", query.direction!))
+        .$if(!!query.direction && !!query.status, (q) => q.where("messages.status", "=", query.status!))
         .$if(!!query.since, (q) => q.where("messages.created_at", ">=", query.since!))
         .$if(!!query.until, (q) => q.where("messages.created_at", "<", query.until!))
         .$if(!!anchor, (q) => q.where("messages.created_at", "<", anchor!.created_at))
@@ -135,7 +252,6 @@ export class Reads implements ReadStore {
         select = select.where("messages.created_at", ">=", edge.created_at);
       }
     }
-    if (query.id !== undefined) select = select.where("messages.id", "=", query.id);
     if (query.direction) select = select.where("messages.direction", "=", query.direction);
     if (query.status) select = select.where("messages.status", "=", query.status);
     if (query.inResponseTo) select = select.where("messages.in_response_to", "=", query.inResponseTo);
@@ -175,21 +291,13 @@ export class Reads implements ReadStore {
     const messages = await select.orderBy("messages.created_at", "desc").orderBy("messages.id", "desc").limit(limit).execute();
     const scannedTo = boundary && messages.length < limit ? boundary.id : null;
     if (messages.length === 0) return { messages: [], scannedTo };
-    const transmissions: TransmissionRow[] = [];
-    for (const slice of slices(messages, 1, this.ctx.dialect)) {
-      transmissions.push(
-        ...(await this.transmissionsQuery()
-          .where(
-            "transmissions.message_id",
-            "in",
-            slice.map((m) => m.id),
-          )
-          .orderBy("transmissions.id")
-          .execute()),
-      );
-    }
-    const byMessage = Map.groupBy(transmissions, (t) => t.message_id);
-    return { messages: messages.map((m) => toMessageRecord(m, byMessage.get(m.id) ?? [])), scannedTo };
+    const ids = messages.map((m) => m.id);
+    const counts = await this.recipientCounts(ids);
+    const listed = await this.listedTransmissions(ids, counts);
+    return {
+      messages: messages.map((m) => ({ ...toMessageRecord(m, listed.get(m.id) ?? []), recipients: counts.get(m.id) ?? noRecipients() })),
+      scannedTo,
+    };
   }
 }
 
@@ -273,6 +381,18 @@ function olderThan(eb: ExpressionBuilder<Database, "messages">, anchor: { create
     eb.and([eb("messages.created_at", "=", anchor.created_at), eb("messages.id", "<", anchor.id)]),
   ]);
 }
+
+/**
+ * Whether a query has a filter no index serves in the log's order: a text; a status without a
+ * direction (messages_queue serves the two together); a backend, unless an identity or
+ * inResponseTo narrows the messages first (through their own indexes).
+ */
+function unordered(query: MessageQuery): boolean {
+  const narrowed = query.identity !== undefined || query.inResponseTo !== undefined;
+  return !!query.text || (!narrowed && ((!!query.status && !query.direction) || !!query.backend));
+}
+
+const noRecipients = (): RecipientCounts => ({ total: 0, Q: 0, R: 0, P: 0, S: 0, D: 0, E: 0 });
 
 /** A phone number as given, and with or without its leading `+`: gateways write the same number both ways. */
 export function identityForms(identity: string): string[] {

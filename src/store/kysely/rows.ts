@@ -75,7 +75,7 @@ export function newMessage(
     event_url?: string | null;
   },
   stamp: string,
-): Omit<Database["messages"], "handled_by" | "processed_at"> {
+): Omit<Database["messages"], "handled_by" | "processed_at" | "cancelled_at"> {
   return {
     ...m,
     fields: JSON.stringify(m.fields),

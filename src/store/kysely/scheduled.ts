@@ -4,7 +4,7 @@ import type { Database } from "../schema.ts";
 import type { CancelResult, ScheduledStore } from "../store.ts";
 import { recipients, refreshMessageStatus, slices, type StoreContext } from "./rows.ts";
 
-/** Scheduled sends: cancelling what is still queued. */
+/** Scheduled sends: cancelling what is still queued, and what is being sent from being tried again. */
 export class Scheduled implements ScheduledStore {
   private readonly ctx: StoreContext;
 
@@ -19,6 +19,14 @@ export class Scheduled implements ScheduledStore {
       const message = await trx.selectFrom("messages").select("direction").where("id", "=", id).executeTakeFirst();
       if (!message) return undefined;
       if (message.direction !== "O") return "inbound";
+      // Marked first, holding the message's row: a send under way now whose attempt fails is not
+      // tried again (recordAttempts reads the mark under that lock, so a retry it records either
+      // sees the mark or committed before, and is cancelled below), nor one whose claim runs out.
+      await trx
+        .updateTable("messages")
+        .set((eb) => ({ cancelled_at: eb.fn.coalesce("cancelled_at", eb.val(stamp)) }))
+        .where("id", "=", id)
+        .execute();
       // One statement decides which are cancelled: a sender's claim (Q to P) that commits first
       // keeps its transmissions, and one that comes after finds them E.
       const cancelled = await trx

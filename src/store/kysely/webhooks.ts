@@ -46,11 +46,13 @@ export class Webhooks implements WebhookStore {
     claim,
     limit,
     maxAttempts,
+    kind,
     now = Date.now(),
   }: {
     claim: Claim;
     limit: number;
     maxAttempts: number;
+    kind?: ClaimedWebhook["kind"];
     now?: number;
   }): Promise<ClaimedWebhook[]> {
     const { dialect } = this.ctx;
@@ -59,7 +61,14 @@ export class Webhooks implements WebhookStore {
       // Claimed by a worker whose lease ran out (it died or hung): taken again, or given up when it had its tries.
       const expired = await dialect
         .lockForClaim(
-          trx.selectFrom("webhook_deliveries").select(columns).where("status", "=", "P").where("claimed_until", "<", now).orderBy("id").limit(limit),
+          trx
+            .selectFrom("webhook_deliveries")
+            .select(columns)
+            .where("status", "=", "P")
+            .where("claimed_until", "<", now)
+            .$if(kind !== undefined, (q) => q.where("kind", "=", kind as ClaimedWebhook["kind"]))
+            .orderBy("id")
+            .limit(limit),
           "webhook_deliveries",
         )
         .execute();
@@ -75,6 +84,7 @@ export class Webhooks implements WebhookStore {
                   .select(columns)
                   .where("status", "=", "Q")
                   .where("next_attempt_at", "<=", now)
+                  .$if(kind !== undefined, (q) => q.where("kind", "=", kind as ClaimedWebhook["kind"]))
                   // A transmission's status events go in the order of its changes: each waits for those before it.
                   .where(({ not, exists, selectFrom }) =>
                     not(
@@ -164,9 +174,15 @@ export class Webhooks implements WebhookStore {
     });
   }
 
-  async listWebhooks(messageId: string): Promise<WebhookRecord[]> {
-    const rows = await this.ctx.db.selectFrom("webhook_deliveries").selectAll().where("message_id", "=", messageId).orderBy("id").execute();
-    return rows.map((r) => ({
+  async listWebhooks(messageId: string, limit = 100): Promise<WebhookRecord[]> {
+    const newest = await this.ctx.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("message_id", "=", messageId)
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
+    return newest.reverse().map((r) => ({
       id: r.id,
       kind: r.kind,
       transmissionId: r.transmission_id,
