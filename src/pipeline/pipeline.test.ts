@@ -335,7 +335,8 @@ describe("claims across workers", () => {
     }
     // Worker A cannot renew its leases (it lost the database for a while).
     const cut = new Proxy(store, { get: (target, key) => (key === "renewClaims" ? async () => {} : Reflect.get(target, key)) });
-    const a = await worker(cut, { gw: Stalls }, { sendTimeoutMs: 60_000 });
+    // One place, held by the stalled send: A cannot claim the transmission again once its lease runs out, only B can.
+    const a = await worker(cut, { gw: Stalls }, { sendTimeoutMs: 60_000, sendConcurrency: 1 });
     await a.pipeline.start();
     const [connection] = await a.router.lookupConnections("gw", ["111"]);
     const msg = await a.router.send("hello", connection);

@@ -424,11 +424,19 @@ describe("Vonage inbound with an inboundToken (accounts without signed webhooks)
 describe("Vonage concatenated inbound SMS: the parts make one message", () => {
   let t: TestRouter;
   let view: BackendView;
+  /** A router whose concatenation waits a minute: for messages of many parts, which a busy machine takes longer than 200 ms to send. */
+  let patient: TestRouter;
+  let patientView: BackendView;
   before(async () => {
     t = await createTestRouter({ backends: { vonage: { engine: VonageBackend, options: { ...BASE, concatTimeoutMs: 200 } } }, stopped: true });
     [view] = t.backends.get("vonage")!.views();
+    patient = await createTestRouter({ backends: { vonage: { engine: VonageBackend, options: { ...BASE, concatTimeoutMs: 60_000 } } }, stopped: true });
+    [patientView] = patient.backends.get("vonage")!.views();
   });
-  after(() => t.close());
+  after(async () => {
+    await t.close();
+    await patient.close();
+  });
 
   const part = (ref: string, n: number, total: number, text: string, msisdn = "447700900001") =>
     inbound({ msisdn, messageId: `${ref}-${msisdn}-p${n}`, text, concat: "true", "concat-ref": ref, "concat-total": String(total), "concat-part": String(n) });
@@ -472,17 +480,17 @@ describe("Vonage concatenated inbound SMS: the parts make one message", () => {
   });
 
   test("a message longer than a stored text can be (70 parts of 160) is received cut at the limit, marked concat-cut", async () => {
-    for (let n = 1; n <= 70; n++) assert.equal((await view.handle(get(view, part("15", n, 70, "x".repeat(160))))).status, 200);
-    const message = await lastInbound(t);
+    for (let n = 1; n <= 70; n++) assert.equal((await patientView.handle(get(patientView, part("15", n, 70, "x".repeat(160))))).status, 200);
+    const message = await lastInbound(patient);
     assert.equal(message.text.length, 10_000);
     assert.equal(message.fields["concat-cut"], true);
     assert.equal((message.fields["concat-message-ids"] as string[]).length, 70);
   });
 
   test("a message cut at the limit is cut between characters: an emoji across the limit is left out whole, and the message is received", async () => {
-    assert.equal((await view.handle(get(view, part("16", 1, 2, "a".repeat(9_999))))).status, 200);
-    assert.equal((await view.handle(get(view, part("16", 2, 2, "😀b")))).status, 200);
-    const message = await lastInbound(t);
+    assert.equal((await patientView.handle(get(patientView, part("16", 1, 2, "a".repeat(9_999))))).status, 200);
+    assert.equal((await patientView.handle(get(patientView, part("16", 2, 2, "😀b")))).status, 200);
+    const message = await lastInbound(patient);
     assert.equal(message.text, "a".repeat(9_999));
     assert.equal(message.fields["concat-cut"], true);
   });
