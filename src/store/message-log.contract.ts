@@ -2,18 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import { LISTED_TRANSMISSIONS, type Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /** What the message log (`/messages/`, `GET /api/messages` filters and stats) needs of every Store. */
 export function messageLogContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
   const DAY = 24 * 60 * 60 * 1000;
   let claims = 0;
   const claim = () => ({ token: `log#${++claims}`, until: Date.now() + 60_000 });

@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /** What /metrics reads from every Store: the backlog (see MetricsStore). */
 export function metricsContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
   const DAY = 24 * 60 * 60 * 1000;
   let claims = 0;
   const claim = (now: number, leaseMs = 1_000) => ({ token: `m#${++claims}`, until: now + leaseMs });

@@ -2,18 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Claim, OutgoingRecordInit, Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /** What every Store does with opt-outs (see OptOutStore), and how its claims of sends see them. */
 export function optOutsContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
 
   let claims = 0;
   const claim = (): Claim => ({ token: `opt#${++claims}`, until: Date.now() + 60_000 });

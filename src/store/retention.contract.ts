@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Claim, Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /** What every Store's retention purge must do (see RetentionStore); each store's test file calls it. */
 export function retentionContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
   let claims = 0;
   const claim = (): Claim => ({ token: `retention#${++claims}`, until: Date.now() + 60_000 });
   const DAY = 24 * 60 * 60 * 1000;

@@ -2,21 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Claim, OutgoingRecordInit, Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /**
  * Scheduled sends and cancelling them, for every Store: each implementation's test file calls this
  * beside storeContract with a factory that opens a fresh, empty store.
  */
 export function scheduledContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
 
   let claims = 0;
   const claim = (now = Date.now()): Claim => ({ token: `scheduled#${++claims}`, until: now + 60_000 });

@@ -3,21 +3,14 @@ import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
 import type { Claim, OutgoingRecordInit, SendOutcome, Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /**
  * The behaviour every Store must have. Each implementation's test file calls this with a factory
  * that opens a fresh, empty store.
  */
 export function storeContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
 
   const DAY = 24 * 60 * 60 * 1000;
   let claims = 0;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Claim, OutgoingRecordInit, SendOutcome, Store } from "./store.ts";
+import { withFreshStore } from "./fresh-store.contract.ts";
 
 /**
  * The webhook outbox every Store must keep (see WebhookStore): queue once, claim under leases
@@ -9,15 +10,7 @@ import type { Claim, OutgoingRecordInit, SendOutcome, Store } from "./store.ts";
  * writes that change a message's transmissions.
  */
 export function webhooksContract(name: string, open: () => Promise<Store>): void {
-  async function withStore(run: (store: Store) => Promise<void>) {
-    const store = await open();
-    await store.migrate();
-    try {
-      await run(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = withFreshStore(open);
 
   const DAY = 24 * 60 * 60 * 1000;
   let claims = 0;
