@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Fields } from "../messages/messages.ts";
-import type { Claim, OutgoingRecordInit, SendOutcome, Store } from "./store.ts";
-import { withFreshStore } from "./fresh-store.contract.ts";
+import type { Claim, Store } from "./store.ts";
+import { outgoing, sent, withFreshStore } from "./fresh-store.contract.ts";
 
 /**
  * The behaviour every Store must have. Each implementation's test file calls this with a factory
@@ -22,23 +22,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   const claimIn = (store: Store, held: Claim, now?: number, limit = 10) => store.claimIncoming({ claim: held, limit, maxAttempts: 5, now });
   const claimOut = (store: Store, held: Claim, now?: number, limit = 10, maxAttempts = 10) =>
     store.claimTransmissions({ claim: held, limit, maxAttempts, now });
-  const outgoing = (id: string, connections: Connection[], extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit => ({
-    id,
-    text: `text of ${id}`,
-    fields: {},
-    context: {},
-    inResponseTo: null,
-    connections,
-    ...extra,
-  });
-  const sent = (t: { id: number; token: string; attempt: number }, extra: Partial<SendOutcome> = {}): SendOutcome => ({
-    transmissionId: t.id,
-    token: t.token,
-    attempt: t.attempt,
-    status: "S",
-    durationMs: 1,
-    ...extra,
-  });
 
   test(`${name}: migrate is safe to run again`, () =>
     withStore(async (store) => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
-import type { Claim, OutgoingRecordInit, SendOutcome, Store } from "./store.ts";
-import { withFreshStore } from "./fresh-store.contract.ts";
+import type { Claim, Store } from "./store.ts";
+import { outgoing, sent, withFreshStore } from "./fresh-store.contract.ts";
 
 /**
  * The webhook outbox every Store must keep (see WebhookStore): queue once, claim under leases
@@ -21,23 +21,6 @@ export function webhooksContract(name: string, open: () => Promise<Store>): void
     await store.acceptIncoming({ message: { id, text: `text of ${id}`, fields: {}, connection }, dedupeWindowMs: DAY });
     return connection;
   };
-  const outgoing = (id: string, connections: Connection[], extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit => ({
-    id,
-    text: `text of ${id}`,
-    fields: {},
-    context: {},
-    inResponseTo: null,
-    connections,
-    ...extra,
-  });
-  const sent = (t: { id: number; token: string; attempt: number }, extra: Partial<SendOutcome> = {}): SendOutcome => ({
-    transmissionId: t.id,
-    token: t.token,
-    attempt: t.attempt,
-    status: "S",
-    durationMs: 1,
-    ...extra,
-  });
   /** Every queued POST's body, by message, in the order a receiver gets them (each accepted at once). */
   const drain = async (store: Store) => {
     const seen = new Map<string, Record<string, unknown>[]>();
