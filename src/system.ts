@@ -10,11 +10,14 @@ import { timedStore } from "./metrics/timed-store.ts";
 import type { Queue } from "./queue/queue.ts";
 import { appTables } from "./apps/app.ts";
 import { checkWebhookApps } from "./apps/webhook.ts";
-import { appDatabase, migrateApps } from "./store/app-data/migrate.ts";
 import { Router } from "./router/router.ts";
-import { namingOf } from "./store/kysely/naming.ts";
+import { namingOf } from "./store/naming.ts";
 import { type HostDatabase, openStore, redactUrl } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
+import { loadNow } from "./load-now.ts";
+
+// Kysely, in this thread, only for apps with tables of their own (or a PostgreSQL store).
+const appData = () => loadNow<typeof import("./store/app-data/migrate.ts")>(import.meta.url, "./store/app-data/migrate");
 
 /** web: the HTTP server only; worker: processing and sending only; all: both (the default). */
 export type Role = "web" | "worker" | "all";
@@ -67,7 +70,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
   }
   const apps = appTables(config.apps);
   try {
-    await migrateApps(store.appData(), apps);
+    if (apps.length > 0) await appData().migrateApps(store.appData(), apps);
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
@@ -76,7 +79,7 @@ export async function createSystem(config: ResolvedConfig, logger: Logger = sile
   const router = new Router({
     apps: config.apps,
     appSettings: config.appSettings,
-    database: appDatabase(store.appData(), apps),
+    database: () => appData().appDatabase(store.appData(), apps),
     settings: { projectName: config.projectName, defaultResponse: config.defaultResponse, language: config.language },
     translations: config.translations,
     optOut: config.optOut,

@@ -1,12 +1,9 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, RapidSmsError } from "../errors.ts";
-import { runBackends } from "./backends.ts";
-import { runBenchCommand } from "./bench.ts";
-import { runInit } from "./init.ts";
-import { runMigrate } from "./migrate.ts";
-import { runReceive, runSend } from "./messages.ts";
 import { optOutCommands } from "./opt-out-commands.ts";
-import { runStart } from "./start.ts";
+
+// Each command loads what it needs when it runs: `start` does not load the CSV reader of `send`
+// or the database tools of `migrate`, and starts sooner.
 
 function port(value: string): number {
   const n = Number(value);
@@ -51,7 +48,7 @@ export function buildCli(): Command {
     .addOption(new Option("--role <role>", "web: HTTP only; worker: processing and sending only; all: both").choices(["web", "worker", "all"]).default("all"))
     .option("--shutdown-timeout <ms>", "how long stopping waits for work under way before giving it back to other workers (default 30000)", milliseconds)
     .option("--metrics-port <n>", "with --role worker: serve /metrics and /healthz on this port (0: any free one, logged)", port)
-    .action((options) => runStart({ ...program.opts(), ...options }));
+    .action(async (options) => (await import("./start.ts")).runStart({ ...program.opts(), ...options }));
 
   program
     .command("send")
@@ -64,7 +61,7 @@ export function buildCli(): Command {
     .option("--wait", "with --file: send from here too and wait for the outcomes (default: queue only, the server sends)")
     .option("--send-again", "with --file: queue again what an earlier run of the same command queued")
     .argument("<text>", "message text")
-    .action((text: string, options) => runSend({ ...program.opts(), ...options, text }));
+    .action(async (text: string, options) => (await import("./messages.ts")).runSend({ ...program.opts(), ...options, text }));
 
   program
     .command("receive")
@@ -72,12 +69,12 @@ export function buildCli(): Command {
     .requiredOption("-b, --backend <name>", "backend the message arrives on")
     .requiredOption("-f, --from <identity>", "sender identity")
     .argument("<text>", "message text")
-    .action((text: string, options) => runReceive({ ...program.opts(), ...options, text }));
+    .action(async (text: string, options) => (await import("./messages.ts")).runReceive({ ...program.opts(), ...options, text }));
 
   program
     .command("backends")
     .description("list the installed backends, their engines and inbound URLs")
-    .action(() => runBackends(program.opts()));
+    .action(async () => (await import("./backends.ts")).runBackends(program.opts()));
 
   optOutCommands(program);
 
@@ -85,12 +82,12 @@ export function buildCli(): Command {
     .command("init")
     .description("create a new project in DIR: package.json, rapidsms.config.ts, an app with its test, a README")
     .argument("<dir>", "the new project's folder (must not exist, or be empty)")
-    .action((dir: string) => runInit(dir));
+    .action(async (dir: string) => (await import("./init.ts")).runInit(dir));
 
   program
     .command("migrate")
     .description("create or upgrade the database schema (start does this too)")
-    .action(() => runMigrate(program.opts()));
+    .action(async () => (await import("./migrate.ts")).runMigrate(program.opts()));
 
   program
     .command("bench")
@@ -99,7 +96,7 @@ export function buildCli(): Command {
     .option("--soak", "only a long steady inbound run (10 minutes; 30 s with --quick) watching the server's RSS")
     .option("--rate <n>", "msg/s of the fixed-rate run (default 1000; 500 with --quick) and of the soak (default 200)", rate)
     .option("--out <path>", "where to write the JSON results (default bench/results/<time>.json)")
-    .action((options) => runBenchCommand(options));
+    .action(async (options) => (await import("./bench.ts")).runBenchCommand(options));
 
   return program;
 }

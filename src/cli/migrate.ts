@@ -1,7 +1,7 @@
 import { appTables } from "../apps/app.ts";
 import { loadConfig } from "../config/load.ts";
 import { migrateApps } from "../store/app-data/migrate.ts";
-import { namingOf } from "../store/kysely/naming.ts";
+import { namingOf } from "../store/naming.ts";
 import { openStore, redactUrl } from "../store/open.ts";
 
 export async function runMigrate(options: { config?: string }): Promise<void> {

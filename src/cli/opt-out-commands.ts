@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { runOptIn, runOptOut, runOptOuts } from "./opt-outs.ts";
 
 function count(value: string): number {
   const n = Number(value);
@@ -15,19 +14,21 @@ export function optOutCommands(program: Command): void {
     .argument("<backend>", "the installed backend")
     .argument("<identity>", "their phone number or address on it")
     .option("-r, --reason <text>", "why, kept with the opt-out")
-    .action((backend: string, identity: string, options) => runOptOut({ ...program.opts(), ...options, backend, identity }));
+    .action((backend: string, identity: string, options) =>
+      import("./opt-outs.ts").then(({ runOptOut }) => runOptOut({ ...program.opts(), ...options, backend, identity })),
+    );
 
   program
     .command("opt-in")
     .description("opt someone back in (exits 1 when they were not opted out)")
     .argument("<backend>", "the installed backend")
     .argument("<identity>", "their phone number or address on it")
-    .action((backend: string, identity: string) => runOptIn({ ...program.opts(), backend, identity }));
+    .action((backend: string, identity: string) => import("./opt-outs.ts").then(({ runOptIn }) => runOptIn({ ...program.opts(), backend, identity })));
 
   program
     .command("opt-outs")
     .description("list who opted out: since when, how, and why")
     .option("-b, --backend <name>", "only the opt-outs on this backend")
     .option("-n, --limit <n>", "show at most this many", count)
-    .action((options) => runOptOuts({ ...program.opts(), ...options }));
+    .action((options) => import("./opt-outs.ts").then(({ runOptOuts }) => runOptOuts({ ...program.opts(), ...options })));
 }

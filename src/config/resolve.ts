@@ -13,7 +13,7 @@ import { isLoopbackHost } from "../security/addresses.ts";
 import { redactUrlCredentials } from "../security/secrets.ts";
 import { pipelineOptionsSchema } from "../pipeline/policy.ts";
 import { optOutSchema, retentionSchema, webhooksSchema } from "./operations.ts";
-import { SQL_NAME } from "../store/kysely/naming.ts";
+import { SQL_NAME } from "../store/naming.ts";
 import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
 

@@ -30,9 +30,12 @@ export interface RouterOptions {
   clock?: () => Date;
   /** Translations of the deployment's own (the config's `translations`): they win over the apps' and the built-in ones. */
   translations?: Translations;
-  /** What `database()` answers: the store's database with the apps' tables named (see store/app-data). */
+  /**
+   * What `database()` answers: the store's database with the apps' tables named (see store/app-data),
+   * or a function that makes it when an app first asks (most apps never do).
+   */
   // biome-ignore lint/suspicious/noExplicitAny: each app types its own tables
-  database?: Kysely<any>;
+  database?: Kysely<any> | (() => Kysely<any>);
   /** STOP and START (the config's `optOut`): when given, the built-in opt-out app runs before every other. */
   optOut?: OptOutSettings | null;
 }
@@ -54,7 +57,7 @@ export class Router implements RouterApi {
   /** Every translation: the config's, the apps', the built-in ones (see Catalog). */
   readonly catalog: Catalog;
   // biome-ignore lint/suspicious/noExplicitAny: as for RouterOptions.database
-  private readonly db: Kysely<any> | undefined;
+  private db: Kysely<any> | (() => Kysely<any>) | undefined;
 
   constructor(options: RouterOptions = {}) {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -89,6 +92,7 @@ export class Router implements RouterApi {
 
   database<DB>(): Kysely<DB> {
     if (!this.db) throw new Error("this router has no database: build it with createSystem, createRapidSms or testApps");
+    if (typeof this.db === "function") this.db = this.db();
     return this.db as Kysely<DB>;
   }
 

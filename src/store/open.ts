@@ -4,10 +4,15 @@ import { redactUrlCredentials } from "../security/secrets.ts";
 import type { Store } from "./store.ts";
 import type { Kysely } from "kysely";
 import type { StoreNaming } from "./kysely/naming.ts";
-import { openPostgresStore, openPostgresStoreOnKysely, openPostgresStoreOnPool, type PgPool } from "./postgres.ts";
-import { openSqliteStore, SQLITE_SYNCHRONOUS, type SqliteOptions, type SqliteSynchronous } from "./sqlite.ts";
+import type { PgPool } from "./postgres.ts";
+import { SQLITE_SYNCHRONOUS, type SqliteOptions, type SqliteSynchronous } from "./sqlite-options.ts";
 import { openSqliteStoreInThread, type StoreThreadOptions } from "./sqlite-thread.ts";
 import { withConnectionCache } from "./connection-cache.ts";
+import { loadNow } from "../load-now.ts";
+
+// The default (a SQLite file, served by the store thread) needs neither of these in this thread.
+const postgres = () => loadNow<typeof import("./postgres.ts")>(import.meta.url, "./postgres");
+const sqliteHere = () => loadNow<typeof import("./sqlite.ts")>(import.meta.url, "./sqlite");
 
 /** A database the host app already has open: its `pg.Pool`, or its Kysely instance on PostgreSQL. */
 // biome-ignore lint/suspicious/noExplicitAny: the host's database type is its own
@@ -25,8 +30,8 @@ export interface OpenStoreOptions extends Pick<StoreThreadOptions, "onFatal" | "
 export function openStore(url: string | HostDatabase, baseDir = process.cwd(), options: OpenStoreOptions = {}): Store {
   const { naming, ...thread } = options;
   if (typeof url !== "string") {
-    if (isKysely(url)) return openPostgresStoreOnKysely(url, naming);
-    if (typeof url?.connect === "function") return openPostgresStoreOnPool(url, naming);
+    if (isKysely(url)) return postgres().openPostgresStoreOnKysely(url, naming);
+    if (typeof url?.connect === "function") return postgres().openPostgresStoreOnPool(url, naming);
     throw new ConfigError("database: expected a URL (sqlite:PATH, postgres://…), a pg.Pool or a Kysely instance");
   }
   if (url.startsWith("sqlite:")) {
@@ -35,9 +40,11 @@ export function openStore(url: string | HostDatabase, baseDir = process.cwd(), o
     const [path, query] = splitQuery(url.slice("sqlite:".length));
     if (path === "") throw new ConfigError(`database "${url}": give a file, as in sqlite:./rapidsms.db, or sqlite::memory:`);
     const sqlite = { ...sqliteOptions(url, query), tablePrefix: naming?.tablePrefix };
-    return path === ":memory:" ? openSqliteStore(path, sqlite) : withConnectionCache(openSqliteStoreInThread(resolve(baseDir, path), { ...thread, ...sqlite }));
+    return path === ":memory:"
+      ? sqliteHere().openSqliteStore(path, sqlite)
+      : withConnectionCache(openSqliteStoreInThread(resolve(baseDir, path), { ...thread, ...sqlite }));
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url, { naming });
+  if (/^postgres(ql)?:\/\//.test(url)) return postgres().openPostgresStore(url, { naming });
   throw new ConfigError(`database "${redactUrl(url)}": expected sqlite:PATH, sqlite::memory: or postgres://user:password@host:port/database`);
 }
 

@@ -1,17 +1,15 @@
 import module from "node:module";
 import { Worker } from "node:worker_threads";
 import { StoreInterruptedError, StoreUnavailableError } from "../errors.ts";
-import type { SqliteOptions } from "./sqlite.ts";
+import type { Kysely, QueryResult } from "kysely";
+import type { SqliteOptions } from "./sqlite-options.ts";
 import type { Store } from "./store.ts";
-import type { QueryResult } from "kysely";
-import { threadKysely } from "./app-data/thread-driver.ts";
 import { METHODS, type Answer, type Call, type Method, type SqlMethod } from "./sqlite-thread-protocol.ts";
-// Does nothing here; see there. With every module of the thread already stripped and the compile
-// cache written before it starts, the thread needs no TypeScript stripper of its own (15 MiB).
-import "./sqlite-thread-worker.ts";
+import { loadNow } from "../load-now.ts";
 
 // The thread's module beside this one: .ts in a checkout, .js as built into dist/ for users.
-const WORKER_FILE = new URL(`./sqlite-thread-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+const SOURCES = import.meta.url.endsWith(".ts");
+const WORKER_FILE = new URL(`./sqlite-thread-worker${SOURCES ? ".ts" : ".js"}`, import.meta.url);
 
 interface Pending {
   resolve(value: unknown): void;
@@ -54,7 +52,13 @@ export function storeThread(store: object): { worker(): Worker; health(): StoreT
  * StoreUnavailableError and `onFatal` is called.
  */
 export function openSqliteStoreInThread(path: string, options: StoreThreadOptions = {}): Store {
-  module.flushCompileCache?.();
+  // In a checkout, the thread's modules are loaded here (where they do nothing) first: with every
+  // one already stripped and the compile cache written before the thread starts, the thread needs
+  // no TypeScript stripper of its own (15 MiB). Built JavaScript needs neither.
+  if (SOURCES) {
+    loadNow(import.meta.url, "./sqlite-thread-worker");
+    module.flushCompileCache?.();
+  }
   const restartsPerMinute = options.restartsPerMinute ?? 5;
   const pending = new Map<number, Pending>();
   const recentRestarts: number[] = [];
@@ -138,12 +142,21 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
       if (outbox.push({ id, method, args }) === 1) setImmediate(flush);
     });
   const store = Object.fromEntries(METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
-  const appDb = threadKysely({
-    execute: (sql) => call("sqlExecute", [sql]) as Promise<QueryResult<unknown>>,
-    begin: (session) => call("sqlBegin", [session]) as Promise<void>,
-    end: (session, commit) => call("sqlEnd", [session, commit]) as Promise<void>,
+  // Kysely is loaded in this thread only for apps with tables of their own.
+  let appDb: Kysely<unknown> | undefined;
+  const appData = () =>
+    (appDb ??= loadNow<typeof import("./app-data/thread-driver.ts")>(import.meta.url, "./app-data/thread-driver").threadKysely({
+      execute: (sql) => call("sqlExecute", [sql]) as Promise<QueryResult<unknown>>,
+      begin: (session) => call("sqlBegin", [session]) as Promise<void>,
+      end: (session, commit) => call("sqlEnd", [session, commit]) as Promise<void>,
+    }));
+  store.appData = () => ({
+    get db() {
+      return appData();
+    },
+    dialect: "sqlite",
+    naming: { tablePrefix: options.tablePrefix ?? "" },
   });
-  store.appData = () => ({ db: appDb, dialect: "sqlite", naming: { tablePrefix: options.tablePrefix ?? "" } });
   store.close = async () => {
     if (closing || stopped) return;
     try {
