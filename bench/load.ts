@@ -1,30 +1,56 @@
 import autocannon from "autocannon";
 import { Pool } from "undici";
 import { now } from "./processes.ts";
+import { summarize, type Summary } from "./report.ts";
+import { findWrk, runWrk, wrkThreads } from "./wrk.ts";
 
-/** What one load run saw; `accepted` maps each request number answered 200 to when it was sent. */
+/** What generated a load: the closed loop is wrk when there is one, else autocannon; the open loop is undici. */
+export type LoadGenerator = "wrk" | "autocannon" | "undici";
+
+/** What one load run saw. */
 export interface LoadResult {
+  generator: LoadGenerator;
   startedAt: number;
   durationMs: number;
   ok: number;
   /** Other statuses, connection errors and timeouts. */
   failed: number;
-  /** Milliseconds from send to the 200, one per accepted request. */
-  latencies: number[];
-  accepted: Map<number, number>;
-  /** CPU the load generator (this process) used meanwhile, in cores. */
+  /** From send to the 200. */
+  latencyMs: Summary;
+  /**
+   * The request numbers whose replies may come: each answered 200, and with wrk (which cannot
+   * tell which were answered) every one sent, up to one per connection more than `ok`.
+   */
+  numbers: number[];
+  /** When each request answered 200 was sent (for the open loop: due); empty with wrk. */
+  sentAt: Map<number, number>;
+  /** CPU the load generator (this process, or the wrk child) used meanwhile, in cores. */
   loadgenCores: number;
 }
 
 /** Request numbers are unique over the whole run, so a reply always names its request. */
 let counter = 0;
 
-/** A Kannel get-url MO whose echo reply is `m<N>`: the fake gateway reports N back with its arrival time. */
+/** A request number no load has used or will use. */
+export const nextNumber = (): number => counter++;
+
+/** A Kannel get-url MO whose echo reply is `m<N>`: the fake gateway reports N back with its arrival time. wrk-inbound.lua builds the same. */
 export function inboundPath(n: number): string {
   return `/backend/kannel/?id=%2B2557${String(n % 10_000).padStart(8, "0")}&text=echo+m${n}&charset=UTF-8&coding=0&msgid=bench-${n}`;
 }
 
 export const helloPath = (n: number) => `/?n=${n}`;
+
+export type Shape = "hello" | "inbound";
+const PATHS: Record<Shape, (n: number) => string> = { hello: helloPath, inbound: inboundPath };
+
+const wrk = findWrk();
+
+/** The closed loop's generator in this run. */
+export const closedLoopGenerator = (): "wrk" | "autocannon" => (wrk ? "wrk" : "autocannon");
+
+/** wrk's threads, when wrk runs. */
+export const closedLoopThreads = (): number | undefined => (wrk ? wrkThreads() : undefined);
 
 function measure<T>(run: () => Promise<T>): Promise<T & { startedAt: number; durationMs: number; loadgenCores: number }> {
   const cpu = process.cpuUsage();
@@ -37,11 +63,21 @@ function measure<T>(run: () => Promise<T>): Promise<T & { startedAt: number; dur
 }
 
 /**
- * Closed loop with autocannon: `connections` keep-alive connections, each sending its next request
- * as soon as the previous one is answered, for `seconds`. Each request gets its own number, so
- * the send time is taken here, per request, rather than from autocannon's whole-millisecond histogram.
+ * Closed loop: `connections` keep-alive connections, each sending its next request as soon as the
+ * previous one is answered, for `seconds`; by wrk if there is one, else autocannon.
  */
-export function closedLoop(url: string, path: (n: number) => string, connections: number, seconds: number): Promise<LoadResult> {
+export async function closedLoop(url: string, shape: Shape, connections: number, seconds: number): Promise<LoadResult> {
+  if (!wrk) return autocannonLoop(url, PATHS[shape], connections, seconds);
+  const run = await runWrk(wrk, url, shape, connections, seconds, wrkThreads(), counter);
+  counter = run.next;
+  return { ...run, generator: "wrk", sentAt: new Map() };
+}
+
+/**
+ * The closed loop with autocannon, in this process. Each request gets its own number, so the send
+ * time is taken here, per request, rather than from autocannon's whole-millisecond histogram.
+ */
+function autocannonLoop(url: string, path: (n: number) => string, connections: number, seconds: number): Promise<LoadResult> {
   return measure(async () => {
     const accepted = new Map<number, number>();
     const latencies: number[] = [];
@@ -77,7 +113,14 @@ export function closedLoop(url: string, path: (n: number) => string, connections
         },
       ],
     });
-    return { ok, failed: rejected + result.errors, latencies, accepted };
+    return {
+      generator: "autocannon" as const,
+      ok,
+      failed: rejected + result.errors,
+      latencyMs: summarize(latencies),
+      numbers: [...accepted.keys()],
+      sentAt: accepted,
+    };
   });
 }
 
@@ -133,6 +176,15 @@ export function fixedRate(url: string, path: (n: number) => string, rate: number
     }
     await Promise.all(pending);
     await pool.close();
-    return { ok, failed, latencies, accepted, offered: issued, sustained };
+    return {
+      generator: "undici" as const,
+      ok,
+      failed,
+      latencyMs: summarize(latencies),
+      numbers: [...accepted.keys()],
+      sentAt: accepted,
+      offered: issued,
+      sustained,
+    };
   });
 }

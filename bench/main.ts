@@ -1,17 +1,20 @@
 /**
- * `npm run bench [-- --quick] [--soak] [--rate N] [--synchronous full|normal] [--metrics on|off] [--out PATH]`: the
- * server as a child process on SQLite, a fake Kannel (and for the SMPP scenario a fake SMSC) in
- * another, and the load generated here; see docs/performance.md.
+ * `npm run bench [-- --quick] [--soak] [--rate N] [--steady-rate N] [--from dist|sources] [--synchronous full|normal]
+ * [--metrics on|off] [--out PATH]`: the server as a child process on SQLite, a fake Kannel (and for
+ * the SMPP scenario a fake SMSC) in another, and the load from wrk or from here; see docs/performance.md.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { killChildren } from "./processes.ts";
+import { closedLoopGenerator, closedLoopThreads } from "./load.ts";
+import { killChildren, type ServerCode } from "./processes.ts";
 import { sanityFailures, table, writeJson, type Results } from "./report.ts";
 import { baseline, FakeKannel, FULL, inbound, latencyAtRate, outbound, QUICK, soak, type Context } from "./scenarios.ts";
 import { SMPP_FULL, SMPP_QUICK, smpp } from "./smpp.ts";
+import { buildDist, startup } from "./startup.ts";
+import { steady } from "./steady.ts";
 
 export interface BenchOptions {
   quick?: boolean;
@@ -23,6 +26,10 @@ export interface BenchOptions {
   synchronous?: "full" | "normal";
   /** The server's `metrics` setting; default on. */
   metrics?: boolean;
+  /** Overrides the rate (msg/s) of the steady scenario (default 150). */
+  steadyRate?: number;
+  /** Which code the server runs in every scenario but start-up (always dist); default dist. */
+  from?: ServerCode;
 }
 
 /** Runs the benchmark, prints the table, writes the JSON; resolves with the exit code (1 if a number is not sane). */
@@ -32,6 +39,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
     ...(options.rate ? { rate: options.rate, soakRate: options.rate } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    ...(options.steadyRate ? { steadyRate: options.steadyRate } : {}),
+    ...(options.from ? { code: options.from } : {}),
   };
   const smppSettings = options.quick ? SMPP_QUICK : SMPP_FULL;
   const started = new Date();
@@ -62,16 +71,20 @@ export async function runBench(options: BenchOptions): Promise<number> {
       loadAverage: { before: loadavg()[0], after: NaN },
     },
     settings: options.soak ? settings : { ...settings, smpp: smppSettings },
+    loadGenerator: { closedLoop: closedLoopGenerator(), wrkThreads: closedLoopThreads(), openLoop: "undici" },
   };
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   try {
+    const buildMs = !options.soak || settings.code === "dist" ? buildDist(log) : Number.NaN;
     const context: Context = { dir, fake: await FakeKannel.start(), settings, log };
     if (options.soak) {
       results.soak = await soak(context);
     } else {
+      results.startup = await startup(context, buildMs);
       results.baseline = await baseline(context);
       results.inbound = await inbound(context);
       results.fixedRate = await latencyAtRate(context);
+      results.steady = await steady(context);
       results.outbound = await outbound(context);
       results.smpp = await smpp(context, smppSettings);
     }
@@ -101,6 +114,8 @@ if (import.meta.main) {
       rate: { type: "string" },
       synchronous: { type: "string" },
       metrics: { type: "string" },
+      "steady-rate": { type: "string" },
+      from: { type: "string" },
     },
   });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -111,5 +126,10 @@ if (import.meta.main) {
   if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off")
     throw new Error(`--metrics: expected on or off, got ${values.metrics}`);
   const metrics = values.metrics === undefined ? undefined : values.metrics === "on";
-  process.exitCode = await runBench({ ...values, rate, synchronous, metrics });
+  const steadyRate = values["steady-rate"] === undefined ? undefined : Number(values["steady-rate"]);
+  if (steadyRate !== undefined && !(steadyRate > 0))
+    throw new Error(`--steady-rate: expected a positive number of messages per second, got ${values["steady-rate"]}`);
+  const { from } = values;
+  if (from !== undefined && from !== "dist" && from !== "sources") throw new Error(`--from: expected dist or sources, got ${from}`);
+  process.exitCode = await runBench({ ...values, rate, synchronous, metrics, steadyRate, from });
 }

@@ -1,5 +1,5 @@
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../test/support/free-port.ts";
@@ -9,6 +9,17 @@ const MAIN = fileURLToPath(new URL("../bin/rapidsms.js", import.meta.url));
 const START_FLAGS = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts.start as string)
   .split(/\s+/)
   .filter((arg) => arg.startsWith("--"));
+
+/**
+ * Which code the server runs: `dist` is what users install (bin/rapidsms.js takes dist/ when Node
+ * cannot strip types, so the flag turns the stripper off), `sources` the checkout's TypeScript.
+ */
+export type ServerCode = "dist" | "sources";
+
+/** The Node arguments that run a script the way `npm start` does, from `code`. */
+export function nodeArgs(code: ServerCode): string[] {
+  return code === "dist" ? ["--no-experimental-strip-types", ...START_FLAGS] : START_FLAGS;
+}
 
 /** Milliseconds on a clock every process of the run shares: wall-clock origin plus a monotonic offset. */
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -29,6 +40,9 @@ function track<T extends ChildProcess>(child: T): T {
   return child;
 }
 
+/** `spawn`, with the child killed by `killChildren` if it is still running then. */
+export const spawnTracked = (...args: Parameters<typeof spawn>): ChildProcess => track(spawn(...args));
+
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 /** User plus system CPU time of a process so far, in milliseconds. */
@@ -37,6 +51,13 @@ export function cpuMs(pid: number): number {
   // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** User plus system CPU time of the children this process has waited for (reaped), in milliseconds. */
+export function reapedChildrenCpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
 }
 
 /** Resident memory (`VmRSS`) or its peak so far (`VmHWM`) of a process, in MiB. */
@@ -74,55 +95,61 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/**
- * Starts `rapidsms start` on a fresh SQLite file (synced as `synchronous` says) with the Kannel backend pointing at the fake
- * gateway and the echo app. At `logLevel: warn` the "listening" line is not logged, so readiness
- * is `/healthz` answering.
- */
-export async function startServer(
-  dir: string,
-  name: string,
-  installedBackends: Record<string, object>,
-  synchronous: "full" | "normal" = "full",
-  metrics = true,
-): Promise<ServerChild> {
+export interface ServerOptions {
+  synchronous?: "full" | "normal";
+  metrics?: boolean;
+  code?: ServerCode;
+}
+
+export interface SpawnedServer extends ServerChild {
+  port: number;
+  /** When the spawn was asked for, on `now()`'s clock. */
+  spawnedAt: number;
+}
+
+/** Writes the config of `name` in `dir` (the database beside it), unless it is there already: a second start reuses both. */
+function writeConfig(dir: string, name: string, installedBackends: Record<string, object>, options: ServerOptions): string {
   const configPath = join(dir, `${name}.config.json`);
+  if (existsSync(configPath)) return configPath;
   writeFileSync(
     configPath,
     JSON.stringify({
       installedBackends,
       apps: ["echo"],
       logLevel: "warn",
-      metrics,
-      database: `sqlite:${join(dir, `${name}.db`)}?synchronous=${synchronous}`,
+      metrics: options.metrics ?? true,
+      database: `sqlite:${join(dir, `${name}.db`)}?synchronous=${options.synchronous ?? "full"}`,
     }),
   );
+  return configPath;
+}
+
+/**
+ * Spawns `rapidsms start` on the SQLite file `<dir>/<name>.db` (new, or left by an earlier start of
+ * the same name) with the given backends and the echo app; does not wait for it to answer.
+ */
+export async function spawnServer(dir: string, name: string, installedBackends: Record<string, object>, options: ServerOptions = {}): Promise<SpawnedServer> {
+  const configPath = writeConfig(dir, name, installedBackends, options);
   const port = await freePort();
   const env = { ...process.env };
   for (const key of ["LOG_LEVEL", "PORT", "HOST", "RAPIDSMS_DATABASE", "DATABASE_URL", "RAPIDSMS_API_TOKEN", "RAPIDSMS_CONFIG"]) delete env[key];
+  const spawnedAt = now();
   const child = track(
-    spawn(process.execPath, [...START_FLAGS, MAIN, "start", "--config", configPath, "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] }),
+    spawn(process.execPath, [...nodeArgs(options.code ?? "sources"), MAIN, "start", "--config", configPath, "--port", String(port)], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
   );
   let tail = "";
   const keepTail = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
   child.stdout!.on("data", keepTail);
   child.stderr!.on("data", keepTail);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before answering:\n${tail}`);
-    if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within 30 s:\n${tail}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await sleep(50);
-  }
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
+    port,
     pid: child.pid!,
+    spawnedAt,
     running: () => child.exitCode === null,
     output: () => tail,
     async stop() {
@@ -133,4 +160,23 @@ export async function startServer(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Starts `rapidsms start` on a fresh SQLite file with the given backends and the echo app. At
+ * `logLevel: warn` the "listening" line is not logged, so readiness is `/healthz` answering.
+ */
+export async function startServer(dir: string, name: string, installedBackends: Record<string, object>, options: ServerOptions = {}): Promise<ServerChild> {
+  const server = await spawnServer(dir, name, installedBackends, options);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (!server.running()) throw new Error(`the server exited before answering:\n${server.output()}`);
+    if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within 30 s:\n${server.output()}`);
+    const ok = await fetch(`${server.url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return server;
+    await sleep(50);
+  }
 }

@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { BaselineResult, FixedRateResult, InboundResult, OutboundResult, SoakResult } from "./scenarios.ts";
 import type { SmppResult } from "./smpp.ts";
+import type { Spread, StartupResult } from "./startup.ts";
+import type { SteadyResult } from "./steady.ts";
 
 export interface Summary {
   count: number;
@@ -22,9 +24,13 @@ export interface Results {
   /** `loadAverage`: the 1-minute load before and after the run; above ~2.5 after means something else competed for the cores. */
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; os: string; date: string; loadAverage: { before: number; after: number } };
   settings: object;
+  /** What generated the load: the closed loop (baseline, inbound) and the open loop (fixed rate, steady, soak). */
+  loadGenerator?: { closedLoop: "wrk" | "autocannon"; wrkThreads?: number; openLoop: "undici" };
+  startup?: StartupResult;
   baseline?: BaselineResult;
   inbound?: InboundResult;
   fixedRate?: FixedRateResult;
+  steady?: SteadyResult;
   outbound?: OutboundResult;
   smpp?: SmppResult;
   soak?: SoakResult;
@@ -38,6 +44,14 @@ const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : Stri
 const pct = (n: number) => `${(n * 100).toFixed(2)} %`;
 const ratio = (value: number, base: number | undefined) => (base === undefined || !Number.isFinite(value / base) ? "" : `${(value / base).toFixed(2)}×`);
 
+const spreadMs = (s: Spread) => `${ms(s.median)} / ${ms(s.max)}`;
+
+/** The closed loop's generator as the table names it. */
+function closedLoopName({ loadGenerator }: Results): string {
+  if (!loadGenerator) return "autocannon";
+  return loadGenerator.closedLoop === "wrk" ? `wrk -t${loadGenerator.wrkThreads}` : "autocannon";
+}
+
 export function machineLine({ machine }: Results): string {
   return `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.os}, ${machine.date}, load average ${machine.loadAverage.before.toFixed(2)} before / ${machine.loadAverage.after.toFixed(2)} after`;
 }
@@ -48,7 +62,7 @@ export function table(results: Results): string {
   const rows: Row[] = [];
   if (b) {
     rows.push(
-      ["baseline", "node:http hello req/s", int(b.requestsPerSec), "1.00×"],
+      ["baseline", `node:http hello req/s (${closedLoopName(results)})`, int(b.requestsPerSec), "1.00×"],
       ["", "latency p50 / p99 / max (ms)", `${ms(b.latencyMs.p50)} / ${ms(b.latencyMs.p99)} / ${ms(b.latencyMs.max)}`, ""],
       ["", `latency at ${int(b.fixedRate.rate)} req/s p50 / p99 (ms)`, `${ms(b.fixedRate.latencyMs.p50)} / ${ms(b.fixedRate.latencyMs.p99)}`, ""],
       ...(b.fixedRate.sustained ? [] : [["", `${int(b.fixedRate.rate)} req/s not sustained: run stopped 2 s behind`, "", ""] as Row]),
@@ -57,10 +71,34 @@ export function table(results: Results): string {
       ["", "peak RSS (MiB)", int(b.peakRssMiB), ""],
     );
   }
+  const up = results.startup;
+  if (up) {
+    const { fresh, restart } = up;
+    rows.push(
+      [
+        "startup (dist/)",
+        `start → first 200, fresh database, median / max (ms, ${up.runs} runs)`,
+        spreadMs(fresh.firstOkMs),
+        ratio(fresh.firstOkMs.median, up.baselineFirstOkMs.median),
+      ],
+      ["", "start → first 200, restart on it, median / max (ms)", spreadMs(restart.firstOkMs), ratio(restart.firstOkMs.median, up.baselineFirstOkMs.median)],
+      ["", "start → port accepting, fresh / restart median (ms)", `${ms(fresh.listeningMs.median)} / ${ms(restart.listeningMs.median)}`, ""],
+      ["", "start → echo reply at the gateway, fresh / restart median (ms)", `${ms(fresh.firstReplyMs.median)} / ${ms(restart.firstReplyMs.median)}`, ""],
+      ["", "node:http hello world start → first 200, median / max (ms)", spreadMs(up.baselineFirstOkMs), "1.00×"],
+      [
+        "",
+        `RSS ${up.idleSeconds} s after the first 200, fresh / restart median (MiB)`,
+        `${ms(fresh.idleRssMiB.median)} / ${ms(restart.idleRssMiB.median)}`,
+        "",
+      ],
+      ["", "peak RSS by then, fresh / restart max (MiB)", `${ms(fresh.peakRssMiB.max)} / ${ms(restart.peakRssMiB.max)}`, ""],
+      ["", "build before the run (node scripts/build.js, s)", (up.buildMs / 1000).toFixed(1), ""],
+    );
+  }
   const i = results.inbound;
   if (i) {
     rows.push(
-      ["inbound", "accepted msg/s", int(i.acceptedPerSec), ratio(i.acceptedPerSec, b?.requestsPerSec)],
+      ["inbound", `accepted msg/s (${closedLoopName(results)})`, int(i.acceptedPerSec), ratio(i.acceptedPerSec, b?.requestsPerSec)],
       [
         "",
         "200 latency p50 / p99 / max (ms)",
@@ -71,7 +109,7 @@ export function table(results: Results): string {
       ["", "replies delivered/s during the load", int(i.repliesDuringLoadPerSec), ratio(i.repliesDuringLoadPerSec, b?.requestsPerSec)],
       ["", "replies delivered / accepted", `${int(i.delivered)} / ${int(i.accepted)}`, ""],
       ["", "backlog drained after load (ms)", int(i.drainMs), ""],
-      ["", "end-to-end p50 / p99 (ms)", `${ms(i.endToEndMs.p50)} / ${ms(i.endToEndMs.p99)}`, ""],
+      ["", "end-to-end p50 / p99 (ms)", i.endToEndMs ? `${ms(i.endToEndMs.p50)} / ${ms(i.endToEndMs.p99)}` : "n/a (wrk)", ""],
       ["", "errors", pct(i.errorRate), ""],
       ["", "CPU per message (ms)", ms(i.cpuMsPerMessage), ratio(i.cpuMsPerMessage, b?.cpuMsPerRequest)],
       ["", "server / load generator CPU (cores)", `${i.serverCores.toFixed(2)} / ${i.loadgenCores.toFixed(2)}`, ""],
@@ -92,6 +130,22 @@ export function table(results: Results): string {
       ["", "end-to-end p50 / p99 (ms)", `${ms(f.endToEndMs.p50)} / ${ms(f.endToEndMs.p99)}`, ""],
       ["", "replies delivered / accepted", `${int(f.delivered)} / ${int(f.accepted)}`, ""],
       ["", "errors", pct(f.errorRate), ""],
+      ["", "peak RSS (MiB)", int(f.peakRssMiB), ratio(f.peakRssMiB, b?.peakRssMiB)],
+    );
+  }
+  const st = results.steady;
+  if (st) {
+    rows.push(
+      ["steady", `achieved msg/s (target ${int(st.rate)}, ${st.seconds} s)`, int(st.achievedPerSec), ""],
+      ...(st.sustained ? [] : [["", "not sustained: stopped 2 s behind", "", ""] as Row]),
+      ["", `idle cost (server CPU ms per s, ${st.idleSeconds} s of no load)`, ms(st.idleCpuMsPerSec), ""],
+      ["", "CPU per message (ms)", ms(st.cpuMsPerMessage), ratio(st.cpuMsPerMessage, b?.cpuMsPerRequest)],
+      ["", "server CPU (cores)", st.serverCores.toFixed(3), ""],
+      ["", "200 latency p50 / p99 / max (ms)", `${ms(st.latencyMs.p50)} / ${ms(st.latencyMs.p99)} / ${ms(st.latencyMs.max)}`, ""],
+      ["", "end-to-end p50 / p99 (ms)", `${ms(st.endToEndMs.p50)} / ${ms(st.endToEndMs.p99)}`, ""],
+      ["", "replies delivered / accepted", `${int(st.delivered)} / ${int(st.accepted)}`, ""],
+      ["", "errors", pct(st.errorRate), ""],
+      ["", "RSS at the end / peak RSS (MiB)", `${int(st.rssMiB)} / ${int(st.peakRssMiB)}`, ""],
     );
   }
   const o = results.outbound;
@@ -155,16 +209,74 @@ export function table(results: Results): string {
       ["", "errors", pct(s.errorRate), ""],
     );
   }
-  const all: Row[] = [["scenario", "metric", "value", "× baseline"], ...rows];
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...all.map((row) => row[c].length)));
-  const line = (row: Row) =>
+  const { synchronous, code } = results.settings as { synchronous?: string; code?: string };
+  const store = synchronous ? `server store: SQLite file, synchronous = ${synchronous.toUpperCase()}` : "";
+  const runs = `server code: ${code === "sources" ? "TypeScript sources (--from sources)" : "dist/"} (start-up: always dist/); closed loop: ${closedLoopName(results)}, open loop: undici`;
+  const issue = issueFigures(results);
+  return [
+    machineLine(results),
+    store,
+    runs,
+    ...(issue.length > 0 ? ["", "Issue 20 figures", render(["figure", "this run", "baseline", "target"], issue, [1, 2]), ""] : [""]),
+    render(["scenario", "metric", "value", "× baseline"], rows, [2]),
+  ].join("\n");
+}
+
+/** Columns padded to their widest cell, the `right` ones aligned right, under a header and a rule. */
+function render(header: string[], rows: string[][], right: number[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((row) => row[c].length)));
+  const line = (row: string[]) =>
     row
-      .map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
       .join("  ")
       .trimEnd();
-  const synchronous = (results.settings as { synchronous?: string }).synchronous;
-  const store = synchronous ? `server store: SQLite file, synchronous = ${synchronous.toUpperCase()}` : "";
-  return [machineLine(results), store, "", line(all[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** The issue's six figures (figure, this run, the baseline's matching figure, target), as far as this run measured them. */
+function issueFigures(results: Results): string[][] {
+  const { baseline: b, inbound: i, fixedRate: f, steady: st, startup: up } = results;
+  const hello = b ? `hello world, ${closedLoopName(results)}` : "";
+  const rows: string[][] = [];
+  if (i) {
+    rows.push(["server CPU per message, closed loop c=32", `${ms(i.cpuMsPerMessage)} ms`, b ? `${ms(b.cpuMsPerRequest)} ms (${hello})` : "", "≤ 0.10 ms"]);
+  }
+  if (st) rows.push([`server CPU per message at a steady ${int(st.rate)} msg/s`, `${ms(st.cpuMsPerMessage)} ms`, "", "≤ 0.30 ms"]);
+  if (i) {
+    rows.push([
+      "full loop, closed loop c=32 (replies delivered/s)",
+      `${int(i.repliesPerSec)} msg/s`,
+      b ? `${int(b.requestsPerSec)} req/s (${hello})` : "",
+      "≥ 12,000 msg/s",
+    ]);
+  }
+  if (f) {
+    rows.push([
+      `at ${int(f.rate)} msg/s: 200 latency p99 / end-to-end p99`,
+      `${ms(f.latencyMs.p99)} / ${ms(f.endToEndMs.p99)} ms`,
+      b ? `${ms(b.fixedRate.latencyMs.p99)} ms / – (hello world at ${int(b.fixedRate.rate)} req/s)` : "",
+      "≤ 5 / ≤ 10 ms",
+    ]);
+  }
+  if (up) {
+    rows.push([
+      "start → first 200 of a real message",
+      `${ms(up.fresh.firstOkMs.median)} ms (median; max ${ms(up.fresh.firstOkMs.max)}; fresh database)`,
+      `${ms(up.baselineFirstOkMs.median)} ms (hello world)`,
+      "≤ 250 ms",
+    ]);
+  }
+  const peaks = [i?.peakRssMiB, f?.peakRssMiB, st?.peakRssMiB].filter((peak) => peak !== undefined);
+  if (up && peaks.length > 0) {
+    rows.push([
+      "idle RSS / peak RSS under load",
+      `${ms(up.fresh.idleRssMiB.median)} / ${ms(Math.max(...peaks))} MiB`,
+      b ? `– / ${ms(b.peakRssMiB)} MiB (hello world)` : "",
+      "≤ 80 / ≤ 140 MiB",
+    ]);
+  }
+  return rows;
 }
 
 /**
@@ -180,7 +292,25 @@ export function sanityFailures(results: Results): string[] {
   const { machine: _machine, settings: _settings, mode: _mode, ...measured } = results;
   visit(measured, "results");
   const check = (ok: boolean, what: string) => ok || failed.push(what);
-  const { baseline: b, inbound: i, fixedRate: f, outbound: o, smpp, soak: s } = results;
+  const { baseline: b, inbound: i, fixedRate: f, outbound: o, smpp, soak: s, steady: st, startup: up } = results;
+  if (up) {
+    for (const [kind, figures] of [
+      ["fresh", up.fresh],
+      ["restart", up.restart],
+    ] as const) {
+      check(figures.firstOkMs.median > 0 && figures.listeningMs.median > 0, `startup ${kind}: no start time`);
+      check(figures.firstReplyMs.median >= figures.firstOkMs.median, `startup ${kind}: the echo reply came before the 200`);
+      check(figures.idleRssMiB.median > 0 && figures.peakRssMiB.max > 0, `startup ${kind}: no RSS`);
+    }
+    check(up.baselineFirstOkMs.median > 0, "startup: no hello world start time");
+  }
+  if (st) {
+    check(st.achievedPerSec > 0 && st.cpuMsPerMessage > 0, "steady: zero throughput or no CPU");
+    check(st.idleCpuMsPerSec >= 0, "steady: negative idle CPU");
+    check(st.errorRate === 0, `steady: ${pct(st.errorRate)} errors`);
+    check(st.delivered >= st.accepted, `steady: only ${st.delivered} of ${st.accepted} replies reached the gateway`);
+    check(st.rssMiB > 0 && st.peakRssMiB > 0, "steady: no RSS");
+  }
   if (b) {
     check(b.requestsPerSec > 0, "baseline: no requests answered");
     check(b.errorRate <= 0.01, `baseline: ${pct(b.errorRate)} errors`);

@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { Pool } from "undici";
 import { closedLoop, fixedRate, helloPath, inboundPath, type LoadResult } from "./load.ts";
-import { forkChild, memoryMiB, meter, now, sleep, startServer, type ServerChild } from "./processes.ts";
+import { forkChild, memoryMiB, meter, now, type ServerChild, type ServerCode, type ServerOptions, sleep, startServer } from "./processes.ts";
 import { summarize, type Summary } from "./report.ts";
 
 export interface Settings {
@@ -20,6 +20,18 @@ export interface Settings {
   synchronous: "full" | "normal";
   /** The server's `metrics` setting (GET /metrics and the counters on the hot paths). */
   metrics: boolean;
+  /** Whether the server runs the build (dist/, what users install) or the TypeScript sources. */
+  code: ServerCode;
+  /** The steady light load: its rate, measured seconds and warm-up seconds. */
+  steadyRate: number;
+  steadySeconds: number;
+  steadyWarmupSeconds: number;
+  /** Seconds of no load over which the steady scenario's server's idle CPU is measured. */
+  idleSeconds: number;
+  /** Starts measured in the start-up scenario, each on a fresh database and again on it. */
+  startupRuns: number;
+  /** How long after its first 200 a started server's RSS is read. */
+  startupIdleSeconds: number;
 }
 
 export const FULL: Settings = {
@@ -35,6 +47,13 @@ export const FULL: Settings = {
   soakSampleSeconds: 5,
   synchronous: "full",
   metrics: true,
+  code: "dist",
+  steadyRate: 150,
+  steadySeconds: 20,
+  steadyWarmupSeconds: 3,
+  idleSeconds: 5,
+  startupRuns: 5,
+  startupIdleSeconds: 3,
 };
 
 export const QUICK: Settings = {
@@ -50,6 +69,13 @@ export const QUICK: Settings = {
   soakSampleSeconds: 1,
   synchronous: "full",
   metrics: true,
+  code: "dist",
+  steadyRate: 150,
+  steadySeconds: 3,
+  steadyWarmupSeconds: 1,
+  idleSeconds: 2,
+  startupRuns: 2,
+  startupIdleSeconds: 3,
 };
 
 /** The fake Kannel child, seen from here: arrivals of `m<N>` replies and identities received so far. */
@@ -80,12 +106,15 @@ export class FakeKannel {
     this.lastAt = stats.lastAt;
   }
 
-  /** Waits until every numbered reply has arrived, or none has for `stallMs`; returns the arrival times found. */
-  async replies(numbers: Iterable<number>, stallMs: number): Promise<Map<number, number>> {
+  /**
+   * Waits until every numbered reply has arrived (or `enough` of them), or none has for `stallMs`;
+   * returns the arrival times found.
+   */
+  async replies(numbers: Iterable<number>, stallMs: number, enough = Number.POSITIVE_INFINITY): Promise<Map<number, number>> {
     const waiting = new Set(numbers);
     const found = new Map<number, number>();
     let progressAt = Date.now();
-    while (waiting.size > 0 && Date.now() - progressAt < stallMs) {
+    while (waiting.size > 0 && found.size < enough && Date.now() - progressAt < stallMs) {
       await this.refresh();
       for (const n of waiting) {
         const at = this.arrivals.get(n);
@@ -95,9 +124,20 @@ export class FakeKannel {
         this.arrivals.delete(n);
         progressAt = Date.now();
       }
-      if (waiting.size > 0) await sleep(100);
+      if (waiting.size > 0 && found.size < enough) await sleep(100);
     }
     return found;
+  }
+
+  /**
+   * The replies of a load's accepted requests. wrk does not say which of the numbers it sent were
+   * answered (the last one per connection was in flight when it stopped), so then: the first `ok`
+   * replies to arrive among them.
+   */
+  async repliesTo(load: LoadResult, stallMs: number): Promise<Map<number, number>> {
+    if (load.generator !== "wrk") return this.replies(load.numbers, stallMs);
+    const found = await this.replies(load.numbers, stallMs, load.ok);
+    return new Map([...found].sort((a, b) => a[1] - b[1]).slice(0, load.ok));
   }
 
   /** Waits until `count` identities have arrived in total, or none has for `stallMs`. */
@@ -120,26 +160,28 @@ export interface Context {
   log: (line: string) => void;
 }
 
+/** How every scenario starts the server. */
+export const serverOptions = ({ synchronous, metrics, code }: Settings): ServerOptions => ({ synchronous, metrics, code });
+
 /** `count` over `ms` milliseconds, per second. */
 export const perSecond = (count: number, ms: number) => (count * 1000) / ms;
-const errorRate = (load: LoadResult) => load.failed / Math.max(1, load.ok + load.failed);
+export const errorRate = (load: LoadResult) => load.failed / Math.max(1, load.ok + load.failed);
 
-async function withServer<T>(context: Context, name: string, run: (server: ServerChild) => Promise<T>): Promise<T> {
-  const server = await startServer(
-    context.dir,
-    name,
-    { kannel: { engine: "kannel", sendsmsUrl: context.fake.url } },
-    context.settings.synchronous,
-    context.settings.metrics,
-  );
+export async function withServer<T>(context: Context, name: string, run: (server: ServerChild) => Promise<T>): Promise<T> {
+  const server = await startServer(context.dir, name, { kannel: { engine: "kannel", sendsmsUrl: context.fake.url } }, serverOptions(context.settings));
   try {
     return await run(server);
+  } catch (error) {
+    // A reading of /proc/<pid> fails when the server has died: say so, with what it printed last.
+    if (!server.running()) throw new Error(`${name}: the server exited during the scenario:\n${server.output()}`, { cause: error });
+    throw error;
   } finally {
     await server.stop();
   }
 }
 
 export interface BaselineResult {
+  loadGenerator: "wrk" | "autocannon";
   requestsPerSec: number;
   latencyMs: Summary;
   errorRate: number;
@@ -156,15 +198,16 @@ export async function baseline({ settings, log }: Context): Promise<BaselineResu
   const url = `http://127.0.0.1:${hello.port}`;
   try {
     log(`baseline: node:http hello world, ${settings.connections} connections, ${settings.seconds} s`);
-    await closedLoop(url, helloPath, settings.connections, settings.warmupSeconds);
+    await closedLoop(url, "hello", settings.connections, settings.warmupSeconds);
     const reading = meter(hello.pid);
-    const load = await closedLoop(url, helloPath, settings.connections, settings.seconds);
+    const load = await closedLoop(url, "hello", settings.connections, settings.seconds);
     const used = reading();
     log(`baseline: ${settings.rate} req/s for ${settings.rateSeconds} s`);
     const paced = await fixedRate(url, helloPath, settings.rate, settings.rateSeconds);
     return {
+      loadGenerator: load.generator as "wrk" | "autocannon",
       requestsPerSec: perSecond(load.ok, load.durationMs),
-      latencyMs: summarize(load.latencies),
+      latencyMs: load.latencyMs,
       errorRate: errorRate(load),
       cpuMsPerRequest: used.cpuMs / load.ok,
       serverCores: used.cores,
@@ -174,7 +217,7 @@ export async function baseline({ settings, log }: Context): Promise<BaselineResu
         rate: settings.rate,
         achievedPerSec: perSecond(paced.ok, paced.durationMs),
         sustained: paced.sustained,
-        latencyMs: summarize(paced.latencies),
+        latencyMs: paced.latencyMs,
         errorRate: errorRate(paced),
       },
     };
@@ -184,16 +227,17 @@ export async function baseline({ settings, log }: Context): Promise<BaselineResu
 }
 
 /** Latencies from each accepted request's send to its reply at the fake gateway. */
-function endToEnd(load: LoadResult, arrivals: Map<number, number>): number[] {
+export function endToEnd(load: LoadResult, arrivals: Map<number, number>): Summary {
   const latencies: number[] = [];
-  for (const [n, sent] of load.accepted) {
+  for (const [n, sent] of load.sentAt) {
     const at = arrivals.get(n);
     if (at !== undefined) latencies.push(at - sent);
   }
-  return latencies;
+  return summarize(latencies);
 }
 
 export interface InboundResult {
+  loadGenerator: "wrk" | "autocannon";
   acceptedPerSec: number;
   latencyMs: Summary;
   accepted: number;
@@ -204,7 +248,8 @@ export interface InboundResult {
   repliesDuringLoadPerSec: number;
   /** From the end of the load to the last reply at the fake gateway. */
   drainMs: number;
-  endToEndMs: Summary;
+  /** Absent when wrk ran: it does not say when each request was sent. */
+  endToEndMs?: Summary;
   errorRate: number;
   cpuMsPerMessage: number;
   serverCores: number;
@@ -217,12 +262,12 @@ export function inbound(context: Context): Promise<InboundResult> {
   const { settings, fake, log } = context;
   return withServer(context, "inbound", async (server) => {
     log(`inbound: Kannel GET, echo, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up`);
-    const warm = await closedLoop(server.url, inboundPath, settings.connections, settings.warmupSeconds);
-    await fake.replies(warm.accepted.keys(), settings.stallMs);
+    const warm = await closedLoop(server.url, "inbound", settings.connections, settings.warmupSeconds);
+    await fake.repliesTo(warm, settings.stallMs);
     log(`inbound: measuring ${settings.seconds} s, then waiting for every reply`);
     const reading = meter(server.pid);
-    const load = await closedLoop(server.url, inboundPath, settings.connections, settings.seconds);
-    const arrivals = await fake.replies(load.accepted.keys(), settings.stallMs);
+    const load = await closedLoop(server.url, "inbound", settings.connections, settings.seconds);
+    const arrivals = await fake.repliesTo(load, settings.stallMs);
     const used = reading();
     const endedAt = load.startedAt + load.durationMs;
     let lastAt = endedAt;
@@ -232,14 +277,15 @@ export function inbound(context: Context): Promise<InboundResult> {
       if (at <= endedAt) duringLoad++;
     }
     return {
+      loadGenerator: load.generator as "wrk" | "autocannon",
       acceptedPerSec: perSecond(load.ok, load.durationMs),
-      latencyMs: summarize(load.latencies),
+      latencyMs: load.latencyMs,
       accepted: load.ok,
       delivered: arrivals.size,
       repliesPerSec: perSecond(arrivals.size, lastAt - load.startedAt),
       repliesDuringLoadPerSec: perSecond(duringLoad, load.durationMs),
       drainMs: lastAt - endedAt,
-      endToEndMs: summarize(endToEnd(load, arrivals)),
+      ...(load.generator === "wrk" ? {} : { endToEndMs: endToEnd(load, arrivals) }),
       errorRate: errorRate(load),
       cpuMsPerMessage: used.cpuMs / load.ok,
       serverCores: used.cores,
@@ -261,6 +307,7 @@ export interface FixedRateResult {
   accepted: number;
   delivered: number;
   errorRate: number;
+  peakRssMiB: number;
 }
 
 /** Kannel MOs at a steady rate well below saturation: the latency a normal day sees. */
@@ -269,20 +316,21 @@ export function latencyAtRate(context: Context): Promise<FixedRateResult> {
   return withServer(context, "fixed-rate", async (server) => {
     log(`fixed rate: ${settings.rate} msg/s, ${settings.warmupSeconds} s warm-up, ${settings.rateSeconds} s measured`);
     const warm = await fixedRate(server.url, inboundPath, settings.rate, settings.warmupSeconds);
-    await fake.replies(warm.accepted.keys(), settings.stallMs);
+    await fake.repliesTo(warm, settings.stallMs);
     const load = await fixedRate(server.url, inboundPath, settings.rate, settings.rateSeconds);
-    const arrivals = await fake.replies(load.accepted.keys(), settings.stallMs);
+    const arrivals = await fake.repliesTo(load, settings.stallMs);
     return {
       rate: settings.rate,
       seconds: settings.rateSeconds,
       offered: load.offered,
       sustained: load.sustained,
       achievedPerSec: perSecond(load.ok, load.durationMs),
-      latencyMs: summarize(load.latencies),
-      endToEndMs: summarize(endToEnd(load, arrivals)),
+      latencyMs: load.latencyMs,
+      endToEndMs: endToEnd(load, arrivals),
       accepted: load.ok,
       delivered: arrivals.size,
       errorRate: errorRate(load),
+      peakRssMiB: memoryMiB(server.pid, "VmHWM"),
     };
   });
 }
@@ -398,7 +446,7 @@ export function soak(context: Context): Promise<SoakResult> {
   return withServer(context, "soak", async (server) => {
     log(`soak: ${settings.soakRate} msg/s for ${settings.soakSeconds} s, RSS every ${settings.soakSampleSeconds} s`);
     const warm = await fixedRate(server.url, inboundPath, settings.soakRate, settings.warmupSeconds);
-    await fake.replies(warm.accepted.keys(), settings.stallMs);
+    await fake.repliesTo(warm, settings.stallMs);
     const samples: SoakResult["samples"] = [];
     const started = now();
     const sample = () => samples.push({ atSec: (now() - started) / 1000, rssMiB: memoryMiB(server.pid, "VmRSS") });
@@ -406,9 +454,9 @@ export function soak(context: Context): Promise<SoakResult> {
     const sampler = setInterval(sample, settings.soakSampleSeconds * 1000);
     const load = await fixedRate(server.url, inboundPath, settings.soakRate, settings.soakSeconds).finally(() => clearInterval(sampler));
     sample();
-    const arrivals = await fake.replies(load.accepted.keys(), settings.stallMs);
+    const arrivals = await fake.repliesTo(load, settings.stallMs);
     const rss = samples.map((s) => s.rssMiB);
-    for (const [n, sent] of load.accepted) {
+    for (const [n, sent] of load.sentAt) {
       const window = samples.find((s) => started + s.atSec * 1000 >= sent);
       const at = arrivals.get(n);
       if (window && at !== undefined) window.maxEndToEndMs = Math.max(window.maxEndToEndMs ?? 0, at - sent);
@@ -426,8 +474,8 @@ export function soak(context: Context): Promise<SoakResult> {
       accepted: load.ok,
       delivered: arrivals.size,
       errorRate: errorRate(load),
-      latencyMs: summarize(load.latencies),
-      endToEndMs: summarize(endToEnd(load, arrivals)),
+      latencyMs: load.latencyMs,
+      endToEndMs: endToEnd(load, arrivals),
     };
   });
 }

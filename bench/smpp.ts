@@ -9,7 +9,7 @@ import { Pool } from "undici";
 import type { FloodResult, SmscCounts, SmscOp } from "./fake-smsc.ts";
 import { forkChild, meter, now, sleep, startServer } from "./processes.ts";
 import { summarize, type Summary } from "./report.ts";
-import { type Context, IDENTITIES_PER_POST, POSTS_IN_FLIGHT, perSecond, postIdentities } from "./scenarios.ts";
+import { type Context, IDENTITIES_PER_POST, POSTS_IN_FLIGHT, perSecond, postIdentities, serverOptions } from "./scenarios.ts";
 
 export interface SmppSettings {
   windows: number[];
@@ -150,8 +150,7 @@ async function startSmppServer(context: Context, name: string, smscPort: number,
     context.dir,
     name,
     { smpp: { engine: "smpp", host: "127.0.0.1", port: smscPort, systemId: "bench", password: "bench", window, registeredDelivery: 0 } },
-    context.settings.synchronous,
-    context.settings.metrics,
+    serverOptions(context.settings),
   );
   const backend = async () => {
     const health = (await fetch(`${child.url}/healthz`).then((r) => r.json())) as {

@@ -1,0 +1,64 @@
+/**
+ * The steady light load (150 msg/s, far below saturation) and the server's idle cost: what the
+ * CPU costs on an ordinary day, when most of the time no message arrives at all.
+ */
+import { fixedRate, inboundPath } from "./load.ts";
+import { memoryMiB, meter, now, sleep } from "./processes.ts";
+import type { Summary } from "./report.ts";
+import { type Context, endToEnd, errorRate, perSecond, withServer } from "./scenarios.ts";
+
+export interface SteadyResult {
+  rate: number;
+  seconds: number;
+  /** The server's CPU over `idleSeconds` of no load (after the warm-up), in ms per second. */
+  idleCpuMsPerSec: number;
+  idleSeconds: number;
+  sustained: boolean;
+  achievedPerSec: number;
+  accepted: number;
+  delivered: number;
+  errorRate: number;
+  /** The server's CPU from the first request to the last reply, per accepted message. */
+  cpuMsPerMessage: number;
+  serverCores: number;
+  latencyMs: Summary;
+  endToEndMs: Summary;
+  rssMiB: number;
+  peakRssMiB: number;
+}
+
+export function steady(context: Context): Promise<SteadyResult> {
+  const { settings, fake, log } = context;
+  const rate = settings.steadyRate;
+  return withServer(context, "steady", async (server) => {
+    log(`steady: ${rate} msg/s, ${settings.steadyWarmupSeconds} s warm-up, ${settings.idleSeconds} s idle, ${settings.steadySeconds} s measured`);
+    const warm = await fixedRate(server.url, inboundPath, rate, settings.steadyWarmupSeconds);
+    await fake.repliesTo(warm, settings.stallMs);
+    const idleFrom = now();
+    const idle = meter(server.pid);
+    await sleep(settings.idleSeconds * 1000);
+    const idleCpuMs = idle().cpuMs;
+    const idleMs = now() - idleFrom;
+    const reading = meter(server.pid);
+    const load = await fixedRate(server.url, inboundPath, rate, settings.steadySeconds);
+    const arrivals = await fake.repliesTo(load, settings.stallMs);
+    const used = reading();
+    return {
+      rate,
+      seconds: settings.steadySeconds,
+      idleCpuMsPerSec: (idleCpuMs * 1000) / idleMs,
+      idleSeconds: settings.idleSeconds,
+      sustained: load.sustained,
+      achievedPerSec: perSecond(load.ok, load.durationMs),
+      accepted: load.ok,
+      delivered: arrivals.size,
+      errorRate: errorRate(load),
+      cpuMsPerMessage: used.cpuMs / load.ok,
+      serverCores: used.cores,
+      latencyMs: load.latencyMs,
+      endToEndMs: endToEnd(load, arrivals),
+      rssMiB: memoryMiB(server.pid, "VmRSS"),
+      peakRssMiB: used.peakRssMiB,
+    };
+  });
+}
