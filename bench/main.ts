@@ -16,7 +16,13 @@ import { SMPP_FULL, SMPP_QUICK, smpp } from "./smpp.ts";
 import { buildDist, startup } from "./startup.ts";
 import { steady } from "./steady.ts";
 
+/** The scenarios of a full run, in the order they run; `--only` picks some of them. */
+export const SCENARIOS = ["startup", "baseline", "inbound", "fixed-rate", "steady", "outbound", "smpp"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
 export interface BenchOptions {
+  /** Runs these scenarios alone (the figures of the others are missing from the table). */
+  only?: Scenario[];
   quick?: boolean;
   soak?: boolean;
   out?: string;
@@ -80,13 +86,14 @@ export async function runBench(options: BenchOptions): Promise<number> {
     if (options.soak) {
       results.soak = await soak(context);
     } else {
-      results.startup = await startup(context, buildMs);
-      results.baseline = await baseline(context);
-      results.inbound = await inbound(context);
-      results.fixedRate = await latencyAtRate(context);
-      results.steady = await steady(context);
-      results.outbound = await outbound(context);
-      results.smpp = await smpp(context, smppSettings);
+      const runs = (name: Scenario) => !options.only || options.only.includes(name);
+      if (runs("startup")) results.startup = await startup(context, buildMs);
+      if (runs("baseline")) results.baseline = await baseline(context);
+      if (runs("inbound")) results.inbound = await inbound(context);
+      if (runs("fixed-rate")) results.fixedRate = await latencyAtRate(context);
+      if (runs("steady")) results.steady = await steady(context);
+      if (runs("outbound")) results.outbound = await outbound(context);
+      if (runs("smpp")) results.smpp = await smpp(context, smppSettings);
     }
   } finally {
     cleanUp();
@@ -116,6 +123,7 @@ if (import.meta.main) {
       metrics: { type: "string" },
       "steady-rate": { type: "string" },
       from: { type: "string" },
+      only: { type: "string" },
     },
   });
   const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -131,5 +139,8 @@ if (import.meta.main) {
     throw new Error(`--steady-rate: expected a positive number of messages per second, got ${values["steady-rate"]}`);
   const { from } = values;
   if (from !== undefined && from !== "dist" && from !== "sources") throw new Error(`--from: expected dist or sources, got ${from}`);
-  process.exitCode = await runBench({ ...values, rate, synchronous, metrics, steadyRate, from });
+  const only = values.only?.split(",").map((name) => name.trim());
+  const unknown = only?.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown?.length) throw new Error(`--only: unknown scenario ${unknown.join(", ")}; the scenarios are ${SCENARIOS.join(", ")}`);
+  process.exitCode = await runBench({ ...values, rate, synchronous, metrics, steadyRate, from, only: only as Scenario[] | undefined });
 }

@@ -2,8 +2,8 @@
  * The steady light load (150 msg/s, far below saturation) and the server's idle cost: what the
  * CPU costs on an ordinary day, when most of the time no message arrives at all.
  */
-import { fixedRate, inboundPath } from "./load.ts";
-import { memoryMiB, meter, now, sleep } from "./processes.ts";
+import { fixedRate, helloPath, inboundPath } from "./load.ts";
+import { forkChild, memoryMiB, meter, now, sleep } from "./processes.ts";
 import type { Summary } from "./report.ts";
 import { type Context, endToEnd, errorRate, perSecond, withServer } from "./scenarios.ts";
 
@@ -25,11 +25,32 @@ export interface SteadyResult {
   endToEndMs: Summary;
   rssMiB: number;
   peakRssMiB: number;
+  /**
+   * The node:http hello world under the same open loop at the same rate, CPU per request: what one
+   * HTTP exchange costs at this rate on this machine, where each request wakes the process alone.
+   */
+  helloCpuMsPerRequest: number;
 }
 
-export function steady(context: Context): Promise<SteadyResult> {
+/** The hello world's CPU per request at `rate` req/s, after a warm-up as long as the server's. */
+async function helloAtRate(rate: number, warmupSeconds: number, seconds: number): Promise<number> {
+  const hello = await forkChild("./hello-server.ts");
+  const url = `http://127.0.0.1:${hello.port}`;
+  try {
+    await fixedRate(url, helloPath, rate, warmupSeconds);
+    const reading = meter(hello.pid);
+    const load = await fixedRate(url, helloPath, rate, seconds);
+    return reading().cpuMs / load.ok;
+  } finally {
+    hello.child.kill("SIGKILL");
+  }
+}
+
+export async function steady(context: Context): Promise<SteadyResult> {
   const { settings, fake, log } = context;
   const rate = settings.steadyRate;
+  log(`steady: the hello world at ${rate} req/s, ${settings.steadySeconds} s`);
+  const helloCpuMsPerRequest = await helloAtRate(rate, settings.steadyWarmupSeconds, settings.steadySeconds);
   return withServer(context, "steady", async (server) => {
     log(`steady: ${rate} msg/s, ${settings.steadyWarmupSeconds} s warm-up, ${settings.idleSeconds} s idle, ${settings.steadySeconds} s measured`);
     const warm = await fixedRate(server.url, inboundPath, rate, settings.steadyWarmupSeconds);
@@ -59,6 +80,7 @@ export function steady(context: Context): Promise<SteadyResult> {
       endToEndMs: endToEnd(load, arrivals),
       rssMiB: memoryMiB(server.pid, "VmRSS"),
       peakRssMiB: used.peakRssMiB,
+      helloCpuMsPerRequest,
     };
   });
 }

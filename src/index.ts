@@ -17,7 +17,7 @@ export { BackendBase, engine, type BackendClass, type SendRequest, type SendResu
 export type { BackendPort, DeliveryOutcome, DeliveryRef, LoggedMessage, MessageLog } from "./backends/port.ts";
 export { DatabaseBackend } from "./backends/database/index.ts";
 export { engineNames, findEngine } from "./backends/engines.ts";
-export { shippedEngines } from "./backends/registry.ts";
+export { shippedEngines } from "./backends/shipped-engines.ts";
 export {
   classifyStatus,
   GatewayClient,

@@ -11,8 +11,8 @@ import type { Queue } from "./queue/queue.ts";
 import { appTables } from "./apps/app.ts";
 import { checkWebhookApps } from "./apps/webhook.ts";
 import { Router } from "./router/router.ts";
-import { namingOf } from "./store/naming.ts";
-import { type HostDatabase, openStore, redactUrl } from "./store/open.ts";
+import { redactUrl } from "./store/open.ts";
+import { type OpeningStore, openSystemStore, type SystemStoreOptions } from "./system-store.ts";
 import type { Store } from "./store/store.ts";
 import { loadNow } from "./load-now.ts";
 
@@ -42,24 +42,28 @@ export interface System {
 }
 
 /** Opens the store (running migrations) and the queue, builds the backends and apps, and starts the workers (unless `web`). */
-export interface SystemOptions {
+export interface SystemOptions extends SystemStoreOptions {
   /**
    * Called when the store gives up for good (its SQLite thread keeps dying): a process should
    * exit then, for its supervisor to start it again. By default it is logged.
    */
   onStoreFailed?: (error: Error) => void;
-  /** A database the host app has open (its pg.Pool or Kysely instance), used instead of `config.database`. */
-  database?: HostDatabase;
+  /** The store, opened ahead by openSystemStore (with the same config and options); by default createSystem opens it. */
+  opening?: OpeningStore;
 }
 
 export async function createSystem(config: ResolvedConfig, logger: Logger = silentLogger, role: Role = "all", options: SystemOptions = {}): Promise<System> {
-  checkWebhookApps(config.apps, config.webhooks.secret);
-  const onFatal = options.onStoreFailed ?? ((error: Error) => logger.fatal({ err: error }, "the store gave up"));
-  const opened = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config) });
+  try {
+    checkWebhookApps(config.apps, config.webhooks.secret);
+  } catch (error) {
+    await options.opening?.store.close().catch(() => {});
+    throw error;
+  }
+  const { store: opened, migrated } = options.opening ?? openSystemStore(config, logger, options);
   const metrics = createMetrics(config.metrics, { role });
   const store = timedStore(opened, metrics);
   try {
-    await store.migrate();
+    await migrated;
   } catch (error) {
     await store.close().catch(() => {});
     if (error instanceof ConfigError) throw error;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { docJsonBlocks } from "../../test/support/doc-config.ts";
-import { shippedEngines } from "../../src/backends/registry.ts";
+import { shippedEngines } from "../../src/backends/shipped-engines.ts";
 import { resolveConfig } from "../../src/config/resolve.ts";
 import type { RapidSmsConfig } from "../../src/config/config.ts";
 

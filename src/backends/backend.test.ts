@@ -8,7 +8,8 @@ import { BackendBase, type SendRequest } from "./backend.ts";
 import { DatabaseBackend } from "./database/index.ts";
 import { engineNames, findEngine } from "./engines.ts";
 import { HttpBackend } from "./http/index.ts";
-import { shippedEngines } from "./registry.ts";
+import { shippedEngineLoaders } from "./registry.ts";
+import { shippedEngines } from "./shipped-engines.ts";
 
 test("findEngine resolves engine names and RapidSMS dotted paths among the engines it is given", () => {
   assert.equal(findEngine("http", shippedEngines), HttpBackend);
@@ -100,4 +101,16 @@ test("a backend's gateway client keeps every value of the backend's secret optio
   const { client } = s.backends.get("s") as Secretive;
   assert.equal(client.redact("user clinic-user with k3y-of-the-clinic"), "user *** with ***");
   await s.close();
+});
+
+test("the registry loads, by each engine's name and aliases, the class shippedEngines lists, and lists no other", async () => {
+  assert.deepEqual(
+    shippedEngineLoaders.map((shipped) => shipped.engine),
+    shippedEngines.map((engine) => engine.engine),
+  );
+  for (const shipped of shippedEngineLoaders) {
+    const expected = findEngine(shipped.engine, shippedEngines);
+    assert.equal(await shipped.load(), expected, shipped.engine);
+    assert.deepEqual(shipped.aliases ?? [], expected.aliases, `${shipped.engine}'s aliases`);
+  }
 });

@@ -1,29 +1,39 @@
-import { AfricasTalkingBackend } from "./africastalking/index.ts";
 import { engine, type BackendClass } from "./backend.ts";
-import { AndroidSmsGatewayBackend } from "./android-sms-gateway/index.ts";
-import { DatabaseBackend } from "./database/index.ts";
-import { HttpBackend } from "./http/index.ts";
-import { InfobipBackend } from "./infobip/index.ts";
-import { KannelBackend } from "./kannel/index.ts";
-import { HttpTesterBackend } from "./message-tester/index.ts";
-import { SmppBackend } from "./smpp/index.ts";
-import { TelerivetBackend } from "./telerivet/index.ts";
-import { TwilioBackend } from "./twilio/index.ts";
-import { VonageBackend } from "./vonage/index.ts";
-import { VumiBackend } from "./vumi/index.ts";
 
-/** The shipped engines: one line per backend. Passed to the config resolver, never registered anywhere. */
-export const shippedEngines: readonly BackendClass[] = [
-  engine(HttpBackend),
-  engine(DatabaseBackend),
-  engine(HttpTesterBackend),
-  engine(KannelBackend),
-  engine(VumiBackend),
-  engine(InfobipBackend),
-  engine(TwilioBackend),
-  engine(AfricasTalkingBackend),
-  engine(TelerivetBackend),
-  engine(AndroidSmsGatewayBackend),
-  engine(VonageBackend),
-  engine(SmppBackend),
+/** A shipped engine by its name (and RapidSMS's dotted paths for it), loaded when a config installs it. */
+export interface ShippedEngine {
+  engine: string;
+  aliases?: readonly string[];
+  load(): Promise<BackendClass>;
+}
+
+/**
+ * The shipped engines: one line per backend. A server loads only the engines its config installs,
+ * not every gateway's client and codec (see shipped-engines.ts for them all as classes).
+ */
+export const shippedEngineLoaders: readonly ShippedEngine[] = [
+  { engine: "http", load: async () => engine((await import("./http/index.ts")).HttpBackend) },
+  {
+    engine: "database",
+    aliases: ["rapidsms.backends.database.DatabaseBackend"],
+    load: async () => engine((await import("./database/index.ts")).DatabaseBackend),
+  },
+  { engine: "httptester", load: async () => engine((await import("./message-tester/index.ts")).HttpTesterBackend) },
+  {
+    engine: "kannel",
+    aliases: ["rapidsms.backends.kannel.KannelBackend", "rapidsms.backends.kannel.outgoing.KannelBackend"],
+    load: async () => engine((await import("./kannel/index.ts")).KannelBackend),
+  },
+  {
+    engine: "vumi",
+    aliases: ["rapidsms.backends.vumi.VumiBackend", "rapidsms.backends.vumi.outgoing.VumiBackend"],
+    load: async () => engine((await import("./vumi/index.ts")).VumiBackend),
+  },
+  { engine: "infobip", load: async () => engine((await import("./infobip/index.ts")).InfobipBackend) },
+  { engine: "twilio", load: async () => engine((await import("./twilio/index.ts")).TwilioBackend) },
+  { engine: "africastalking", load: async () => engine((await import("./africastalking/index.ts")).AfricasTalkingBackend) },
+  { engine: "telerivet", load: async () => engine((await import("./telerivet/index.ts")).TelerivetBackend) },
+  { engine: "android-sms-gateway", load: async () => engine((await import("./android-sms-gateway/index.ts")).AndroidSmsGatewayBackend) },
+  { engine: "vonage", load: async () => engine((await import("./vonage/index.ts")).VonageBackend) },
+  { engine: "smpp", load: async () => engine((await import("./smpp/index.ts")).SmppBackend) },
 ];

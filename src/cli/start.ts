@@ -3,11 +3,9 @@ import { readFileSync } from "node:fs";
 import { loadConfig } from "../config/load.ts";
 import { redactUrl } from "../store/open.ts";
 import { configSecrets, createLogger } from "../logger.ts";
-import { createServer } from "../server/server.ts";
-import { createWorkerServer } from "../server/worker-server.ts";
 import { ConfigError } from "../errors.ts";
-import { setRouter } from "../router/global.ts";
-import { createSystem, type Role } from "../system.ts";
+import type { Role, System } from "../system.ts";
+import { openSystemStore } from "../system-store.ts";
 
 export interface StartOptions {
   config?: string;
@@ -31,13 +29,19 @@ export async function runStart(options: StartOptions): Promise<void> {
     throw new ConfigError(`--metrics-port is for --role worker: a ${role} process serves /metrics on its --port`);
   const config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
   const logger = createLogger(config.logLevel, configSecrets(config));
-  const system = await createSystem(config, logger, role, {
-    // The store thread keeps dying: exit, so that the supervisor starts the process afresh.
-    onStoreFailed: (error) => {
-      logger.fatal({ err: error }, "the store gave up; exiting");
-      process.exit(1);
-    },
-  });
+  // The store thread keeps dying: exit, so that the supervisor starts the process afresh.
+  const onStoreFailed = (error: Error) => {
+    logger.fatal({ err: error }, "the store gave up; exiting");
+    process.exit(1);
+  };
+  // The store thread starts and migrates on the other core while this one loads the server.
+  const opening = openSystemStore(config, logger, { onStoreFailed });
+  const [{ createSystem }, { createServer }, { setRouter }] = await Promise.all([
+    import("../system.ts"),
+    import("../server/server.ts"),
+    import("../router/global.ts"),
+  ]);
+  const system = await createSystem(config, logger, role, { onStoreFailed, opening });
   // This process's system: RapidSMS's module-level receive() and send() use its router.
   setRouter(system.router);
   const context = {
@@ -79,8 +83,8 @@ export async function runStart(options: StartOptions): Promise<void> {
   stopWithNpm(() => void stop("npm stopped"));
 }
 
-function workerServer(system: Awaited<ReturnType<typeof createSystem>>, logger: ReturnType<typeof createLogger>, metricsPort: number | undefined) {
-  return metricsPort === undefined ? undefined : createWorkerServer(system, logger);
+async function workerServer(system: System, logger: ReturnType<typeof createLogger>, metricsPort: number | undefined) {
+  return metricsPort === undefined ? undefined : (await import("../server/worker-server.ts")).createWorkerServer(system, logger);
 }
 
 /**

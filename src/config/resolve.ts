@@ -7,7 +7,7 @@ import { builtinApps } from "../apps/builtin.ts";
 import { LANGUAGE_TAG } from "../apps/translations.ts";
 import { BackendBase, type BackendClass } from "../backends/backend.ts";
 import { findEngine } from "../backends/engines.ts";
-import { shippedEngines } from "../backends/registry.ts";
+import { shippedEngineLoaders } from "../backends/registry.ts";
 import { ConfigError } from "../errors.ts";
 import { isLoopbackHost } from "../security/addresses.ts";
 import { redactUrlCredentials } from "../security/secrets.ts";
@@ -107,7 +107,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   const top = parsed.data;
   const backends: ResolvedConfig["backends"] = {};
   for (const [name, settings] of Object.entries(top.installedBackends)) {
-    backends[name] = resolveBackend(name, settings as BackendSettings, options.engines ?? shippedEngines);
+    backends[name] = await resolveBackend(name, settings as BackendSettings, options.engines);
   }
   for (const [path, { backend }] of Object.entries(top.urls)) {
     if (!backends[backend])
@@ -150,6 +150,16 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   };
 }
 
+/** The shipped engine of this name (or RapidSMS dotted path), loaded now; the error message is findEngine's. */
+async function loadShippedEngine(name: string): Promise<BackendClass> {
+  const found = shippedEngineLoaders.find((shipped) => shipped.engine === name || shipped.aliases?.includes(name));
+  if (!found) {
+    const names = shippedEngineLoaders.map((shipped) => shipped.engine).sort();
+    throw new ConfigError(`unknown engine "${name}": installed engines are ${names.join(", ")}`);
+  }
+  return found.load();
+}
+
 /** Every app's settings fit its schema, and each name in appSettings is an installed app's. */
 function checkAppSettings(apps: readonly AppClass[], given: Record<string, unknown>): void {
   for (const name of Object.keys(given)) {
@@ -159,7 +169,11 @@ function checkAppSettings(apps: readonly AppClass[], given: Record<string, unkno
   for (const App of apps) appSettings(App, given[appName(App)]);
 }
 
-function resolveBackend(name: string, settings: BackendSettings, engines: readonly BackendClass[]): { engine: BackendClass; options: object } {
+async function resolveBackend(
+  name: string,
+  settings: BackendSettings,
+  engines: readonly BackendClass[] | undefined,
+): Promise<{ engine: BackendClass; options: object }> {
   if (!BACKEND_NAME.test(name)) {
     throw new ConfigError(`backend "${name}": a backend name is used in URLs (/backend/<name>/): use letters, digits, "-", "_" or ".", at most 64 characters`);
   }
@@ -176,7 +190,7 @@ function resolveBackend(name: string, settings: BackendSettings, engines: readon
     engine = engineRef;
   } else {
     try {
-      engine = findEngine(String(engineRef), engines);
+      engine = engines ? findEngine(String(engineRef), engines) : await loadShippedEngine(String(engineRef));
     } catch (error) {
       throw new ConfigError(`backend "${name}": ${(error as Error).message}`);
     }
