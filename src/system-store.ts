@@ -12,9 +12,12 @@ export interface OpeningStore {
 }
 
 export interface SystemStoreOptions {
-  /** Called when the store gives up for good (see SystemOptions.onStoreFailed); by default it is logged. */
+  /**
+   * Called when the store gives up for good (its SQLite thread keeps dying): a process should
+   * exit then, for its supervisor to start it again. By default it is logged.
+   */
   onStoreFailed?: (error: Error) => void;
-  /** A database the host app has open, used instead of `config.database`. */
+  /** A database the host app has open (its pg.Pool or Kysely instance), used instead of `config.database`. */
   database?: HostDatabase;
 }
 

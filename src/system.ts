@@ -43,11 +43,6 @@ export interface System {
 
 /** Opens the store (running migrations) and the queue, builds the backends and apps, and starts the workers (unless `web`). */
 export interface SystemOptions extends SystemStoreOptions {
-  /**
-   * Called when the store gives up for good (its SQLite thread keeps dying): a process should
-   * exit then, for its supervisor to start it again. By default it is logged.
-   */
-  onStoreFailed?: (error: Error) => void;
   /** The store, opened ahead by openSystemStore (with the same config and options); by default createSystem opens it. */
   opening?: OpeningStore;
 }

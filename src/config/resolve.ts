@@ -150,16 +150,6 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
   };
 }
 
-/** The shipped engine of this name (or RapidSMS dotted path), loaded now; the error message is findEngine's. */
-async function loadShippedEngine(name: string): Promise<BackendClass> {
-  const found = shippedEngineLoaders.find((shipped) => shipped.engine === name || shipped.aliases?.includes(name));
-  if (!found) {
-    const names = shippedEngineLoaders.map((shipped) => shipped.engine).sort();
-    throw new ConfigError(`unknown engine "${name}": installed engines are ${names.join(", ")}`);
-  }
-  return found.load();
-}
-
 /** Every app's settings fit its schema, and each name in appSettings is an installed app's. */
 function checkAppSettings(apps: readonly AppClass[], given: Record<string, unknown>): void {
   for (const name of Object.keys(given)) {
@@ -190,7 +180,7 @@ async function resolveBackend(
     engine = engineRef;
   } else {
     try {
-      engine = engines ? findEngine(String(engineRef), engines) : await loadShippedEngine(String(engineRef));
+      engine = engines ? findEngine(String(engineRef), engines) : await findEngine(String(engineRef), shippedEngineLoaders).load();
     } catch (error) {
       throw new ConfigError(`backend "${name}": ${(error as Error).message}`);
     }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Connection } from "../messages/connection.ts";
 import type { Claim, OutgoingRecordInit, Store } from "./store.ts";
-import { withFreshStore } from "./fresh-store.contract.ts";
+import { outgoing as outgoingNow, withFreshStore } from "./fresh-store.contract.ts";
 
 /**
  * Scheduled sends and cancelling them, for every Store: each implementation's test file calls this
@@ -14,16 +14,9 @@ export function scheduledContract(name: string, open: () => Promise<Store>): voi
   let claims = 0;
   const claim = (now = Date.now()): Claim => ({ token: `scheduled#${++claims}`, until: now + 60_000 });
   const claimOut = (store: Store, now: number, limit = 10) => store.claimTransmissions({ claim: claim(now), limit, maxAttempts: 5, now });
-  const outgoing = (id: string, connections: Connection[], notBefore?: number, extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit => ({
-    id,
-    text: `text of ${id}`,
-    fields: {},
-    context: {},
-    inResponseTo: null,
-    connections,
-    ...(notBefore === undefined ? {} : { notBefore }),
-    ...extra,
-  });
+  /** The contracts' outgoing(), due at `notBefore` when given. */
+  const outgoing = (id: string, connections: Connection[], notBefore?: number, extra: Partial<OutgoingRecordInit> = {}): OutgoingRecordInit =>
+    outgoingNow(id, connections, { ...(notBefore === undefined ? {} : { notBefore }), ...extra });
   /** The status events queued for `messageId`'s eventUrl, in order, each posted (so that the next drain sees only newer ones). */
   const events = async (store: Store, messageId: string) => {
     const seen: [string, string | null][] = [];
