@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { ResolvedConfig } from "./config/config.ts";
 import { namingOf } from "./store/naming.ts";
 import { type HostDatabase, openStore } from "./store/open.ts";
+import type { StartedStoreThread } from "./store/sqlite-thread.ts";
 import type { Store } from "./store/store.ts";
 
 /** A system's store, opened and migrating (see openSystemStore). */
@@ -19,6 +20,8 @@ export interface SystemStoreOptions {
   onStoreFailed?: (error: Error) => void;
   /** A database the host app has open (its pg.Pool or Kysely instance), used instead of `config.database`. */
   database?: HostDatabase;
+  /** A store thread started ahead (startStoreThread), for a SQLite file to take. */
+  storeThread?: StartedStoreThread;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface SystemStoreOptions {
  */
 export function openSystemStore(config: ResolvedConfig, logger: Logger, options: SystemStoreOptions = {}): OpeningStore {
   const onFatal = options.onStoreFailed ?? ((error: Error) => logger.fatal({ err: error }, "the store gave up"));
-  const store = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config) });
+  const store = openStore(options.database ?? config.database, config.baseDir, { onFatal, naming: namingOf(config), started: options.storeThread });
   const migrated = store.migrate();
   // Awaited by createSystem, perhaps after it fails: not an unhandled rejection meanwhile.
   migrated.catch(() => {});

@@ -37,6 +37,17 @@ async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
   return error;
 }
 
+test("GatewayClient: a call after close fails as unreachable, and closing a client that never called is fine", async () => {
+  const idle = new GatewayClient({ timeoutMs: 1_000 });
+  await idle.close();
+  const client = new GatewayClient({ timeoutMs: 1_000 });
+  assert.equal((await client.call({ method: "GET", url: `${base}/before` })).status, 200);
+  await client.close();
+  const error = await rejection(client.call({ method: "GET", url: `${base}/after` }));
+  assert.equal(error.failure, "unreachable");
+  assert.match(error.message, /client is closed; will retry/);
+});
+
 describe("GatewayClient: answers are read up to a cap", () => {
   test("a 1 MB answer is read to 64 KiB, and only 1,000 characters of it are kept for the log", async () => {
     handler = (_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(Buffer.alloc(1024 * 1024, "a"));

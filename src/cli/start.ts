@@ -6,6 +6,8 @@ import { configSecrets, createLogger } from "../logger.ts";
 import { ConfigError } from "../errors.ts";
 import type { Role, System } from "../system.ts";
 import { openSystemStore } from "../system-store.ts";
+import { startStoreThread } from "../store/sqlite-thread.ts";
+import type { ResolvedConfig } from "../config/config.ts";
 
 export interface StartOptions {
   config?: string;
@@ -27,7 +29,16 @@ export async function runStart(options: StartOptions): Promise<void> {
   const role = options.role ?? "all";
   if (options.metricsPort !== undefined && role !== "worker")
     throw new ConfigError(`--metrics-port is for --role worker: a ${role} process serves /metrics on its --port`);
-  const config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
+  // The store thread boots and loads its modules while this one reads the config; a config whose
+  // database is not a SQLite file stops it again.
+  const storeThread = startStoreThread();
+  let config: ResolvedConfig;
+  try {
+    config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
+  } catch (error) {
+    storeThread.discard();
+    throw error;
+  }
   const logger = createLogger(config.logLevel, configSecrets(config));
   // The store thread keeps dying: exit, so that the supervisor starts the process afresh.
   const onStoreFailed = (error: Error) => {
@@ -35,7 +46,7 @@ export async function runStart(options: StartOptions): Promise<void> {
     process.exit(1);
   };
   // The store thread starts and migrates on the other core while this one loads the server.
-  const opening = openSystemStore(config, logger, { onStoreFailed });
+  const opening = openSystemStore(config, logger, { onStoreFailed, storeThread });
   const [{ createSystem }, { createServer }, { setRouter }] = await Promise.all([
     import("../system.ts"),
     import("../server/server.ts"),

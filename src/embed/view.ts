@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { backendViewRoute } from "../server/server.ts";
 import { closeWith, type RapidSms } from "./rapidsms.ts";
+import { zodOnlySchemas } from "../server/zod-only-schemas.ts";
 
 export interface AsViewOptions {
   /** The installed backend whose view this is, as RapidSMS's `as_view(backend_name=…)`. */
@@ -11,7 +12,12 @@ export interface AsViewOptions {
 
 /** A small Fastify app that serves one backend's view at `/`, whatever URL the host mounted it at. */
 export async function viewApp(rapidsms: RapidSms, options: AsViewOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: rapidsms.logger as FastifyBaseLogger, routerOptions: { ignoreTrailingSlash: true }, exposeHeadRoutes: false });
+  const app = Fastify({
+    loggerInstance: rapidsms.logger as FastifyBaseLogger,
+    routerOptions: { ignoreTrailingSlash: true },
+    exposeHeadRoutes: false,
+    schemaController: zodOnlySchemas,
+  });
   await app.register(backendViewRoute, { system: rapidsms.system, backendName: options.backendName, view: options.view });
   await app.ready();
   closeWith(rapidsms, () => app.close());

@@ -296,3 +296,18 @@ test("a JSON body labelled text/json is parsed like application/json", async () 
   await app.close();
   await system.close();
 });
+
+test("RapidSMS's server loads no JSON Schema compiler: a route that declares a schema fails when it is added, saying why", async () => {
+  const config = await resolveConfig({ installedBackends: { http: { engine: "http" } }, database: testDatabase() });
+  const system = await createSystem(config);
+  const app = await createServer(system);
+  try {
+    await app.register(async (scope) => {
+      scope.post("/with-a-schema", { schema: { body: { type: "object" } } }, async () => "ok");
+    });
+    await assert.rejects(async () => app.ready(), /validate their input with zod/);
+  } finally {
+    await app.close().catch(() => {});
+    await system.close();
+  }
+});

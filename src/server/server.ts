@@ -13,6 +13,7 @@ import type { PagesContext } from "../backends/port.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { metricsRoute } from "./metrics.ts";
 import { healthRoute } from "./health.ts";
+import { zodOnlySchemas } from "./zod-only-schemas.ts";
 
 /** The inbound URL prefixes: `/backend/<name>/` by convention; the RapidSMS docs also use `/backends/`. */
 export const BACKEND_PREFIXES = ["/backend", "/backends"] as const;
@@ -37,6 +38,7 @@ export async function createServer(system: System, options: ServerOptions = {}):
     loggerInstance: options.logger as FastifyBaseLogger | undefined,
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
+    schemaController: zodOnlySchemas,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: limits.bodyBytes,
     trustProxy: (address: string) => policy.trusted(address),

@@ -4,6 +4,7 @@ import type { System } from "../system.ts";
 import { accessPolicy } from "./access.ts";
 import { healthRoute } from "./health.ts";
 import { metricsRoute } from "./metrics.ts";
+import { zodOnlySchemas } from "./zod-only-schemas.ts";
 
 /**
  * A worker's own small listener (`rapidsms start --role worker --metrics-port N`): its workers
@@ -16,6 +17,7 @@ export async function createWorkerServer(system: System, logger?: Logger): Promi
     loggerInstance: logger as FastifyBaseLogger | undefined,
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
+    schemaController: zodOnlySchemas,
     bodyLimit: 1_024,
     trustProxy: (address: string) => policy.trusted(address),
     requestTimeout: 10_000,

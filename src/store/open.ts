@@ -18,7 +18,7 @@ const sqliteHere = () => loadNow<typeof import("./sqlite.ts")>(import.meta.url, 
 // biome-ignore lint/suspicious/noExplicitAny: the host's database type is its own
 export type HostDatabase = PgPool | Kysely<any>;
 
-export interface OpenStoreOptions extends Pick<StoreThreadOptions, "onFatal" | "restartsPerMinute"> {
+export interface OpenStoreOptions extends Pick<StoreThreadOptions, "onFatal" | "restartsPerMinute" | "started"> {
   naming?: StoreNaming;
 }
 
@@ -29,6 +29,15 @@ export interface OpenStoreOptions extends Pick<StoreThreadOptions, "onFatal" | "
  */
 export function openStore(url: string | HostDatabase, baseDir = process.cwd(), options: OpenStoreOptions = {}): Store {
   const { naming, ...thread } = options;
+  try {
+    return openNamed(url, baseDir, naming, thread);
+  } finally {
+    // A thread started ahead that this database does not use (PostgreSQL, a database in memory) stops.
+    options.started?.discard();
+  }
+}
+
+function openNamed(url: string | HostDatabase, baseDir: string, naming: StoreNaming | undefined, thread: StoreThreadOptions): Store {
   if (typeof url !== "string") {
     if (isKysely(url)) return postgres().openPostgresStoreOnKysely(url, naming);
     if (typeof url?.connect === "function") return postgres().openPostgresStoreOnPool(url, naming);

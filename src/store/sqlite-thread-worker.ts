@@ -12,6 +12,11 @@ import type { Store } from "./store.ts";
  */
 if (!isMainThread && workerData?.sqliteStorePath)
   serve(openSqliteStore(workerData.sqliteStorePath as string, workerData.sqliteOptions as SqliteOptions), parentPort!);
+// Started ahead (startStoreThread): the first message names the database.
+else if (!isMainThread && workerData?.waitForDatabase)
+  parentPort!.once("message", (open: { sqliteStorePath: string; sqliteOptions: SqliteOptions }) =>
+    serve(openSqliteStore(open.sqliteStorePath, open.sqliteOptions), parentPort!),
+  );
 
 function serve(store: Store, port: MessagePort): void {
   let answers: Answer[] = [];

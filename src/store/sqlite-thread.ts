@@ -17,6 +17,8 @@ interface Pending {
 }
 
 export interface StoreThreadOptions extends SqliteOptions {
+  /** A thread started earlier (see startStoreThread), which the store takes instead of starting one. */
+  started?: StartedStoreThread;
   /** Restarts allowed within a minute before the store gives up; default 5. */
   restartsPerMinute?: number;
   /** Called once when the store gives up (the thread keeps dying): the process should exit, for its supervisor to start it again. */
@@ -38,6 +40,36 @@ export function storeThread(store: object): { worker(): Worker; health(): StoreT
     if (found) return found;
   }
   return undefined;
+}
+
+/** A store thread started before the database it will serve is known. */
+export interface StartedStoreThread {
+  /** The thread, for the store that serves `path` with `options`; once. */
+  take(path: string, options: SqliteOptions): Worker | undefined;
+  /** Stops it, if no store took it. */
+  discard(): void;
+}
+
+/**
+ * Starts a store thread before its database is known: it boots and loads its modules (most of a
+ * start's critical path) while the main thread reads the config, then opens the database
+ * openSqliteStoreInThread gives it. `rapidsms start` calls this first thing.
+ */
+export function startStoreThread(): StartedStoreThread {
+  let worker: Worker | undefined = new Worker(WORKER_FILE, { workerData: { waitForDatabase: true } });
+  worker.unref();
+  return {
+    take(path, options) {
+      const taken = worker;
+      worker = undefined;
+      taken?.postMessage({ sqliteStorePath: path, sqliteOptions: options });
+      return taken;
+    },
+    discard() {
+      void worker?.terminate();
+      worker = undefined;
+    },
+  };
 }
 
 /**
@@ -81,9 +113,9 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     posted = new Set();
   };
   const start = () => {
-    const started = new Worker(WORKER_FILE, {
-      workerData: { sqliteStorePath: path, sqliteOptions: { synchronous: options.synchronous, tablePrefix: options.tablePrefix } },
-    });
+    const sqliteOptions: SqliteOptions = { synchronous: options.synchronous, tablePrefix: options.tablePrefix };
+    const started =
+      (restarts === 0 && options.started?.take(path, sqliteOptions)) || new Worker(WORKER_FILE, { workerData: { sqliteStorePath: path, sqliteOptions } });
     worker = started;
     // The thread keeps the process alive only while a call waits for it.
     if (pending.size === 0) started.unref();

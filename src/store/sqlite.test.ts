@@ -9,7 +9,7 @@ import { ConfigError, StoreInterruptedError, StoreUnavailableError } from "../er
 import { openStore, redactUrl } from "./open.ts";
 import type { Database } from "./schema.ts";
 import { openSqliteStore } from "./sqlite.ts";
-import { openSqliteStoreInThread, storeThread } from "./sqlite-thread.ts";
+import { openSqliteStoreInThread, startStoreThread, storeThread } from "./sqlite-thread.ts";
 import { scheduledContract } from "./scheduled.contract.ts";
 import { metricsContract } from "./metrics.contract.ts";
 import { storeContract } from "./store.contract.ts";
@@ -48,6 +48,29 @@ test("sqlite in a thread: a failing call rejects with the store's reason, and a 
   await assert.rejects(store.acceptIncoming({ message: init, dedupeWindowMs: 0 }), /UNIQUE constraint failed: messages.id/);
   await store.close();
   await assert.rejects(store.ping(), /store is closed/);
+});
+
+test("sqlite in a thread: the store takes the thread started ahead and serves its file through it; a database that needs no thread stops it", async () => {
+  const ahead = startStoreThread();
+  const path = join(dir, "ahead.db");
+  const store = openStore(`sqlite:${path}`, dir, { started: ahead });
+  assert.equal(ahead.take(path, {}), undefined, "taken once, by the store");
+  await store.migrate();
+  const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["111"] });
+  await store.acceptIncoming({ message: { id: "ahead", text: "hi", fields: {}, connection }, dedupeWindowMs: 0 });
+  assert.equal((await store.getMessage("ahead"))?.text, "hi");
+  await store.close();
+  const file = new DatabaseSync(path);
+  assert.deepEqual({ ...file.prepare("select text from messages where id = 'ahead'").get() }, { text: "hi" }, "in the file the config named");
+  file.close();
+
+  const unused = startStoreThread();
+  const inMemory = openStore("sqlite::memory:", dir, { started: unused });
+  assert.equal(unused.take(path, {}), undefined, "discarded: a database in memory needs no thread");
+  await inMemory.close();
+  const refused = startStoreThread();
+  assert.throws(() => openStore("mysql://host/db", dir, { started: refused }), ConfigError);
+  assert.equal(refused.take(path, {}), undefined, "discarded when the URL is refused");
 });
 
 test("sqlite file: what was stored is there after the store is closed and opened again", async () => {
