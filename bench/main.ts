@@ -15,9 +15,10 @@ import { baseline, FakeKannel, FULL, inbound, latencyAtRate, outbound, QUICK, so
 import { SMPP_FULL, SMPP_QUICK, smpp } from "./smpp.ts";
 import { buildDist, startup } from "./startup.ts";
 import { steady } from "./steady.ts";
+import { storeFloor } from "./store-floor.ts";
 
 /** The scenarios of a full run, in the order they run; `--only` picks some of them. */
-export const SCENARIOS = ["startup", "baseline", "inbound", "fixed-rate", "steady", "outbound", "smpp"] as const;
+export const SCENARIOS = ["startup", "baseline", "store", "inbound", "fixed-rate", "steady", "outbound", "smpp"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -89,6 +90,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       const runs = (name: Scenario) => !options.only || options.only.includes(name);
       if (runs("startup")) results.startup = await startup(context, buildMs);
       if (runs("baseline")) results.baseline = await baseline(context);
+      if (runs("store")) results.storeFloor = storeFloor(context);
       if (runs("inbound")) results.inbound = await inbound(context);
       if (runs("fixed-rate")) results.fixedRate = await latencyAtRate(context);
       if (runs("steady")) results.steady = await steady(context);
