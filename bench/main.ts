@@ -114,6 +114,37 @@ export async function runBench(options: BenchOptions): Promise<number> {
   return 1;
 }
 
+/** The options as given on a command line (`npm run bench -- …` or `rapidsms bench …`), checked; throws saying what is wrong. */
+export function benchOptions(values: {
+  quick?: boolean;
+  soak?: boolean;
+  out?: string;
+  rate?: string;
+  synchronous?: string;
+  metrics?: string;
+  steadyRate?: string;
+  from?: string;
+  only?: string;
+}): BenchOptions {
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate: expected a positive number of messages per second, got ${values.rate}`);
+  const { synchronous } = values;
+  if (synchronous !== undefined && synchronous !== "full" && synchronous !== "normal")
+    throw new Error(`--synchronous: expected full or normal, got ${synchronous}`);
+  if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off")
+    throw new Error(`--metrics: expected on or off, got ${values.metrics}`);
+  const metrics = values.metrics === undefined ? undefined : values.metrics === "on";
+  const steadyRate = values.steadyRate === undefined ? undefined : Number(values.steadyRate);
+  if (steadyRate !== undefined && !(steadyRate > 0))
+    throw new Error(`--steady-rate: expected a positive number of messages per second, got ${values.steadyRate}`);
+  const { from } = values;
+  if (from !== undefined && from !== "dist" && from !== "sources") throw new Error(`--from: expected dist or sources, got ${from}`);
+  const only = values.only?.split(",").map((name) => name.trim());
+  const unknown = only?.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown?.length) throw new Error(`--only: unknown scenario ${unknown.join(", ")}; the scenarios are ${SCENARIOS.join(", ")}`);
+  return { ...values, rate, synchronous, metrics, steadyRate, from, only: only as Scenario[] | undefined };
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
@@ -128,21 +159,5 @@ if (import.meta.main) {
       only: { type: "string" },
     },
   });
-  const rate = values.rate === undefined ? undefined : Number(values.rate);
-  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate: expected a positive number of messages per second, got ${values.rate}`);
-  const { synchronous } = values;
-  if (synchronous !== undefined && synchronous !== "full" && synchronous !== "normal")
-    throw new Error(`--synchronous: expected full or normal, got ${synchronous}`);
-  if (values.metrics !== undefined && values.metrics !== "on" && values.metrics !== "off")
-    throw new Error(`--metrics: expected on or off, got ${values.metrics}`);
-  const metrics = values.metrics === undefined ? undefined : values.metrics === "on";
-  const steadyRate = values["steady-rate"] === undefined ? undefined : Number(values["steady-rate"]);
-  if (steadyRate !== undefined && !(steadyRate > 0))
-    throw new Error(`--steady-rate: expected a positive number of messages per second, got ${values["steady-rate"]}`);
-  const { from } = values;
-  if (from !== undefined && from !== "dist" && from !== "sources") throw new Error(`--from: expected dist or sources, got ${from}`);
-  const only = values.only?.split(",").map((name) => name.trim());
-  const unknown = only?.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
-  if (unknown?.length) throw new Error(`--only: unknown scenario ${unknown.join(", ")}; the scenarios are ${SCENARIOS.join(", ")}`);
-  process.exitCode = await runBench({ ...values, rate, synchronous, metrics, steadyRate, from, only: only as Scenario[] | undefined });
+  process.exitCode = await runBench(benchOptions({ ...values, steadyRate: values["steady-rate"] }));
 }

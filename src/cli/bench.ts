@@ -2,12 +2,22 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.ts";
 
+/** As commander gives them: the harness (bench/main.ts benchOptions) checks them, for npm run bench and this alike. */
 export interface BenchCommandOptions {
   quick?: boolean;
   soak?: boolean;
-  rate?: number;
+  rate?: string;
+  steadyRate?: string;
   out?: string;
-  synchronous?: "full" | "normal";
+  synchronous?: string;
+  metrics?: string;
+  from?: string;
+  only?: string;
+}
+
+interface Harness {
+  benchOptions(values: BenchCommandOptions): object;
+  runBench(options: object): Promise<number>;
 }
 
 /**
@@ -19,6 +29,12 @@ export async function runBenchCommand(options: BenchCommandOptions): Promise<voi
   if (!existsSync(fileURLToPath(harness))) {
     throw new ConfigError("rapidsms bench runs from a checkout of rapidsms-ts (git clone, npm install, npm run bench), not from the installed package");
   }
-  const { runBench } = (await import(harness.href)) as { runBench: (options: BenchCommandOptions) => Promise<number> };
-  process.exitCode = await runBench(options);
+  const { benchOptions, runBench } = (await import(harness.href)) as Harness;
+  let checked: object;
+  try {
+    checked = benchOptions(options);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  process.exitCode = await runBench(checked);
 }

@@ -17,12 +17,6 @@ function milliseconds(value: string): number {
   return n;
 }
 
-function rate(value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError("expected a positive number of messages per second");
-  return n;
-}
-
 /** Not a variadic option: `--to 111 hello` must leave `hello` as the text. */
 function identities(value: string, previous: string[] = []): string[] {
   return [
@@ -94,7 +88,12 @@ export function buildCli(): Command {
     .description("benchmark this checkout: the server on SQLite under load, replies to a fake Kannel, against a bare node:http baseline (docs/performance.md)")
     .option("--quick", "short runs for CI: fails only if a number is not sane, never on speed")
     .option("--soak", "only a long steady inbound run (10 minutes; 30 s with --quick) watching the server's RSS")
-    .option("--rate <n>", "msg/s of the fixed-rate run (default 1000; 500 with --quick) and of the soak (default 200)", rate)
+    .option("--rate <n>", "msg/s of the fixed-rate run (default 1000; 500 with --quick) and of the soak (default 200)")
+    .option("--steady-rate <n>", "msg/s of the steady light-load run (default 150)")
+    .option("--only <scenarios>", "run these scenarios alone, comma-separated: startup, baseline, store, inbound, fixed-rate, steady, outbound, smpp")
+    .option("--from <code>", "what the server runs: dist (the build, as users install it; the default) or sources")
+    .option("--synchronous <mode>", "the server's SQLite sync: full (the default, as npm start runs) or normal")
+    .option("--metrics <on|off>", "the server's metrics setting (default on)")
     .option("--out <path>", "where to write the JSON results (default bench/results/<time>.json)")
     .action(async (options) => (await import("./bench.ts")).runBenchCommand(options));
 
