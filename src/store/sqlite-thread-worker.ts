@@ -10,10 +10,8 @@ import type { Store } from "./store.ts";
  * On the main thread this module does nothing: it is imported there only so that Node has already
  * stripped its types (and put them in the compile cache) when the thread starts.
  */
-if (!isMainThread && workerData?.sqliteStorePath)
-  serve(openSqliteStore(workerData.sqliteStorePath as string, workerData.sqliteOptions as SqliteOptions), parentPort!);
-// Started ahead (startStoreThread): the first message names the database.
-else if (!isMainThread && workerData?.waitForDatabase)
+// The first message names the database: a thread may start before it is known (startStoreThread).
+if (!isMainThread && workerData?.rapidsmsStoreThread)
   parentPort!.once("message", (open: { sqliteStorePath: string; sqliteOptions: SqliteOptions }) =>
     serve(openSqliteStore(open.sqliteStorePath, open.sqliteOptions), parentPort!),
   );

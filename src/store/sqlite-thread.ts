@@ -44,11 +44,14 @@ export function storeThread(store: object): { worker(): Worker; health(): StoreT
 
 /** A store thread started before the database it will serve is known. */
 export interface StartedStoreThread {
-  /** The thread, for the store that serves `path` with `options`; once. */
-  take(path: string, options: SqliteOptions): Worker | undefined;
+  /** The thread, for the store that will name its database; once. */
+  take(): Worker | undefined;
   /** Stops it, if no store took it. */
   discard(): void;
 }
+
+/** A store thread: it serves the database its first message names (see sqlite-thread-worker.ts). */
+const newStoreThread = () => new Worker(WORKER_FILE, { workerData: { rapidsmsStoreThread: true } });
 
 /**
  * Starts a store thread before its database is known: it boots and loads its modules (most of a
@@ -56,13 +59,12 @@ export interface StartedStoreThread {
  * openSqliteStoreInThread gives it. `rapidsms start` calls this first thing.
  */
 export function startStoreThread(): StartedStoreThread {
-  let worker: Worker | undefined = new Worker(WORKER_FILE, { workerData: { waitForDatabase: true } });
+  let worker: Worker | undefined = newStoreThread();
   worker.unref();
   return {
-    take(path, options) {
+    take() {
       const taken = worker;
       worker = undefined;
-      taken?.postMessage({ sqliteStorePath: path, sqliteOptions: options });
       return taken;
     },
     discard() {
@@ -113,9 +115,9 @@ export function openSqliteStoreInThread(path: string, options: StoreThreadOption
     posted = new Set();
   };
   const start = () => {
-    const sqliteOptions: SqliteOptions = { synchronous: options.synchronous, tablePrefix: options.tablePrefix };
-    const started =
-      (restarts === 0 && options.started?.take(path, sqliteOptions)) || new Worker(WORKER_FILE, { workerData: { sqliteStorePath: path, sqliteOptions } });
+    const started = (restarts === 0 && options.started?.take()) || newStoreThread();
+    // Before any call: the thread opens the database this message names first.
+    started.postMessage({ sqliteStorePath: path, sqliteOptions: { synchronous: options.synchronous, tablePrefix: options.tablePrefix } });
     worker = started;
     // The thread keeps the process alive only while a call waits for it.
     if (pending.size === 0) started.unref();

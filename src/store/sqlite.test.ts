@@ -54,7 +54,7 @@ test("sqlite in a thread: the store takes the thread started ahead and serves it
   const ahead = startStoreThread();
   const path = join(dir, "ahead.db");
   const store = openStore(`sqlite:${path}`, dir, { started: ahead });
-  assert.equal(ahead.take(path, {}), undefined, "taken once, by the store");
+  assert.equal(ahead.take(), undefined, "taken once, by the store");
   await store.migrate();
   const [connection] = await store.lookupConnections({ backend: "kannel", identities: ["111"] });
   await store.acceptIncoming({ message: { id: "ahead", text: "hi", fields: {}, connection }, dedupeWindowMs: 0 });
@@ -66,11 +66,11 @@ test("sqlite in a thread: the store takes the thread started ahead and serves it
 
   const unused = startStoreThread();
   const inMemory = openStore("sqlite::memory:", dir, { started: unused });
-  assert.equal(unused.take(path, {}), undefined, "discarded: a database in memory needs no thread");
+  assert.equal(unused.take(), undefined, "discarded: a database in memory needs no thread");
   await inMemory.close();
   const refused = startStoreThread();
   assert.throws(() => openStore("mysql://host/db", dir, { started: refused }), ConfigError);
-  assert.equal(refused.take(path, {}), undefined, "discarded when the URL is refused");
+  assert.equal(refused.take(), undefined, "discarded when the URL is refused");
 });
 
 test("sqlite file: what was stored is there after the store is closed and opened again", async () => {
