@@ -51,7 +51,20 @@ export interface StartedStoreThread {
 }
 
 /** A store thread: it serves the database its first message names (see sqlite-thread-worker.ts). */
-const newStoreThread = () => new Worker(WORKER_FILE, { workerData: { rapidsmsStoreThread: true } });
+const storeWorker = () => new Worker(WORKER_FILE, { workerData: { rapidsmsStoreThread: true } });
+
+/** A store thread for a store that opens now. */
+function newStoreThread(): Worker {
+  // In a checkout, the thread's modules are loaded here (where they do nothing) first: with every
+  // one already stripped and the compile cache written before the thread starts, the thread needs
+  // no TypeScript stripper of its own (15 MiB). Built JavaScript needs neither. A thread started
+  // ahead (startStoreThread) cannot wait for this: it strips its own on a first start after a change.
+  if (SOURCES) {
+    loadNow(import.meta.url, "./sqlite-thread-worker");
+    module.flushCompileCache?.();
+  }
+  return storeWorker();
+}
 
 /**
  * Starts a store thread before its database is known: it boots and loads its modules (most of a
@@ -59,7 +72,7 @@ const newStoreThread = () => new Worker(WORKER_FILE, { workerData: { rapidsmsSto
  * openSqliteStoreInThread gives it. `rapidsms start` calls this first thing.
  */
 export function startStoreThread(): StartedStoreThread {
-  let worker: Worker | undefined = newStoreThread();
+  let worker: Worker | undefined = storeWorker();
   worker.unref();
   return {
     take() {
@@ -86,13 +99,6 @@ export function startStoreThread(): StartedStoreThread {
  * StoreUnavailableError and `onFatal` is called.
  */
 export function openSqliteStoreInThread(path: string, options: StoreThreadOptions = {}): Store {
-  // In a checkout, the thread's modules are loaded here (where they do nothing) first: with every
-  // one already stripped and the compile cache written before the thread starts, the thread needs
-  // no TypeScript stripper of its own (15 MiB). Built JavaScript needs neither.
-  if (SOURCES) {
-    loadNow(import.meta.url, "./sqlite-thread-worker");
-    module.flushCompileCache?.();
-  }
   const restartsPerMinute = options.restartsPerMinute ?? 5;
   const pending = new Map<number, Pending>();
   const recentRestarts: number[] = [];
