@@ -1,6 +1,7 @@
 import type { FastifyServerOptions } from "fastify";
 
 type SchemaController = NonNullable<FastifyServerOptions["schemaController"]>;
+type Compilers = NonNullable<SchemaController["compilersFactory"]>;
 
 const refuse = (what: string) => () => {
   throw new Error(`a route declared a JSON Schema ${what}: RapidSMS's routes validate their input with zod (see api-parse.ts) and serialise their own answers`);
@@ -13,7 +14,7 @@ const refuse = (what: string) => () => {
  */
 export const zodOnlySchemas: SchemaController = {
   compilersFactory: {
-    buildValidator: refuse("for its input") as unknown as NonNullable<SchemaController["compilersFactory"]>["buildValidator"],
-    buildSerializer: refuse("for its answer") as unknown as NonNullable<SchemaController["compilersFactory"]>["buildSerializer"],
+    buildValidator: refuse("for its input") as unknown as Compilers["buildValidator"],
+    buildSerializer: refuse("for its answer") as unknown as Compilers["buildSerializer"],
   },
 };
