@@ -102,3 +102,48 @@ test("a place is not handed out while a claim that may fill it is under way: nev
   answer([]);
   await stopped;
 });
+
+test("stop waits for a job handed in through a place reserved before it, and ends once that job does", async () => {
+  const { work } = loop([]);
+  work.start();
+  await settled();
+  const place = work.reserve();
+  assert.ok(place);
+  let stopped = false;
+  const stopping = work.stop({ timeoutMs: 60_000 }).then((finished) => {
+    stopped = true;
+    return finished;
+  });
+  await settled();
+  assert.equal(stopped, false, "a place is still reserved: its job may yet come");
+  assert.equal(work.reserve(), undefined, "a stopping loop reserves no more places");
+  let done = false;
+  const gated = gatedJob(() => (done = true));
+  place.run(gated.job);
+  await settled();
+  assert.equal(stopped, false, "the job handed in after stop was called is running");
+  gated.finish();
+  assert.equal(await stopping, true);
+  assert.equal(done, true, "stop resolved only after the job had finished");
+});
+
+test("stop does not wait for a reserved place that is given up", async () => {
+  const { work } = loop([]);
+  work.start();
+  await settled();
+  const place = work.reserve();
+  assert.ok(place);
+  const stopping = work.stop({ timeoutMs: 60_000 });
+  place.cancel();
+  assert.equal(await stopping, true);
+});
+
+test("stop gives up at its deadline on a place that is never used", async () => {
+  const { work } = loop([]);
+  work.start();
+  await settled();
+  assert.ok(work.reserve());
+  let deadlineRan = false;
+  assert.equal(await work.stop({ timeoutMs: 20, onDeadline: async () => void (deadlineRan = true) }), false);
+  assert.equal(deadlineRan, true);
+});

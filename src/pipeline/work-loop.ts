@@ -51,6 +51,8 @@ export class WorkLoop {
   private loop: Promise<void> | undefined;
   /** Aborted when stop() gives up waiting for the running jobs. */
   private abort = new AbortController();
+  /** Called when a job ends or a reserved place is used or given up: stop() looks again at what is under way. */
+  private readonly settled = new Set<() => void>();
 
   constructor(options: WorkLoopOptions) {
     this.options = options;
@@ -85,6 +87,7 @@ export class WorkLoop {
       if (!open) return false;
       open = false;
       this.reserved--;
+      this.notifySettled();
       return true;
     };
     return {
@@ -109,9 +112,10 @@ export class WorkLoop {
   }
 
   /**
-   * Stops claiming and waits for the running jobs, `timeoutMs` at most; then runs `onDeadline`,
-   * signals the jobs still running to stop, and returns without them. Resolves whether every job
-   * finished in time.
+   * Stops claiming and waits for the running jobs, and for those still to be handed in through
+   * places reserved before (a processed message's replies, for the send loop), `timeoutMs` at
+   * most; then runs `onDeadline`, signals the jobs still running to stop, and returns without
+   * them. Resolves whether every job finished in time.
    */
   async stop({ timeoutMs = Number.POSITIVE_INFINITY, onDeadline }: StopOptions = {}): Promise<boolean> {
     this.active = false;
@@ -121,7 +125,7 @@ export class WorkLoop {
     const deadline = new Promise<false>((resolve) => {
       if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const finished = await Promise.race([Promise.allSettled([...this.running]).then(() => true as const), deadline]);
+    const finished = await Promise.race([this.underWay(), deadline]);
     clearTimeout(timer);
     if (!finished) {
       await onDeadline?.();
@@ -129,6 +133,17 @@ export class WorkLoop {
     }
     this.abort = new AbortController();
     return finished;
+  }
+
+  /** Resolves when no job runs and no place is reserved. */
+  private async underWay(): Promise<true> {
+    while (this.running.size > 0 || this.reserved > 0) await new Promise<void>((resolve) => this.settled.add(resolve));
+    return true;
+  }
+
+  private notifySettled(): void {
+    for (const resolve of this.settled) resolve();
+    this.settled.clear();
   }
 
   private async run(): Promise<void> {
@@ -163,6 +178,7 @@ export class WorkLoop {
       .catch((error) => this.options.logger.error({ err: error, loop: this.options.name }, "a job failed; its work will be claimed again"))
       .finally(() => {
         this.running.delete(running);
+        this.notifySettled();
         if (!this.drained) this.nudge();
       });
     this.running.add(running);
