@@ -1,10 +1,5 @@
 import { GSM_BASIC_TABLE, GSM_ESCAPE, GSM_EXTENSION_TABLE } from "./gsm7.ts";
 
-/** The GSM 03.38 default alphabet (one septet each), as the characters it stands for. */
-const BASIC = new Set(GSM_BASIC_TABLE.filter((_, code) => code !== GSM_ESCAPE));
-/** The extension table: two septets each (an escape, then the character). */
-const EXTENSION = new Set(GSM_EXTENSION_TABLE.filter((char) => char !== undefined));
-
 export type SmsEncoding = "GSM-7" | "UCS-2";
 
 export interface SmsSize {
@@ -14,10 +9,30 @@ export interface SmsSize {
   segments: number;
 }
 
+/**
+ * Septets per character of the GSM 03.38 alphabet: one for the default table, two for the
+ * extension table (an escape, then the character).
+ */
+const SEPTETS = new Map<string, number>([
+  ...GSM_BASIC_TABLE.filter((_, code) => code !== GSM_ESCAPE).map((char) => [char, 1] as const),
+  ...GSM_EXTENSION_TABLE.filter((char) => char !== undefined).map((char) => [char, 2] as const),
+]);
+
 /** True when every character is in the GSM 03.38 alphabet or its extension table. */
 export function isGsm7(text: string): boolean {
-  for (const char of text) if (!BASIC.has(char) && !EXTENSION.has(char)) return false;
+  for (const char of text) if (!SEPTETS.has(char)) return false;
   return true;
+}
+
+/** The septets of a GSM-7 text, or undefined when a character is not in the alphabet. */
+function septetsOf(text: string): number | undefined {
+  let septets = 0;
+  for (const char of text) {
+    const cost = SEPTETS.get(char);
+    if (cost === undefined) return undefined;
+    septets += cost;
+  }
+  return septets;
 }
 
 /**
@@ -26,14 +41,16 @@ export function isGsm7(text: string): boolean {
  * sequence or a surrogate pair, as phones and SMSCs do.
  */
 export function smsSize(text: string): SmsSize {
-  const encoding: SmsEncoding = isGsm7(text) ? "GSM-7" : "UCS-2";
-  const costs = [...text].map((char) => (encoding === "GSM-7" ? (EXTENSION.has(char) ? 2 : 1) : char.length));
-  const units = costs.reduce((sum, cost) => sum + cost, 0);
-  const [single, part] = encoding === "GSM-7" ? [160, 153] : [70, 67];
+  // Every message sent asks this: one pass and no allocation for the common single part.
+  const septets = septetsOf(text);
+  const encoding: SmsEncoding = septets === undefined ? "UCS-2" : "GSM-7";
+  const units = septets ?? text.length;
+  const [single, part] = septets === undefined ? [70, 67] : [160, 153];
   if (units <= single) return { encoding, units, segments: 1 };
   let segments = 1;
   let used = 0;
-  for (const cost of costs) {
+  for (const char of text) {
+    const cost = septets === undefined ? char.length : SEPTETS.get(char)!;
     if (used + cost > part) {
       segments++;
       used = 0;
