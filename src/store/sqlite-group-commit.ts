@@ -1,9 +1,10 @@
-import type { Kysely, Transaction } from "kysely";
-import type { StoreDialect } from "./kysely/dialect.ts";
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { StoreDialect, WriteOptions } from "./kysely/dialect.ts";
 import type { Database } from "./schema.ts";
 
 interface PendingWrite {
   run: (trx: Transaction<Database>) => Promise<unknown>;
+  deferSync: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -13,17 +14,31 @@ interface PendingWrite {
  * commit), so a burst of requests costs one commit and one turn of the single connection, which
  * the workers share, instead of one each. If the shared transaction fails, each write is tried
  * alone, so that one cannot fail the others.
+ *
+ * With `syncs` (synchronous = FULL), a batch made only of writes that may defer their sync (see
+ * WriteOptions) commits under synchronous = NORMAL: the connection is held from the pragma to
+ * the pragma that restores FULL, so no other commit can run between them.
  */
-export function sqliteDialect(db: Kysely<Database>): StoreDialect {
+export function sqliteDialect(db: Kysely<Database>, { syncs = false }: { syncs?: boolean } = {}): StoreDialect {
   const pending: PendingWrite[] = [];
+  const together = (batch: PendingWrite[]) => async (trx: Transaction<Database>) => {
+    const done: unknown[] = [];
+    for (const write of batch) done.push(await write.run(trx));
+    return done;
+  };
   const commit = async () => {
     const batch = pending.splice(0);
     try {
-      const results = await db.transaction().execute(async (trx) => {
-        const done: unknown[] = [];
-        for (const write of batch) done.push(await write.run(trx));
-        return done;
-      });
+      const results = await (syncs && batch.every((write) => write.deferSync)
+        ? db.connection().execute(async (connection) => {
+            await sql`pragma synchronous = normal`.execute(connection);
+            try {
+              return await connection.transaction().execute(together(batch));
+            } finally {
+              await sql`pragma synchronous = full`.execute(connection);
+            }
+          })
+        : db.transaction().execute(together(batch)));
       for (const [i, write] of batch.entries()) write.resolve(results[i]);
     } catch {
       for (const write of batch) await db.transaction().execute(write.run).then(write.resolve, write.reject);
@@ -31,9 +46,9 @@ export function sqliteDialect(db: Kysely<Database>): StoreDialect {
   };
   return {
     name: "sqlite",
-    write: <T>(run: (trx: Transaction<Database>) => Promise<T>) =>
+    write: <T>(run: (trx: Transaction<Database>) => Promise<T>, options: WriteOptions = {}) =>
       new Promise<T>((resolve, reject) => {
-        pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
+        pending.push({ run, deferSync: options.deferSync ?? false, resolve: resolve as (value: unknown) => void, reject });
         if (pending.length === 1) setImmediate(() => void commit());
       }),
     lockForClaim: (query) => query,

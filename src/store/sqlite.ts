@@ -31,7 +31,12 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Kyse
     await close();
   };
   const db = new Kysely<Database>({ dialect: new NodeSqliteDialect({ database: adapted }) });
-  return new KyselyStore({ db, dialect: sqliteDialect, direct: directExecutor(adapted), naming: { tablePrefix: options.tablePrefix ?? "" } });
+  return new KyselyStore({
+    db,
+    dialect: (named) => sqliteDialect(named, { syncs: synchronous === "full" }),
+    direct: directExecutor(adapted),
+    naming: { tablePrefix: options.tablePrefix ?? "" },
+  });
 }
 
 /** SQLite runs DDL in transactions, which Kysely's adapter does not claim: with it, each migration is all or nothing. */

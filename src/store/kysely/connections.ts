@@ -24,26 +24,30 @@ export class Connections implements ConnectionStore {
     const backend = await this.getOrCreateBackend(backendName);
     const unique = [...new Set(identities.map(String))];
     const stamp = isoNow();
-    const rows = await this.ctx.dialect.write(async (trx) => {
-      const found: { id: number; identity: string; contact_id: number | null }[] = [];
-      // Five values a row: many identities take several statements.
-      for (const slice of slices(unique, 5, this.ctx.dialect)) {
-        await trx
-          .insertInto("connections")
-          .values(slice.map((identity) => ({ backend_id: backend.id, identity, contact_id: null, created_on: stamp, modified_on: stamp })))
-          .onConflict((oc) => oc.columns(["backend_id", "identity"]).doNothing())
-          .execute();
-        found.push(
-          ...(await trx
-            .selectFrom("connections")
-            .select(["id", "identity", "contact_id"])
-            .where("backend_id", "=", backend.id)
-            .where("identity", "in", slice)
-            .execute()),
-        );
-      }
-      return found;
-    });
+    const rows = await this.ctx.dialect.write(
+      async (trx) => {
+        const found: { id: number; identity: string; contact_id: number | null }[] = [];
+        // Five values a row: many identities take several statements.
+        for (const slice of slices(unique, 5, this.ctx.dialect)) {
+          await trx
+            .insertInto("connections")
+            .values(slice.map((identity) => ({ backend_id: backend.id, identity, contact_id: null, created_on: stamp, modified_on: stamp })))
+            .onConflict((oc) => oc.columns(["backend_id", "identity"]).doNothing())
+            .execute();
+          found.push(
+            ...(await trx
+              .selectFrom("connections")
+              .select(["id", "identity", "contact_id"])
+              .where("backend_id", "=", backend.id)
+              .where("identity", "in", slice)
+              .execute()),
+          );
+        }
+        return found;
+      },
+      // A connection lost to a power loss is inserted again by the next lookup; a message that names it syncs it.
+      { deferSync: true },
+    );
     const byIdentity = new Map(rows.map((r) => [r.identity, r]));
     return identities.map((raw) => {
       const row = byIdentity.get(String(raw));

@@ -5,10 +5,21 @@ import type { Database } from "../schema.ts";
  * What differs between the databases, in one place; every query outside it is the same Kysely
  * code for both.
  */
+export interface WriteOptions {
+  /**
+   * The write may reach the disk with the next commit that syncs instead of a sync of its own. Only
+   * for a write that is done again when it is found missing (a connection's row: every lookup
+   * inserts it if it is not there) and that nothing durable can depend on before a later write,
+   * whose sync then covers it too: the WAL is one file, written and synced in order. Lost only to
+   * a power loss or an OS crash, never to the process dying.
+   */
+  deferSync?: boolean;
+}
+
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
-  /** Runs a write in a transaction (on SQLite, in the group commit of its turn: see sqlite.ts). */
-  write<T>(run: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Runs a write in a transaction (on SQLite, in the group commit of its turn: see sqlite-group-commit.ts). */
+  write<T>(run: (trx: Transaction<Database>) => Promise<T>, options?: WriteOptions): Promise<T>;
   /** Locks the rows a claim selects so that concurrent claimers skip them; SQLite has one writer and needs nothing. */
   lockForClaim<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, table: string): SelectQueryBuilder<DB, TB, O>;
   /**
@@ -37,6 +48,7 @@ export interface StoreDialect {
 export function postgresDialect(db: Kysely<Database>, lockSpace = ""): StoreDialect {
   return {
     name: "postgres",
+    // deferSync is not taken: it would cost PostgreSQL a statement (synchronous_commit) where it saves a sync.
     write: (run) => db.transaction().execute(run),
     lockForClaim: (query, table) => query.forUpdate(table as never).skipLocked(),
     lockMessage: async (trx, id) => {
