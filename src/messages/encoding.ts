@@ -20,8 +20,7 @@ const SEPTETS = new Map<string, number>([
 
 /** True when every character is in the GSM 03.38 alphabet or its extension table. */
 export function isGsm7(text: string): boolean {
-  for (const char of text) if (!SEPTETS.has(char)) return false;
-  return true;
+  return septetsOf(text) !== undefined;
 }
 
 /** The septets of a GSM-7 text, or undefined when a character is not in the alphabet. */

@@ -26,19 +26,21 @@ export function sqliteDialect(db: Kysely<Database>, { syncs = false }: { syncs?:
     for (const write of batch) done.push(await write.run(trx));
     return done;
   };
+  /** Runs `run` in a transaction that commits under NORMAL, holding the connection until FULL is back. */
+  const withoutSync = <T>(run: (trx: Transaction<Database>) => Promise<T>) =>
+    db.connection().execute(async (connection) => {
+      await sql`pragma synchronous = normal`.execute(connection);
+      try {
+        return await connection.transaction().execute(run);
+      } finally {
+        await sql`pragma synchronous = full`.execute(connection);
+      }
+    });
   const commit = async () => {
     const batch = pending.splice(0);
     try {
-      const results = await (syncs && batch.every((write) => write.deferSync)
-        ? db.connection().execute(async (connection) => {
-            await sql`pragma synchronous = normal`.execute(connection);
-            try {
-              return await connection.transaction().execute(together(batch));
-            } finally {
-              await sql`pragma synchronous = full`.execute(connection);
-            }
-          })
-        : db.transaction().execute(together(batch)));
+      const deferrable = syncs && batch.every((write) => write.deferSync);
+      const results = await (deferrable ? withoutSync(together(batch)) : db.transaction().execute(together(batch)));
       for (const [i, write] of batch.entries()) write.resolve(results[i]);
     } catch {
       for (const write of batch) await db.transaction().execute(write.run).then(write.resolve, write.reject);

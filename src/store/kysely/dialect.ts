@@ -1,10 +1,6 @@
 import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from "kysely";
 import type { Database } from "../schema.ts";
 
-/**
- * What differs between the databases, in one place; every query outside it is the same Kysely
- * code for both.
- */
 export interface WriteOptions {
   /**
    * The write may reach the disk with the next commit that syncs instead of a sync of its own. Only
@@ -16,6 +12,10 @@ export interface WriteOptions {
   deferSync?: boolean;
 }
 
+/**
+ * What differs between the databases, in one place; every query outside it is the same Kysely
+ * code for both.
+ */
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
   /** Runs a write in a transaction (on SQLite, in the group commit of its turn: see sqlite-group-commit.ts). */
