@@ -34,7 +34,8 @@ interface Served {
 
 const open: Served[] = [];
 after(async () => {
-  for (const served of open) await served.close();
+  // A copy: each close takes its server out of `open`.
+  for (const served of [...open]) await served.close();
 });
 
 /** A system on an in-memory store with the message tester and a few backends, and its server. */
@@ -470,17 +471,28 @@ describe("tester event streams", () => {
   });
 });
 
-/** Opens a raw connection, writes `head`, then a byte every `everyMs`; resolves with what the server answered when it closed. */
+/**
+ * Opens a raw connection, writes `head`, then a byte every `everyMs` until the server answers;
+ * resolves with what the server answered when it closed. A byte written after the server closed
+ * would make it reset the connection (ECONNRESET here), so the drip stops at the first answer.
+ */
 async function slowClient(port: number, head: string, everyMs: number): Promise<string> {
   const socket = connect(port, "127.0.0.1");
   await once(socket, "connect");
   socket.write(head);
   const drip = setInterval(() => socket.writable && socket.write("a"), everyMs);
   let answer = "";
-  socket.on("data", (chunk) => (answer += chunk));
+  socket.on("data", (chunk) => {
+    clearInterval(drip);
+    answer += chunk;
+  });
   socket.on("error", () => {});
-  await once(socket, "close");
-  clearInterval(drip);
+  try {
+    // Not events.once: it would reject on a reset, which still ends with what was answered before it.
+    await new Promise((resolve) => socket.once("close", resolve));
+  } finally {
+    clearInterval(drip);
+  }
   return answer;
 }
 
