@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { Gauge, Registry } from "prom-client";
 import { asPromMetric, type HistogramChild, LabelledCounter, LabelledHistogram } from "./series.ts";
 import type { QueueDepth } from "../store/store.ts";
 import type { QueueJobCount } from "../queue/queue.ts";
@@ -73,11 +73,28 @@ export interface PrometheusMetricsOptions {
   processMetrics?: boolean;
 }
 
-/** The metrics of one system, in a registry of its own (never prom-client's global one). */
+/** What a scrape needs of prom-client: a registry of its own with the gauges read at scrape time. */
+interface Exposition {
+  registry: Registry;
+  inboundQueued: Gauge;
+  inboundOldest: Gauge;
+  transmissionsDue: Gauge;
+  oldestDue: Gauge;
+  queueJobs: Gauge<"queue" | "state">;
+  sourceUp: Gauge<"source">;
+}
+
+/**
+ * The metrics of one system, in a registry of its own (never prom-client's global one). The hot
+ * paths count into series of RapidSMS's own (series.ts); prom-client, which formats them with the
+ * gauges and the process metrics, is loaded at the first scrape. It and the OpenTelemetry API it
+ * imports are some 90 modules, a tenth of a start's loading, for a server that may never be scraped.
+ */
 export class PrometheusMetrics implements Metrics {
   readonly enabled = true;
-  readonly registry = new Registry();
+  private readonly options: PrometheusMetricsOptions;
   private sources: MetricSources | undefined;
+  private exposition: Promise<Exposition> | undefined;
   private readonly inboundTotal: LabelledCounter;
   private readonly processedTotal: LabelledCounter;
   private readonly sendsTotal: LabelledCounter;
@@ -85,103 +102,90 @@ export class PrometheusMetrics implements Metrics {
   private readonly gatewaySeconds: LabelledHistogram;
   private readonly reportsTotal: LabelledCounter;
   private readonly storeSeconds: LabelledHistogram;
-  private readonly inboundQueued: Gauge;
-  private readonly inboundOldest: Gauge;
-  private readonly transmissionsDue: Gauge;
-  private readonly oldestDue: Gauge;
-  private readonly queueJobs: Gauge<"queue" | "state">;
-  private readonly sourceUp: Gauge<"source">;
 
   constructor(options: PrometheusMetricsOptions) {
-    const registers = [this.registry];
-    this.registry.setDefaultLabels({ role: options.role });
+    this.options = options;
+    this.inboundTotal = new LabelledCounter({
+      name: "rapidsms_inbound_requests_total",
+      help: "Inbound messages and requests to the backends' views, by backend and outcome (accepted, duplicate, invalid, refused)",
+      labelNames: ["backend", "outcome"],
+    });
+    this.processedTotal = new LabelledCounter({
+      name: "rapidsms_messages_processed_total",
+      help: "Inbound messages processed by the apps, by status: R done, retry (failed, to be tried again), E given up",
+      labelNames: ["status"],
+    });
+    this.sendsTotal = new LabelledCounter({
+      name: "rapidsms_sends_total",
+      help: "Send attempts of transmissions, by backend and outcome (sent, retry, failed, opted_out)",
+      labelNames: ["backend", "outcome"],
+    });
+    this.sendLatency = new LabelledHistogram({
+      name: "rapidsms_send_latency_seconds",
+      help: "From a transmission's claim by a sender to its outcome being recorded (waiting its turn, the gateway, the store)",
+      labelNames: ["backend"],
+      buckets: SEND_LATENCY_BUCKETS,
+    });
+    this.gatewaySeconds = new LabelledHistogram({
+      name: "rapidsms_gateway_answer_seconds",
+      help: "How long a backend's send call took to answer (success, failure or timeout), once per call",
+      labelNames: ["backend"],
+      buckets: GATEWAY_BUCKETS,
+    });
+    this.reportsTotal = new LabelledCounter({
+      name: "rapidsms_delivery_reports_total",
+      help: "Delivery reports received, by backend and status (D, E, S; unmatched; kept until the send's answer names its id)",
+      labelNames: ["backend", "status"],
+    });
+    this.storeSeconds = new LabelledHistogram({
+      name: "rapidsms_store_call_seconds",
+      help: "Store calls' latency, by store method",
+      labelNames: ["method"],
+      buckets: STORE_BUCKETS,
+    });
+  }
+
+  private async expose(): Promise<Exposition> {
+    const { collectDefaultMetrics, Gauge, Registry } = await import("prom-client");
+    const registry = new Registry();
+    const registers = [registry];
+    registry.setDefaultLabels({ role: this.options.role });
     // The event-loop lag is sampled by a timer: at prom-client's default of every 10 ms, it was nine
     // in ten of an idle server's wake-ups. Every 100 ms still shows the stalls worth an alert.
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
-    const own = <T extends LabelledCounter | LabelledHistogram>(series: T): T => {
-      this.registry.registerMetric(asPromMetric(series));
-      return series;
+    if (this.options.processMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+    for (const series of [this.inboundTotal, this.processedTotal, this.sendsTotal, this.sendLatency, this.gatewaySeconds, this.reportsTotal, this.storeSeconds])
+      registry.registerMetric(asPromMetric(series));
+    return {
+      registry,
+      inboundQueued: new Gauge({ name: "rapidsms_inbound_queued", help: "Inbound messages accepted and not yet processed (read at scrape)", registers }),
+      inboundOldest: new Gauge({
+        name: "rapidsms_inbound_oldest_seconds",
+        help: "Age of the oldest inbound message accepted and not yet processed; 0 when there is none",
+        registers,
+      }),
+      transmissionsDue: new Gauge({
+        name: "rapidsms_transmissions_due",
+        help: "Outbound transmissions due now: queued and due, or claimed by a worker whose lease ran out (read at scrape)",
+        registers,
+      }),
+      oldestDue: new Gauge({
+        name: "rapidsms_transmissions_oldest_due_seconds",
+        help: "How long the transmission due the longest has been due; 0 when none is",
+        registers,
+      }),
+      queueJobs: new Gauge({
+        name: "rapidsms_queue_jobs",
+        help: "The queue's own counts by queue and state: BullMQ's waiting, active, delayed, failed; the embedded queue's places active and free in this process",
+        labelNames: ["queue", "state"],
+        registers,
+      }),
+      sourceUp: new Gauge({
+        name: "rapidsms_metrics_source_up",
+        help: "1 when the scrape read this source (store, queue) in time, else 0 (its gauges are NaN then)",
+        labelNames: ["source"],
+        registers,
+      }),
     };
-    this.inboundTotal = own(
-      new LabelledCounter({
-        name: "rapidsms_inbound_requests_total",
-        help: "Inbound messages and requests to the backends' views, by backend and outcome (accepted, duplicate, invalid, refused)",
-        labelNames: ["backend", "outcome"],
-      }),
-    );
-    this.processedTotal = own(
-      new LabelledCounter({
-        name: "rapidsms_messages_processed_total",
-        help: "Inbound messages processed by the apps, by status: R done, retry (failed, to be tried again), E given up",
-        labelNames: ["status"],
-      }),
-    );
-    this.sendsTotal = own(
-      new LabelledCounter({
-        name: "rapidsms_sends_total",
-        help: "Send attempts of transmissions, by backend and outcome (sent, retry, failed, opted_out)",
-        labelNames: ["backend", "outcome"],
-      }),
-    );
-    this.sendLatency = own(
-      new LabelledHistogram({
-        name: "rapidsms_send_latency_seconds",
-        help: "From a transmission's claim by a sender to its outcome being recorded (waiting its turn, the gateway, the store)",
-        labelNames: ["backend"],
-        buckets: SEND_LATENCY_BUCKETS,
-      }),
-    );
-    this.gatewaySeconds = own(
-      new LabelledHistogram({
-        name: "rapidsms_gateway_answer_seconds",
-        help: "How long a backend's send call took to answer (success, failure or timeout), once per call",
-        labelNames: ["backend"],
-        buckets: GATEWAY_BUCKETS,
-      }),
-    );
-    this.reportsTotal = own(
-      new LabelledCounter({
-        name: "rapidsms_delivery_reports_total",
-        help: "Delivery reports received, by backend and status (D, E, S; unmatched; kept until the send's answer names its id)",
-        labelNames: ["backend", "status"],
-      }),
-    );
-    this.storeSeconds = own(
-      new LabelledHistogram({
-        name: "rapidsms_store_call_seconds",
-        help: "Store calls' latency, by store method",
-        labelNames: ["method"],
-        buckets: STORE_BUCKETS,
-      }),
-    );
-    this.inboundQueued = new Gauge({ name: "rapidsms_inbound_queued", help: "Inbound messages accepted and not yet processed (read at scrape)", registers });
-    this.inboundOldest = new Gauge({
-      name: "rapidsms_inbound_oldest_seconds",
-      help: "Age of the oldest inbound message accepted and not yet processed; 0 when there is none",
-      registers,
-    });
-    this.transmissionsDue = new Gauge({
-      name: "rapidsms_transmissions_due",
-      help: "Outbound transmissions due now: queued and due, or claimed by a worker whose lease ran out (read at scrape)",
-      registers,
-    });
-    this.oldestDue = new Gauge({
-      name: "rapidsms_transmissions_oldest_due_seconds",
-      help: "How long the transmission due the longest has been due; 0 when none is",
-      registers,
-    });
-    this.queueJobs = new Gauge({
-      name: "rapidsms_queue_jobs",
-      help: "The queue's own counts by queue and state: BullMQ's waiting, active, delayed, failed; the embedded queue's places active and free in this process",
-      labelNames: ["queue", "state"],
-      registers,
-    });
-    this.sourceUp = new Gauge({
-      name: "rapidsms_metrics_source_up",
-      help: "1 when the scrape read this source (store, queue) in time, else 0 (its gauges are NaN then)",
-      labelNames: ["source"],
-      registers,
-    });
   }
 
   inbound(backend: string, outcome: InboundOutcome): void {
@@ -215,12 +219,14 @@ export class PrometheusMetrics implements Metrics {
   }
 
   async render(timeoutMs = DEFAULT_SCRAPE_TIMEOUT_MS): Promise<{ contentType: string; body: string }> {
-    await this.readSources(timeoutMs);
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    this.exposition ??= this.expose();
+    const exposition = await this.exposition;
+    await this.readSources(exposition, timeoutMs);
+    return { contentType: exposition.registry.contentType, body: await exposition.registry.metrics() };
   }
 
   /** Both sources at once, each within the deadline: a store or Redis that hangs must not hang the scrape. */
-  private async readSources(timeoutMs: number): Promise<void> {
+  private async readSources(gauges: Exposition, timeoutMs: number): Promise<void> {
     const sources = this.sources;
     if (!sources) return;
     let timer: NodeJS.Timeout | undefined;
@@ -230,24 +236,25 @@ export class PrometheusMetrics implements Metrics {
     const inTime = <T>(read: () => Promise<T>) => Promise.race([read().catch(() => "late" as const), late]);
     const [depth, jobs] = await Promise.all([inTime(() => sources.queueDepth()), sources.queueJobs ? inTime(sources.queueJobs) : undefined]);
     clearTimeout(timer);
+    const { inboundQueued, inboundOldest, transmissionsDue, oldestDue, queueJobs, sourceUp } = gauges;
     if (depth === "late") {
-      this.sourceUp.labels("store").set(0);
-      for (const gauge of [this.inboundQueued, this.inboundOldest, this.transmissionsDue, this.oldestDue]) gauge.set(Number.NaN);
+      sourceUp.labels("store").set(0);
+      for (const gauge of [inboundQueued, inboundOldest, transmissionsDue, oldestDue]) gauge.set(Number.NaN);
     } else {
-      this.sourceUp.labels("store").set(1);
-      this.inboundQueued.set(depth.inboundQueued);
-      this.inboundOldest.set(depth.inboundOldestSeconds);
-      this.transmissionsDue.set(depth.transmissionsDue);
-      this.oldestDue.set(depth.oldestDueSeconds);
+      sourceUp.labels("store").set(1);
+      inboundQueued.set(depth.inboundQueued);
+      inboundOldest.set(depth.inboundOldestSeconds);
+      transmissionsDue.set(depth.transmissionsDue);
+      oldestDue.set(depth.oldestDueSeconds);
     }
     if (jobs === undefined) return;
-    this.queueJobs.reset();
+    queueJobs.reset();
     if (jobs === "late") {
-      this.sourceUp.labels("queue").set(0);
+      sourceUp.labels("queue").set(0);
       return;
     }
-    this.sourceUp.labels("queue").set(1);
-    for (const { queue, state, count } of jobs) this.queueJobs.labels(queue, state).set(count);
+    sourceUp.labels("queue").set(1);
+    for (const { queue, state, count } of jobs) queueJobs.labels(queue, state).set(count);
   }
 }
 

@@ -4,16 +4,19 @@ import type { Executor } from "./prepared.ts";
 
 /**
  * Kysely's SqliteDialect expects a better-sqlite3-shaped database; this adapts `node:sqlite` to it.
- * Statements are cached: Kysely compiles the same SQL again and again on hot paths.
+ * Statements are cached: Kysely compiles the same SQL again and again on hot paths. `onCommit` is
+ * called after each statement that commits (a COMMIT, or a write outside a transaction).
  */
-export function kyselyDatabase(db: DatabaseSync): SqliteDatabase {
+export function kyselyDatabase(db: DatabaseSync, { onCommit }: { onCommit?: () => void } = {}): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
+  // A write run outside a transaction is committed, and so is a transaction its COMMIT ends.
+  const afterRun = onCommit && (() => db.isTransaction || onCommit());
   return {
     close: () => db.close(),
     prepare(sql) {
       let statement = cache.get(sql);
       if (!statement) {
-        statement = adapt(db.prepare(sql));
+        statement = adapt(db.prepare(sql), afterRun);
         if (cache.size > 500) cache.clear();
         cache.set(sql, statement);
       }
@@ -38,12 +41,18 @@ export function directExecutor(db: SqliteDatabase): Executor {
   };
 }
 
-function adapt(statement: StatementSync): SqliteStatement {
+function adapt(statement: StatementSync, afterRun?: () => void): SqliteStatement {
   const reader = statement.columns().length > 0;
   return {
     reader,
     all: (parameters) => statement.all(...(parameters as SqlParameter[])),
-    run: (parameters) => statement.run(...(parameters as SqlParameter[])),
+    run: afterRun
+      ? (parameters) => {
+          const result = statement.run(...(parameters as SqlParameter[]));
+          afterRun();
+          return result;
+        }
+      : (parameters) => statement.run(...(parameters as SqlParameter[])),
     iterate: (parameters) => statement.iterate(...(parameters as SqlParameter[])),
   };
 }

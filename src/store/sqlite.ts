@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { Kysely, SqliteAdapter, SqliteDialect } from "kysely";
 import { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
-import { startCheckpointer } from "./sqlite-checkpointer.ts";
+import { lazyCheckpointer } from "./sqlite-checkpointer.ts";
 import { sqliteDialect } from "./sqlite-group-commit.ts";
 import { directExecutor, kyselyDatabase } from "./sqlite-dialect.ts";
 import { SQLITE_SYNCHRONOUS, type SqliteOptions } from "./sqlite-options.ts";
@@ -19,12 +19,12 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Kyse
   if (!SQLITE_SYNCHRONOUS.includes(synchronous)) throw new TypeError(`synchronous must be one of ${SQLITE_SYNCHRONOUS.join(", ")}`);
   const database = new DatabaseSync(path);
   database.exec(`pragma journal_mode = wal; pragma synchronous = ${synchronous}; pragma foreign_keys = on; pragma busy_timeout = 5000;`);
-  // Checkpoints run in a worker thread; the writer's own, at 40 MB of WAL, are only a backstop.
+  // Checkpoints run in a worker thread while there are writes; the writer's own, at 40 MB of WAL, are only a backstop.
   if (file) database.exec("pragma wal_autocheckpoint = 10000; pragma journal_size_limit = 67108864;");
   const checkpointer = file
-    ? startCheckpointer(path, (error) => process.emitWarning(`the SQLite checkpoint thread stopped (${error.message}); the writer checkpoints alone`))
+    ? lazyCheckpointer(path, (error) => process.emitWarning(`the SQLite checkpoint thread stopped (${error.message}); the writer checkpoints alone`))
     : undefined;
-  const adapted = kyselyDatabase(database);
+  const adapted = kyselyDatabase(database, { onCommit: checkpointer?.committed });
   const close = adapted.close.bind(adapted);
   adapted.close = async () => {
     await checkpointer?.stop();
