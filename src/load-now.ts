@@ -10,3 +10,9 @@ import { createRequire } from "node:module";
 export function loadNow<T>(from: string, path: string): T {
   return createRequire(from)(`${path}${from.endsWith(".ts") ? ".ts" : ".js"}`) as T;
 }
+
+/** `loadNow`, once: the module when the returned function is first called, the same module after. */
+export function loadLater<T>(from: string, path: string): () => T {
+  let loaded: T | undefined;
+  return () => (loaded ??= loadNow<T>(from, path));
+}

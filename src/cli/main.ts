@@ -42,7 +42,11 @@ export function buildCli(): Command {
     .addOption(new Option("--role <role>", "web: HTTP only; worker: processing and sending only; all: both").choices(["web", "worker", "all"]).default("all"))
     .option("--shutdown-timeout <ms>", "how long stopping waits for work under way before giving it back to other workers (default 30000)", milliseconds)
     .option("--metrics-port <n>", "with --role worker: serve /metrics and /healthz on this port (0: any free one, logged)", port)
-    .action(async (options) => (await import("./start.ts")).runStart({ ...program.opts(), ...options }));
+    .action(async (options) => {
+      // The store thread boots (some 50 ms of Node's own) while the rest of the start loads.
+      const storeThread = (await import("../store/sqlite-thread.ts")).startStoreThread();
+      return (await import("./start.ts")).runStart({ ...program.opts(), ...options }, storeThread);
+    });
 
   program
     .command("send")

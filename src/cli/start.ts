@@ -6,7 +6,7 @@ import { configSecrets, createLogger } from "../logger.ts";
 import { ConfigError } from "../errors.ts";
 import type { Role, System } from "../system.ts";
 import { openSystemStore } from "../system-store.ts";
-import { startStoreThread } from "../store/sqlite-thread.ts";
+import { type StartedStoreThread, startStoreThread } from "../store/sqlite-thread.ts";
 import type { ResolvedConfig } from "../config/config.ts";
 
 export interface StartOptions {
@@ -25,15 +25,14 @@ export interface StartOptions {
  * requests, finishes the work under way (for the shutdown timeout at most: what is still running
  * then is given back for other workers) and closes the queue and the store.
  */
-export async function runStart(options: StartOptions): Promise<void> {
+export async function runStart(options: StartOptions, storeThread: StartedStoreThread = startStoreThread()): Promise<void> {
   const role = options.role ?? "all";
-  if (options.metricsPort !== undefined && role !== "worker")
-    throw new ConfigError(`--metrics-port is for --role worker: a ${role} process serves /metrics on its --port`);
-  // The store thread boots and loads its modules while this one reads the config; a config whose
-  // database is not a SQLite file stops it again.
-  const storeThread = startStoreThread();
+  // The store thread (started by the caller, or here) boots and loads its modules while this one
+  // reads the config; a config whose database is not a SQLite file stops it again.
   let config: ResolvedConfig;
   try {
+    if (options.metricsPort !== undefined && role !== "worker")
+      throw new ConfigError(`--metrics-port is for --role worker: a ${role} process serves /metrics on its --port`);
     config = await loadConfig({ configPath: options.config, overrides: { port: options.port, host: options.host } });
   } catch (error) {
     storeThread.discard();

@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ConnectionRef, ContactRecord, Page } from "../store/store.ts";
 import type { System } from "../system.ts";
-import { contactBody, contactsQuery, groupBody, groupChange, idParams, membersBody, pageQuery } from "./api-contacts-schemas.ts";
 import { parse } from "./api-parse.ts";
+import { loadLater } from "../load-now.ts";
+
+// Built by the first request that needs them: zod schemas cost a start several ms to build.
+const schemas = loadLater<typeof import("./api-contacts-schemas.ts")>(import.meta.url, "./api-contacts-schemas");
 
 /** `/api/contacts` and `/api/groups`: create, read, change and delete, listed in pages by id. */
 export function contactRoutes(api: FastifyInstance, system: System): void {
@@ -24,46 +27,46 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
   };
 
   api.get("/contacts", async (request, reply) => {
-    const query = parse(contactsQuery, request.query, reply);
+    const query = parse(schemas().contactsQuery, request.query, reply);
     if (!query) return reply;
     return contactPage(await store.listContacts(query));
   });
 
   api.post("/contacts", async (request, reply) => {
-    const body = parse(contactBody, request.body, reply);
+    const body = parse(schemas().contactBody, request.body, reply);
     if (!body || refuseConnections(reply, body.connections)) return reply;
     const created = await store.createContact(body);
     return reply.code(201).header("location", `/api/contacts/${created.id}`).send(created);
   });
 
   api.get("/contacts/:id", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
+    const params = parse(schemas().idParams, request.params, reply);
     if (!params) return reply;
     return (await store.getContact(params.id)) ?? noContact(reply, params.id);
   });
 
   api.patch("/contacts/:id", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
-    const body = params && parse(contactBody, request.body, reply);
+    const params = parse(schemas().idParams, request.params, reply);
+    const body = params && parse(schemas().contactBody, request.body, reply);
     if (!params || !body || refuseConnections(reply, body.connections)) return reply;
     return (await store.updateContact({ id: params.id, ...body })) ?? noContact(reply, params.id);
   });
 
   api.delete("/contacts/:id", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
+    const params = parse(schemas().idParams, request.params, reply);
     if (!params) return reply;
     return (await store.deleteContact(params.id)) ? reply.code(204).send() : noContact(reply, params.id);
   });
 
   api.get("/groups", async (request, reply) => {
-    const query = parse(pageQuery, request.query, reply);
+    const query = parse(schemas().pageQuery, request.query, reply);
     if (!query) return reply;
     const page = await store.listGroups(query);
     return { groups: page.items, total: page.total, next: page.next };
   });
 
   api.post("/groups", async (request, reply) => {
-    const body = parse(groupBody, request.body, reply);
+    const body = parse(schemas().groupBody, request.body, reply);
     if (!body) return reply;
     const created = await store.createGroup(body);
     if (!created) return reply.code(409).send({ error: `a group named "${body.name}" exists: choose another name, or change that group` });
@@ -71,14 +74,14 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
   });
 
   api.get("/groups/:id", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
+    const params = parse(schemas().idParams, request.params, reply);
     if (!params) return reply;
     return (await store.getGroup({ id: params.id })) ?? noGroup(reply, params.id);
   });
 
   api.patch("/groups/:id", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
-    const body = params && parse(groupChange, request.body, reply);
+    const params = parse(schemas().idParams, request.params, reply);
+    const body = params && parse(schemas().groupChange, request.body, reply);
     if (!params || !body) return reply;
     const changed = await store.updateGroup({ id: params.id, ...body });
     if (changed === "conflict") return reply.code(409).send({ error: `a group named "${body.name}" exists: choose another name` });
@@ -86,22 +89,22 @@ export function contactRoutes(api: FastifyInstance, system: System): void {
   });
 
   api.delete("/groups/:id", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
+    const params = parse(schemas().idParams, request.params, reply);
     if (!params) return reply;
     return (await store.deleteGroup(params.id)) ? reply.code(204).send() : noGroup(reply, params.id);
   });
 
   api.get("/groups/:id/members", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
-    const query = params && parse(pageQuery, request.query, reply);
+    const params = parse(schemas().idParams, request.params, reply);
+    const query = params && parse(schemas().pageQuery, request.query, reply);
     if (!params || !query) return reply;
     if (!(await store.getGroup({ id: params.id }))) return noGroup(reply, params.id);
     return contactPage(await store.listContacts({ ...query, group: params.id }));
   });
 
   api.post("/groups/:id/members", async (request, reply) => {
-    const params = parse(idParams, request.params, reply);
-    const body = params && parse(membersBody, request.body, reply);
+    const params = parse(schemas().idParams, request.params, reply);
+    const body = params && parse(schemas().membersBody, request.body, reply);
     if (!params || !body) return reply;
     return (await store.changeGroupMembers({ group: params.id, ...body })) ?? noGroup(reply, params.id);
   });

@@ -3,8 +3,11 @@ import type { FastifyInstance } from "fastify";
 import type { MessageQuery, MessageRecord, MessageStats, Store, TransmissionRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
 import { parse } from "./api-parse.ts";
-import { exportMessagesQuery, MAX_STATS_WINDOW_MS, statsQuery, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
+import { loadLater } from "../load-now.ts";
 import { csvRow } from "./csv.ts";
+
+// Built by the first request that needs them: zod schemas cost a start several ms to build.
+const schemas = loadLater<typeof import("./api-schemas.ts")>(import.meta.url, "./api-schemas");
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /**
@@ -64,7 +67,7 @@ export function messageLogRoutes(api: FastifyInstance, system: System): void {
   };
 
   api.get("/messages/stats", async (request, reply) => {
-    const query = parse(statsQuery, request.query, reply);
+    const query = parse(schemas().statsQuery, request.query, reply);
     if (!query) return reply;
     const asked = query.until ?? new Date().toISOString();
     const askedSince = query.since ?? new Date(Date.parse(asked) - DAY_MS).toISOString();
@@ -72,7 +75,7 @@ export function messageLogRoutes(api: FastifyInstance, system: System): void {
       return reply
         .code(400)
         .send({ error: "invalid request: until: must be later than since", issues: [{ path: "until", message: "must be later than since" }] });
-    if (Date.parse(asked) - Date.parse(askedSince) > MAX_STATS_WINDOW_MS) {
+    if (Date.parse(asked) - Date.parse(askedSince) > schemas().MAX_STATS_WINDOW_MS) {
       const message = "the window is at most 7 days: move since closer to until";
       return reply.code(400).send({ error: `invalid request: since: ${message}`, issues: [{ path: "since", message }] });
     }
@@ -85,7 +88,7 @@ export function messageLogRoutes(api: FastifyInstance, system: System): void {
   });
 
   api.get("/messages.csv", async (request, reply) => {
-    const query = parse(exportMessagesQuery, request.query, reply);
+    const query = parse(schemas().exportMessagesQuery, request.query, reply);
     if (!query) return reply;
     const { limit, ...filters } = query;
     const stamp = new Date().toISOString().slice(0, 19).replaceAll(":", "-");
@@ -109,7 +112,7 @@ async function* csvChunks(store: Store, filters: Omit<MessageQuery, "limit" | "b
   while (left > 0) {
     const size = Math.min(EXPORT_PAGE, left);
     // Each statement of a bounded search reads a bounded part of the log; the store serves others between them.
-    const { messages: page, scannedTo } = await store.searchMessages({ ...filters, before, limit: size, scanLimit: TEXT_SCAN_LIMIT });
+    const { messages: page, scannedTo } = await store.searchMessages({ ...filters, before, limit: size, scanLimit: schemas().TEXT_SCAN_LIMIT });
     let chunk = "";
     for (const message of page) {
       if (message.recipients.total <= message.transmissions.length) {

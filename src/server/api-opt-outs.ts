@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ConnectionRef, OptOutRecord } from "../store/store.ts";
 import type { System } from "../system.ts";
-import { optOutBody, optOutsQuery } from "./api-opt-outs-schemas.ts";
 import { parse } from "./api-parse.ts";
+import { loadLater } from "../load-now.ts";
+
+// Built by the first request that needs them: zod schemas cost a start several ms to build.
+const schemas = loadLater<typeof import("./api-opt-outs-schemas.ts")>(import.meta.url, "./api-opt-outs-schemas");
 
 /**
  * `/api/opt-outs`: who asked to get no more messages. `GET`, `PUT` (opt out, source `api`) and
@@ -30,7 +33,7 @@ export function optOutRoutes(api: FastifyInstance, system: System): void {
     reply.code(404).send({ error: `${identity} on ${backend} is not opted out`, backend, identity, optedOut: false });
 
   api.get("/opt-outs", async (request, reply) => {
-    const query = parse(optOutsQuery, request.query, reply);
+    const query = parse(schemas().optOutsQuery, request.query, reply);
     if (!query) return reply;
     const notInstalled = query.backend === undefined ? undefined : pipeline.notInstalled(query.backend);
     if (notInstalled) return reply.code(400).send({ error: `invalid request: backend: ${notInstalled}`, issues: [{ path: "backend", message: notInstalled }] });
@@ -47,7 +50,7 @@ export function optOutRoutes(api: FastifyInstance, system: System): void {
 
   api.put("/opt-outs/:backend/:identity", async (request, reply) => {
     const ref = connection(reply, request.params);
-    const body = ref && parse(optOutBody, request.body, reply);
+    const body = ref && parse(schemas().optOutBody, request.body, reply);
     if (!ref || !body) return reply;
     const { created, record } = await store.optOut({ ...ref, source: "api", detail: body.reason ?? "" });
     return reply.code(created ? 201 : 200).send(answer(record));

@@ -8,11 +8,14 @@ import { optOutRoutes } from "./api-opt-outs.ts";
 import { cancelRoute, scheduledAt } from "./api-scheduled.ts";
 import { messageLogRoutes } from "./api-message-log.ts";
 import { parse } from "./api-parse.ts";
-import { listMessagesQuery, messageDetailQuery, sendMessageBody, TEXT_SCAN_LIMIT } from "./api-schemas.ts";
 import { protect, sendJsonRefusal, type AccessPolicy } from "./access.ts";
 import { jsonErrors } from "./errors.ts";
-import { openApiDocument } from "./openapi.ts";
 import { shownForward } from "./webhook-view.ts";
+import { loadLater } from "../load-now.ts";
+
+// Built by the first request that needs them: zod schemas cost a start several ms to build.
+const schemas = loadLater<typeof import("./api-schemas.ts")>(import.meta.url, "./api-schemas");
+const openApi = loadLater<typeof import("./openapi.ts")>(import.meta.url, "./openapi");
 
 /**
  * `/api`, mounted under that prefix: queue messages, read their status, transmissions and
@@ -26,7 +29,7 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     api.addHook("onSend", async (_request, reply) => void reply.headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" }));
 
     api.post("/messages", async (request, reply) => {
-      const body = parse(sendMessageBody, request.body, reply);
+      const body = parse(schemas().sendMessageBody, request.body, reply);
       if (!body) return reply;
       if (body.group !== undefined) return broadcast(reply, { group: body.group, backend: body.backend, text: body.text, sendAt: body.sendAt });
       const refusal = body.eventUrl === undefined ? undefined : system.pipeline.eventUrlRefusal(body.eventUrl);
@@ -83,12 +86,14 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     messageLogRoutes(api, system);
 
     api.get<{ Params: { id: string } }>("/messages/:id", async (request, reply) => {
-      const query = parse(messageDetailQuery, request.query, reply);
+      const query = parse(schemas().messageDetailQuery, request.query, reply);
       if (!query) return reply;
       const record = await system.store.getMessageDetail({ id: request.params.id, ...query });
       if (!record) return reply.code(404).send({ error: `no message with id ${request.params.id}` });
       const replies =
-        record.direction === "I" ? (await system.store.searchMessages({ inResponseTo: record.id, limit: 20, scanLimit: TEXT_SCAN_LIMIT })).messages : [];
+        record.direction === "I"
+          ? (await system.store.searchMessages({ inResponseTo: record.id, limit: 20, scanLimit: schemas().TEXT_SCAN_LIMIT })).messages
+          : [];
       return {
         ...summary(record),
         fields: record.fields,
@@ -102,13 +107,13 @@ export function apiPlugin(system: System, policy: AccessPolicy): FastifyPluginAs
     cancelRoute(api, system);
 
     api.get("/messages", async (request, reply) => {
-      const query = parse(listMessagesQuery, request.query, reply);
+      const query = parse(schemas().listMessagesQuery, request.query, reply);
       if (!query) return reply;
       const { messages: records, scannedTo } = await system.store.searchMessages({
         ...query,
         status: query.status as MessageRecord["status"],
         limit: query.limit + 1,
-        scanLimit: TEXT_SCAN_LIMIT,
+        scanLimit: schemas().TEXT_SCAN_LIMIT,
       });
       const page = records.slice(0, query.limit);
       // A text search that stopped at its scan limit goes on from where it stopped.
@@ -122,8 +127,8 @@ const REFUSAL_STATUS: Record<BroadcastRefusal["refused"], number> = { "no such g
 /** The OpenAPI document, open to anyone: it describes the API and holds nothing of its data. */
 export function openApiRoute(app: FastifyInstance): void {
   // Built when first asked for: it is a fifth of the server's build, and most servers are never asked.
-  let document: ReturnType<typeof openApiDocument> | undefined;
-  app.get("/api/openapi.json", async () => (document ??= openApiDocument()));
+  let document: ReturnType<ReturnType<typeof openApi>["openApiDocument"]> | undefined;
+  app.get("/api/openapi.json", async () => (document ??= openApi().openApiDocument()));
 }
 
 /** A message as the API lists it: its first 20 recipients (`recipients` counts them all). */
