@@ -1,5 +1,5 @@
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../test/support/free-port.ts";
@@ -66,14 +66,55 @@ export function memoryMiB(pid: number, field: "VmRSS" | "VmHWM"): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
+/** A process's CPU by kind of thread, in ms: its main thread, its Node worker threads (the store's), V8's helpers (the GC's), the rest. */
+export interface ThreadsCpuMs {
+  main: number;
+  workers: number;
+  v8: number;
+  /** Every other thread (libuv's pool, the inspector's), and threads that ended within the window. */
+  other: number;
+}
+
+/** CPU so far of each thread of `pid` by the name Node and V8 give it (`/proc/<pid>/task/<tid>/comm`). */
+function threadsCpuMs(pid: number): Omit<ThreadsCpuMs, "other"> {
+  const kinds = { main: 0, workers: 0, v8: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let comm: string;
+    let stat: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // It ended meanwhile: its CPU shows in the process's total, so in "other".
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    if (tid === String(pid)) kinds.main += ms;
+    else if (comm === "WorkerThread") kinds.workers += ms;
+    else if (comm.startsWith("V8Worker")) kinds.v8 += ms;
+  }
+  return kinds;
+}
+
 /** A CPU-time and peak-memory reading window over one process. */
 export function meter(pid: number) {
   const cpu0 = cpuMs(pid);
+  const threads0 = threadsCpuMs(pid);
   const wall0 = now();
   return () => {
     const cpu = cpuMs(pid) - cpu0;
-    return { cpuMs: cpu, cores: cpu / (now() - wall0), peakRssMiB: memoryMiB(pid, "VmHWM") };
+    const threads1 = threadsCpuMs(pid);
+    const main = threads1.main - threads0.main;
+    const workers = threads1.workers - threads0.workers;
+    const v8 = threads1.v8 - threads0.v8;
+    const threads: ThreadsCpuMs = { main, workers, v8, other: Math.max(0, cpu - main - workers - v8) };
+    return { cpuMs: cpu, threads, cores: cpu / (now() - wall0), peakRssMiB: memoryMiB(pid, "VmHWM") };
   };
+}
+
+/** `threads` per message. */
+export function perMessage(threads: ThreadsCpuMs, messages: number): ThreadsCpuMs {
+  return { main: threads.main / messages, workers: threads.workers / messages, v8: threads.v8 / messages, other: threads.other / messages };
 }
 
 /** A bench child started with `fork`: it reports `{ port }` over IPC once it listens. */

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { BaselineResult, FixedRateResult, InboundResult, OutboundResult, SoakResult } from "./scenarios.ts";
+import type { ThreadsCpuMs } from "./processes.ts";
 import type { SmppResult } from "./smpp.ts";
 import type { Spread, StartupResult } from "./startup.ts";
 import type { SteadyResult } from "./steady.ts";
@@ -44,6 +45,13 @@ type Row = [scenario: string, metric: string, value: string, ratio: string];
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : String(n));
 const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : String(n));
+/** Where the CPU per message went: the main thread, the store's (Node worker threads), V8's GC helpers, the rest. */
+const byThread = (t: ThreadsCpuMs): Row => [
+  "",
+  "  of it: main / store thread / V8 helpers / other (ms)",
+  [t.main, t.workers, t.v8, t.other].map((n) => n.toFixed(3)).join(" / "),
+  "",
+];
 const pct = (n: number) => `${(n * 100).toFixed(2)} %`;
 const ratio = (value: number, base: number | undefined) => (base === undefined || !Number.isFinite(value / base) ? "" : `${(value / base).toFixed(2)}×`);
 
@@ -115,6 +123,7 @@ export function table(results: Results): string {
       ["", "end-to-end p50 / p99 (ms)", i.endToEndMs ? `${ms(i.endToEndMs.p50)} / ${ms(i.endToEndMs.p99)}` : "n/a (wrk)", ""],
       ["", "errors", pct(i.errorRate), ""],
       ["", "CPU per message (ms)", ms(i.cpuMsPerMessage), ratio(i.cpuMsPerMessage, b?.cpuMsPerRequest)],
+      byThread(i.cpuMsPerMessageByThread),
       ["", "server / load generator CPU (cores)", `${i.serverCores.toFixed(2)} / ${i.loadgenCores.toFixed(2)}`, ""],
       ["", "peak RSS (MiB)", int(i.peakRssMiB), ratio(i.peakRssMiB, b?.peakRssMiB)],
     );
@@ -150,6 +159,7 @@ export function table(results: Results): string {
       ...(st.sustained ? [] : [["", "not sustained: stopped 2 s behind", "", ""] as Row]),
       ["", `idle cost (server CPU ms per s, ${st.idleSeconds} s of no load)`, ms(st.idleCpuMsPerSec), ""],
       ["", "CPU per message (ms)", ms(st.cpuMsPerMessage), ratio(st.cpuMsPerMessage, st.helloCpuMsPerRequest)],
+      byThread(st.cpuMsPerMessageByThread),
       ["", `node:http hello world at ${int(st.rate)} req/s, CPU per request (ms)`, ms(st.helloCpuMsPerRequest), "1.00×"],
       ["", "server CPU (cores)", st.serverCores.toFixed(3), ""],
       ["", "200 latency p50 / p99 / max (ms)", `${ms(st.latencyMs.p50)} / ${ms(st.latencyMs.p99)} / ${ms(st.latencyMs.max)}`, ""],

@@ -1,7 +1,19 @@
 import type { ChildProcess } from "node:child_process";
 import { Pool } from "undici";
 import { closedLoop, fixedRate, helloPath, inboundPath, type LoadResult } from "./load.ts";
-import { forkChild, memoryMiB, meter, now, type ServerChild, type ServerCode, type ServerOptions, sleep, startServer } from "./processes.ts";
+import {
+  forkChild,
+  memoryMiB,
+  meter,
+  now,
+  perMessage,
+  type ServerChild,
+  type ServerCode,
+  type ServerOptions,
+  sleep,
+  startServer,
+  type ThreadsCpuMs,
+} from "./processes.ts";
 import { summarize, type Summary } from "./report.ts";
 
 export interface Settings {
@@ -252,6 +264,8 @@ export interface InboundResult {
   endToEndMs?: Summary;
   errorRate: number;
   cpuMsPerMessage: number;
+  /** `cpuMsPerMessage` by kind of thread. */
+  cpuMsPerMessageByThread: ThreadsCpuMs;
   serverCores: number;
   loadgenCores: number;
   peakRssMiB: number;
@@ -288,6 +302,7 @@ export function inbound(context: Context): Promise<InboundResult> {
       ...(load.generator === "wrk" ? {} : { endToEndMs: endToEnd(load, arrivals) }),
       errorRate: errorRate(load),
       cpuMsPerMessage: used.cpuMs / load.ok,
+      cpuMsPerMessageByThread: perMessage(used.threads, load.ok),
       serverCores: used.cores,
       loadgenCores: load.loadgenCores,
       peakRssMiB: used.peakRssMiB,

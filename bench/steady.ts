@@ -3,7 +3,7 @@
  * CPU costs on an ordinary day, when most of the time no message arrives at all.
  */
 import { fixedRate, helloPath, inboundPath } from "./load.ts";
-import { forkChild, memoryMiB, meter, now, sleep } from "./processes.ts";
+import { forkChild, memoryMiB, meter, now, perMessage, sleep, type ThreadsCpuMs } from "./processes.ts";
 import type { Summary } from "./report.ts";
 import { type Context, endToEnd, errorRate, perSecond, withServer } from "./scenarios.ts";
 
@@ -20,6 +20,8 @@ export interface SteadyResult {
   errorRate: number;
   /** The server's CPU from the first request to the last reply, per accepted message. */
   cpuMsPerMessage: number;
+  /** `cpuMsPerMessage` by kind of thread. */
+  cpuMsPerMessageByThread: ThreadsCpuMs;
   serverCores: number;
   latencyMs: Summary;
   endToEndMs: Summary;
@@ -75,6 +77,7 @@ export async function steady(context: Context): Promise<SteadyResult> {
       delivered: arrivals.size,
       errorRate: errorRate(load),
       cpuMsPerMessage: used.cpuMs / load.ok,
+      cpuMsPerMessageByThread: perMessage(used.threads, load.ok),
       serverCores: used.cores,
       latencyMs: load.latencyMs,
       endToEndMs: endToEnd(load, arrivals),
