@@ -38,7 +38,7 @@ export interface CheckpointerOptions {
   startAfterCommits?: number;
   /** How often the thread checkpoints; default 500 ms. */
   everyMs?: number;
-  /** Turns in a row with nothing new in the WAL after which the thread ends; default 60 (30 s). */
+  /** Turns in a row with no commit and the WAL all copied, after which the thread ends; default 60 (30 s). */
   idleTurns?: number;
 }
 
@@ -56,7 +56,7 @@ export interface Checkpointer {
  * middle of whichever commit crossed the threshold. PASSIVE checkpoints never block the writer.
  *
  * The thread runs only while there are writes to copy: it starts once the writer has committed
- * `startAfterCommits` times, and ends after `idleTurns` turns without a new frame in the WAL. An
+ * `startAfterCommits` times, and ends after `idleTurns` turns with no commit and nothing left to copy. An
  * idle store has no thread (a Node environment, about 10 MiB, and two wake-ups a second), and a
  * start does not boot one while the server is loading.
  */
