@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import module, { createRequire } from "node:module";
 
 /**
  * Loads a module of this package synchronously when a caller first needs it, so that a process
@@ -15,4 +15,14 @@ export function loadNow<T>(from: string, path: string): T {
 export function loadLater<T>(from: string, path: string): () => T {
   let loaded: T | undefined;
   return () => (loaded ??= loadNow<T>(from, path));
+}
+
+/**
+ * Writes what V8 compiled so far to Node's compile cache (when the CLI turned it on), `afterMs`
+ * from now. Node writes it only when a thread ends cleanly: a server that was killed (kill -9,
+ * the OOM killer, a supervisor's timeout) would otherwise start cold every time, twice as slowly
+ * from a checkout's TypeScript. Unchanged entries are not written again (some 0.3 ms).
+ */
+export function keepCompiledCode(afterMs = 1_000): void {
+  setTimeout(() => module.flushCompileCache?.(), afterMs).unref();
 }

@@ -301,6 +301,41 @@ describe("rapidsms CLI", { concurrency: 4 }, () => {
     const [version] = readdirSync(join(temp, "node-compile-cache"));
     assert.ok(readdirSync(join(temp, "node-compile-cache", version)).length > 10, "the CLI's modules are in the cache");
   });
+
+  test("a server killed with SIGKILL has kept what both its threads compiled in the compile cache, as a stopped one does", async () => {
+    const { NODE_COMPILE_CACHE: _, ...rest } = env;
+    const cached = (temp: string) => {
+      try {
+        return readdirSync(join(temp, "node-compile-cache"), { recursive: true }).length;
+      } catch {
+        return 0;
+      }
+    };
+    const serve = async (temp: string) => {
+      const child = spawn(node, [bin, "start", "--port", "0"], {
+        cwd: project(),
+        env: { ...rest, TMPDIR: temp, LOG_LEVEL: "info" },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      children.add(child);
+      for await (const line of createInterface({ input: child.stdout! })) if (line.includes("RapidSMS listening")) break;
+      return child;
+    };
+    const stoppedTemp = mkdtempSync(join(root, "tmp-"));
+    const stopped = await serve(stoppedTemp);
+    stopped.kill("SIGTERM");
+    assert.equal((await once(stopped, "close"))[0], 0);
+    const expected = cached(stoppedTemp);
+    assert.ok(expected > 10, "a stopped server wrote its cache");
+
+    const killedTemp = mkdtempSync(join(root, "tmp-"));
+    const killed = await serve(killedTemp);
+    const deadline = Date.now() + 15_000;
+    while (cached(killedTemp) < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    killed.kill("SIGKILL");
+    await once(killed, "close");
+    assert.equal(cached(killedTemp), expected, "the killed server's cache holds as many entries as the stopped one's");
+  });
 });
 
 describe("rapidsms send --group on PostgreSQL", { skip: POSTGRES_MISSING }, () => {

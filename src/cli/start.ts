@@ -4,6 +4,7 @@ import { loadConfig } from "../config/load.ts";
 import { redactUrl } from "../store/open.ts";
 import { configSecrets, createLogger } from "../logger.ts";
 import { ConfigError } from "../errors.ts";
+import { keepCompiledCode } from "../load-now.ts";
 import type { Role, System } from "../system.ts";
 import { openSystemStore } from "../system-store.ts";
 import { type StartedStoreThread, startStoreThread } from "../store/sqlite-thread.ts";
@@ -70,6 +71,7 @@ export async function runStart(options: StartOptions, storeThread: StartedStoreT
     logger.info(context, `RapidSMS listening on http://${config.host}:${listening}${role === "worker" ? " (a worker: /metrics and /healthz only)" : ""}`);
   }
   if (role === "worker") logger.info(context, `RapidSMS worker running: processing and sending${server ? "" : ", no HTTP server"}`);
+  keepCompiledCode();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,5 +1,6 @@
 import { isMainThread, parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { openSqliteStore, type SqliteOptions } from "./sqlite.ts";
+import { keepCompiledCode } from "../load-now.ts";
 import type { Kysely } from "kysely";
 import { SqlSessions } from "./app-data/sessions.ts";
 import { type Answer, type Call, type Method, SQL_METHODS, type SqlMethod } from "./sqlite-thread-protocol.ts";
@@ -12,9 +13,10 @@ import type { Store } from "./store.ts";
  */
 // The first message names the database: a thread may start before it is known (startStoreThread).
 if (!isMainThread && workerData?.rapidsmsStoreThread)
-  parentPort!.once("message", (open: { sqliteStorePath: string; sqliteOptions: SqliteOptions }) =>
-    serve(openSqliteStore(open.sqliteStorePath, open.sqliteOptions), parentPort!),
-  );
+  parentPort!.once("message", (open: { sqliteStorePath: string; sqliteOptions: SqliteOptions }) => {
+    serve(openSqliteStore(open.sqliteStorePath, open.sqliteOptions), parentPort!);
+    keepCompiledCode();
+  });
 
 function serve(store: Store, port: MessagePort): void {
   let answers: Answer[] = [];
