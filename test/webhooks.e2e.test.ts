@@ -91,9 +91,15 @@ test("through `rapidsms start`: an inbound message is forwarded signed after the
   assert.equal(inbound.status, 200);
   const listed = (await (await api("/api/messages?direction=I")).json()) as { messages: { id: string }[] };
   const messageId = listed.messages[0].id;
-  await eventually("a failed first POST, seen in the message's forwards", async () => Number((await detail(messageId)).forwards[0]?.attempts ?? 0) >= 1);
-  const waiting = (await detail(messageId)).forwards[0];
-  assert.equal(waiting.status, "Q");
+  // An attempt is counted when it is claimed (status P), so wait for one that has ended: back in Q.
+  let waiting: Record<string, unknown> | undefined;
+  await eventually("a failed first POST, seen in the message's forwards", async () => {
+    const forward = (await detail(messageId)).forwards[0];
+    if (forward?.status !== "Q" || Number(forward.attempts ?? 0) < 1) return false;
+    waiting = forward;
+    return true;
+  });
+  assert.ok(waiting);
   assert.match(String(waiting.error), /no answer from http:\/\/127\.0\.0\.1:\d+\/hook: .*will retry/);
   assert.equal(JSON.stringify(await detail(messageId)).includes(SECRET), false, "the secret is in no answer of the API");
 
@@ -157,6 +163,8 @@ test("through `rapidsms start`: an inbound message is forwarded signed after the
       ["status", outboundId, "+255700000010", "delivered"],
     ],
   );
+  // The receiver has the third POST before the server has recorded its answer.
+  await eventually("every forward recorded as sent", async () => (await detail(outboundId)).forwards.every((f) => f.status === "S"));
   const shown = (await detail(outboundId)).forwards;
   assert.deepEqual(
     shown.map((f) => [f.kind, f.url, f.status]),

@@ -74,11 +74,11 @@ test("the checkpoint thread copies the WAL into the database file, ends once the
 
 test("a checkpoint thread stays up while commits keep coming, however few frames each adds", async () => {
   const { path, db, write } = walFile("busy.db");
-  // 300 ms without a commit would end it; the writes below come every 5 ms for 1.5 s.
-  const checkpointer = lazyCheckpointer(path, (error) => assert.fail(error), { startAfterCommits: 1, everyMs: 10, idleTurns: 30 });
+  // 600 ms without a commit would end it; the writes below come every 5 ms for 2 s.
+  const checkpointer = lazyCheckpointer(path, (error) => assert.fail(error), { startAfterCommits: 1, everyMs: 10, idleTurns: 60 });
   try {
     checkpointer.committed();
-    const end = Date.now() + 1_500;
+    const end = Date.now() + 2_000;
     for (let writes = 1; Date.now() < end; writes++) {
       write(1);
       await sleep(5);

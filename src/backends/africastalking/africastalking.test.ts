@@ -263,7 +263,7 @@ describe("Africa's Talking USSD (POST /backend/<name>/ussd/)", () => {
       backends: {
         at: {
           engine: AfricasTalkingBackend,
-          options: { username: "clinic", apiKey: API_KEY, inboundToken: TOKEN, ussdDeadlineMs: 300, ussdTimeoutText: "Too slow, sorry." },
+          options: { username: "clinic", apiKey: API_KEY, inboundToken: TOKEN, ussdDeadlineMs: 1_000, ussdTimeoutText: "Too slow, sorry." },
         },
       },
     });
@@ -305,10 +305,10 @@ describe("Africa's Talking USSD (POST /backend/<name>/ussd/)", () => {
   });
 
   test("past ussdDeadlineMs the user reads END with ussdTimeoutText; the late reply is recorded as failed, never sent", async () => {
-    slow.ms = 700;
+    slow.ms = 1_800;
     const answer = await step("ATUid_slow", "slow", "+254711000012");
     assert.equal(answer.body, "END Too slow, sorry.");
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await new Promise((resolve) => setTimeout(resolve, 1_900));
     await t.idle();
     const [reply] = await t.store.listMessages({ direction: "O", identity: "+254711000012", limit: 1 });
     assert.equal(reply.text, "done at last");
@@ -317,14 +317,14 @@ describe("Africa's Talking USSD (POST /backend/<name>/ussd/)", () => {
   });
 
   test("a burst of 600 slow steps: one process takes 512 at once, the others are answered END at once and not stored", async () => {
-    slow.ms = 1_500;
+    slow.ms = 2_500;
     const before = (await t.store.listMessages({ direction: "I", limit: 10_000 })).length;
     const answers = await Promise.all(Array.from({ length: 600 }, (_, i) => step(`ATUid_burst_${i}`, "slow", `+2547120${String(i).padStart(5, "0")}`)));
     assert.ok(answers.every((a) => a.body === "END Too slow, sorry."));
     const stored = (await t.store.listMessages({ direction: "I", limit: 10_000 })).length - before;
     assert.equal(stored, 512);
     slow.ms = 0;
-    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await new Promise((resolve) => setTimeout(resolve, 2_600));
     await t.idle();
   });
 

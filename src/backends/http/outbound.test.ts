@@ -183,7 +183,8 @@ describe("http engine: failures", () => {
   });
 
   test("a gateway that does not answer within timeoutMs is a retryable MessageSendingError", async () => {
-    const { backend } = await httpBackend({ timeoutMs: 100 });
+    // Long enough that the gateway (in this process) has read the request before the client gives up.
+    const { backend } = await httpBackend({ timeoutMs: 1_000 });
     gateway.answer = () => "hang";
     const error = await sendError(backend, ["778"]);
     assert.equal(error.retryable, true);
