@@ -4,7 +4,7 @@
 // tester's page, script and style) are copied beside their modules; the store thread's module
 // becomes one file with what it imports (see below).
 import { execFileSync } from "node:child_process";
-import { cpSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
@@ -22,6 +22,36 @@ for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) 
   const from = join(entry.parentPath, entry.name);
   cpSync(from, join(dist, relative(src, from)));
   copied++;
+}
+
+// zod is 95 modules; a start resolves, reads and evaluates each of them on the main thread before
+// the config can be checked, about 25 ms, where one file of it loads in 10. So dist/ imports zod
+// from dist/vendor/zod.js, zod's own code bundled by esbuild (it is ES modules, so the bundle keeps
+// them at top level, where the compile cache sees them). The declarations still name "zod", which
+// stays a dependency; schemas from a project's own zod mix with these (zod 4's instanceof checks
+// traits, not classes).
+const vendoredZod = join(dist, "vendor/zod.js");
+buildSync({
+  stdin: { contents: 'export * from "zod"; export { z, default } from "zod";', resolveDir: root, sourcefile: "zod-entry.js" },
+  outfile: vendoredZod,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  legalComments: "eof",
+  logLevel: "warning",
+});
+let zodImports = 0;
+for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith(".js") || join(entry.parentPath, entry.name) === vendoredZod) continue;
+  const file = join(entry.parentPath, entry.name);
+  const code = readFileSync(file, "utf8");
+  const specifier = `./${relative(entry.parentPath, vendoredZod)}`.replace(/^\.\/\.\.\//, "../");
+  const rewritten = code.replace(/(\bfrom\s*)"zod"/g, (_, from) => {
+    zodImports++;
+    return `${from}"${specifier}"`;
+  });
+  if (rewritten !== code) writeFileSync(file, rewritten);
 }
 
 // The SQLite store thread imports some 300 modules (most of them Kysely's); a thread started on
@@ -42,4 +72,4 @@ const bundled = buildSync({
   logLevel: "warning",
 });
 const inputs = Object.keys(bundled.metafile.inputs).length;
-process.stdout.write(`build: dist/ written (${copied} assets copied; the store thread's ${inputs} modules in one file)\n`);
+process.stdout.write(`build: dist/ written (${copied} assets copied; zod in one file for ${zodImports} imports; the store thread's ${inputs} modules in one file)\n`);

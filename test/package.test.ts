@@ -2,7 +2,7 @@
 // its own, then imported, type-checked and started there on Node 22 and Node 24.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -57,6 +57,17 @@ describe("the package installed from its tarball into a fresh project", { timeou
     assert.ok(files.includes("package/dist/index.js") && files.includes("package/dist/index.d.ts"));
     assert.ok(files.includes("package/dist/backends/message-tester/page.html"), "the tester's assets are built in");
     assert.equal(files.filter((file) => /\.test\.|\.contract\./.test(file)).length, 0);
+  });
+
+  test("the installed build loads zod as one file: no module of it imports zod's 95", () => {
+    const built = join(project, "node_modules/rapidsms-ts/dist");
+    const modules = readdirSync(built, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".js"));
+    const importing = modules.filter((file) => /\bfrom\s*["']zod["']/.test(readFileSync(join(built, file), "utf8")));
+    assert.deepEqual(importing, []);
+    assert.ok(
+      modules.some((file) => readFileSync(join(built, file), "utf8").includes('from "../vendor/zod.js"')),
+      "the config's schemas import the bundled zod",
+    );
   });
 
   test("npm install prints no warning", () => {
