@@ -24,32 +24,39 @@ for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) 
   copied++;
 }
 
-// zod is 95 modules; a start resolves, reads and evaluates each of them on the main thread before
-// the config can be checked, about 25 ms, where one file of it loads in 10. So dist/ imports zod
-// from dist/vendor/zod.js, zod's own code bundled by esbuild (it is ES modules, so the bundle keeps
-// them at top level, where the compile cache sees them). The declarations still name "zod", which
-// stays a dependency; schemas from a project's own zod mix with these (zod 4's instanceof checks
-// traits, not classes).
-const vendoredZod = join(dist, "vendor/zod.js");
-buildSync({
-  stdin: { contents: 'export * from "zod"; export { z, default } from "zod";', resolveDir: root, sourcefile: "zod-entry.js" },
-  outfile: vendoredZod,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node22",
-  legalComments: "eof",
-  logLevel: "warning",
-});
-let zodImports = 0;
+// zod is 95 modules and uuid 20; a start resolves, reads and links each of them on the main thread,
+// which costs more than their code: zod takes about 25 ms, one file of it 10, uuid 11 ms against 6.
+// So dist/ imports them from dist/vendor/<name>.js, their own code bundled by esbuild (they are ES
+// modules, so the bundle keeps them at top level, where the compile cache sees them). The
+// declarations still name the packages, which stay dependencies; schemas from a project's own zod
+// mix with these (zod 4's instanceof checks traits, not classes).
+const VENDORED = {
+  zod: 'export * from "zod"; export { z, default } from "zod";',
+  uuid: 'export * from "uuid";',
+};
+const vendored = new Map(Object.keys(VENDORED).map((name) => [name, join(dist, `vendor/${name}.js`)]));
+for (const [name, contents] of Object.entries(VENDORED)) {
+  buildSync({
+    stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.js` },
+    outfile: vendored.get(name),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    legalComments: "eof",
+    logLevel: "warning",
+  });
+}
+const bare = new RegExp(`(\\bfrom\\s*)"(${Object.keys(VENDORED).join("|")})"`, "g");
+let vendoredImports = 0;
 for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
-  if (!entry.isFile() || !entry.name.endsWith(".js") || join(entry.parentPath, entry.name) === vendoredZod) continue;
   const file = join(entry.parentPath, entry.name);
+  if (!entry.isFile() || !entry.name.endsWith(".js") || entry.parentPath === join(dist, "vendor")) continue;
   const code = readFileSync(file, "utf8");
-  const specifier = `./${relative(entry.parentPath, vendoredZod)}`.replace(/^\.\/\.\.\//, "../");
-  const rewritten = code.replace(/(\bfrom\s*)"zod"/g, (_, from) => {
-    zodImports++;
-    return `${from}"${specifier}"`;
+  const rewritten = code.replace(bare, (_, from, name) => {
+    vendoredImports++;
+    const path = relative(entry.parentPath, vendored.get(name));
+    return `${from}"${path.startsWith(".") ? path : `./${path}`}"`;
   });
   if (rewritten !== code) writeFileSync(file, rewritten);
 }
@@ -72,4 +79,4 @@ const bundled = buildSync({
   logLevel: "warning",
 });
 const inputs = Object.keys(bundled.metafile.inputs).length;
-process.stdout.write(`build: dist/ written (${copied} assets copied; zod in one file for ${zodImports} imports; the store thread's ${inputs} modules in one file)\n`);
+process.stdout.write(`build: dist/ written (${copied} assets copied; zod and uuid in one file each for ${vendoredImports} imports; the store thread's ${inputs} modules in one file)\n`);

@@ -59,14 +59,18 @@ describe("the package installed from its tarball into a fresh project", { timeou
     assert.equal(files.filter((file) => /\.test\.|\.contract\./.test(file)).length, 0);
   });
 
-  test("the installed build loads zod as one file: no module of it imports zod's 95", () => {
+  test("the installed build loads zod and uuid as one file each: no module of it imports their 95 and 20", () => {
     const built = join(project, "node_modules/rapidsms-ts/dist");
     const modules = readdirSync(built, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".js"));
-    const importing = modules.filter((file) => /\bfrom\s*["']zod["']/.test(readFileSync(join(built, file), "utf8")));
+    const importing = modules.filter((file) => /\bfrom\s*["'](zod|uuid)["']/.test(readFileSync(join(built, file), "utf8")));
     assert.deepEqual(importing, []);
     assert.ok(
       modules.some((file) => readFileSync(join(built, file), "utf8").includes('from "../vendor/zod.js"')),
       "the config's schemas import the bundled zod",
+    );
+    assert.ok(
+      modules.some((file) => readFileSync(join(built, file), "utf8").includes('from "../vendor/uuid.js"')),
+      "message ids come from the bundled uuid",
     );
   });
 
