@@ -5,7 +5,7 @@
 // becomes one file with what it imports (see below).
 import { execFileSync } from "node:child_process";
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 
@@ -28,14 +28,16 @@ for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) 
 // which costs more than their code: zod takes about 25 ms, one file of it 10, uuid 11 ms against 6.
 // So dist/ imports them from dist/vendor/<name>.js, their own code bundled by esbuild (they are ES
 // modules, so the bundle keeps them at top level, where the compile cache sees them). The
-// declarations still name the packages, which stay dependencies; schemas from a project's own zod
-// mix with these (zod 4's instanceof checks traits, not classes).
+// declarations still name the packages, which package.json pins to the versions bundled here, so
+// that the types describe the code that runs; schemas from a project's own zod mix with these
+// (zod 4's instanceof checks traits, not classes).
 const VENDORED = {
   zod: 'export * from "zod"; export { z, default } from "zod";',
   uuid: 'export * from "uuid";',
 };
 const vendored = new Map(Object.keys(VENDORED).map((name) => [name, join(dist, `vendor/${name}.js`)]));
 for (const [name, contents] of Object.entries(VENDORED)) {
+  const licence = readFileSync(join(root, "node_modules", name, readdirSync(join(root, "node_modules", name)).find((file) => /^licen[cs]e/i.test(file))), "utf8");
   buildSync({
     stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.js` },
     outfile: vendored.get(name),
@@ -43,11 +45,13 @@ for (const [name, contents] of Object.entries(VENDORED)) {
     platform: "node",
     format: "esm",
     target: "node22",
-    legalComments: "eof",
+    banner: { js: `/*! ${name}, bundled from its npm package for RapidSMS.ts\n${licence.replaceAll("*/", "* /").trim()}\n*/` },
     logLevel: "warning",
   });
 }
 const bare = new RegExp(`(\\bfrom\\s*)"(${Object.keys(VENDORED).join("|")})"`, "g");
+// Any other way of naming them (a subpath, import(), another quote) would load a second copy.
+const other = new RegExp(`(\\bfrom\\s*|\\bimport\\s*\\(?\\s*)["'\`](${Object.keys(VENDORED).join("|")})(/[^"'\`]*)?["'\`]`);
 let vendoredImports = 0;
 for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
   const file = join(entry.parentPath, entry.name);
@@ -55,9 +59,11 @@ for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true }))
   const code = readFileSync(file, "utf8");
   const rewritten = code.replace(bare, (_, from, name) => {
     vendoredImports++;
-    const path = relative(entry.parentPath, vendored.get(name));
+    const path = relative(entry.parentPath, vendored.get(name)).split(sep).join("/");
     return `${from}"${path.startsWith(".") ? path : `./${path}`}"`;
   });
+  const left = other.exec(rewritten);
+  if (left) throw new Error(`build: ${relative(dist, file)} imports ${left[2]}${left[3] ?? ""} (${left[0]}…), which this build does not rewrite to dist/vendor/: import it as from "${left[2]}"`);
   if (rewritten !== code) writeFileSync(file, rewritten);
 }
 

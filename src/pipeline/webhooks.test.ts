@@ -85,8 +85,6 @@ describe("the webhook dispatcher", () => {
     const [waiting] = await sms.store.listWebhooks(msg.id);
     assert.match(waiting.error ?? "", /no answer from http:\/\/127\.0\.0\.1:\d+\/hook\?…: .*ECONNREFUSED.*will retry/);
     assert.equal(waiting.answerStatus, null);
-    // A retry may come and find nobody between the read above and the listen below.
-    const refused = (await sms.store.listWebhooks(msg.id))[0].attempts;
     await receiver.listen(port);
 
     await eventually("both replies at the gateway", () => gateway.requests.length >= 2);
@@ -111,7 +109,8 @@ describe("the webhook dispatcher", () => {
     );
     const [forward] = await sms.store.listWebhooks(msg.id);
     assert.deepEqual([forward.kind, forward.status, forward.answerStatus, forward.error], ["message", "S", 200, null]);
-    assert.ok(forward.attempts >= refused + 2 && forward.attempts <= refused + 3, `attempts: ${forward.attempts}, refused before the listen: ${refused}`);
+    // Retries may have found nobody more than once before the listen: every attempt is one of those or a POST.
+    assert.ok(forward.attempts - posts.length >= 1, `attempts: ${forward.attempts}, POSTs received: ${posts.length}`);
     assert.equal(forward.url, `http://127.0.0.1:${port}/hook?token=kept-out-of-sight`);
     const replies = await sms.store.listMessages({ direction: "O", inResponseTo: msg.id });
     assert.equal(replies.length, 2);
