@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { Migration } from "kysely/migration";
 import type { z } from "zod";
 import type { AppTables } from "../store/app-data/migrate.ts";
+import { PARSED_ONCE } from "../parse-once.ts";
 import type { Translations } from "./translations.ts";
 import { ConfigError } from "../errors.ts";
 import type { RouterApi } from "../router/api.ts";
@@ -85,7 +86,7 @@ export function appSettings(App: AppClass, given: unknown): unknown {
     if (given !== undefined) throw new ConfigError(`appSettings.${appName(App)}: this app takes no settings (it has no settingsSchema)`);
     return undefined;
   }
-  const parsed = App.settingsSchema.safeParse(given ?? {});
+  const parsed = App.settingsSchema.safeParse(given ?? {}, PARSED_ONCE);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const at = issue.path.length > 0 ? `.${issue.path.join(".")}` : "";

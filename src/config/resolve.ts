@@ -16,6 +16,7 @@ import { optOutSchema, retentionSchema, webhooksSchema } from "./operations.ts";
 import { SQL_NAME } from "../store/naming.ts";
 import type { BackendSettings, RapidSmsConfig, ResolvedConfig } from "./config.ts";
 import { camelCaseKey, camelCaseKeys } from "./keys.ts";
+import { PARSED_ONCE } from "../parse-once.ts";
 
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -96,7 +97,7 @@ export async function resolveConfig(config: RapidSmsConfig, options: ResolveOpti
     if (value !== undefined) normalised[key] = value;
   }
   if (webhookSecret) normalised.webhooks = { ...(normalised.webhooks as object | undefined), secret: webhookSecret };
-  const parsed = topLevelSchema.safeParse(normalised);
+  const parsed = topLevelSchema.safeParse(normalised, PARSED_ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
@@ -190,7 +191,7 @@ async function resolveBackend(
     // RapidSMS router settings such as "router.celery.eager" mean nothing here.
     if (key.includes(".")) delete options[key];
   }
-  const parsed = engine.optionsSchema.safeParse(options);
+  const parsed = engine.optionsSchema.safeParse(options, PARSED_ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue.path.join(".");

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PARSED_ONCE } from "../parse-once.ts";
 
 const rateLimitSchema = z.union([
   z
@@ -68,7 +69,7 @@ export type PipelineOptions = z.output<typeof pipelineOptionsSchema>;
 /** Pipeline options as written in a config: any may be left out. */
 export type PipelineSettings = z.input<typeof pipelineOptionsSchema>;
 
-export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({});
+export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = pipelineOptionsSchema.parse({}, PARSED_ONCE);
 
 /**
  * The spacing of sends to a backend limited to `perSecond`: 3% wider than the plain interval, so
