@@ -14,11 +14,12 @@ import { sanityFailures, table, writeJson, type Results } from "./report.ts";
 import { baseline, FakeKannel, FULL, inbound, latencyAtRate, outbound, QUICK, soak, type Context } from "./scenarios.ts";
 import { SMPP_FULL, SMPP_QUICK, smpp } from "./smpp.ts";
 import { buildDist, startup } from "./startup.ts";
+import { floor } from "./floor.ts";
 import { steady } from "./steady.ts";
 import { storeFloor } from "./store-floor.ts";
 
 /** The scenarios of a full run, in the order they run; `--only` picks some of them. */
-export const SCENARIOS = ["startup", "baseline", "store", "inbound", "fixed-rate", "steady", "outbound", "smpp"] as const;
+export const SCENARIOS = ["startup", "baseline", "store", "floor", "inbound", "fixed-rate", "steady", "outbound", "smpp"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -91,6 +92,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       if (runs("startup")) results.startup = await startup(context, buildMs);
       if (runs("baseline")) results.baseline = await baseline(context);
       if (runs("store")) results.storeFloor = storeFloor(context);
+      if (runs("floor")) results.floor = await floor(context);
       if (runs("inbound")) results.inbound = await inbound(context);
       if (runs("fixed-rate")) results.fixedRate = await latencyAtRate(context);
       if (runs("steady")) results.steady = await steady(context);

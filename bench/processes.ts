@@ -6,7 +6,7 @@ import { freePort } from "../test/support/free-port.ts";
 
 /** What `npm start` runs, with the Node flags it runs it with (its heap sizes), so that the bench measures that. */
 const MAIN = fileURLToPath(new URL("../bin/rapidsms.js", import.meta.url));
-const START_FLAGS = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts.start as string)
+export const START_FLAGS = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts.start as string)
   .split(/\s+/)
   .filter((arg) => arg.startsWith("--"));
 

@@ -6,6 +6,7 @@ import type { SmppResult } from "./smpp.ts";
 import type { Spread, StartupResult } from "./startup.ts";
 import type { SteadyResult } from "./steady.ts";
 import type { StoreFloorResult } from "./store-floor.ts";
+import type { FloorResult } from "./floor.ts";
 
 export interface Summary {
   count: number;
@@ -32,6 +33,8 @@ export interface Results {
   baseline?: BaselineResult;
   /** The store's calls per message alone, in-process: the floor under the server's CPU per message. */
   storeFloor?: StoreFloorResult;
+  /** The durable echo loop with none of RapidSMS's code (bench/floor-server.js) under the same loads. */
+  floor?: FloorResult;
   inbound?: InboundResult;
   fixedRate?: FixedRateResult;
   steady?: SteadyResult;
@@ -152,6 +155,28 @@ export function table(results: Results): string {
       ["", `CPU per message, one at a time (ms; ${int(sf.alone.messagesPerSec)} msg/s)`, ms(sf.alone.cpuMsPerMessage), ""],
     );
   }
+  const fl = results.floor;
+  if (fl) {
+    const c = fl.closedLoop;
+    const f1 = fl.fixedRate;
+    rows.push(
+      ["floor", "start → first 200 (ms) / idle RSS (MiB)", `${ms(fl.firstOkMs)} / ${int(fl.idleRssMiB)}`, ""],
+      ["", `full loop, ${c.connections} connections (replies/s)`, int(c.repliesPerSec), ratio(c.repliesPerSec, b?.requestsPerSec)],
+      ["", "  CPU per message (ms)", ms(c.cpuMsPerMessage), ratio(c.cpuMsPerMessage, b?.cpuMsPerRequest)],
+      byThread(c.cpuMsPerMessageByThread),
+      ["", `at ${int(f1.rate)} msg/s: 200 p99 / end-to-end p99 (ms)`, `${ms(f1.latencyMs.p99)} / ${ms(f1.endToEndMs.p99)}`, ""],
+      ...(f1.sustained ? [] : [["", `${int(f1.rate)} msg/s not sustained: stopped 2 s behind`, "", ""] as Row]),
+      ["", `at ${int(fl.steady.rate)} msg/s: CPU per message (ms)`, ms(fl.steady.cpuMsPerMessage), ""],
+      byThread(fl.steady.cpuMsPerMessageByThread),
+      [
+        "",
+        "replies delivered / accepted (closed loop, fixed rate, steady)",
+        [c, f1, fl.steady].map((load) => `${int(load.delivered)} / ${int(load.accepted)}`).join(", "),
+        "",
+      ],
+      ["", "peak RSS (MiB)", int(fl.peakRssMiB), ratio(fl.peakRssMiB, b?.peakRssMiB)],
+    );
+  }
   const st = results.steady;
   if (st) {
     rows.push(
@@ -244,7 +269,9 @@ export function table(results: Results): string {
     machineLine(results),
     store,
     runs,
-    ...(issue.length > 0 ? ["", "Issue 20 figures", render(["figure", "this run", "baseline", "target"], issue, [1, 2]), ""] : [""]),
+    ...(issue.length > 0
+      ? ["", "Issue 20 figures", render(["figure", "this run", "baseline", "floor (no code of ours)", "target"], issue, [1, 2, 3]), ""]
+      : [""]),
     render(["scenario", "metric", "value", "× baseline"], rows, [2]),
   ].join("\n");
 }
@@ -263,7 +290,7 @@ function render(header: string[], rows: string[][], right: number[]): string {
 
 /** The issue's six figures (figure, this run, the baseline's matching figure, target), as far as this run measured them. */
 function issueFigures(results: Results): string[][] {
-  const { baseline: b, inbound: i, fixedRate: f, steady: st, startup: up, storeFloor: sf } = results;
+  const { baseline: b, inbound: i, fixedRate: f, steady: st, startup: up, storeFloor: sf, floor: fl } = results;
   const hello = b ? `hello world, ${closedLoopName(results)}` : "";
   const rows: string[][] = [];
   if (i) {
@@ -272,6 +299,7 @@ function issueFigures(results: Results): string[][] {
       "server CPU per message, closed loop c=32",
       `${ms(i.cpuMsPerMessage)} ms`,
       b ? `${ms(b.cpuMsPerRequest)} ms (${hello})${store}` : "",
+      fl ? `${ms(fl.closedLoop.cpuMsPerMessage)} ms` : "",
       "≤ 0.10 ms",
     ]);
   }
@@ -281,6 +309,7 @@ function issueFigures(results: Results): string[][] {
       `server CPU per message at a steady ${int(st.rate)} msg/s`,
       `${ms(st.warm.cpuMsPerMessage)} ms warm (${ms(st.cpuMsPerMessage)} in its first seconds)`,
       `${ms(st.helloCpuMsPerRequest)} ms (hello world at ${int(st.rate)} req/s)${store}`,
+      fl ? `${ms(fl.steady.cpuMsPerMessage)} ms at ${int(fl.steady.rate)} msg/s` : "",
       "≤ 0.30 ms",
     ]);
   }
@@ -289,6 +318,7 @@ function issueFigures(results: Results): string[][] {
       "full loop, closed loop c=32 (replies delivered/s)",
       `${int(i.repliesPerSec)} msg/s`,
       b ? `${int(b.requestsPerSec)} req/s (${hello})` : "",
+      fl ? `${int(fl.closedLoop.repliesPerSec)} msg/s` : "",
       "≥ 12,000 msg/s",
     ]);
   }
@@ -297,6 +327,7 @@ function issueFigures(results: Results): string[][] {
       `at ${int(f.rate)} msg/s: 200 latency p99 / end-to-end p99`,
       `${ms(f.latencyMs.p99)} / ${ms(f.endToEndMs.p99)} ms`,
       b ? `${ms(b.fixedRate.latencyMs.p99)} ms / – (hello world at ${int(b.fixedRate.rate)} req/s)` : "",
+      fl ? `${ms(fl.fixedRate.latencyMs.p99)} / ${ms(fl.fixedRate.endToEndMs.p99)} ms at ${int(fl.fixedRate.rate)} msg/s` : "",
       "≤ 5 / ≤ 10 ms",
     ]);
   }
@@ -305,6 +336,7 @@ function issueFigures(results: Results): string[][] {
       "start → first 200 of a real message",
       `${ms(up.fresh.firstOkMs.median)} ms (median; max ${ms(up.fresh.firstOkMs.max)}; fresh database)`,
       `${ms(up.baselineFirstOkMs.median)} ms (hello world)`,
+      fl ? `${ms(fl.firstOkMs)} ms (one start)` : "",
       "≤ 250 ms",
     ]);
   }
@@ -314,6 +346,7 @@ function issueFigures(results: Results): string[][] {
       "idle RSS / peak RSS under load",
       `${ms(up.fresh.idleRssMiB.median)} / ${ms(Math.max(...peaks))} MiB`,
       b ? `– / ${ms(b.peakRssMiB)} MiB (hello world)` : "",
+      fl ? `${ms(fl.idleRssMiB)} / ${ms(fl.peakRssMiB)} MiB` : "",
       "≤ 80 / ≤ 140 MiB",
     ]);
   }
@@ -333,7 +366,19 @@ export function sanityFailures(results: Results): string[] {
   const { machine: _machine, settings: _settings, mode: _mode, ...measured } = results;
   visit(measured, "results");
   const check = (ok: boolean, what: string) => ok || failed.push(what);
-  const { baseline: b, inbound: i, fixedRate: f, outbound: o, smpp, soak: s, steady: st, startup: up, storeFloor: sf } = results;
+  const { baseline: b, inbound: i, fixedRate: f, outbound: o, smpp, soak: s, steady: st, startup: up, storeFloor: sf, floor: fl } = results;
+  if (fl) {
+    for (const [name, load] of [
+      ["closed loop", fl.closedLoop],
+      ["fixed rate", fl.fixedRate],
+      ["steady", fl.steady],
+    ] as const) {
+      check(load.accepted > 0 && load.cpuMsPerMessage > 0, `floor, ${name}: zero throughput or no CPU`);
+      check(load.errorRate <= 0.01, `floor, ${name}: ${pct(load.errorRate)} errors`);
+      check(load.delivered >= 0.99 * load.accepted, `floor, ${name}: only ${load.delivered} of ${load.accepted} replies reached the gateway`);
+    }
+    check(fl.firstOkMs > 0 && fl.idleRssMiB > 0, "floor: no start time or no RSS");
+  }
   if (sf) {
     for (const pass of [sf.shared, sf.alone])
       check(pass.messagesPerSec > 0 && pass.cpuMsPerMessage > 0, `store alone, ${pass.concurrency} at a time: zero throughput or no CPU`);

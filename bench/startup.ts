@@ -76,7 +76,7 @@ function getOnce(port: number, path: string): Promise<{ status?: number; connect
 }
 
 /** Asks `path` afresh every 2 ms until it answers 200; returns when the port first accepted and when the 200 came. */
-async function firstOk(port: number, path: string, running: () => boolean): Promise<{ connectedAt: number; okAt: number }> {
+export async function firstOk(port: number, path: string, running: () => boolean): Promise<{ connectedAt: number; okAt: number }> {
   const deadline = Date.now() + 30_000;
   let connectedAt: number | undefined;
   for (;;) {
